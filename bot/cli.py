@@ -1,0 +1,275 @@
+"""`cxloop` command line: serve, worker, db, check-config, outbox, simulate."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import click
+
+from bot.config import (
+    SAMPLE_CONFIG_PATH,
+    SANDBOX_BOT_TOKEN,
+    SANDBOX_SIGNING_SECRET,
+    SANDBOX_WEBHOOK_SECRET,
+    AppConfig,
+    ConfigError,
+    Settings,
+    load_config,
+    load_settings,
+)
+
+log = logging.getLogger("cxloop")
+
+
+def _fail(message: str) -> None:
+    click.secho(message, fg="red", err=True)
+    sys.exit(2)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        _fail(f"Configuration error:\n{exc}")
+        raise
+
+
+def _config(settings: Settings, path: str | None = None) -> AppConfig:
+    path = path or settings.config_path
+    if settings.sandbox and path == "cxloop.toml" and not Path(path).exists():
+        click.echo(f"No {path}; the sandbox uses the sample configuration ({SAMPLE_CONFIG_PATH}).")
+        path = str(SAMPLE_CONFIG_PATH)
+    try:
+        return load_config(path, sandbox=settings.sandbox)
+    except ConfigError as exc:
+        _fail(f"Configuration error in {path}:\n{exc}")
+        raise
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # slack_sdk logs whole request bodies (customer comments) at DEBUG; keep it at INFO or above.
+    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLevelName(level)))
+
+
+def _check_migrated(engine) -> None:
+    from bot.db import NotMigratedError, assert_migrated
+
+    try:
+        assert_migrated(engine)
+    except NotMigratedError as exc:
+        _fail(str(exc))
+
+
+@click.group()
+def main() -> None:
+    """cxloop: close the customer-feedback loop in Slack."""
+
+
+@main.command()
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", type=int, default=None, help="Defaults to $PORT or 3000.")
+@click.option("--socket", "socket_mode", is_flag=True, help="Receive Slack over Socket Mode (needs SLACK_APP_TOKEN).")
+@click.option("--no-worker", is_flag=True, help="Do not deliver in this process (run `cxloop worker` instead).")
+def serve(host: str, port: int | None, socket_mode: bool, no_worker: bool) -> None:
+    """Serve webhooks and Slack requests (and deliver to Slack, unless --no-worker)."""
+    import uvicorn
+
+    from bot.runtime import build_runtime
+    from bot.web import create_app
+    from bot.worker import DeliveryWorker
+
+    settings = _settings()
+    _logging(settings.log_level)
+    config = _config(settings)
+    port = port or settings.port
+    fake = None
+    if settings.sandbox:
+        from bot.sandbox.fake_slack import FakeSlack
+
+        fake = FakeSlack(token=SANDBOX_BOT_TOKEN, host="127.0.0.1").start()
+        api_url, token, secret = fake.base_url, SANDBOX_BOT_TOKEN, SANDBOX_SIGNING_SECRET
+    else:
+        api_url, token, secret = settings.slack_api_url, settings.slack_bot_token, settings.slack_signing_secret or ""
+    runtime = build_runtime(settings, config, bot_token=token, signing_secret=secret, slack_api_url=api_url)
+    _check_migrated(runtime.engine)
+    worker = None if no_worker else DeliveryWorker(runtime.factory, runtime.client)
+    extra_routes = []
+    if fake is not None:
+        from bot.sandbox.page import sandbox_routes
+
+        extra_routes = sandbox_routes(fake, runtime, app_url=f"http://127.0.0.1:{port}")
+    app = create_app(runtime, worker=worker, extra_routes=extra_routes,
+                     on_shutdown=[fake.stop] if fake else [])
+    if socket_mode:
+        if not settings.slack_app_token:
+            _fail("SLACK_APP_TOKEN: required for --socket (an app-level token with connections:write, xapp-…)")
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        from bot.slack.app import create_bolt_app
+
+        SocketModeHandler(create_bolt_app(runtime, socket_mode=True), settings.slack_app_token).connect()
+        click.echo("Connected to Slack over Socket Mode.")
+    click.echo(f"cxloop listening on http://{host}:{port}  (webhooks: /webhooks/<source>, Slack: /slack/events)")
+    if fake is not None:
+        click.echo(
+            f"Sandbox: no SLACK_BOT_TOKEN is set, so cxloop talks to its built-in fake Slack at {fake.url}.\n"
+            f"  Open http://127.0.0.1:{port}/sandbox to see the channels, and send sample responses with\n"
+            f"  `cxloop simulate --url http://127.0.0.1:{port}` (webhook secret: {SANDBOX_WEBHOOK_SECRET})."
+        )
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
+
+
+@main.command()
+def worker() -> None:
+    """Deliver queued messages to Slack (for deployments that run delivery in its own process)."""
+    from bot.runtime import build_runtime
+    from bot.worker import DeliveryWorker
+
+    settings = _settings()
+    _logging(settings.log_level)
+    if settings.sandbox:
+        _fail("SLACK_BOT_TOKEN: required for `cxloop worker` (the sandbox delivers inside `cxloop serve`).")
+    runtime = build_runtime(settings, _config(settings), bot_token=settings.slack_bot_token,
+                            signing_secret=settings.slack_signing_secret or "", slack_api_url=settings.slack_api_url)
+    _check_migrated(runtime.engine)
+    delivery = DeliveryWorker(runtime.factory, runtime.client)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    delivery.start()
+    click.echo(f"cxloop worker {delivery.worker_id} delivering to {settings.slack_api_url}")
+    stop.wait()
+    delivery.stop()
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations (safe to run at every release)."""
+    from bot.db import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url, revision)
+    click.echo(f"Database is at {revision}.")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the database's revision and the code's."""
+    from bot.db import current_revision, head_revision, make_engine
+
+    settings = _settings()
+    current = current_revision(make_engine(settings.database_url))
+    click.echo(f"database: {current or '(empty)'}\ncode:     {head_revision()}")
+
+
+@main.command("check-config")
+@click.argument("path", required=False)
+def check_config(path: str | None) -> None:
+    """Validate the TOML configuration and print the routing table."""
+    from bot.routing import describe_when
+
+    settings = _settings()
+    config = _config(settings, path)
+    click.echo(f"{config.path}: OK — {len(config.teams)} team(s), {len(config.sources)} source(s), "
+               f"{len(config.routes)} route(s)\n")
+    click.echo("Teams:")
+    for team in config.teams:
+        click.echo(f"  {team.name:<16} {team.channel:<12} {team.timezone}" + (f"  mention {team.mention}" if team.mention else ""))
+    click.echo("Sources:")
+    for source in config.sources:
+        click.echo(f"  POST /webhooks/{source.name}  (type {source.type}, secret from ${source.secret_env})")
+    click.echo("Routes (first match wins):")
+    for index, route in enumerate(config.routes, 1):
+        click.echo(f"  {index}. {route.name!r}: {describe_when(route.when)} → {route.team}"
+                   + (f" (mention {route.mention})" if route.mention else ""))
+    click.echo(f"  *. no match → {config.default_team}")
+
+
+@main.group(invoke_without_command=True)
+@click.option("--status", type=click.Choice(["pending", "dead", "sent"]), default=None)
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.pass_context
+def outbox(ctx: click.Context, status: str | None, limit: int) -> None:
+    """Show the delivery queue (default: counts, then pending and dead rows)."""
+    if ctx.invoked_subcommand:
+        return
+    from sqlalchemy import select
+
+    from bot.db import make_engine, make_session_factory, session_scope
+    from bot.delivery import outbox_counts
+    from models import OutboxMessage
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    _check_migrated(engine)
+    with session_scope(make_session_factory(engine)) as session:
+        counts = outbox_counts(session)
+        click.echo(f"pending {counts['pending']}  dead {counts['dead']}  sent {counts['sent']}")
+        statuses = [status] if status else ["pending", "dead"]
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.status.in_(statuses))
+                               .order_by(OutboxMessage.id).limit(limit))
+        for row in rows:
+            click.echo(f"#{row.id:<6} {row.status:<7} {row.kind:<12} item {row.item_id or '-':<6} {row.channel:<12} "
+                       f"failures {row.failures}  {(row.last_error or '')[:80]}")
+
+
+@outbox.command("retry")
+@click.option("--id", "row_id", type=int, default=None, help="Requeue one dead row (default: all dead rows).")
+def outbox_retry(row_id: int | None) -> None:
+    """Requeue dead rows for delivery."""
+    from bot.db import make_engine, make_session_factory, session_scope
+    from bot.delivery import requeue_dead
+    from models.base import utcnow
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    _check_migrated(engine)
+    with session_scope(make_session_factory(engine)) as session:
+        count = requeue_dead(session, row_id=row_id, now=utcnow())
+    click.echo(f"Requeued {count} row(s); a running worker delivers them now.")
+
+
+@main.command()
+@click.option("--url", default=None, help="The running app (default http://127.0.0.1:$PORT).")
+@click.option("--source", default="generic", show_default=True)
+@click.option("--count", type=int, default=5, show_default=True)
+@click.option("--interval", type=float, default=0.5, show_default=True, help="Seconds between sends.")
+@click.option("--secret", default=None, help="Webhook secret (default: $GENERIC_WEBHOOK_SECRET or the sandbox's).")
+def simulate(url: str | None, source: str, count: int, interval: float, secret: str | None) -> None:
+    """Send realistic, signed sample responses to a running cxloop."""
+    import os
+
+    import httpx
+
+    from bot.sandbox.samples import sample_payload
+    from bot.signing import sign_webhook
+
+    settings = _settings()
+    url = (url or f"http://127.0.0.1:{settings.port}").rstrip("/")
+    secret = secret or os.environ.get(f"{source.upper()}_WEBHOOK_SECRET") or SANDBOX_WEBHOOK_SECRET
+    with httpx.Client(timeout=10) as client:
+        for index in range(count):
+            payload = sample_payload()
+            body = json.dumps(payload).encode()
+            try:
+                response = client.post(f"{url}/webhooks/{source}", content=body, headers=sign_webhook(secret, body))
+            except httpx.HTTPError as exc:
+                _fail(f"Could not reach {url}: {exc}. Is `cxloop serve` running?")
+            score = payload.get("score", payload.get("priority"))
+            click.echo(f"{payload['kind']:<10} {score!s:<7} {payload['customer']['name']:<14} → "
+                       f"{response.status_code} {response.text[:120]}")
+            if index + 1 < count:
+                time.sleep(interval)

@@ -1,0 +1,277 @@
+"""Typed settings: the environment (secrets, URLs) and the TOML file (teams, sources, routes).
+
+This is the only module that reads os.environ. Everything is validated at start-up and every error
+names the key it is about, so a typo in cxloop.toml fails loudly before a single webhook arrives.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.scoring import DEFAULT_THEMES, KINDS
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///cxloop.db"
+DEFAULT_CONFIG_PATH = "cxloop.toml"
+DEFAULT_PORT = 3000
+SANDBOX_BOT_TOKEN = "xoxb-sandbox"
+SANDBOX_SIGNING_SECRET = "sandbox-signing-secret"
+SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"
+SOURCE_TYPES = ("generic",)
+
+SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+CHANNEL_ID = r"^[CGD][A-Z0-9]{2,}$"
+# A mention target: a user (<@U…>) or a user group (<!subteam^S…>).
+MENTION_ID = r"^[UWS][A-Z0-9]{2,}$"
+
+
+class ConfigError(Exception):
+    """A configuration problem; str() lists every problem, one per line, each naming its key."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TeamConfig(_Strict):
+    name: Annotated[str, Field(pattern=SLUG)]
+    channel: Annotated[str, Field(pattern=CHANNEL_ID, description="Slack channel id, e.g. C0SUCCESS")]
+    timezone: str = "UTC"
+    mention: Annotated[str | None, Field(pattern=MENTION_ID)] = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Paris')") from None
+        return value
+
+
+class SourceConfig(_Strict):
+    name: Annotated[str, Field(pattern=SLUG)]
+    type: Literal[SOURCE_TYPES] = "generic"  # type: ignore[valid-type]
+    secret_env: Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+
+
+Sentiment = Literal["negative", "neutral", "positive"]
+Category = Literal["detractor", "passive", "promoter"]
+Kind = Literal[KINDS]  # type: ignore[valid-type]
+
+
+class RouteWhen(_Strict):
+    """Conditions of a route; all given ones must hold. A list means 'any of these'."""
+
+    kind: Kind | list[Kind] | None = None
+    category: Category | list[Category] | None = None
+    source: str | list[str] | None = None
+    score_min: int | None = None
+    score_max: int | None = None
+    sentiment: Sentiment | list[Sentiment] | None = None
+    theme: str | list[str] | None = None
+    tag: str | list[str] | None = None
+    plan: str | list[str] | None = None
+    segment: str | list[str] | None = None
+    vip: bool | None = None
+    has_comment: bool | None = None
+    keyword: str | None = Field(default=None, description="case-insensitive regex searched in the comment")
+
+    @field_validator("keyword")
+    @classmethod
+    def _valid_regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _score_range(self) -> RouteWhen:
+        if self.score_min is not None and self.score_max is not None and self.score_min > self.score_max:
+            raise ValueError("score_min is greater than score_max")
+        return self
+
+
+class RouteConfig(_Strict):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    when: RouteWhen = RouteWhen()
+    team: str
+    mention: Annotated[str | None, Field(pattern=MENTION_ID)] = None
+
+
+class FileConfig(_Strict):
+    teams: Annotated[list[TeamConfig], Field(min_length=1)]
+    sources: list[SourceConfig] = []
+    routes: list[RouteConfig] = []
+    default_team: str | None = None
+    themes: dict[str, list[str]] | None = None
+
+    @model_validator(mode="after")
+    def _references(self) -> FileConfig:
+        team_names = [t.name for t in self.teams]
+        problems = []
+        for index, name in enumerate(team_names):
+            if team_names.index(name) != index:
+                problems.append(f"teams[{index}].name: duplicate team {name!r}")
+        source_names = [s.name for s in self.sources]
+        for index, name in enumerate(source_names):
+            if source_names.index(name) != index:
+                problems.append(f"sources[{index}].name: duplicate source {name!r}")
+        for index, route in enumerate(self.routes):
+            if route.team not in team_names:
+                problems.append(f"routes[{index}].team: unknown team {route.team!r} (teams: {', '.join(team_names)})")
+        if self.default_team is not None and self.default_team not in team_names:
+            problems.append(f"default_team: unknown team {self.default_team!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """The loaded TOML plus derived look-ups."""
+
+    teams: tuple[TeamConfig, ...]
+    sources: tuple[SourceConfig, ...]
+    routes: tuple[RouteConfig, ...]
+    default_team: str
+    themes: Mapping[str, tuple[str, ...]]
+    path: str | None = None
+    source_secrets: Mapping[str, str] = field(default_factory=dict)
+
+    def team(self, name: str) -> TeamConfig:
+        return next(t for t in self.teams if t.name == name)
+
+    def source(self, name: str) -> SourceConfig | None:
+        return next((s for s in self.sources if s.name == name), None)
+
+    def team_for_channel(self, channel_id: str) -> TeamConfig | None:
+        return next((t for t in self.teams if t.channel == channel_id), None)
+
+
+def _format_validation_error(exc: ValidationError) -> list[str]:
+    problems = []
+    for error in exc.errors():
+        key = ""
+        for part in error["loc"]:
+            key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        problems.append(f"{key or '(file)'}: {message}")
+    return problems
+
+
+def parse_config(data: Mapping[str, Any], *, path: str | None = None,
+                 environ: Mapping[str, str] | None = None, sandbox: bool = False) -> AppConfig:
+    try:
+        parsed = FileConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc)) from None
+    environ = os.environ if environ is None else environ
+    secrets: dict[str, str] = {}
+    problems = []
+    for index, source in enumerate(parsed.sources):
+        secret = environ.get(source.secret_env, "")
+        if not secret and sandbox:
+            secret = SANDBOX_WEBHOOK_SECRET
+        if not secret:
+            problems.append(f"sources[{index}].secret_env: environment variable {source.secret_env} is not set "
+                            f"(it holds the signing secret of source {source.name!r})")
+        secrets[source.name] = secret
+    if problems:
+        raise ConfigError(problems)
+    themes = {k: tuple(v) for k, v in (parsed.themes or DEFAULT_THEMES).items()}
+    return AppConfig(
+        teams=tuple(parsed.teams), sources=tuple(parsed.sources), routes=tuple(parsed.routes),
+        default_team=parsed.default_team or parsed.teams[0].name, themes=themes, path=path,
+        source_secrets=secrets,
+    )
+
+
+def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None, sandbox: bool = False) -> AppConfig:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"CXLOOP_CONFIG: no such file {str(path)!r}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+    return parse_config(data, path=str(path), environ=environ, sandbox=sandbox)
+
+
+SAMPLE_CONFIG_PATH = Path(__file__).with_name("sample_config.toml")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Process settings from the environment."""
+
+    slack_bot_token: str | None
+    slack_signing_secret: str | None
+    slack_app_token: str | None
+    slack_api_url: str
+    database_url: str
+    config_path: str
+    port: int
+    log_level: str
+
+    @property
+    def sandbox(self) -> bool:
+        """No Slack credentials: run against the built-in fake Slack."""
+        return not self.slack_bot_token
+
+
+def normalize_database_url(url: str) -> str:
+    # Heroku-style URLs name the scheme 'postgres://', which SQLAlchemy does not accept.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    problems = []
+    token = env.get("SLACK_BOT_TOKEN") or None
+    secret = env.get("SLACK_SIGNING_SECRET") or None
+    if token and not token.startswith("xoxb-"):
+        problems.append("SLACK_BOT_TOKEN: expected a bot token starting with 'xoxb-'")
+    if token and not secret and not env.get("SLACK_APP_TOKEN"):
+        problems.append("SLACK_SIGNING_SECRET: required when SLACK_BOT_TOKEN is set (Basic Information → App Credentials)")
+    api_url = env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+    if not re.match(r"^https?://", api_url):
+        problems.append(f"SLACK_API_URL: expected an http(s) URL, got {api_url!r}")
+    elif not api_url.endswith("/"):
+        api_url += "/"
+    port_raw = env.get("PORT") or str(DEFAULT_PORT)
+    if not port_raw.isdigit() or not 0 < int(port_raw) < 65536:
+        problems.append(f"PORT: expected a port number, got {port_raw!r}")
+        port_raw = str(DEFAULT_PORT)
+    if problems:
+        raise ConfigError(problems)
+    return Settings(
+        slack_bot_token=token,
+        slack_signing_secret=secret,
+        slack_app_token=env.get("SLACK_APP_TOKEN") or None,
+        slack_api_url=api_url,
+        database_url=normalize_database_url(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL),
+        config_path=env.get("CXLOOP_CONFIG") or DEFAULT_CONFIG_PATH,
+        port=int(port_raw),
+        log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+    )

@@ -1,0 +1,206 @@
+"""Delivery: lease an outbox row, make its Slack call, record what Slack said.
+
+Rows are rendered at delivery time from the current database state, so a burst of edits to one
+item converges on its latest state. A row leased before (attempts > 1) may already have reached
+Slack: before re-posting, the channel's recent history is searched for our message metadata.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.db import session_scope
+from bot.slack.blocks import ItemView, item_message
+from bot.slack.client import SlackFailure, classify_failure
+from models import FollowUp, Item, OutboxMessage, SlackMessage
+from models.base import utcnow
+from models.delivery import DEAD, PENDING, POST_ITEM, SENT, THREAD_REPLY, UPDATE_ITEM
+
+log = logging.getLogger(__name__)
+
+METADATA_EVENT_TYPE = "cxloop_item"
+LEASE_SECONDS = 60
+MAX_FAILURES = 10
+MAX_BACKOFF_SECONDS = 60
+# Updates and thread replies wait for the item's first post; this is how long between looks.
+WAIT_FOR_POST_SECONDS = 1.0
+HISTORY_LOOKBACK = timedelta(hours=1)
+
+
+def item_view(item: Item, follow_up: FollowUp) -> ItemView:
+    return ItemView(
+        item_id=item.id, kind=item.kind, score=item.score, category=item.category, comment=item.comment,
+        source=item.source, team=item.team, received_at=item.received_at, status=follow_up.status,
+        customer_name=item.customer_name, customer_email=item.customer_email, account_name=item.account_name,
+        plan=item.plan, segment=item.segment, vip=item.vip, subject=item.subject, priority=item.priority,
+        sentiment_label=item.sentiment_label, sentiment_polarity=item.sentiment_polarity,
+        themes=tuple(item.themes or ()), tags=tuple(item.tags or ()), url=item.url, route_name=item.route_name,
+        claimed_by=follow_up.claimed_by, claimed_at=follow_up.claimed_at, resolved_by=follow_up.resolved_by,
+        resolved_at=follow_up.resolved_at, outcome=follow_up.outcome, follow_up_on=follow_up.follow_up_on,
+        snoozed_until=follow_up.snoozed_until,
+    )
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    row_id: int
+    channel: str
+    result: str  # sent | retry | waiting | dead | rate_limited | unreachable
+    retry_after: float = 0.0
+
+
+def due_rows(session: Session, *, now: datetime, limit: int) -> list[OutboxMessage]:
+    return list(session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.status == PENDING, OutboxMessage.available_at <= now,
+               or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now))
+        .order_by(OutboxMessage.id).limit(limit)
+    ))
+
+
+def lease_row(session: Session, row_id: int, *, worker_id: str, now: datetime) -> bool:
+    """Compare-and-set lease: only one worker (thread or process) gets a row."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id, OutboxMessage.status == PENDING,
+               or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now))
+        .values(locked_until=now + timedelta(seconds=LEASE_SECONDS), locked_by=worker_id,
+                attempts=OutboxMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _find_posted(client: WebClient, channel: str, item_id: int, since: datetime) -> str | None:
+    """The ts of our earlier post of this item, if an attempt reached Slack but was not recorded."""
+    response = client.conversations_history(channel=channel, limit=200, include_all_metadata=True,
+                                            oldest=f"{(since - HISTORY_LOOKBACK).timestamp():.6f}")
+    for message in response.get("messages", []):
+        metadata = message.get("metadata") or {}
+        if (metadata.get("event_type") == METADATA_EVENT_TYPE
+                and str((metadata.get("event_payload") or {}).get("item_id")) == str(item_id)):
+            return message.get("ts")
+    return None
+
+
+def deliver_row(factory: sessionmaker[Session], client: WebClient, row_id: int) -> DeliveryOutcome:
+    """Perform one leased row. Slack is called outside any transaction."""
+    with session_scope(factory) as session:
+        row = session.get(OutboxMessage, row_id)
+        assert row is not None
+        kind, channel, attempts, created_at = row.kind, row.channel, row.attempts, row.created_at
+        payload = dict(row.payload or {})
+        item = session.get(Item, row.item_id) if row.item_id else None
+        follow_up = session.scalar(select(FollowUp).where(FollowUp.item_id == row.item_id)) if item else None
+        posted = session.scalar(select(SlackMessage).where(SlackMessage.item_id == row.item_id)) if item else None
+        view = item_view(item, follow_up) if item and follow_up else None
+        post_state = None
+        if kind != POST_ITEM and posted is None and item is not None:
+            post_state = session.scalar(select(OutboxMessage.status).where(
+                OutboxMessage.item_id == item.id, OutboxMessage.kind == POST_ITEM))
+
+    try:
+        if kind == POST_ITEM:
+            if view is None:
+                return _finish(factory, row_id, channel, "sent", note="item gone")
+            if posted is not None:
+                return _finish(factory, row_id, channel, "sent", note="already posted")
+            ts = _find_posted(client, channel, view.item_id, created_at) if attempts > 1 else None
+            if ts is None:
+                text, blocks = item_message(view)
+                response = client.chat_postMessage(
+                    channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False,
+                    metadata={"event_type": METADATA_EVENT_TYPE, "event_payload": {"item_id": view.item_id}},
+                )
+                ts = response["ts"]
+            return _finish(factory, row_id, channel, "sent", item_id=view.item_id, posted_ts=ts)
+
+        if view is None:
+            return _finish(factory, row_id, channel, "sent", note="item gone")
+        if posted is None:
+            if post_state == DEAD:
+                return _finish(factory, row_id, channel, "dead", error="the item's message was never posted")
+            return _finish(factory, row_id, channel, "waiting")
+        if kind == UPDATE_ITEM:
+            text, blocks = item_message(view)
+            client.chat_update(channel=posted.channel, ts=posted.ts, text=text, blocks=blocks)
+        elif kind == THREAD_REPLY:
+            client.chat_postMessage(channel=posted.channel, thread_ts=posted.ts, text=payload.get("text") or " ",
+                                    blocks=payload.get("blocks"), unfurl_links=False)
+        else:
+            return _finish(factory, row_id, channel, "dead", error=f"unknown outbox kind {kind!r}")
+        return _finish(factory, row_id, channel, "sent")
+    except Exception as exc:  # noqa: BLE001 — every failure is classified and recorded on the row
+        failure = classify_failure(exc)
+        log.warning("outbox row %s (%s to %s) failed: %s", row_id, kind, channel, failure.error)
+        return _record_failure(factory, row_id, channel, failure)
+
+
+def _finish(factory, row_id: int, channel: str, result: str, *, item_id: int | None = None,
+            posted_ts: str | None = None, note: str | None = None, error: str | None = None) -> DeliveryOutcome:
+    now = utcnow()
+    with session_scope(factory) as session:
+        row = session.get(OutboxMessage, row_id)
+        row.locked_until, row.locked_by = None, None
+        if result == "waiting":
+            # Not a failure: the post it depends on is still in the queue.
+            row.available_at = now + timedelta(seconds=WAIT_FOR_POST_SECONDS)
+            row.attempts = max(0, row.attempts - 1)
+        elif result == "dead":
+            row.status, row.last_error = DEAD, error
+        else:
+            row.status, row.sent_at, row.last_error = SENT, now, note
+    if posted_ts is not None:
+        try:
+            with session_scope(factory) as session:
+                session.add(SlackMessage(item_id=item_id, channel=channel, ts=posted_ts, posted_at=now))
+        except IntegrityError:
+            pass  # another worker recorded the same post first
+    return DeliveryOutcome(row_id, channel, result)
+
+
+def _record_failure(factory, row_id: int, channel: str, failure: SlackFailure) -> DeliveryOutcome:
+    now = utcnow()
+    with session_scope(factory) as session:
+        row = session.get(OutboxMessage, row_id)
+        row.locked_until, row.locked_by, row.last_error = None, None, failure.error
+        if failure.kind == "rate_limited":
+            row.available_at = now + timedelta(seconds=failure.retry_after)
+            row.attempts = max(0, row.attempts - 1)  # a 429 means Slack did not post it: no history check needed
+            return DeliveryOutcome(row_id, channel, "rate_limited", failure.retry_after)
+        if failure.kind == "unreachable":
+            # Slack (or the network) is down, not this row: it waits for the worker's next probe.
+            return DeliveryOutcome(row_id, channel, "unreachable")
+        row.failures += 1
+        if failure.kind == "permanent" or row.failures >= MAX_FAILURES:
+            row.status = DEAD
+            log.error("outbox row %s parked as dead after %s failure(s): %s", row_id, row.failures, failure.error)
+            return DeliveryOutcome(row_id, channel, "dead")
+        backoff = min(MAX_BACKOFF_SECONDS, 2 ** row.failures) * random.uniform(0.8, 1.2)
+        row.available_at = now + timedelta(seconds=backoff)
+        return DeliveryOutcome(row_id, channel, "retry", backoff)
+
+
+def requeue_dead(session: Session, *, row_id: int | None = None, now: datetime) -> int:
+    """`cxloop outbox retry`: dead rows become pending again with a fresh failure budget."""
+    statement = update(OutboxMessage).where(OutboxMessage.status == DEAD)
+    if row_id is not None:
+        statement = statement.where(OutboxMessage.id == row_id)
+    result = session.execute(statement.values(status=PENDING, failures=0, available_at=now, locked_until=None)
+                             .execution_options(synchronize_session=False))
+    return result.rowcount
+
+
+def outbox_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+    counts = {PENDING: 0, SENT: 0, DEAD: 0}
+    counts.update({status: count for status, count in rows})
+    return counts

@@ -1,0 +1,285 @@
+"""Intake: a webhook body becomes a stored, scored, routed item with its outbox row — one transaction.
+
+The caller (handlers/webhooks.py) verifies the signature and owns the session; nothing here talks to
+Slack. A retried webhook (same source and id) is a duplicate; a changed one updates the stored item
+and queues an edit of its Slack message instead of a second post.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.config import AppConfig
+from bot.routing import RoutingFacts, route_item
+from bot.scoring import KINDS, SCORE_RANGES, SURVEY_KINDS, score_response
+from models import FollowUp, Item, OutboxMessage
+from models.delivery import POST_ITEM, THREAD_REPLY, UPDATE_ITEM
+from models.followup import OPEN
+
+MAX_BODY_BYTES = 1_000_000
+MAX_COMMENT_CHARS = 100_000
+
+
+class PayloadError(Exception):
+    """A body we refuse, with the HTTP status and the field at fault."""
+
+    def __init__(self, status: int, message: str, field: str | None = None, errors: list[dict] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.field = status, message, field
+        self.errors = errors or ([{"field": field, "message": message}] if field else [])
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.message}
+        if self.field:
+            body["field"] = self.field
+        if self.errors:
+            body["errors"] = self.errors
+        return body
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() or None if isinstance(value, str) else value
+
+
+def _integral_score(value: Any) -> Any:
+    # Survey tools send 7, "7" or 7.0; all mean 7. 7.5 or True are mistakes, not scores.
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number, not a boolean")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return value
+
+
+def _parse_timestamp(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("must be an ISO 8601 date-time or unix seconds")
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    return value
+
+
+def OptionalText(max_length: int):  # noqa: N802 — reads as a type in the models below
+    """A string of at most max_length characters; blank or null means absent."""
+    return Annotated[Annotated[str, Field(max_length=max_length)] | None, BeforeValidator(_strip)]
+
+
+class Customer(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    email: OptionalText(320) = None
+    name: OptionalText(255) = None
+    account: OptionalText(255) = None
+    account_id: Annotated[str | int | None, Field()] = None
+    plan: OptionalText(100) = None
+    segment: OptionalText(100) = None
+    vip: bool = False
+    properties: dict[str, Any] = {}
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and ("@" not in value or value.startswith("@") or value.endswith("@") or " " in value):
+            raise ValueError("is not an e-mail address")
+        return value.lower() if value else value
+
+
+class GenericPayload(BaseModel):
+    """The generic webhook body (README: 'Sending responses')."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: Annotated[str | int, Field(description="the sender's id for this response")]
+    kind: Literal[KINDS] = "nps"  # type: ignore[valid-type]
+    score: Annotated[int | None, BeforeValidator(_integral_score)] = None
+    comment: OptionalText(MAX_COMMENT_CHARS) = None
+    customer: Customer = Customer()
+    tags: Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=50)] = []
+    url: OptionalText(3000) = None
+    created_at: Annotated[datetime | None, BeforeValidator(_parse_timestamp)] = None
+    subject: OptionalText(500) = None
+    priority: OptionalText(32) = None
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str | int) -> str:
+        value = str(value).strip()
+        if not value or len(value) > 255:
+            raise ValueError("must be a non-empty string of at most 255 characters")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.lower().startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("created_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value else None
+
+    @model_validator(mode="after")
+    def _score_fits_kind(self) -> GenericPayload:
+        if self.kind in SURVEY_KINDS:
+            low, high = SCORE_RANGES[self.kind]
+            if self.score is None:
+                raise PydanticFieldError("score", f"is required for kind {self.kind!r} ({low}–{high})")
+            if not low <= self.score <= high:
+                raise PydanticFieldError("score", f"{self.score} is outside the {self.kind.upper()} range {low}–{high}")
+        elif self.score is not None:
+            raise PydanticFieldError("score", "escalations carry no score (use priority)")
+        if self.kind == "escalation" and not (self.subject or self.comment):
+            raise PydanticFieldError("subject", "an escalation needs a subject or a comment")
+        return self
+
+
+class PydanticFieldError(ValueError):
+    """A model-level check that still names its field in the 422 answer."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
+
+
+def parse_generic_payload(body: bytes) -> GenericPayload:
+    """Raw bytes → payload, or PayloadError (400 for unreadable JSON, 422 for a wrong shape)."""
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadError(413, f"body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PayloadError(400, f"body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise PayloadError(422, "body must be a JSON object", field="(body)")
+    try:
+        return GenericPayload.model_validate(data)
+    except (TypeError, ValueError, OverflowError) as exc:
+        if not isinstance(exc, ValidationError):
+            # A shape pydantic could not even compare (e.g. a number far out of range): still the sender's error.
+            raise PayloadError(422, f"body has a value of the wrong type: {str(exc)[:200]}", field="(body)") from None
+        errors = []
+        for error in exc.errors():
+            cause = error.get("ctx", {}).get("error")
+            if isinstance(cause, PydanticFieldError):
+                errors.append({"field": cause.field, "message": cause.message})
+                continue
+            location = ".".join(str(part) for part in error["loc"]) or "(body)"
+            errors.append({"field": location, "message": error["msg"].removeprefix("Value error, ")})
+        first = errors[0]
+        raise PayloadError(422, f"{first['field']}: {first['message']}", field=first["field"], errors=errors) from None
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    item_id: int
+    status: Literal["accepted", "duplicate"]
+    updated: bool = False  # a duplicate whose content changed: the stored item and its message were updated
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"id": self.item_id, "status": self.status}
+        if self.status == "duplicate":
+            body["updated"] = self.updated
+        return body
+
+
+def _content_fields(payload: GenericPayload) -> dict[str, Any]:
+    customer = payload.customer
+    return {
+        "kind": payload.kind, "score": payload.score, "comment": payload.comment,
+        "subject": payload.subject, "priority": payload.priority,
+        "customer_email": customer.email, "customer_name": customer.name,
+        "account_name": customer.account,
+        "account_external_id": None if customer.account_id is None else str(customer.account_id),
+        "plan": customer.plan, "segment": customer.segment, "vip": customer.vip,
+        "properties": customer.properties, "tags": list(payload.tags), "url": payload.url,
+        "source_created_at": payload.created_at,
+    }
+
+
+def _fingerprint(fields: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _apply_scoring(item: Item, config: AppConfig) -> None:
+    scored = score_response(item.kind, item.score, item.comment, config.themes)
+    item.category = scored.category
+    item.sentiment_polarity = scored.sentiment_polarity
+    item.sentiment_label = scored.sentiment_label
+    item.themes = list(scored.themes)
+
+
+def ingest_item(session: Session, *, source: str, payload: GenericPayload, config: AppConfig,
+                now: datetime) -> IngestResult:
+    """Store a new item (with follow-up and outbox rows) or recognise a retry/edit of a stored one."""
+    fields = _content_fields(payload)
+    fingerprint = _fingerprint(fields)
+    existing = session.scalar(select(Item).where(Item.source == source, Item.external_id == payload.id))
+    if existing is not None:
+        return _update_existing(session, existing, fields, fingerprint, config, now)
+
+    item = Item(source=source, external_id=payload.id, received_at=now, updated_at=now,
+                content_hash=fingerprint, revision=1, **fields)
+    _apply_scoring(item, config)
+    decision = route_item(RoutingFacts(
+        kind=item.kind, source=source, score=item.score, category=item.category,
+        sentiment=item.sentiment_label, themes=tuple(item.themes), tags=tuple(item.tags),
+        plan=item.plan, segment=item.segment, vip=item.vip, comment=item.comment,
+    ), config)
+    item.team, item.channel = decision.team, decision.channel
+    item.route_name, item.mention = decision.route_name, decision.mention
+    try:
+        # A savepoint: if a concurrent retry of the same webhook won the insert, only this part rolls back.
+        with session.begin_nested():
+            session.add(item)
+            session.flush()
+    except IntegrityError:
+        existing = session.scalar(select(Item).where(Item.source == source, Item.external_id == payload.id))
+        if existing is None:
+            raise
+        return _update_existing(session, existing, fields, fingerprint, config, now)
+
+    session.add(FollowUp(item_id=item.id, status=OPEN, updated_at=now, version=1))
+    session.add(OutboxMessage(kind=POST_ITEM, item_id=item.id, channel=item.channel, available_at=now,
+                              created_at=now, payload={}))
+    if item.mention:
+        mention = f"<!subteam^{item.mention}>" if item.mention.startswith("S") else f"<@{item.mention}>"
+        session.add(OutboxMessage(kind=THREAD_REPLY, item_id=item.id, channel=item.channel, available_at=now,
+                                  created_at=now, payload={"text": f"cc {mention}"}))
+    return IngestResult(item_id=item.id, status="accepted")
+
+
+def _update_existing(session: Session, item: Item, fields: dict[str, Any], fingerprint: str,
+                     config: AppConfig, now: datetime) -> IngestResult:
+    if item.content_hash == fingerprint:
+        return IngestResult(item_id=item.id, status="duplicate", updated=False)
+    # An edit (e.g. the comment arrived after the score). The route stays: the message already
+    # lives in its channel and the team may be working on it.
+    for key, value in fields.items():
+        setattr(item, key, value)
+    _apply_scoring(item, config)
+    item.content_hash, item.updated_at, item.revision = fingerprint, now, item.revision + 1
+    session.add(OutboxMessage(kind=UPDATE_ITEM, item_id=item.id, channel=item.channel, available_at=now,
+                              created_at=now, payload={"reason": "edited"}))
+    return IngestResult(item_id=item.id, status="duplicate", updated=True)

@@ -1,0 +1,85 @@
+"""Routing: which team (and mention) gets an item. Pure: the first matching route wins."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from bot.config import AppConfig, RouteWhen
+
+
+@dataclass(frozen=True)
+class RoutingFacts:
+    """What routes can match on, taken from a normalised, scored item."""
+
+    kind: str
+    source: str
+    score: int | None = None
+    category: str | None = None
+    sentiment: str | None = None
+    themes: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    plan: str | None = None
+    segment: str | None = None
+    vip: bool = False
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    team: str
+    channel: str
+    route_name: str | None  # None: no route matched, the default team took it
+    mention: str | None
+
+
+def _any_of(wanted, value) -> bool:
+    options = wanted if isinstance(wanted, list) else [wanted]
+    return value in options
+
+
+def _any_in(wanted, values) -> bool:
+    options = wanted if isinstance(wanted, list) else [wanted]
+    lowered = {v.lower() for v in values}
+    return any(option.lower() in lowered for option in options)
+
+
+@lru_cache(maxsize=256)
+def _keyword_pattern(expression: str) -> re.Pattern[str]:
+    return re.compile(expression, re.IGNORECASE)
+
+
+def route_matches(when: RouteWhen, facts: RoutingFacts) -> bool:
+    checks = (
+        (when.kind, lambda w: _any_of(w, facts.kind)),
+        (when.category, lambda w: _any_of(w, facts.category)),
+        (when.source, lambda w: _any_of(w, facts.source)),
+        (when.sentiment, lambda w: _any_of(w, facts.sentiment)),
+        (when.plan, lambda w: facts.plan is not None and _any_in(w, [facts.plan])),
+        (when.segment, lambda w: facts.segment is not None and _any_in(w, [facts.segment])),
+        (when.theme, lambda w: _any_in(w, facts.themes)),
+        (when.tag, lambda w: _any_in(w, facts.tags)),
+        (when.vip, lambda w: facts.vip is w),
+        (when.has_comment, lambda w: bool(facts.comment and facts.comment.strip()) is w),
+        (when.score_min, lambda w: facts.score is not None and facts.score >= w),
+        (when.score_max, lambda w: facts.score is not None and facts.score <= w),
+        (when.keyword, lambda w: bool(facts.comment) and _keyword_pattern(w).search(facts.comment) is not None),
+    )
+    return all(check(wanted) for wanted, check in checks if wanted is not None)
+
+
+def route_item(facts: RoutingFacts, config: AppConfig) -> RouteDecision:
+    for route in config.routes:
+        if route_matches(route.when, facts):
+            team = config.team(route.team)
+            return RouteDecision(team=team.name, channel=team.channel, route_name=route.name,
+                                 mention=route.mention or team.mention)
+    team = config.team(config.default_team)
+    return RouteDecision(team=team.name, channel=team.channel, route_name=None, mention=team.mention)
+
+
+def describe_when(when: RouteWhen) -> str:
+    """'kind=nps, category=detractor' — for `cxloop check-config`."""
+    parts = [f"{key}={value}" for key, value in when.model_dump(exclude_none=True).items()]
+    return ", ".join(parts) or "(everything)"

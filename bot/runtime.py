@@ -1,0 +1,52 @@
+"""The running app's shared parts: settings, config, database, Slack client, delivery worker, clock.
+
+Handlers receive one Runtime and call domain functions with a session from it; they never build
+their own engine or client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from slack_sdk import WebClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import AppConfig, Settings
+from bot.db import make_engine, make_session_factory, session_scope
+from bot.slack.client import make_client
+from models.base import utcnow
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    config: AppConfig
+    engine: Engine
+    factory: sessionmaker[Session]
+    client: WebClient
+    signing_secret: str
+    bot_token: str
+    now: Callable[[], datetime] = utcnow
+    on_queued: list[Callable[[], None]] = field(default_factory=list)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with session_scope(self.factory) as session:
+            yield session
+
+    def queued(self) -> None:
+        """Something was committed to the outbox: wake the in-process worker, if any."""
+        for callback in self.on_queued:
+            callback()
+
+
+def build_runtime(settings: Settings, config: AppConfig, *, bot_token: str, signing_secret: str,
+                  slack_api_url: str) -> Runtime:
+    engine = make_engine(settings.database_url)
+    return Runtime(settings=settings, config=config, engine=engine, factory=make_session_factory(engine),
+                   client=make_client(bot_token, slack_api_url), signing_secret=signing_secret,
+                   bot_token=bot_token)

@@ -1,0 +1,229 @@
+"""Turn a raw survey score and comment into what the Slack message shows and routes on.
+
+Pure functions: category from the score, sentiment from the comment, themes from a keyword
+taxonomy. No NLTK: tokenising is a single regex so it works offline and stays fast.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from bot.sentiment import analyze_sentiment
+
+SCORE_RANGES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7), "psat": (1, 5)}
+SURVEY_KINDS: tuple[str, ...] = ("nps", "csat", "ces", "psat")
+KINDS: tuple[str, ...] = (*SURVEY_KINDS, "escalation")
+
+CATEGORIES: tuple[str, ...] = ("detractor", "passive", "promoter")
+
+# Highest score that still counts as detractor / passive, per survey kind. CES is scored
+# 1-7 with higher = easier, so low effort scores are the unhappy ones like everywhere else.
+_UPPER_BOUNDS: dict[str, tuple[int, int]] = {
+    "nps": (6, 8),
+    "csat": (2, 3),
+    "psat": (2, 3),
+    "ces": (3, 5),
+}
+
+# Themes only need the gist; a pasted log of megabytes must not stall the webhook.
+MAX_THEME_CHARS = 20_000
+
+
+def categorize(kind: str, score: int | None) -> str | None:
+    """'detractor' | 'passive' | 'promoter' for a survey score; None for escalations or no score.
+
+    Raises ValueError for an unknown kind or a score outside the kind's range.
+    """
+    if kind == "escalation":
+        return None
+    if kind not in SCORE_RANGES:
+        raise ValueError(f"unknown kind: {kind[:40]!r}")
+    if score is None:
+        return None
+    # bool is an int subclass; a True/False "score" is a payload bug, not a 1 or 0.
+    if isinstance(score, bool) or not isinstance(score, int):
+        raise ValueError(f"{kind} score must be an integer, got {type(score).__name__}")
+    low, high = SCORE_RANGES[kind]
+    if not low <= score <= high:
+        raise ValueError(f"{kind} score {score} outside {low}-{high}")
+    detractor_max, passive_max = _UPPER_BOUNDS[kind]
+    if score <= detractor_max:
+        return "detractor"
+    if score <= passive_max:
+        return "passive"
+    return "promoter"
+
+
+# Letters/digits (any script) with apostrophes allowed only *inside* a word ("doesn't"),
+# so quotes around a word are not part of it. Underscore is excluded from \w on purpose.
+_TOKEN_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+# Typographic apostrophes are normalised so "doesn’t" and "doesn't" match the same keyword.
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\uff07": "'"})
+
+
+def tokenize(text: str | None) -> list[str]:
+    """Lower-case word tokens: 'Doesn’t work!' -> ["doesn't", 'work']."""
+    if not text:
+        return []
+    return _TOKEN_RE.findall(text.translate(_APOSTROPHES).lower())
+
+
+# Keyword syntax: words/phrases matched on whole tokens, so "bug" never matches "debugger".
+# A trailing "*" makes the last word a prefix ("crash*" = crash/crashes/crashed/crashing);
+# used only where every continuation means the same thing. Phrases are tokenised like the
+# text, so "user-friendly" matches "user friendly" and vice versa.
+DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
+    "pricing": (
+        "price", "prices", "pricing", "priced", "pricey", "expensive", "overpriced", "cost", "costs",
+        "costly", "cheap", "cheaper", "afford", "affordable", "unaffordable", "value for money",
+        "discount", "discounts", "fee", "fees",
+    ),
+    "billing": (
+        "billing", "bill", "bills", "billed", "invoice*", "charge", "charges", "charged",
+        "overcharged", "double charged", "refund*", "payment", "payments", "credit card", "receipt",
+        "receipts", "renewal", "auto renew", "cancel my subscription", "cancel subscription",
+    ),
+    "bugs": (
+        "bug", "bugs", "buggy", "crash*", "error", "errors", "broken", "breaks", "glitch*",
+        "doesn't work", "does not work", "not working", "stopped working", "doesn't load",
+        "freeze", "freezes", "freezing", "froze", "defect", "defects", "regression",
+    ),
+    "performance": (
+        "slow", "slower", "slowly", "slowness", "sluggish", "lag", "lags", "laggy", "lagging",
+        "latency", "load time", "loading time", "takes forever", "performance", "speed", "fast",
+        "faster", "timeout", "timeouts", "timed out", "hangs", "hanging",
+    ),
+    "reliability": (
+        "outage*", "downtime", "went down", "is down", "was down", "been down", "goes down",
+        "down again", "unavailable", "unreliable", "reliable", "reliability", "uptime", "offline",
+        "server error", "data loss", "lost data", "lost my data", "intermittent", "intermittently",
+        "flaky", "unstable", "stability",
+    ),
+    "onboarding": (
+        "onboarding", "onboard", "getting started", "get started", "setup", "set up", "setting up",
+        "sign up", "signup", "signing up", "learning curve", "walkthrough", "tutorial", "tutorials",
+        "training", "free trial", "implementation",
+    ),
+    "support": (
+        "support", "customer service", "customer support", "help desk", "helpdesk", "agent", "agents",
+        "response time", "responded", "ticket", "tickets", "live chat", "account manager", "csm",
+        "representative", "helpful", "unhelpful",
+    ),
+    "usability": (
+        "usability", "ux", "ui", "user interface", "interface", "intuitive", "unintuitive",
+        "confusing", "confused", "easy to use", "hard to use", "difficult to use", "user friendly",
+        "clunky", "cluttered", "navigation", "navigate", "layout", "complicated", "design",
+    ),
+    "feature_request": (
+        "feature request", "feature requests", "wish", "would love", "would be nice",
+        "would be great", "please add", "can you add", "could you add", "add support for", "missing",
+        "lacks", "lacking", "roadmap", "need a way", "no way to", "ability to", "option to",
+    ),
+    "integrations": (
+        "integration*", "integrate*", "api", "apis", "webhook*", "plugin", "plugins", "connector",
+        "connectors", "zapier", "salesforce", "hubspot", "zendesk", "intercom", "jira", "slack",
+        "microsoft teams", "google sheets", "sync", "syncing", "import", "export",
+    ),
+    "documentation": (
+        "documentation", "docs", "doc", "help center", "help article", "help articles",
+        "knowledge base", "guide", "guides", "manual", "instructions", "faq", "faqs", "examples",
+        "api reference", "readme",
+    ),
+    "security": (
+        "security", "secure", "insecure", "privacy", "gdpr", "hipaa", "soc 2", "soc2", "sso", "saml",
+        "2fa", "mfa", "two factor", "password", "passwords", "breach", "hacked", "phishing",
+        "vulnerability", "vulnerabilities", "permissions", "encryption", "encrypted", "compliance",
+        "audit log", "audit logs",
+    ),
+}  # fmt: skip
+
+
+# A compiled keyword: its tokens, and whether the last token is a prefix.
+_Keyword = tuple[tuple[str, ...], bool]
+CompiledTaxonomy = tuple[tuple[str, tuple[_Keyword, ...]], ...]
+
+
+def _compile_keyword(theme: str, keyword: str) -> _Keyword:
+    raw = keyword.strip()
+    prefix = raw.endswith("*")
+    tokens = tuple(tokenize(raw.rstrip("*")))
+    if not tokens:
+        raise ValueError(f"theme {theme!r}: keyword {keyword!r} has no words")
+    return tokens, prefix
+
+
+def compile_taxonomy(taxonomy: Mapping[str, Iterable[str]]) -> CompiledTaxonomy:
+    """Validate and pre-tokenise a taxonomy. Call it at config load to fail fast on bad keywords."""
+    compiled: list[tuple[str, tuple[_Keyword, ...]]] = []
+    for theme, keywords in taxonomy.items():
+        # A bare string would otherwise be iterated character by character.
+        items = (keywords,) if isinstance(keywords, str) else tuple(keywords)
+        compiled.append((theme, tuple(_compile_keyword(theme, k) for k in items)))
+    return tuple(compiled)
+
+
+@lru_cache(maxsize=1)
+def _default_compiled() -> CompiledTaxonomy:
+    return compile_taxonomy(DEFAULT_THEMES)
+
+
+def _token_matches(token: str, want: str, prefix: bool) -> bool:
+    return token.startswith(want) if prefix else token == want
+
+
+def _keyword_in(tokens: list[str], vocabulary: frozenset[str], keyword: _Keyword) -> bool:
+    words, prefix = keyword
+    last = len(words) - 1
+    # Fast reject via the set of distinct tokens before scanning positions.
+    if len(words) == 1:
+        if not prefix:
+            return words[0] in vocabulary
+        return any(t.startswith(words[0]) for t in vocabulary)
+    if words[0] not in vocabulary:
+        return False
+    for start in range(len(tokens) - last):
+        if all(_token_matches(tokens[start + i], w, prefix and i == last) for i, w in enumerate(words)):
+            return True
+    return False
+
+
+def detect_themes(text: str | None, taxonomy: Mapping[str, Iterable[str]] | None = None) -> list[str]:
+    """Theme names whose keywords appear in `text`, in taxonomy order, each once."""
+    tokens = tokenize((text or "")[:MAX_THEME_CHARS])
+    if not tokens:
+        return []
+    compiled = _default_compiled() if taxonomy is None else compile_taxonomy(taxonomy)
+    vocabulary = frozenset(tokens)
+    found: list[str] = []
+    for theme, keywords in compiled:
+        if theme not in found and any(_keyword_in(tokens, vocabulary, k) for k in keywords):
+            found.append(theme)
+    return found
+
+
+@dataclass(frozen=True)
+class Scored:
+    category: str | None
+    sentiment_polarity: float
+    sentiment_label: str
+    themes: tuple[str, ...]
+
+
+def score_response(
+    kind: str,
+    score: int | None,
+    comment: str | None,
+    taxonomy: Mapping[str, Iterable[str]] | None = None,
+) -> Scored:
+    """Everything derived from one response. Raises ValueError for a bad kind or score."""
+    category = categorize(kind, score)
+    sentiment = analyze_sentiment(comment)
+    return Scored(
+        category=category,
+        sentiment_polarity=sentiment.polarity,
+        sentiment_label=sentiment.label,
+        themes=tuple(detect_themes(comment, taxonomy)),
+    )

@@ -1,0 +1,48 @@
+"""The Bolt App and the bridge that serves it from Starlette."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_bolt import App, BoltRequest, BoltResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bot.runtime import Runtime
+
+# Bolt runs listeners (and the work after ack) in this pool; its default of 5 threads lets slow
+# post-ack work delay other users' acks.
+LISTENER_THREADS = 16
+MAX_SLACK_BODY_BYTES = 1_000_000
+
+
+def create_bolt_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
+    from handlers import register_listeners
+
+    app = App(
+        signing_secret=runtime.signing_secret or None,
+        client=runtime.client,
+        # Ack first, work after: Slack gets its answer before any Slack API call is made.
+        process_before_response=False,
+        # Start even if Slack is unreachable; delivery waits in the outbox.
+        token_verification_enabled=False,
+        request_verification_enabled=not socket_mode,
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="cxloop-listener"),
+        raise_error_for_unhandled_request=False,
+    )
+    register_listeners(app, runtime)
+    return app
+
+
+async def dispatch_to_bolt(app: App, request: Request) -> Response:
+    """Starlette request → Bolt (which checks Slack's signature) → Starlette response."""
+    body = await request.body()
+    if len(body) > MAX_SLACK_BODY_BYTES:
+        return Response("request body too large", status_code=413)
+    bolt_request = BoltRequest(body=body.decode("utf-8", errors="replace"), query=request.url.query,
+                               headers={k: [v] for k, v in request.headers.items()})
+    bolt_response: BoltResponse = await run_in_threadpool(app.dispatch, bolt_request)
+    headers = {k: v[0] for k, v in bolt_response.headers.items() if v}
+    headers.pop("content-length", None)
+    return Response(bolt_response.body, status_code=bolt_response.status, headers=headers)

@@ -1,0 +1,70 @@
+"""Every action_id and callback_id the app sends to Slack, and the small payloads buttons carry.
+
+Slack echoes these strings back in interactions; keeping them in one enum means the Block Kit
+builders and the listeners cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ActionId(StrEnum):
+    CLAIM = "cx_claim"
+    RESOLVE = "cx_resolve"
+    REOPEN = "cx_reopen"
+    OPEN_SOURCE = "cx_open_source"  # link button: Slack still sends block_actions, which we only ack
+    MORE = "cx_more"  # the overflow menu
+
+
+class OverflowChoice(StrEnum):
+    UNCLAIM = "unclaim"
+    REASSIGN = "reassign"
+    NOTE = "note"
+    FOLLOW_UP = "follow_up"
+    SNOOZE = "snooze"
+
+
+class ViewId(StrEnum):
+    RESOLVE = "cx_resolve_modal"
+    REASSIGN = "cx_reassign_modal"
+    NOTE = "cx_note_modal"
+    FOLLOW_UP = "cx_follow_up_modal"
+    SNOOZE = "cx_snooze_modal"
+
+
+# Inputs inside modals: block ids and action ids, read back from view.state.values.
+class InputId(StrEnum):
+    OUTCOME = "outcome"
+    NOTE = "note"
+    ASSIGNEE = "assignee"
+    FOLLOW_UP_ON = "follow_up_on"
+    SNOOZE_FOR = "snooze_for"
+
+
+OUTCOMES: dict[str, str] = {
+    "contacted": "Contacted customer",
+    "fixed": "Fixed",
+    "no_response": "No response",
+    "not_actionable": "Not actionable",
+    "churn_risk": "Churn risk",
+}
+
+SNOOZE_CHOICES_HOURS: dict[str, int] = {"1d": 24, "3d": 72, "7d": 168}
+
+
+def item_value(item_id: int) -> str:
+    """Button value for an item: its id only. State is read from the database, never trusted from Slack."""
+    return f"item:{item_id}"
+
+
+def overflow_value(choice: OverflowChoice, item_id: int) -> str:
+    return f"{choice.value}:{item_id}"
+
+
+def parse_item_value(value: str) -> tuple[str, int]:
+    """'item:42' -> ('item', 42); 'note:42' -> ('note', 42). Raises ValueError on anything else."""
+    prefix, sep, raw_id = (value or "").partition(":")
+    if not sep or not raw_id.isdigit() or len(raw_id) > 18:
+        raise ValueError(f"not an item value: {value[:40]!r}")
+    return prefix, int(raw_id)

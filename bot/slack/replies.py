@@ -1,0 +1,42 @@
+"""Short user-facing texts for ephemeral replies: why a click did nothing, in words a person reads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.followups import ChangeResult
+from bot.slack.mrkdwn import user_mention
+
+
+def ago(then: datetime | None, now: datetime) -> str:
+    if then is None:
+        return ""
+    seconds = max(0, int((now - then).total_seconds()))
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
+
+
+def claim_reply(result: ChangeResult, user_id: str, now: datetime) -> str | None:
+    """None when the click did what the user wanted and the message itself shows it."""
+    if result.outcome == "changed":
+        return None
+    if result.outcome == "not_found":
+        return "This item no longer exists."
+    if result.status == "resolved":
+        return f"Already resolved by {user_mention(result.resolved_by)}."
+    if result.claimed_by == user_id:
+        return "You have already claimed this one."
+    return f"Already claimed by {user_mention(result.claimed_by)} {ago(result.claimed_at, now)}."
+
+
+def change_reply(action: str, result: ChangeResult) -> str | None:
+    if result.outcome == "changed":
+        return None
+    if result.outcome == "unchanged" and not result.reason:
+        return None
+    return f"Could not {action} this item: {result.reason or 'nothing to change.'}"

@@ -1,0 +1,124 @@
+"""The delivery worker: drains the outbox into Slack, pacing each channel and pausing while Slack is down.
+
+Runs as a thread inside `cxloop serve` or alone as `cxloop worker`. Several workers (threads or
+processes) may run at once: rows are leased with a compare-and-set UPDATE, so each is sent by one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.db import session_scope
+from bot.delivery import DeliveryOutcome, deliver_row, due_rows, lease_row
+from models.base import utcnow
+
+log = logging.getLogger(__name__)
+
+# Slack allows about one message per second per channel (chat.postMessage's special limit).
+CHANNEL_INTERVAL_SECONDS = 1.0
+POLL_INTERVAL_SECONDS = 0.5
+BATCH_SIZE = 100
+MAX_UNREACHABLE_PAUSE_SECONDS = 10.0
+
+
+class DeliveryWorker:
+    def __init__(self, factory: sessionmaker[Session], client: WebClient, *, concurrency: int = 4,
+                 channel_interval: float = CHANNEL_INTERVAL_SECONDS, poll_interval: float = POLL_INTERVAL_SECONDS,
+                 clock: Callable[[], float] = time.monotonic):
+        self.factory, self.client = factory, client
+        self.worker_id = f"worker-{uuid.uuid4().hex[:8]}"
+        self.concurrency = concurrency
+        self.channel_interval, self.poll_interval = channel_interval, poll_interval
+        self._clock = clock
+        self._next_allowed: dict[str, float] = {}
+        self._paused_until = 0.0
+        self._unreachable_streak = 0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="cxloop-delivery")
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> DeliveryWorker:
+        self._thread = threading.Thread(target=self.run_forever, name="cxloop-worker", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def wake(self) -> None:
+        """Called after a commit that queued something, so delivery does not wait for the next poll."""
+        self._wake.set()
+
+    def run_forever(self) -> None:
+        log.info("delivery worker %s started", self.worker_id)
+        while not self._stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:
+                log.exception("delivery loop failed; retrying shortly")
+                busy = 0
+            if not busy:
+                self._wake.wait(self._idle_wait())
+                self._wake.clear()
+
+    def _idle_wait(self) -> float:
+        now = self._clock()
+        waits = [self.poll_interval]
+        if self._paused_until > now:
+            waits.append(self._paused_until - now)
+        return max(0.05, min(waits))
+
+    # -- one pass ----------------------------------------------------------------------------
+    def run_once(self) -> int:
+        """Lease what is due and deliverable now, deliver it; return how many rows were handled."""
+        if self._clock() < self._paused_until:
+            return 0
+        with session_scope(self.factory) as session:
+            rows = [(row.id, row.channel, row.kind) for row in due_rows(session, now=utcnow(), limit=BATCH_SIZE)]
+        if not rows:
+            return 0
+        # One row per channel per pass, and only channels whose pace allows it now; channels go in parallel.
+        picked: dict[str, int] = {}
+        now = self._clock()
+        for row_id, channel, _kind in rows:
+            if channel in picked or self._next_allowed.get(channel, 0.0) > now:
+                continue
+            picked[channel] = row_id
+        leased = []
+        for channel, row_id in picked.items():
+            with session_scope(self.factory) as session:
+                if lease_row(session, row_id, worker_id=self.worker_id, now=utcnow()):
+                    leased.append((channel, row_id))
+        if not leased:
+            return 0
+        for outcome in self._pool.map(lambda pair: deliver_row(self.factory, self.client, pair[1]), leased):
+            self._after(outcome)
+        return len(leased)
+
+    def _after(self, outcome: DeliveryOutcome) -> None:
+        now = self._clock()
+        if outcome.result == "unreachable":
+            self._unreachable_streak += 1
+            pause = min(MAX_UNREACHABLE_PAUSE_SECONDS, 0.5 * 2 ** self._unreachable_streak)
+            self._paused_until = now + pause
+            log.warning("Slack unreachable; pausing delivery for %.1fs", pause)
+            return
+        self._unreachable_streak = 0
+        if outcome.result == "rate_limited":
+            self._next_allowed[outcome.channel] = now + outcome.retry_after
+        elif outcome.result in ("sent", "retry", "dead"):
+            self._next_allowed[outcome.channel] = now + self.channel_interval

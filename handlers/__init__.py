@@ -1,0 +1,15 @@
+"""The whole Slack surface on one screen. Each module registers its listeners explicitly."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.runtime import Runtime
+from handlers import slack_actions, slack_commands, slack_events, slack_views
+
+
+def register_listeners(app: App, runtime: Runtime) -> None:
+    slack_actions.register(app, runtime)   # Claim, Resolve, Reopen, overflow, link button
+    slack_views.register(app, runtime)     # Resolve / note / reassign / follow-up / snooze modals
+    slack_commands.register(app, runtime)  # /cxloop
+    slack_events.register(app, runtime)    # app_home_opened

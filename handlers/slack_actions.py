@@ -1,0 +1,85 @@
+"""Buttons and the overflow menu on an item's message: ack, decode, one domain call, tell the user."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App
+
+from bot import followups
+from bot.runtime import Runtime
+from bot.slack import blocks
+from bot.slack.ids import ActionId, OverflowChoice, parse_item_value
+from bot.slack.replies import change_reply, claim_reply
+from handlers.slack_reply import tell_user
+
+
+def _context(body: dict, value: str) -> tuple[str, str | None, int] | None:
+    try:
+        _, item_id = parse_item_value(value)
+    except ValueError:
+        return None
+    return body["user"]["id"], (body.get("channel") or {}).get("id"), item_id
+
+
+def register(app: App, runtime: Runtime) -> None:
+    def changed(action_name: str, change, body: dict, value: str, respond) -> None:
+        decoded = _context(body, value)
+        if decoded is None:
+            return
+        user_id, channel_id, item_id = decoded
+        with runtime.session() as session:
+            result = change(session, item_id=item_id, user_id=user_id, now=runtime.now())
+        runtime.queued()
+        text = (claim_reply(result, user_id, runtime.now()) if action_name == "claim"
+                else change_reply(action_name, result))
+        if text:
+            tell_user(runtime.client, user_id=user_id, channel_id=channel_id, text=text, respond=respond)
+
+    @app.action(ActionId.CLAIM.value)
+    def claim(ack: Ack, body: dict, action: dict, respond) -> None:
+        ack()
+        changed("claim", followups.claim_followup, body, action.get("value", ""), respond)
+
+    @app.action(ActionId.REOPEN.value)
+    def reopen(ack: Ack, body: dict, action: dict, respond) -> None:
+        ack()
+        changed("reopen", followups.reopen_followup, body, action.get("value", ""), respond)
+
+    @app.action(ActionId.RESOLVE.value)
+    def resolve(ack: Ack, body: dict, action: dict, client, respond) -> None:
+        ack()
+        decoded = _context(body, action.get("value", ""))
+        if decoded is None:
+            return
+        user_id, channel_id, item_id = decoded
+        with runtime.session() as session:
+            summary = followups.item_summary(session, item_id)
+        if summary is None:
+            tell_user(client, user_id=user_id, channel_id=channel_id, text="This item no longer exists.",
+                      respond=respond)
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=blocks.resolve_modal(item_id, summary=summary))
+
+    @app.action(ActionId.OPEN_SOURCE.value)
+    def open_source(ack: Ack) -> None:
+        ack()  # a link button: Slack opens the URL itself, but still expects an ack
+
+    @app.action(ActionId.MORE.value)
+    def overflow(ack: Ack, body: dict, action: dict, client, respond) -> None:
+        ack()
+        value = (action.get("selected_option") or {}).get("value", "")
+        choice = value.partition(":")[0]
+        if choice == OverflowChoice.UNCLAIM:
+            changed("unclaim", followups.unclaim_followup, body, value, respond)
+            return
+        decoded = _context(body, value)
+        if decoded is None:
+            return
+        _, _, item_id = decoded
+        modal = {
+            OverflowChoice.REASSIGN: lambda: blocks.reassign_modal(item_id),
+            OverflowChoice.NOTE: lambda: blocks.note_modal(item_id),
+            OverflowChoice.FOLLOW_UP: lambda: blocks.follow_up_modal(item_id),
+            OverflowChoice.SNOOZE: lambda: blocks.snooze_modal(item_id),
+        }.get(choice)
+        if modal is not None:
+            client.views_open(trigger_id=body["trigger_id"], view=modal())

@@ -1,0 +1,19 @@
+"""`/cxloop`: answered in the ack itself (ephemeral), so no Slack API call is needed."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App
+
+from bot.commands import run_cxloop_command
+from bot.runtime import Runtime
+from bot.slack.blocks import ephemeral_text
+
+
+def register(app: App, runtime: Runtime) -> None:
+    @app.command("/cxloop")
+    def cxloop(ack: Ack, command: dict) -> None:
+        with runtime.session() as session:
+            text = run_cxloop_command(session, text=command.get("text", ""), user_id=command["user_id"],
+                                      channel_id=command.get("channel_id", ""), config=runtime.config,
+                                      now=runtime.now())
+        ack(text=text, blocks=ephemeral_text(text), response_type="ephemeral")

@@ -1,0 +1,81 @@
+"""Modal submissions: validate the inputs (errors shown in the modal), ack, one domain call."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from slack_bolt import Ack, App
+
+from bot import followups
+from bot.runtime import Runtime
+from bot.slack.ids import OUTCOMES, SNOOZE_CHOICES_HOURS, InputId, ViewId
+from bot.slack.replies import change_reply
+from handlers.slack_reply import tell_user
+
+
+def _value(view: dict, input_id: InputId) -> dict:
+    return ((view.get("state") or {}).get("values") or {}).get(input_id.value, {}).get(input_id.value) or {}
+
+
+def _selected(view: dict, input_id: InputId) -> str | None:
+    return (_value(view, input_id).get("selected_option") or {}).get("value")
+
+
+def _item_id(view: dict) -> int | None:
+    raw = str(view.get("private_metadata") or "")
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
+
+def register(app: App, runtime: Runtime) -> None:
+    def submit(ack: Ack, body: dict, view: dict, action_name: str, change, errors: dict | None = None,
+               **arguments) -> None:
+        item_id = _item_id(view)
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        if item_id is None:
+            return
+        user_id = body["user"]["id"]
+        with runtime.session() as session:
+            result = change(session, item_id=item_id, user_id=user_id, now=runtime.now(), **arguments)
+            channel = followups.item_channel(session, item_id)
+        runtime.queued()
+        text = change_reply(action_name, result)
+        if text:
+            tell_user(runtime.client, user_id=user_id, channel_id=channel, text=text)
+
+    @app.view(ViewId.RESOLVE.value)
+    def resolve(ack: Ack, body: dict, view: dict) -> None:
+        outcome = _selected(view, InputId.OUTCOME)
+        errors = None if outcome in OUTCOMES else {InputId.OUTCOME.value: "Choose an outcome."}
+        submit(ack, body, view, "resolve", followups.resolve_followup, errors, outcome=outcome or "",
+               note=_value(view, InputId.NOTE).get("value"))
+
+    @app.view(ViewId.NOTE.value)
+    def note(ack: Ack, body: dict, view: dict) -> None:
+        text = (_value(view, InputId.NOTE).get("value") or "").strip()
+        errors = None if text else {InputId.NOTE.value: "Write a note."}
+        submit(ack, body, view, "add a note to", followups.add_note, errors, text=text)
+
+    @app.view(ViewId.REASSIGN.value)
+    def reassign(ack: Ack, body: dict, view: dict) -> None:
+        assignee = _value(view, InputId.ASSIGNEE).get("selected_user")
+        errors = None if assignee else {InputId.ASSIGNEE.value: "Choose a person."}
+        submit(ack, body, view, "reassign", followups.reassign_followup, errors, assignee=assignee or "")
+
+    @app.view(ViewId.FOLLOW_UP.value)
+    def follow_up(ack: Ack, body: dict, view: dict) -> None:
+        raw = _value(view, InputId.FOLLOW_UP_ON).get("selected_date") or ""
+        try:
+            on = date.fromisoformat(raw)
+        except ValueError:
+            on = None
+        errors = None if on else {InputId.FOLLOW_UP_ON.value: "Pick a date."}
+        submit(ack, body, view, "set a follow-up date on", followups.set_follow_up_date, errors, on=on)
+
+    @app.view(ViewId.SNOOZE.value)
+    def snooze(ack: Ack, body: dict, view: dict) -> None:
+        hours = SNOOZE_CHOICES_HOURS.get(_selected(view, InputId.SNOOZE_FOR) or "")
+        errors = None if hours else {InputId.SNOOZE_FOR.value: "Choose how long."}
+        submit(ack, body, view, "snooze", followups.snooze_followup, errors, hours=hours or 0)

@@ -1,0 +1,56 @@
+"""An item: one survey response or escalation, as received, scored and routed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, JSONType, UTCDateTime
+
+
+class Item(Base):
+    __tablename__ = "items"
+    __table_args__ = (
+        # A retried webhook is recognised by the sender's own id, per source.
+        UniqueConstraint("source", "external_id"),
+        Index("ix_items_team_received_at", "team", "received_at"),
+        Index("ix_items_customer_email", "customer_email"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    score: Mapped[int | None] = mapped_column(Integer)
+    category: Mapped[str | None] = mapped_column(String(16), index=True)
+    comment: Mapped[str | None] = mapped_column(Text)
+    subject: Mapped[str | None] = mapped_column(String(500))
+    priority: Mapped[str | None] = mapped_column(String(32))
+    customer_email: Mapped[str | None] = mapped_column(String(320))
+    customer_name: Mapped[str | None] = mapped_column(String(255))
+    account_name: Mapped[str | None] = mapped_column(String(255))
+    account_external_id: Mapped[str | None] = mapped_column(String(255))
+    plan: Mapped[str | None] = mapped_column(String(100))
+    segment: Mapped[str | None] = mapped_column(String(100))
+    vip: Mapped[bool] = mapped_column(Boolean, default=False)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    url: Mapped[str | None] = mapped_column(String(3000))
+    source_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Scoring
+    sentiment_polarity: Mapped[float | None] = mapped_column(Float)
+    sentiment_label: Mapped[str | None] = mapped_column(String(16))
+    themes: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # Routing: which rule sent it where, shown in the message.
+    route_name: Mapped[str | None] = mapped_column(String(100))
+    team: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(32))
+    mention: Mapped[str | None] = mapped_column(String(32))
+    # Fingerprint of what the sender sent, so a retry is told apart from an edit.
+    content_hash: Mapped[str] = mapped_column(String(64))
+    revision: Mapped[int] = mapped_column(Integer, default=1)

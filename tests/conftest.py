@@ -1,0 +1,256 @@
+"""Shared fixtures: a real database (SQLite, and Postgres when CXLOOP_TEST_DATABASE_URL is set),
+the fake Slack Web API server, and the real app served over HTTP by uvicorn.
+
+Each database test runs on a fresh copy of a migrated template: a file copy on SQLite,
+CREATE DATABASE … TEMPLATE on Postgres. Under CI=true a missing Postgres fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot.config import AppConfig, Settings, parse_config
+from bot.db import make_session_factory, session_scope, upgrade
+from bot.runtime import Runtime, build_runtime
+from bot.sandbox.fake_slack import FakeSlack
+from bot.signing import sign_slack_request, sign_webhook
+from bot.web import create_app
+from bot.worker import DeliveryWorker
+
+POSTGRES_ENV = "CXLOOP_TEST_DATABASE_URL"
+SIGNING_SECRET = "test-signing-secret"
+WEBHOOK_SECRET = "test-webhook-secret"
+BOT_TOKEN = "xoxb-test"
+
+TEST_CONFIG = {
+    "teams": [
+        {"name": "success", "channel": "C0SUCCESS", "timezone": "America/New_York"},
+        {"name": "support", "channel": "C0SUPPORT", "timezone": "Europe/London", "mention": "S0ONCALL"},
+    ],
+    "sources": [{"name": "generic", "type": "generic", "secret_env": "GENERIC_WEBHOOK_SECRET"}],
+    "routes": [
+        {"name": "escalations to support", "when": {"kind": "escalation"}, "team": "support"},
+        {"name": "detractors to success", "when": {"kind": "nps", "category": "detractor"}, "team": "success"},
+    ],
+    "default_team": "success",
+}
+
+
+def make_config(data: dict | None = None) -> AppConfig:
+    return parse_config(data or TEST_CONFIG, environ={"GENERIC_WEBHOOK_SECRET": WEBHOOK_SECRET})
+
+
+# --- databases ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("db") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def _postgres_template() -> Iterator[str | None]:
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        yield None
+        return
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"cxloop_tpl_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    upgrade(make_url(url).set(database=name).render_as_string(hide_password=False))
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path, _sqlite_template) -> Iterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "cxloop.db"
+        shutil.copy(_sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("_postgres_template")
+    if template is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{POSTGRES_ENV} is not set: CI must run the database tests on Postgres too")
+        pytest.skip(f"Postgres not configured (set {POSTGRES_ENV})")
+    base = os.environ[POSTGRES_ENV]
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    name = f"cxloop_t_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+# --- fake Slack and the app over HTTP --------------------------------------------------------
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack(token=BOT_TOKEN).start()
+    yield fake
+    fake.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@dataclass
+class AppUnderTest:
+    """The real app on a real port, a real database and the fake Slack: tests talk HTTP to it."""
+
+    url: str
+    runtime: Runtime
+    fake: FakeSlack
+    http: httpx.Client
+    _counter: list[int] = field(default_factory=lambda: [0])
+
+    # Webhooks, signed as a sender would.
+    def post_webhook(self, payload: dict | bytes, *, source: str = "generic", secret: str = WEBHOOK_SECRET,
+                     timestamp: int | None = None, headers: dict | None = None) -> httpx.Response:
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        signed = sign_webhook(secret, body, timestamp)
+        signed.update(headers or {})
+        return self.http.post(f"{self.url}/webhooks/{source}", content=body, headers=signed)
+
+    # Slack → app requests, signed as Slack signs them.
+    def post_slack(self, form: dict[str, str], *, secret: str = SIGNING_SECRET,
+                   timestamp: int | None = None) -> httpx.Response:
+        body = urlencode(form)
+        headers = sign_slack_request(secret, body, timestamp)
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        return self.http.post(f"{self.url}/slack/events", content=body, headers=headers)
+
+    def click(self, action_id: str, value: str, *, user: str, channel: str, ts: str,
+              selected_option: str | None = None) -> httpx.Response:
+        self._counter[0] += 1
+        action: dict[str, Any] = {"action_id": action_id, "block_id": "cx_actions", "type": "button",
+                                  "value": value, "action_ts": f"{time.time():.6f}"}
+        if selected_option is not None:
+            action = {"action_id": action_id, "block_id": "cx_actions", "type": "overflow",
+                      "selected_option": {"text": {"type": "plain_text", "text": "x"}, "value": selected_option},
+                      "action_ts": f"{time.time():.6f}"}
+        payload = {
+            "type": "block_actions", "api_app_id": "A0CXLOOP", "token": "legacy",
+            "team": {"id": "T0SANDBOX", "domain": "sandbox"},
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0SANDBOX"},
+            "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False},
+            "trigger_id": f"trigger-{self._counter[0]}", "channel": {"id": channel, "name": "cx"},
+            "message": {"ts": ts, "type": "message", "text": "item"},
+            "response_url": self.fake.response_url(f"{channel}:{ts}"),
+            "actions": [action],
+        }
+        return self.post_slack({"payload": json.dumps(payload)})
+
+    def submit_view(self, view: dict, values: dict, *, user: str) -> httpx.Response:
+        payload = {
+            "type": "view_submission", "api_app_id": "A0CXLOOP", "token": "legacy",
+            "team": {"id": "T0SANDBOX", "domain": "sandbox"},
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0SANDBOX"},
+            "trigger_id": "trigger-view",
+            "view": {**view, "id": view.get("id", "V0TEST"), "state": {"values": values}},
+        }
+        return self.post_slack({"payload": json.dumps(payload)})
+
+    def slash(self, text_: str, *, user: str, channel: str) -> httpx.Response:
+        return self.post_slack({
+            "token": "legacy", "team_id": "T0SANDBOX", "team_domain": "sandbox", "channel_id": channel,
+            "channel_name": "cx", "user_id": user, "user_name": user.lower(), "command": "/cxloop",
+            "text": text_, "api_app_id": "A0CXLOOP", "response_url": self.fake.response_url("cmd"),
+            "trigger_id": "trigger-cmd",
+        })
+
+    # Reading what reached Slack.
+    def posts(self, channel: str) -> list[dict]:
+        return [m for m in self.fake.messages(channel) if not m.get("thread_ts") or m.get("thread_ts") == m["ts"]]
+
+    def wait_for_post(self, channel: str, count: int = 1, timeout: float = 10.0) -> list[dict]:
+        return wait_for(lambda: len(self.posts(channel)) >= count and self.posts(channel), timeout,
+                        what=f"{count} post(s) in {channel}")
+
+    def idle(self, timeout: float = 10.0) -> None:
+        """Wait until the outbox has nothing pending."""
+        from bot.delivery import outbox_counts
+
+        def drained() -> bool:
+            with session_scope(self.runtime.factory) as session:
+                return outbox_counts(session)["pending"] == 0
+        wait_for(drained, timeout, what="the outbox to drain")
+
+
+@pytest.fixture
+def make_app(database_url, fake_slack) -> Iterator[Callable[..., AppUnderTest]]:
+    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+    clients: list[httpx.Client] = []
+
+    def start(config: AppConfig | None = None, *, worker: bool = True, channel_interval: float = 0.05) -> AppUnderTest:
+        settings = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET, slack_app_token=None,
+                            slack_api_url=fake_slack.base_url, database_url=database_url, config_path="(test)",
+                            port=0, log_level="INFO")
+        runtime = build_runtime(settings, config or make_config(), bot_token=BOT_TOKEN,
+                                signing_secret=SIGNING_SECRET, slack_api_url=fake_slack.base_url)
+        delivery = (DeliveryWorker(runtime.factory, runtime.client, poll_interval=0.1, channel_interval=channel_interval)
+                    if worker else None)
+        app = create_app(runtime, worker=delivery)
+        port = _free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                               lifespan="on"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        wait_for(lambda: server.started, 10, what="uvicorn to start")
+        servers.append((server, thread))
+        client = httpx.Client(timeout=10)
+        clients.append(client)
+        return AppUnderTest(url=f"http://127.0.0.1:{port}", runtime=runtime, fake=fake_slack, http=client)
+
+    yield start
+    for client in clients:
+        client.close()
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def session_factory(database_url):
+    from bot.db import make_engine
+
+    engine = make_engine(database_url)
+    yield make_session_factory(engine)
+    engine.dispose()

@@ -1,0 +1,152 @@
+"""The sandbox page: what the app posted to the fake Slack, rendered, and clicks sent back as signed Slack requests.
+
+The app is the real one (uvicorn, a migrated database, the delivery worker) with the sandbox routes mounted,
+exactly as `cxloop serve` mounts them without SLACK_BOT_TOKEN.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import uvicorn
+
+from bot.config import Settings
+from bot.runtime import build_runtime
+from bot.sandbox.fake_slack import FakeSlack
+from bot.sandbox.page import render_mrkdwn, sandbox_routes
+from bot.slack.ids import ActionId, InputId, OverflowChoice
+from bot.web import create_app
+from bot.worker import DeliveryWorker
+from tests.conftest import BOT_TOKEN, SIGNING_SECRET, _free_port, make_config, wait_for
+
+NPS_2 = {
+    "id": "resp-sbx-1", "kind": "nps", "score": 2,
+    "comment": "Exports broke again. <script>alert(1)</script> & <@U0BEN> <!channel>",
+    "customer": {"email": "maya@acme.example", "name": "Maya Chen", "account": "Acme Corp"},
+}
+
+
+@dataclass
+class Sandbox:
+    url: str
+    fake: FakeSlack
+    http: httpx.Client
+
+    def page(self, user: str = "U0ANA") -> str:
+        response = self.http.get(f"{self.url}/sandbox", params={"as": user})
+        assert response.status_code == 200
+        return response.text
+
+    def post(self, path: str, form: dict[str, str]) -> httpx.Response:
+        response = self.http.post(f"{self.url}{path}", data=form)
+        assert response.status_code == 303, response.text
+        return response
+
+
+@pytest.fixture
+def sandbox(database_url: str, fake_slack: FakeSlack) -> Iterator[Sandbox]:
+    settings = Settings(slack_bot_token=None, slack_signing_secret=None, slack_app_token=None,
+                        slack_api_url=fake_slack.base_url, database_url=database_url, config_path="(test)",
+                        port=0, log_level="INFO")
+    runtime = build_runtime(settings, make_config(), bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET,
+                            slack_api_url=fake_slack.base_url)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    app = create_app(runtime, worker=DeliveryWorker(runtime.factory, runtime.client, poll_interval=0.1),
+                     extra_routes=sandbox_routes(fake_slack, runtime, app_url=url))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, 10, what="uvicorn to start")
+    with httpx.Client(timeout=10) as http:
+        yield Sandbox(url=url, fake=fake_slack, http=http)
+    server.should_exit = True
+    thread.join(10)
+
+
+def _post_response(sandbox: Sandbox, payload: dict) -> dict:
+    from bot.signing import sign_webhook
+    from tests.conftest import WEBHOOK_SECRET
+
+    body = httpx.Request("POST", "/", json=payload).content
+    response = sandbox.http.post(f"{sandbox.url}/webhooks/generic", content=body,
+                                 headers=sign_webhook(WEBHOOK_SECRET, body))
+    assert response.status_code == 202, response.text
+    return wait_for(lambda: next(iter(sandbox.fake.messages("C0SUCCESS")), None), what="the post in C0SUCCESS")
+
+
+def _modal_page(sandbox: Sandbox) -> str:
+    return wait_for(lambda: next((h for h in [sandbox.page()] if 'class="modal"' in h), None), what="a modal")
+
+
+def _item_form(message: dict, action_id: str, user: str = "U0ANA", **extra: str) -> dict[str, str]:
+    return {"as": user, "channel": "C0SUCCESS", "ts": message["ts"], "block_id": "cx_actions",
+            "action_id": action_id, **extra}
+
+
+def test_posted_response_shows_with_claim_and_claiming_from_the_page_shows_who(sandbox: Sandbox) -> None:
+    message = _post_response(sandbox, NPS_2)
+    html = sandbox.page()
+    assert "#success" in html and "C0SUCCESS" in html and "Maya Chen" in html
+    assert 'value="cx_claim"' in html and ">Claim</button>" in html
+
+    response = sandbox.post("/sandbox/action", _item_form(message, ActionId.CLAIM))
+    assert response.headers["location"] == "/sandbox?as=U0ANA"
+    wait_for(lambda: 'Claimed by <span class="mention">@Ana Lima</span>' in sandbox.page(), what="Claimed by Ana")
+    # A genuine signed block_actions reached the app: it claimed as Ana and threaded a note.
+    assert wait_for(lambda: sandbox.fake.thread("C0SUCCESS", message["ts"]), what="the claim note")
+
+
+def test_customer_text_is_escaped_in_the_page(sandbox: Sandbox) -> None:
+    _post_response(sandbox, NPS_2)
+    html = sandbox.page()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert(1)" not in html
+    # Customer-typed mention syntax stays text: it never became a mention in Slack, nor here.
+    assert "&lt;@U0BEN&gt;" in html and "&lt;!channel&gt;" in html
+
+
+def test_resolve_modal_shows_errors_then_resolves(sandbox: Sandbox) -> None:
+    message = _post_response(sandbox, NPS_2)
+    sandbox.post("/sandbox/action", _item_form(message, ActionId.RESOLVE))
+    html = _modal_page(sandbox)
+    view_id = sandbox.fake.views()[-1]["id"]
+    assert f'name="in_{InputId.OUTCOME}"' in html and "<textarea" in html
+    assert 'class="modal"' not in sandbox.page("U0BEN")  # only the clicker sees it
+
+    sandbox.post("/sandbox/view", {"as": "U0ANA", "view_id": view_id, f"in_{InputId.NOTE}": "called them"})
+    assert "Choose an outcome." in sandbox.page()
+
+    sandbox.post("/sandbox/view", {"as": "U0ANA", "view_id": view_id, f"in_{InputId.OUTCOME}": "fixed",
+                                   f"in_{InputId.NOTE}": "called them"})
+    wait_for(lambda: "Resolved by" in (h := sandbox.page()) and 'class="modal"' not in h, what="Resolved by")
+
+
+def test_overflow_opens_reassign_modal_with_users_select(sandbox: Sandbox) -> None:
+    message = _post_response(sandbox, NPS_2)
+    [overflow] = [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+                  if e["action_id"] == ActionId.MORE]
+    [value] = [o["value"] for o in overflow["options"] if o["value"].startswith(f"{OverflowChoice.REASSIGN}:")]
+    sandbox.post("/sandbox/action", _item_form(message, ActionId.MORE, value=value))
+    html = _modal_page(sandbox)
+    assert '<option value="U0BEN">Ben Okafor</option>' in html
+
+
+def test_slash_command_answer_shows_as_an_ephemeral(sandbox: Sandbox) -> None:
+    sandbox.post("/sandbox/command", {"as": "U0BEN", "channel": "C0SUCCESS", "text": "/cxloop help"})
+    assert "Only visible to you" in sandbox.page("U0BEN")
+    assert "Only visible to you" not in sandbox.page("U0ANA")
+
+
+def test_render_mrkdwn_basics() -> None:
+    names = {"U0ANA": "Ana Lima"}
+    out = render_mrkdwn("*Bold* _it_ <@U0ANA> <https://x.example/a_b|link> <!date^1^{date}|2024-01-01>\n"
+                        "> quoted &lt;b&gt;", names)
+    assert "<b>Bold</b>" in out and "<i>it</i>" in out and "@Ana Lima" in out
+    assert '<a href="https://x.example/a_b"' in out and "2024-01-01" in out
+    assert "<blockquote>quoted &lt;b&gt;</blockquote>" in out
+    assert "href" not in render_mrkdwn("<javascript:alert(1)|x>", names)

@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bot.scoring import (
+    DEFAULT_THEMES,
+    KINDS,
+    SCORE_RANGES,
+    SURVEY_KINDS,
+    Scored,
+    categorize,
+    compile_taxonomy,
+    detect_themes,
+    score_response,
+    tokenize,
+)
+from bot.sentiment import Sentiment, analyze_sentiment
+
+# --- categorize ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "score", "expected"),
+    [
+        ("nps", 0, "detractor"),
+        ("nps", 6, "detractor"),
+        ("nps", 7, "passive"),
+        ("nps", 8, "passive"),
+        ("nps", 9, "promoter"),
+        ("nps", 10, "promoter"),
+        ("csat", 1, "detractor"),
+        ("csat", 2, "detractor"),
+        ("csat", 3, "passive"),
+        ("csat", 4, "promoter"),
+        ("csat", 5, "promoter"),
+        ("psat", 2, "detractor"),
+        ("psat", 3, "passive"),
+        ("psat", 4, "promoter"),
+        ("ces", 1, "detractor"),
+        ("ces", 3, "detractor"),
+        ("ces", 4, "passive"),
+        ("ces", 5, "passive"),
+        ("ces", 6, "promoter"),
+        ("ces", 7, "promoter"),
+    ],
+)
+def test_categorize_boundaries(kind: str, score: int, expected: str) -> None:
+    assert categorize(kind, score) == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "score"), [("nps", 11), ("nps", -1), ("csat", 0), ("csat", 6), ("ces", 8), ("psat", 0)]
+)
+def test_categorize_rejects_out_of_range(kind: str, score: int) -> None:
+    with pytest.raises(ValueError):
+        categorize(kind, score)
+
+
+def test_categorize_escalation_and_missing_score() -> None:
+    assert categorize("escalation", None) is None
+    assert categorize("escalation", 3) is None
+    assert categorize("nps", None) is None
+
+
+def test_categorize_rejects_unknown_kind_and_bool() -> None:
+    with pytest.raises(ValueError):
+        categorize("survey", 3)
+    with pytest.raises(ValueError):
+        categorize("csat", True)  # type: ignore[arg-type]
+
+
+def test_kind_constants_agree() -> None:
+    assert KINDS == ("nps", "csat", "ces", "psat", "escalation")
+    assert set(SURVEY_KINDS) == set(SCORE_RANGES)
+    assert SCORE_RANGES["nps"] == (0, 10) and SCORE_RANGES["ces"] == (1, 7)
+
+
+# --- tokenize / themes -----------------------------------------------------------------------
+
+
+def test_tokenize_lowercases_and_keeps_inner_apostrophes() -> None:
+    assert tokenize("It DOESN’T work, 'really'!") == ["it", "doesn't", "work", "really"]
+    assert tokenize("Café naïve 2FA") == ["café", "naïve", "2fa"]
+    assert tokenize(None) == [] and tokenize("") == []
+
+
+def test_detect_themes_on_a_typical_complaint() -> None:
+    themes = detect_themes("The app is slow and crashes constantly, too expensive")
+    assert {"performance", "bugs", "pricing"} <= set(themes)
+
+
+def test_themes_come_back_in_taxonomy_order_once() -> None:
+    themes = detect_themes("Too expensive. Slow, slow, slow. Bugs everywhere, buggy and crashing. Pricey!")
+    order = list(DEFAULT_THEMES)
+    assert themes == sorted(set(themes), key=order.index)
+    assert len(themes) == len(set(themes))
+
+
+@pytest.mark.parametrize("text", ["bug", "Bugs!", "so buggy", "it crashed", "keeps crashing"])
+def test_bug_variants_match(text: str) -> None:
+    assert "bugs" in detect_themes(text)
+
+
+@pytest.mark.parametrize("text", ["debugger", "I used the debugger", "debugging works well", "bugle"])
+def test_substrings_do_not_match(text: str) -> None:
+    assert "bugs" not in detect_themes(text)
+
+
+def test_multi_word_phrases_match_on_token_boundaries() -> None:
+    assert "feature_request" in detect_themes("Small feature request: dark mode")
+    assert "usability" in detect_themes("Not very user-friendly")
+    assert "bugs" in detect_themes("Export doesn’t work")
+    assert "reliability" in detect_themes("The site went down twice")
+    # "down" on its own is not an outage.
+    assert "reliability" not in detect_themes("scroll down to the bottom")
+
+
+def test_custom_taxonomy_replaces_defaults() -> None:
+    taxonomy = {"shipping": ["late delivery", "courier"], "pricing": ("expensive",), "kb": "knowledge base"}
+    assert detect_themes("Late delivery and too expensive", taxonomy) == ["shipping", "pricing"]
+    assert detect_themes("Check the knowledge base", taxonomy) == ["kb"]
+    assert detect_themes("slow app", taxonomy) == []
+
+
+def test_empty_keyword_is_a_config_error() -> None:
+    with pytest.raises(ValueError):
+        compile_taxonomy({"broken": ["  ", "ok"]})
+
+
+def test_detect_themes_empty_text() -> None:
+    assert detect_themes(None) == [] and detect_themes("   ") == []
+
+
+def test_long_comment_is_fast() -> None:
+    text = ("lorem ipsum dolor sit amet " * 800)[:20_000]
+    started = time.perf_counter()
+    score_response("nps", 2, text)
+    assert time.perf_counter() - started < 1.0
+
+
+# --- sentiment / score_response --------------------------------------------------------------
+
+
+def test_sentiment_labels() -> None:
+    assert analyze_sentiment("I love it, great support").label == "positive"
+    assert analyze_sentiment("terrible, awful, broken").label == "negative"
+    assert analyze_sentiment(None) == Sentiment(0.0, "neutral")
+    assert analyze_sentiment("   ") == Sentiment(0.0, "neutral")
+
+
+def test_sentiment_polarity_rounded_and_bounded() -> None:
+    polarity = analyze_sentiment("The app is slow and crashes constantly, too expensive").polarity
+    assert -1.0 <= polarity <= 1.0
+    assert polarity == round(polarity, 3)
+
+
+def test_score_response_combines_everything() -> None:
+    scored = score_response("nps", 3, "The app is slow and crashes constantly, too expensive")
+    assert isinstance(scored, Scored)
+    assert scored.category == "detractor"
+    assert scored.sentiment_label == "negative"
+    assert {"performance", "bugs", "pricing"} <= set(scored.themes)
+    assert isinstance(scored.themes, tuple)
+
+
+def test_score_response_escalation_without_comment() -> None:
+    assert score_response("escalation", None, None) == Scored(None, 0.0, "neutral", ())
+
+
+def test_score_response_rejects_bad_score() -> None:
+    with pytest.raises(ValueError):
+        score_response("nps", 11, "great")
