@@ -56,6 +56,8 @@ def test_claim_is_acked_fast_and_the_first_click_wins(make_app):
     [post] = app.wait_for_post("C0SUCCESS")
     value = _buttons(post)[ActionId.CLAIM]["value"]
 
+    # Slack answering slowly must not slow the ack: the ack is sent before any Slack call.
+    app.fake.set_faults(latency_s=1.5)
     started = time.monotonic()
     ack = app.click(ActionId.CLAIM, value, user="U0ANA", channel="C0SUCCESS", ts=post["ts"])
     assert ack.status_code == 200
@@ -65,6 +67,7 @@ def test_claim_is_acked_fast_and_the_first_click_wins(make_app):
         message = app.fake.message("C0SUCCESS", post["ts"])
         return message if "Claimed by <@U0ANA>" in _all_text(message) else None
     message = wait_for(claimed_message, what="the message to show the claimer")
+    app.fake.set_faults()
     assert ActionId.CLAIM not in _buttons(message)
     wait_for(lambda: any("<@U0ANA> claimed" in json.dumps(m) for m in app.fake.thread("C0SUCCESS", post["ts"])),
              what="a thread reply logging the claim")
@@ -296,3 +299,22 @@ def test_delivery_paces_each_channel_to_slacks_limit_without_surplus_429s(make_a
     app.wait_for_post("C0SUCCESS", count=3, timeout=20)
     app.wait_for_post("C0SUPPORT", count=3, timeout=20)
     assert [c for c in app.fake.calls("chat.postMessage") if c["status"] == 429] == []
+
+
+def test_app_home_lists_my_claims(make_app):
+    app = make_app()
+    item_id = app.post_webhook(NPS_3).json()["id"]
+    [post] = app.wait_for_post("C0SUCCESS")
+    app.click(ActionId.CLAIM, item_value(item_id), user="U0ANA", channel="C0SUCCESS", ts=post["ts"])
+    wait_for(lambda: "Claimed by" in _all_text(app.fake.message("C0SUCCESS", post["ts"])), what="claimed")
+    event = {"token": "legacy", "team_id": "T0SANDBOX", "api_app_id": "A0CXLOOP", "type": "event_callback",
+             "event_id": "Ev0HOME", "event_time": int(time.time()),
+             "event": {"type": "app_home_opened", "user": "U0ANA", "channel": "D0ANA", "tab": "home"}}
+    body = json.dumps(event)
+    from bot.signing import sign_slack_request
+    from tests.conftest import SIGNING_SECRET
+
+    headers = {**sign_slack_request(SIGNING_SECRET, body), "Content-Type": "application/json"}
+    assert app.http.post(f"{app.url}/slack/events", content=body, headers=headers).status_code == 200
+    published = wait_for(lambda: [v for v in app.fake.views() if v["action"] == "publish"], what="views.publish")
+    assert published[-1]["user"] == "U0ANA" and "Maya Chen" in json.dumps(published[-1]["view"])
