@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,12 +20,48 @@ LISTENER_THREADS = 16
 MAX_SLACK_BODY_BYTES = 1_000_000
 
 
+log = logging.getLogger(__name__)
+
+
+class BotIdentity:
+    """Bolt's default single-workspace authorization calls auth.test before the first listener runs,
+    so the first click after a start would wait on Slack (and fail while Slack is unreachable).
+    We authorize from the configured token instead, and learn the bot's ids in the background."""
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.bot_user_id: str | None = None
+        self.bot_id: str | None = None
+
+    def learn(self) -> None:
+        try:
+            result = self.runtime.client.auth_test()
+        except Exception as exc:  # noqa: BLE001 — Slack may be down at start; delivery will wait for it
+            log.warning("auth.test failed (%s); the bot's own events cannot be recognised until it succeeds",
+                        type(exc).__name__)
+            return
+        self.bot_user_id, self.bot_id = result.get("user_id"), result.get("bot_id")
+        log.info("Slack: connected as bot user %s of team %s", self.bot_user_id, result.get("team_id"))
+
+    def authorizer(self):
+        # A plain function: Bolt passes arguments by the names in its signature (a bound method's
+        # 'self' confuses it).
+        def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult:
+            return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, user_id=user_id,
+                                   bot_token=self.runtime.bot_token, bot_user_id=self.bot_user_id,
+                                   bot_id=self.bot_id)
+        return authorize
+
+
 def create_bolt_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
     from handlers import register_listeners
 
+    identity = BotIdentity(runtime)
+    threading.Thread(target=identity.learn, name="cxloop-auth-test", daemon=True).start()
     app = App(
         signing_secret=runtime.signing_secret or None,
         client=runtime.client,
+        authorize=identity.authorizer(),
         # Ack first, work after: Slack gets its answer before any Slack API call is made.
         process_before_response=False,
         # Start even if Slack is unreachable; delivery waits in the outbox.
