@@ -89,6 +89,9 @@ def serve(host: str, port: int | None, socket_mode: bool, no_worker: bool) -> No
     _logging(settings.log_level)
     config = _config(settings)
     port = port or settings.port
+    from bot.db import make_engine
+
+    _check_migrated(make_engine(settings.database_url))  # before anything starts
     fake = None
     if settings.sandbox:
         from bot.sandbox.fake_slack import FakeSlack
@@ -97,8 +100,9 @@ def serve(host: str, port: int | None, socket_mode: bool, no_worker: bool) -> No
         api_url, token, secret = fake.base_url, SANDBOX_BOT_TOKEN, SANDBOX_SIGNING_SECRET
     else:
         api_url, token, secret = settings.slack_api_url, settings.slack_bot_token, settings.slack_signing_secret or ""
+        if not secret and not socket_mode:
+            _fail("SLACK_SIGNING_SECRET: required to verify requests from Slack (or run with --socket)")
     runtime = build_runtime(settings, config, bot_token=token, signing_secret=secret, slack_api_url=api_url)
-    _check_migrated(runtime.engine)
     worker = None if no_worker else DeliveryWorker(runtime.factory, runtime.client)
     extra_routes = []
     if fake is not None:

@@ -121,8 +121,8 @@ class FileConfig(_Strict):
     default_team: str | None = None
     themes: dict[str, list[str]] | None = None
 
-    @model_validator(mode="after")
-    def _references(self) -> FileConfig:
+    def reference_problems(self, theme_names: set[str]) -> list[str]:
+        """Problems between entries (unknown team, duplicates, unknown theme), one per key."""
         team_names = [t.name for t in self.teams]
         problems = []
         for index, name in enumerate(team_names):
@@ -135,11 +135,17 @@ class FileConfig(_Strict):
         for index, route in enumerate(self.routes):
             if route.team not in team_names:
                 problems.append(f"routes[{index}].team: unknown team {route.team!r} (teams: {', '.join(team_names)})")
+            for theme in _as_list(route.when.theme):
+                if theme not in theme_names:
+                    problems.append(f"routes[{index}].when.theme: unknown theme {theme!r} "
+                                    f"(themes: {', '.join(sorted(theme_names))})")
         if self.default_team is not None and self.default_team not in team_names:
             problems.append(f"default_team: unknown team {self.default_team!r}")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
+        return problems
+
+
+def _as_list(value) -> list:
+    return [] if value is None else value if isinstance(value, list) else [value]
 
 
 @dataclass(frozen=True)
@@ -164,17 +170,30 @@ class AppConfig:
         return next((t for t in self.teams if t.channel == channel_id), None)
 
 
+# pydantic names the branches of a union in the error location ("literal['nps',…]", "list[…]", "str");
+# they are not keys a user wrote.
+_UNION_BRANCH = re.compile(r"^(?:[a-z-]+\[.*\]|str|int|float|bool|none|list|dict|function-\w+)$")
+
+
+def error_location(loc: tuple) -> str:
+    key = ""
+    for part in loc:
+        if isinstance(part, int):
+            key += f"[{part}]"
+        elif not _UNION_BRANCH.match(str(part)):
+            key += f".{part}" if key else str(part)
+    return key
+
+
 def _format_validation_error(exc: ValidationError) -> list[str]:
-    problems = []
+    problems: dict[str, str] = {}
     for error in exc.errors():
-        key = ""
-        for part in error["loc"]:
-            key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+        key = error_location(error["loc"]) or "(file)"
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key"
-        problems.append(f"{key or '(file)'}: {message}")
-    return problems
+        problems.setdefault(key, message)  # a union reports each branch; the first says enough
+    return [f"{key}: {message}" for key, message in problems.items()]
 
 
 def parse_config(data: Mapping[str, Any], *, path: str | None = None,
@@ -183,9 +202,12 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None,
         parsed = FileConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(exc)) from None
+    themes = {k: tuple(v) for k, v in (parsed.themes or DEFAULT_THEMES).items()}
+    problems = parsed.reference_problems(set(themes))
+    if problems:
+        raise ConfigError(problems)
     environ = os.environ if environ is None else environ
     secrets: dict[str, str] = {}
-    problems = []
     for index, source in enumerate(parsed.sources):
         secret = environ.get(source.secret_env, "")
         if not secret and sandbox:
@@ -196,7 +218,6 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None,
         secrets[source.name] = secret
     if problems:
         raise ConfigError(problems)
-    themes = {k: tuple(v) for k, v in (parsed.themes or DEFAULT_THEMES).items()}
     return AppConfig(
         teams=tuple(parsed.teams), sources=tuple(parsed.sources), routes=tuple(parsed.routes),
         default_team=parsed.default_team or parsed.teams[0].name, themes=themes, path=path,
@@ -260,7 +281,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     elif not api_url.endswith("/"):
         api_url += "/"
     port_raw = env.get("PORT") or str(DEFAULT_PORT)
-    if not port_raw.isdigit() or not 0 < int(port_raw) < 65536:
+    if not (port_raw.isascii() and port_raw.isdigit()) or not 0 < int(port_raw) < 65536:
         problems.append(f"PORT: expected a port number, got {port_raw!r}")
         port_raw = str(DEFAULT_PORT)
     if problems:

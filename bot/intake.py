@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.config import AppConfig
+from bot.config import AppConfig, error_location
 from bot.routing import RoutingFacts, route_item
 from bot.scoring import KINDS, SCORE_RANGES, SURVEY_KINDS, score_response
 from models import FollowUp, Item, OutboxMessage
@@ -73,8 +73,18 @@ def _parse_timestamp(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("must be an ISO 8601 date-time or unix seconds")
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError("is not a plausible unix time") from None
     return value
+
+
+def _sender_id(value: Any) -> Any:
+    # A string or a whole number; true/1.5/[] are payload bugs, and true must not collide with 1.
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError("must be a string or an integer")
+    return str(value)
 
 
 def OptionalText(max_length: int):  # noqa: N802 — reads as a type in the models below
@@ -107,7 +117,7 @@ class GenericPayload(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    id: Annotated[str | int, Field(description="the sender's id for this response")]
+    id: Annotated[str, BeforeValidator(_sender_id), Field(description="the sender's id for this response")]
     kind: Literal[KINDS] = "nps"  # type: ignore[valid-type]
     score: Annotated[int | None, BeforeValidator(_integral_score)] = None
     comment: OptionalText(MAX_COMMENT_CHARS) = None
@@ -120,8 +130,8 @@ class GenericPayload(BaseModel):
 
     @field_validator("id")
     @classmethod
-    def _id(cls, value: str | int) -> str:
-        value = str(value).strip()
+    def _id(cls, value: str) -> str:
+        value = value.strip()
         if not value or len(value) > 255:
             raise ValueError("must be a non-empty string of at most 255 characters")
         return value
@@ -185,7 +195,7 @@ def parse_generic_payload(body: bytes) -> GenericPayload:
             if isinstance(cause, PydanticFieldError):
                 errors.append({"field": cause.field, "message": cause.message})
                 continue
-            location = ".".join(str(part) for part in error["loc"]) or "(body)"
+            location = error_location(error["loc"]) or "(body)"
             errors.append({"field": location, "message": error["msg"].removeprefix("Value error, ")})
         first = errors[0]
         raise PayloadError(422, f"{first['field']}: {first['message']}", field=first["field"], errors=errors) from None

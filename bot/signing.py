@@ -35,7 +35,7 @@ def verify_webhook(secret: str, body: bytes, timestamp: str | None, signature: s
                    now: float | None = None) -> None:
     if not timestamp or not signature:
         raise SignatureError(f"missing {TIMESTAMP_HEADER} or {SIGNATURE_HEADER} header")
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         raise SignatureError(f"{TIMESTAMP_HEADER} must be unix seconds")
     now = time.time() if now is None else now
     if abs(now - int(timestamp)) > MAX_SKEW_SECONDS:

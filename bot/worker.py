@@ -80,6 +80,10 @@ class DeliveryWorker:
         waits = [self.poll_interval]
         if self._paused_until > now:
             waits.append(self._paused_until - now)
+        # Wake when the next paced channel may send again, not a poll interval later.
+        upcoming = [at - now for at in self._next_allowed.values() if at > now]
+        if upcoming:
+            waits.append(min(upcoming))
         return max(0.05, min(waits))
 
     # -- one pass ----------------------------------------------------------------------------

@@ -1,0 +1,280 @@
+"""The `cxloop` command line, run in-process with click's CliRunner against temporary SQLite files."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+from bot.db import head_revision
+
+VALID_TOML = """\
+default_team = "success"
+
+[[teams]]
+name = "success"
+channel = "C0SUCCESS"
+timezone = "America/New_York"
+mention = "S0CSLEADS"
+
+[[teams]]
+name = "support"
+channel = "C0SUPPORT"
+timezone = "Europe/London"
+
+[[sources]]
+name = "generic"
+type = "generic"
+secret_env = "GENERIC_WEBHOOK_SECRET"
+
+[[routes]]
+name = "escalations to support"
+when = { kind = "escalation" }
+team = "support"
+mention = "U0ONCALL"
+
+[[routes]]
+name = "detractors to success"
+when = { kind = "nps", category = "detractor" }
+team = "success"
+"""
+
+# Variables that would change what the commands do; each test sets the ones it needs.
+CLEARED = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PORT",
+           "GENERIC_WEBHOOK_SECRET", "LOG_LEVEL")
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "cxloop.toml").write_text(VALID_TOML, encoding="utf-8")
+    return tmp_path
+
+
+def run(args: list[str], workdir: Path, db: str = "cxloop.db", **env: str):
+    environment: dict[str, str | None] = dict.fromkeys(CLEARED)
+    environment.update(DATABASE_URL=f"sqlite:///{workdir / db}", CXLOOP_CONFIG=str(workdir / "cxloop.toml"))
+    environment.update(env)
+    return CliRunner().invoke(main, args, env=environment, catch_exceptions=False)
+
+
+# --- check-config ---------------------------------------------------------------------------------
+
+
+def test_check_config_prints_routing_table(workdir: Path) -> None:
+    result = run(["check-config"], workdir)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "OK" in out and "2 team(s), 1 source(s), 2 route(s)" in out
+    assert "C0SUCCESS" in out and "C0SUPPORT" in out
+    assert "POST /webhooks/generic" in out and "GENERIC_WEBHOOK_SECRET" in out
+    lines = out.splitlines()
+    first = next(i for i, line in enumerate(lines) if "'escalations to support'" in line)
+    second = next(i for i, line in enumerate(lines) if "'detractors to success'" in line)
+    assert first < second, "routes are listed in file order"
+    assert "kind=escalation" in lines[first] and "→ support" in lines[first] and "U0ONCALL" in lines[first]
+    assert "kind=nps, category=detractor" in lines[second] and "→ success" in lines[second]
+    assert "no match → success" in out
+
+
+def test_check_config_explicit_path_argument(workdir: Path) -> None:
+    other = workdir / "other.toml"
+    other.write_text(VALID_TOML.replace('default_team = "success"', 'default_team = "support"'), encoding="utf-8")
+    result = run(["check-config", str(other)], workdir)
+    assert result.exit_code == 0, result.output
+    assert str(other) in result.output
+    assert "no match → support" in result.output
+
+
+def test_check_config_default_team_is_first_team(workdir: Path) -> None:
+    path = workdir / "cxloop.toml"
+    path.write_text(VALID_TOML.replace('default_team = "success"\n', ""), encoding="utf-8")
+    result = run(["check-config"], workdir)
+    assert result.exit_code == 0, result.output
+    assert "no match → success" in result.output
+
+
+def test_check_config_invalid_file_names_key(workdir: Path) -> None:
+    path = workdir / "cxloop.toml"
+    path.write_text(VALID_TOML.replace('team = "support"', 'team = "suport"'), encoding="utf-8")
+    result = run(["check-config"], workdir)
+    assert result.exit_code != 0
+    assert "routes[0].team" in result.output and "suport" in result.output
+    assert "Routes (first match wins)" not in result.output
+
+
+def test_check_config_typo_key_names_it(workdir: Path) -> None:
+    path = workdir / "cxloop.toml"
+    path.write_text(VALID_TOML.replace('channel = "C0SUPPORT"', 'chanel = "C0SUPPORT"'), encoding="utf-8")
+    result = run(["check-config"], workdir)
+    assert result.exit_code != 0
+    assert "teams[1].chanel: unknown key" in result.output
+
+
+def test_check_config_missing_file_names_path(workdir: Path) -> None:
+    missing = workdir / "missing.toml"
+    result = run(["check-config", str(missing)], workdir)
+    assert result.exit_code != 0
+    assert str(missing) in result.output
+
+
+def test_check_config_with_real_token_requires_source_secret(workdir: Path) -> None:
+    result = run(["check-config"], workdir, SLACK_BOT_TOKEN="xoxb-1-2", SLACK_SIGNING_SECRET="sss")
+    assert result.exit_code != 0
+    assert "sources[0].secret_env" in result.output and "GENERIC_WEBHOOK_SECRET" in result.output
+    ok = run(["check-config"], workdir, SLACK_BOT_TOKEN="xoxb-1-2", SLACK_SIGNING_SECRET="sss",
+             GENERIC_WEBHOOK_SECRET="whsec")
+    assert ok.exit_code == 0, ok.output
+
+
+def test_bad_environment_is_reported_with_variable_name(workdir: Path) -> None:
+    result = run(["check-config"], workdir, SLACK_BOT_TOKEN="xoxb-1-2")
+    assert result.exit_code != 0
+    assert "SLACK_SIGNING_SECRET" in result.output
+
+
+# --- db ---------------------------------------------------------------------------------------------
+
+
+def test_db_upgrade_then_current_shows_same_revision(workdir: Path) -> None:
+    before = run(["db", "current"], workdir)
+    assert before.exit_code == 0, before.output
+    assert "database: (empty)" in before.output
+
+    upgraded = run(["db", "upgrade"], workdir)
+    assert upgraded.exit_code == 0, upgraded.output
+
+    current = run(["db", "current"], workdir)
+    assert current.exit_code == 0, current.output
+    head = head_revision()
+    assert head
+    assert f"database: {head}" in current.output
+    assert f"code:     {head}" in current.output
+
+
+def test_db_upgrade_is_idempotent(workdir: Path) -> None:
+    assert run(["db", "upgrade"], workdir).exit_code == 0
+    again = run(["db", "upgrade"], workdir)
+    assert again.exit_code == 0, again.output
+    assert f"database: {head_revision()}" in run(["db", "current"], workdir).output
+
+
+# --- serve refuses an unmigrated database ----------------------------------------------------------
+
+
+@pytest.fixture
+def no_listen(monkeypatch):
+    """Fail (instead of blocking forever) if serve gets as far as starting its HTTP server."""
+    import uvicorn
+
+    calls: list[tuple] = []
+
+    def refuse(*args, **kwargs):
+        calls.append((args, kwargs))
+        raise AssertionError("serve started uvicorn on an unmigrated database")
+
+    monkeypatch.setattr(uvicorn, "run", refuse)
+    return calls
+
+
+def _fake_slack_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("fake-slack:") and t.is_alive()]
+
+
+@pytest.mark.parametrize("mode", ["sandbox", "slack"])
+def test_serve_refuses_unmigrated_database(workdir: Path, no_listen, mode: str) -> None:
+    (workdir / "empty.db").write_bytes(b"")
+    env = {} if mode == "sandbox" else {"SLACK_BOT_TOKEN": "xoxb-1-2", "SLACK_SIGNING_SECRET": "sss",
+                                        "GENERIC_WEBHOOK_SECRET": "whsec",
+                                        "SLACK_API_URL": "http://127.0.0.1:9/api/"}
+    result = run(["serve", "--port", "0", "--no-worker"], workdir, db="empty.db", **env)
+    assert no_listen == [], "serve must refuse before starting the HTTP server"
+    assert result.exit_code != 0
+    assert "cxloop db upgrade" in result.output
+    assert "listening" not in result.output
+
+
+def test_serve_refuses_database_that_is_migrated_nowhere(workdir: Path, no_listen) -> None:
+    # A database file that does not exist yet is just as unmigrated.
+    result = run(["serve", "--port", "0"], workdir, db="never-created.db")
+    assert no_listen == []
+    assert result.exit_code != 0
+    assert "cxloop db upgrade" in result.output
+
+
+def test_serve_binds_nothing_before_refusing_unmigrated_database(workdir: Path, no_listen) -> None:
+    (workdir / "empty.db").write_bytes(b"")
+    before = set(_fake_slack_threads())
+    try:
+        result = run(["serve", "--port", "0"], workdir, db="empty.db")
+        assert result.exit_code != 0
+        leaked = [t for t in _fake_slack_threads() if t not in before]
+        assert leaked == [], f"serve left a fake Slack server listening: {[t.name for t in leaked]}"
+    finally:
+        for thread in set(_fake_slack_threads()) - before:
+            server = getattr(getattr(thread, "_target", None), "__self__", None)
+            if server is not None:  # the leaked ThreadingHTTPServer: close it so the port is freed
+                server.shutdown()
+                server.server_close()
+
+
+# --- outbox -------------------------------------------------------------------------------------
+
+
+def test_outbox_on_fresh_database(workdir: Path) -> None:
+    assert run(["db", "upgrade"], workdir).exit_code == 0
+    result = run(["outbox"], workdir)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "pending 0  dead 0  sent 0"
+    assert "#" not in result.output  # no rows listed
+
+
+def test_outbox_refuses_unmigrated_database(workdir: Path) -> None:
+    (workdir / "empty.db").write_bytes(b"")
+    result = run(["outbox"], workdir, db="empty.db")
+    assert result.exit_code != 0
+    assert "cxloop db upgrade" in result.output
+
+
+def test_outbox_retry_on_fresh_database_requeues_nothing(workdir: Path) -> None:
+    assert run(["db", "upgrade"], workdir).exit_code == 0
+    result = run(["outbox", "retry"], workdir)
+    assert result.exit_code == 0, result.output
+    assert "Requeued 0 row(s)" in result.output
+
+
+def test_outbox_lists_dead_rows_and_retry_requeues_them(workdir: Path) -> None:
+    from datetime import UTC, datetime
+
+    from bot.db import make_engine, make_session_factory, session_scope
+    from models import OutboxMessage
+    from models.delivery import DEAD, POST_ITEM
+
+    assert run(["db", "upgrade"], workdir).exit_code == 0
+    engine = make_engine(f"sqlite:///{workdir / 'cxloop.db'}")
+    now = datetime(2024, 5, 1, tzinfo=UTC)
+    with session_scope(make_session_factory(engine)) as session:
+        session.add(OutboxMessage(kind=POST_ITEM, channel="C0SUCCESS", available_at=now, created_at=now,
+                                  payload={}, status=DEAD, failures=10, last_error="channel_not_found"))
+    engine.dispose()
+
+    listed = run(["outbox", "--status", "dead"], workdir)
+    assert listed.exit_code == 0, listed.output
+    assert "pending 0  dead 1  sent 0" in listed.output
+    assert "C0SUCCESS" in listed.output and "channel_not_found" in listed.output
+
+    retried = run(["outbox", "retry"], workdir)
+    assert retried.exit_code == 0, retried.output
+    assert "Requeued 1 row(s)" in retried.output
+    assert "pending 1  dead 0  sent 0" in run(["outbox"], workdir).output
+
+
+# --- simulate -----------------------------------------------------------------------------------
+
+
+def test_simulate_reports_unreachable_app(workdir: Path) -> None:
+    result = run(["simulate", "--url", "http://127.0.0.1:9", "--count", "1", "--interval", "0"], workdir)
+    assert result.exit_code != 0
+    assert "Could not reach http://127.0.0.1:9" in result.output
