@@ -277,10 +277,12 @@ def _actions(item: ItemView) -> dict[str, Any]:
 
 def _context(item: ItemView) -> dict[str, Any]:
     parts = [f"#{item.item_id}"]
+    team = escaped_truncated(_one_line(item.team), 200)
     if item.route_name:
-        parts.append(f"Routed by '{escaped_truncated(_one_line(item.route_name), 200)}'")
-    parts.append(escaped_truncated(_one_line(item.source), 200))
-    parts.append(escaped_truncated(_one_line(item.team), 200))
+        parts.append(f"Routed by '{escaped_truncated(_one_line(item.route_name), 200)}' to {team}")
+    else:
+        parts.append(f"No route matched: default team {team}")
+    parts.append(f"from {escaped_truncated(_one_line(item.source), 200)}")
     parts.append(f"received {slack_date(item.received_at)}")
     elements = [_mrkdwn(" · ".join(p for p in parts if p))]
     if item.follow_up_on:

@@ -324,6 +324,7 @@ def test_missing_customer_and_metadata() -> None:
     fields = block(blocks, "cx_details")["fields"]
     assert [f["text"] for f in fields] == ["*Customer*\n_Unknown_"]
     assert "Routed by" not in all_text(blocks)
+    assert "No route matched: default team" in all_text(blocks)
     assert fallback
 
 
@@ -374,7 +375,7 @@ def test_context_shows_route_source_team_and_reminders() -> None:
     item = make_item(follow_up_on=date(2024, 5, 3), snoozed_until=datetime(2024, 5, 4, 9, 0, tzinfo=UTC))
     _, blocks = item_message(item)
     texts = [e["text"] for e in block(blocks, "cx_context")["elements"]]
-    assert texts[0].startswith("#42 · Routed by 'detractors' · generic · cx-emea · received <!date^")
+    assert texts[0].startswith("#42 · Routed by 'detractors' to cx-emea · from generic · received <!date^")
     assert "📅 Follow up on Fri 03 May 2024" in texts
     assert any(t.startswith("😴 Reminders snoozed until <!date^") for t in texts)
 
