@@ -1,8 +1,9 @@
 """SQLAlchemy models, one module per aggregate. Schema only: queries live in bot/."""
 
+from models.account import Account, AccountDomain, Contact, Touch
 from models.base import Base
 from models.delivery import OutboxMessage, SlackMessage
 from models.followup import FollowUp, FollowUpEvent
 from models.item import Item
 
-__all__ = ["Base", "FollowUp", "FollowUpEvent", "Item", "OutboxMessage", "SlackMessage"]
+__all__ = ["Account", "AccountDomain", "Base", "Contact", "Touch", "FollowUp", "FollowUpEvent", "Item", "OutboxMessage", "SlackMessage"]

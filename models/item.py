@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, JSONType, UTCDateTime
@@ -33,6 +33,8 @@ class Item(Base):
     customer_name: Mapped[str | None] = mapped_column(String(255))
     account_name: Mapped[str | None] = mapped_column(String(255))
     account_external_id: Mapped[str | None] = mapped_column(String(255))
+    # The VIP-book account it was linked to at ingest (by account id, contact e-mail, then domain).
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
     plan: Mapped[str | None] = mapped_column(String(100))
     segment: Mapped[str | None] = mapped_column(String(100))
     vip: Mapped[bool] = mapped_column(Boolean, default=False)
