@@ -15,6 +15,12 @@ class ActionId(StrEnum):
     REOPEN = "cx_reopen"
     OPEN_SOURCE = "cx_open_source"  # link button: Slack still sends block_actions, which we only ack
     MORE = "cx_more"  # the overflow menu
+    # VIP book
+    VIP_OPEN = "cx_vip_open"  # pick one account from a /vip result list
+    VIP_LOG_TOUCH = "cx_vip_log_touch"
+    VIP_ASSIGN_OWNER = "cx_vip_assign_owner"
+    VIP_SHARE = "cx_vip_share"  # post the card in the channel instead of only to me
+    HOME_RESOLVE = "cx_home_resolve"  # Resolve from the App Home
 
 
 class OverflowChoice(StrEnum):
@@ -31,6 +37,8 @@ class ViewId(StrEnum):
     NOTE = "cx_note_modal"
     FOLLOW_UP = "cx_follow_up_modal"
     SNOOZE = "cx_snooze_modal"
+    VIP_TOUCH = "cx_vip_touch_modal"
+    VIP_OWNER = "cx_vip_owner_modal"
 
 
 # Inputs inside modals: block ids and action ids, read back from view.state.values.
@@ -40,6 +48,9 @@ class InputId(StrEnum):
     ASSIGNEE = "assignee"
     FOLLOW_UP_ON = "follow_up_on"
     SNOOZE_FOR = "snooze_for"
+    TOUCH_CHANNEL = "touch_channel"
+    TOUCH_NOTE = "touch_note"
+    OWNER = "owner"
 
 
 OUTCOMES: dict[str, str] = {
@@ -51,6 +62,10 @@ OUTCOMES: dict[str, str] = {
 }
 
 SNOOZE_CHOICES_HOURS: dict[str, int] = {"1d": 24, "3d": 72, "7d": 168}
+
+
+def account_value(account_id: int) -> str:
+    return f"account:{account_id}"
 
 
 def item_value(item_id: int) -> str:
