@@ -118,14 +118,3 @@ def run_cxloop_command(session: Session, *, text: str, user_id: str, channel_id:
     if name == "help":
         return HELP
     return f"I don't know `{escaped_truncated(name, 30)}`.\n\n{HELP}"
-
-
-def home_view(session: Session, *, user_id: str) -> dict:
-    """A minimal App Home: the user's open claims."""
-    from bot.slack.blocks import ephemeral_text
-
-    return {"type": "home", "blocks": [
-        {"type": "header", "text": {"type": "plain_text", "text": "cxloop"}},
-        *ephemeral_text(my_claims(session, user_id=user_id)),
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": "Type `/cxloop help` anywhere for commands."}]},
-    ]}

@@ -32,6 +32,7 @@ SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 CHANNEL_ID = r"^[CGD][A-Z0-9]{2,}$"
 # A mention target: a user (<@U…>) or a user group (<!subteam^S…>).
 MENTION_ID = r"^[UWS][A-Z0-9]{2,}$"
+USER_ID = r"^[UW][A-Z0-9]{2,}$"
 
 
 class ConfigError(Exception):
@@ -51,6 +52,8 @@ class TeamConfig(_Strict):
     channel: Annotated[str, Field(pattern=CHANNEL_ID, description="Slack channel id, e.g. C0SUCCESS")]
     timezone: str = "UTC"
     mention: Annotated[str | None, Field(pattern=MENTION_ID)] = None
+    # Who works this team's items: their App Home lists its unclaimed items.
+    members: list[Annotated[str, Field(pattern=USER_ID)]] = []
 
     @field_validator("timezone")
     @classmethod
@@ -120,6 +123,8 @@ class FileConfig(_Strict):
     routes: list[RouteConfig] = []
     default_team: str | None = None
     themes: dict[str, list[str]] | None = None
+    # Slack user ids allowed to edit the VIP book from Slack (/vip add, /vip owner, Assign owner).
+    admins: list[Annotated[str, Field(pattern=USER_ID)]] = []
 
     def reference_problems(self, theme_names: set[str]) -> list[str]:
         """Problems between entries (unknown team, duplicates, unknown theme), one per key."""
@@ -159,12 +164,19 @@ class AppConfig:
     themes: Mapping[str, tuple[str, ...]]
     path: str | None = None
     source_secrets: Mapping[str, str] = field(default_factory=dict)
+    admins: tuple[str, ...] = ()
 
     def team(self, name: str) -> TeamConfig:
         return next(t for t in self.teams if t.name == name)
 
     def source(self, name: str) -> SourceConfig | None:
         return next((s for s in self.sources if s.name == name), None)
+
+    def teams_of(self, user_id: str) -> list[TeamConfig]:
+        return [t for t in self.teams if user_id in t.members]
+
+    def is_admin(self, user_id: str) -> bool:
+        return user_id in self.admins
 
     def team_for_channel(self, channel_id: str) -> TeamConfig | None:
         return next((t for t in self.teams if t.channel == channel_id), None)
@@ -221,7 +233,7 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None,
     return AppConfig(
         teams=tuple(parsed.teams), sources=tuple(parsed.sources), routes=tuple(parsed.routes),
         default_team=parsed.default_team or parsed.teams[0].name, themes=themes, path=path,
-        source_secrets=secrets,
+        source_secrets=secrets, admins=tuple(parsed.admins),
     )
 
 

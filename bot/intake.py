@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from bot.config import AppConfig, error_location
 from bot.routing import RoutingFacts, route_item
 from bot.scoring import KINDS, SCORE_RANGES, SURVEY_KINDS, score_response
+from bot.vip import find_account_for_item
 from models import FollowUp, Item, OutboxMessage
 from models.delivery import POST_ITEM, THREAD_REPLY, UPDATE_ITEM
 from models.followup import OPEN
@@ -251,6 +252,14 @@ def ingest_item(session: Session, *, source: str, payload: GenericPayload, confi
 
     item = Item(source=source, external_id=payload.id, received_at=now, updated_at=now,
                 content_hash=fingerprint, revision=1, **fields)
+    account = find_account_for_item(session, account_external_id=item.account_external_id,
+                                    email=item.customer_email)
+    if account is not None:
+        # The VIP book knows the customer: its VIP flag feeds routing and the badge.
+        item.account_id = account.id
+        item.vip = item.vip or account.vip
+        item.account_name = item.account_name or account.name
+        item.plan = item.plan or account.plan
     _apply_scoring(item, config)
     decision = route_item(RoutingFacts(
         kind=item.kind, source=source, score=item.score, category=item.category,
@@ -273,10 +282,15 @@ def ingest_item(session: Session, *, source: str, payload: GenericPayload, confi
     session.add(FollowUp(item_id=item.id, status=OPEN, updated_at=now, version=1))
     session.add(OutboxMessage(kind=POST_ITEM, item_id=item.id, channel=item.channel, available_at=now,
                               created_at=now, payload={}))
+    mentions = []
     if item.mention:
-        mention = f"<!subteam^{item.mention}>" if item.mention.startswith("S") else f"<@{item.mention}>"
+        mentions.append(f"<!subteam^{item.mention}>" if item.mention.startswith("S") else f"<@{item.mention}>")
+    if account is not None and account.owner and account.owner != item.mention:
+        # The person who knows this customer sees it, whichever team it was routed to.
+        mentions.append(f"<@{account.owner}> (account owner)")
+    if mentions:
         session.add(OutboxMessage(kind=THREAD_REPLY, item_id=item.id, channel=item.channel, available_at=now,
-                                  created_at=now, payload={"text": f"cc {mention}"}))
+                                  created_at=now, payload={"text": "cc " + ", ".join(mentions)}))
     return IngestResult(item_id=item.id, status="accepted")
 
 

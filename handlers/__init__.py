@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.runtime import Runtime
-from handlers import slack_actions, slack_commands, slack_events, slack_views
+from handlers import slack_actions, slack_commands, slack_events, slack_views, slack_vip
 
 
 def register_listeners(app: App, runtime: Runtime) -> None:
@@ -13,3 +13,4 @@ def register_listeners(app: App, runtime: Runtime) -> None:
     slack_views.register(app, runtime)     # Resolve / note / reassign / follow-up / snooze modals
     slack_commands.register(app, runtime)  # /cxloop
     slack_events.register(app, runtime)    # app_home_opened
+    slack_vip.register(app, runtime)       # /vip, the VIP card's buttons and modals

@@ -9,6 +9,7 @@ from bot.runtime import Runtime
 from bot.slack import blocks
 from bot.slack.ids import ActionId, OverflowChoice, parse_item_value
 from bot.slack.replies import change_reply, claim_reply
+from handlers.slack_events import refresh_home
 from handlers.slack_reply import tell_user
 
 
@@ -33,6 +34,8 @@ def register(app: App, runtime: Runtime) -> None:
                 else change_reply(action_name, result))
         if text:
             tell_user(runtime.client, user_id=user_id, channel_id=channel_id, text=text, respond=respond)
+        if result.changed:
+            refresh_home(runtime, user_id)
 
     @app.action(ActionId.CLAIM.value)
     def claim(ack: Ack, body: dict, action: dict, respond) -> None:
@@ -45,6 +48,7 @@ def register(app: App, runtime: Runtime) -> None:
         changed("reopen", followups.reopen_followup, body, action.get("value", ""), respond)
 
     @app.action(ActionId.RESOLVE.value)
+    @app.action(ActionId.HOME_RESOLVE.value)
     def resolve(ack: Ack, body: dict, action: dict, client, respond) -> None:
         ack()
         decoded = _context(body, action.get("value", ""))

@@ -10,6 +10,7 @@ from bot import followups
 from bot.runtime import Runtime
 from bot.slack.ids import OUTCOMES, SNOOZE_CHOICES_HOURS, InputId, ViewId
 from bot.slack.replies import change_reply
+from handlers.slack_events import refresh_home
 from handlers.slack_reply import tell_user
 
 
@@ -44,6 +45,8 @@ def register(app: App, runtime: Runtime) -> None:
         text = change_reply(action_name, result)
         if text:
             tell_user(runtime.client, user_id=user_id, channel_id=channel, text=text)
+        if result.changed:
+            refresh_home(runtime, user_id)
 
     @app.view(ViewId.RESOLVE.value)
     def resolve(ack: Ack, body: dict, view: dict) -> None:

@@ -314,15 +314,27 @@ class SandboxPage:
 
     def command(self, form: dict[str, str]) -> None:
         uid, channel = self.user(form.get("as"))["id"], form.get("channel", "")
-        text = form.get("text", "").strip().removeprefix("/cxloop").strip()
+        raw = form.get("text", "").strip()
+        command = "/vip" if raw.split(" ", 1)[0] == "/vip" else "/cxloop"
+        text = raw.removeprefix(command).strip()
+        if command == "/vip":
+            # /vip is declared with should_escape in manifest.yml: Slack sends "@ana" as "<@U0ANA|ana>".
+            text = " ".join(self.escape_mention(word) for word in text.split(" "))
         fields = {"token": VERIFICATION_TOKEN, "team_id": TEAM_ID, "team_domain": TEAM_DOMAIN,
                   "channel_id": channel, "channel_name": self.channels().get(channel, channel), "user_id": uid,
-                  "user_name": self.user(uid)["name"], "command": "/cxloop", "text": text,
+                  "user_name": self.user(uid)["name"], "command": command, "text": text,
                   "response_url": self.fake.response_url(channel), "trigger_id": self.new_trigger(uid),
                   "api_app_id": API_APP_ID}
         answer = _json(self.send(uid, channel, urlencode(fields)))
         if answer.get("text") or answer.get("blocks"):  # /cxloop answers in the HTTP response itself
             self.note(uid, channel, str(answer.get("text") or ""), answer.get("blocks"))
+
+    def escape_mention(self, word: str) -> str:
+        if word.startswith("@"):
+            for user in self.users.values():
+                if word[1:].lower() in (user["name"].lower(), user["id"].lower()):
+                    return f"<@{user['id']}|{user['name']}>"
+        return word
 
     def send(self, uid: str, channel: str | None, body: str) -> httpx.Response | None:
         try:
@@ -372,7 +384,7 @@ class SandboxPage:
                          f'{render_blocks(e["blocks"], self.names, None) or render_mrkdwn(e["text"], self.names)}</div>')
         parts.append(f'<form class="composer" method="post" action="/sandbox/command">'
                      f"{_hidden(**{'as': uid, 'channel': channel})}"
-                     f'<input name="text" placeholder="/cxloop help" value="/cxloop ">'
+                     f'<input name="text" placeholder="/cxloop help  or  /vip acme" value="/cxloop ">'
                      f' <button class="btn">Send</button></form></section>')
         return "".join(parts)
 

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
+from slack_sdk import WebClient
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -60,7 +61,8 @@ def create_bolt_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
     threading.Thread(target=identity.learn, name="cxloop-auth-test", daemon=True).start()
     app = App(
         signing_secret=runtime.signing_secret or None,
-        client=runtime.client,
+        # Token-less: Bolt gives each request a client with the token our authorize returns.
+        client=WebClient(base_url=runtime.client.base_url, timeout=runtime.client.timeout, retry_handlers=[]),
         authorize=identity.authorizer(),
         # Ack first, work after: Slack gets its answer before any Slack API call is made.
         process_before_response=False,

@@ -1,0 +1,133 @@
+"""`/vip` and the VIP card's buttons and modals: ack, decode, one domain call, answer."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App
+
+from bot import vip
+from bot.runtime import Runtime
+from bot.slack.ids import ActionId, InputId, ViewId, parse_item_value
+from bot.slack.vip_blocks import assign_owner_modal, log_touch_modal
+from bot.vip_commands import Reply, assign_owner, card_reply, run_vip_command
+from handlers.slack_events import refresh_home
+from handlers.slack_reply import tell_user
+from models import Account
+from models.account import TOUCH_CHANNELS
+
+
+def _account_id(value: str) -> int | None:
+    try:
+        prefix, account_id = parse_item_value(value)
+    except ValueError:
+        return None
+    return account_id if prefix == "account" else None
+
+
+def _done_modal(title: str, text: str) -> dict:
+    return {"type": "modal", "title": {"type": "plain_text", "text": title[:24]},
+            "close": {"type": "plain_text", "text": "Done"},
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]}
+
+
+def register(app: App, runtime: Runtime) -> None:
+    @app.command("/vip")
+    def vip_command(ack: Ack, command: dict) -> None:
+        user_id = command["user_id"]
+        with runtime.session() as session:
+            reply = run_vip_command(session, text=command.get("text", ""), user_id=user_id,
+                                    config=runtime.config, now=runtime.now())
+        ack(text=reply.text, blocks=reply.blocks, response_type=reply.response_type)
+        if (command.get("text") or "").strip().lower().startswith("touch"):
+            refresh_home(runtime, user_id)
+
+    @app.action(ActionId.VIP_OPEN.value)
+    def open_account(ack: Ack, action: dict, respond) -> None:
+        ack()
+        account_id = _account_id(action.get("value", ""))
+        with runtime.session() as session:
+            account = session.get(Account, account_id) if account_id else None
+            reply = card_reply(session, account, now=runtime.now()) if account else \
+                Reply.plain("That account no longer exists.")
+        respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=True)
+
+    @app.action(ActionId.VIP_SHARE.value)
+    def share(ack: Ack, action: dict, respond) -> None:
+        ack()
+        account_id = _account_id(action.get("value", ""))
+        with runtime.session() as session:
+            account = session.get(Account, account_id) if account_id else None
+            if account is None:
+                return
+            reply = card_reply(session, account, now=runtime.now(), shareable=False)
+        respond(text=reply.text, blocks=reply.blocks, response_type="in_channel", replace_original=False)
+
+    @app.action(ActionId.VIP_LOG_TOUCH.value)
+    def open_touch_modal(ack: Ack, body: dict, action: dict, client) -> None:
+        ack()
+        account_id = _account_id(action.get("value", ""))
+        with runtime.session() as session:
+            account = session.get(Account, account_id) if account_id else None
+            name = account.name if account else None
+        if name is not None:
+            client.views_open(trigger_id=body["trigger_id"], view=log_touch_modal(account_id, name))
+
+    @app.action(ActionId.VIP_ASSIGN_OWNER.value)
+    def open_owner_modal(ack: Ack, body: dict, action: dict, client, respond) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        if not runtime.config.is_admin(user_id):
+            tell_user(client, user_id=user_id, channel_id=(body.get("channel") or {}).get("id"),
+                      text="Sorry, only cxloop admins can change owners.", respond=respond)
+            return
+        account_id = _account_id(action.get("value", ""))
+        with runtime.session() as session:
+            account = session.get(Account, account_id) if account_id else None
+            details = (account.name, account.owner) if account else None
+        if details is not None:
+            client.views_open(trigger_id=body["trigger_id"],
+                              view=assign_owner_modal(account_id, details[0], details[1]))
+
+    @app.view(ViewId.VIP_TOUCH.value)
+    def submit_touch(ack: Ack, body: dict, view: dict) -> None:
+        values = (view.get("state") or {}).get("values") or {}
+        channel = ((values.get(InputId.TOUCH_CHANNEL.value, {}).get(InputId.TOUCH_CHANNEL.value) or {})
+                   .get("selected_option") or {}).get("value")
+        note = (values.get(InputId.TOUCH_NOTE.value, {}).get(InputId.TOUCH_NOTE.value) or {}).get("value")
+        raw_id = str(view.get("private_metadata") or "")
+        if channel not in TOUCH_CHANNELS:
+            ack(response_action="errors", errors={InputId.TOUCH_CHANNEL.value: "Choose how you got in touch."})
+            return
+        if not raw_id.isdigit():
+            ack()
+            return
+        user_id = body["user"]["id"]
+        try:
+            with runtime.session() as session:
+                vip.log_touch(session, account_id=int(raw_id), actor=user_id, channel=channel, note=note,
+                              now=runtime.now())
+                account = session.get(Account, int(raw_id))
+                text = f"Logged a {channel} with *{account.name}*. Next check-in {vip.cadence_status(account, runtime.now())}."
+        except vip.TouchError as exc:
+            ack(response_action="errors", errors={InputId.TOUCH_CHANNEL.value: str(exc)})
+            return
+        ack(response_action="update", view=_done_modal("Touch logged", text))
+        refresh_home(runtime, user_id)
+
+    @app.view(ViewId.VIP_OWNER.value)
+    def submit_owner(ack: Ack, body: dict, view: dict) -> None:
+        user_id = body["user"]["id"]
+        values = (view.get("state") or {}).get("values") or {}
+        owner = (values.get(InputId.OWNER.value, {}).get(InputId.OWNER.value) or {}).get("selected_user")
+        raw_id = str(view.get("private_metadata") or "")
+        if not runtime.config.is_admin(user_id):
+            ack(response_action="errors", errors={InputId.OWNER.value: "Only cxloop admins can change owners."})
+            return
+        if not owner:
+            ack(response_action="errors", errors={InputId.OWNER.value: "Choose a person."})
+            return
+        ack()
+        if raw_id.isdigit():
+            with runtime.session() as session:
+                account = session.get(Account, int(raw_id))
+                if account is not None:
+                    assign_owner(account, owner, now=runtime.now())
