@@ -1,0 +1,309 @@
+"""`/vip acme`: find an account by name, e-mail domain or contact e-mail, forgiving typos.
+
+Two steps, so a look-up stays fast with 100 000 accounts and 300 000 contacts:
+
+1. Narrow in SQL. Exact hits come first (the normalised name, a domain, a contact's e-mail) and
+   answer at once. Otherwise each table is scanned once for rows containing any of up to eight
+   3-character grams of the query (or, for a 1–2 character query, starting with it); rows are
+   ordered by how many grams they contain and at most `CANDIDATE_CAP` accounts survive.
+   Contacts are scanned for one-word queries only (e-mails hold no spaces). Without an index
+   each step is a sequential scan; on Postgres a pg_trgm GIN index on accounts.search_name,
+   account_domains.domain and contacts.email serves these very LIKE conditions as they are.
+2. Rank the survivors with rapidfuzz (`fuzz.WRatio`, case- and accent-folded), best score over the
+   account's name and the domains/e-mails that matched, and decide: one account, several, or none.
+
+LIKE wildcards in the query (`%`, `_`) are escaped; they match only themselves.
+"""
+
+from __future__ import annotations
+
+import operator
+import unicodedata
+from dataclasses import dataclass, field
+from functools import reduce
+from typing import Literal
+from urllib.parse import urlsplit
+
+from rapidfuzz import fuzz, utils
+from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from bot.vip import search_key
+from models import Account, AccountDomain, Contact
+
+CANDIDATE_CAP = 500  # accounts handed from SQL to rapidfuzz, at most
+MAX_GRAMS = 8
+MAX_QUERY_CHARS = 200
+ONE_MIN_SCORE = 85.0  # a single answer needs at least this…
+ONE_MIN_LEAD = 8.0  # …and this lead over the runner-up
+MATCH_MIN_SCORE = 60.0  # below this a candidate is only a "closest" suggestion
+SUGGESTIONS = 3
+
+# Labels that say nothing about which company a domain belongs to.
+_GENERIC_LABELS = frozenset({"www", "mail", "app", "co", "com", "org", "net", "ac", "gov", "edu", "io"})
+
+
+@dataclass(frozen=True)
+class Match:
+    account_id: int
+    name: str
+    score: float  # 0–100
+    matched: str  # what matched: the name, "domain acme.com" or "contact ann@acme.com"
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    kind: Literal["one", "several", "none"]
+    # "one": the account; "several": the best `limit`; "none": up to 3 closest suggestions (may be empty)
+    matches: tuple[Match, ...]
+    # How many accounts SQL handed to the fuzzy ranking (0 for exact hits): never above CANDIDATE_CAP.
+    candidate_count: int = field(default=0, compare=False)
+
+
+# --- normalising ------------------------------------------------------------------------------
+
+
+def fold(text: str | None) -> str:
+    """Lower-case with accents removed: 'Société' → 'societe'."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _process(text: str | None) -> str:
+    return " ".join(utils.default_process(fold(text)).split())
+
+
+def _address(lowered: str) -> str:
+    """'https://www.acme.com/x' → 'acme.com'; 'mailto:ann@acme.com' → 'ann@acme.com'."""
+    text = lowered.strip()
+    if any(c.isspace() for c in text):
+        return text
+    text = text.removeprefix("mailto:")
+    if "://" in text:
+        try:
+            text = urlsplit(text).hostname or text
+        except ValueError:
+            pass
+    return text.removeprefix("www.").rstrip("/")
+
+
+def _domain_core(domain: str) -> str:
+    """'acme.co.uk' → 'acme', 'mail.globex.com' → 'globex': the labels that name the company."""
+    labels = [label for label in domain.split(".") if label]
+    named = [label for label in labels[:-1] if label not in _GENERIC_LABELS]
+    return " ".join(named) or (labels[0] if labels else "")
+
+
+def _grams(texts: list[str], limit: int = MAX_GRAMS) -> list[str]:
+    """Distinct 3-character grams without spaces, at most `limit`, spread across the text."""
+    grams: list[str] = []
+    for text in texts:
+        for i in range(len(text) - 2):
+            gram = text[i:i + 3]
+            if " " not in gram and gram not in grams:
+                grams.append(gram)
+    if len(grams) <= limit:
+        return grams
+    step = (len(grams) - 1) / (limit - 1)
+    return [grams[round(i * step)] for i in range(limit)]
+
+
+@dataclass(frozen=True)
+class _Query:
+    raw: str  # as typed, trimmed
+    key: str  # search_key(raw): compared with Account.search_name
+    address: str  # lower-cased, URL and "www." stripped: compared with domains and e-mails
+    core: str  # what names are narrowed on: the key, or a domain's company label
+    grams: tuple[str, ...]
+    prefix: str  # for queries too short for grams
+    variants: tuple[str, ...]  # rapidfuzz-processed forms of the query to rank against
+
+    @property
+    def looks_like_address(self) -> bool:
+        return " " not in self.address and ("@" in self.address or "." in self.address)
+
+    @property
+    def single_word(self) -> bool:
+        return " " not in self.key
+
+
+def _parse(query: str) -> _Query | None:
+    raw = " ".join((query or "").split())[:MAX_QUERY_CHARS]
+    key = search_key(raw)
+    if not key:
+        return None
+    address = _address(raw.lower())
+    core, variants = key, [raw]
+    if " " not in address and "@" in address:
+        # ann@acme.com: narrow on "acme"; rank on "acme" and "ann acme" (the ".com" matches everything).
+        local, domain = address.rsplit("@", 1)
+        core = _domain_core(domain) or search_key(local) or key
+        variants = [core, f"{local} {core}"]
+    elif " " not in address and "." in address.strip("."):
+        core = _domain_core(address) or key
+        variants = [core]
+    spellings = [core] if fold(core) == core else [core, fold(core)]
+    grams = _grams(spellings)
+    processed = tuple(dict.fromkeys(p for p in map(_process, variants) if p))
+    return _Query(raw=raw, key=key, address=address, core=core, grams=tuple(grams),
+                  prefix="" if grams else core[:2], variants=processed)
+
+
+# --- step 1: SQL ------------------------------------------------------------------------------
+
+
+def _hits(column, q: _Query, *, whole: str,
+          word_start: str = " ") -> tuple[ColumnElement[bool] | None, ColumnElement[int] | None]:
+    """(WHERE condition, ORDER BY score) narrowing `column` for the query."""
+    if q.grams:
+        conditions = [column.contains(g, autoescape=True) for g in q.grams]
+    elif q.prefix:
+        # Too short for grams: the value, a word in it, or an e-mail's domain starts with the query.
+        conditions = [column.startswith(q.prefix, autoescape=True),
+                      column.contains(f"{word_start}{q.prefix}", autoescape=True)]
+    else:
+        return None, None
+    score_terms = [case((c, 1), else_=0) for c in conditions]
+    if whole:
+        # The whole query inside the value beats any number of scattered grams.
+        score_terms.append(case((column.contains(whole, autoescape=True), 10), else_=0))
+        score_terms.append(case((column.startswith(whole[:3], autoescape=True), 2), else_=0))
+    return or_(*conditions), reduce(operator.add, score_terms)
+
+
+def _candidates(session: Session, q: _Query, cap: int) -> tuple[dict[int, int], dict[int, str],
+                                                                  dict[int, list[tuple[str, str]]]]:
+    """(account id → SQL score, account id → name, account id → [(kind, value)] matched domains/e-mails)."""
+    best: dict[int, int] = {}
+    names: dict[int, str] = {}
+    extras: dict[int, list[tuple[str, str]]] = {}
+
+    def keep(account_id: int, score: int) -> None:
+        best[account_id] = max(score, best.get(account_id, 0))
+
+    where, score = _hits(Account.search_name, q, whole=q.core)
+    if where is not None and score is not None:
+        hits = score.label("hits")
+        rows = session.execute(
+            select(Account.id, Account.name, hits).where(where)
+            .order_by(hits.desc(), func.abs(func.length(Account.search_name) - len(q.core)), Account.id)
+            .limit(cap))
+        for account_id, name, account_score in rows:
+            names[account_id] = name
+            keep(account_id, account_score)
+
+    whole = q.address if q.looks_like_address else q.core
+    for kind, column, owner in (("domain", AccountDomain.domain, AccountDomain.account_id),
+                                ("contact", Contact.email, Contact.account_id)):
+        if kind == "contact" and not q.single_word:
+            # E-mails hold no spaces, and scanning every contact is the costliest step: "acme corp"
+            # is found by name and domain. A one-word query ("ann", "acme", "ann@acme") still scans them.
+            continue
+        where, score = _hits(column, q, whole=whole, word_start="@" if kind == "contact" else ".")
+        if where is None or score is None:
+            continue
+        hits = score.label("hits")
+        rows = session.execute(select(owner, column, hits).where(where)
+                               .order_by(hits.desc(), func.length(column), column).limit(cap))
+        for account_id, value, value_score in rows:
+            extras.setdefault(account_id, []).append((kind, value))
+            keep(account_id, value_score)
+
+    if len(best) > cap:
+        kept = sorted(best, key=lambda a: (-best[a], a))[:cap]
+        best = {a: best[a] for a in kept}
+    missing = [a for a in best if a not in names]
+    if missing:
+        rows = session.execute(select(Account.id, Account.name).where(Account.id.in_(missing)))
+        names.update({account_id: name for account_id, name in rows})
+    return best, names, {a: extras[a] for a in best if a in extras}
+
+
+# --- step 2: rank and decide ------------------------------------------------------------------
+
+
+VALUE_WEIGHT = 0.95  # a domain or e-mail match ranks just below an equally good name match
+
+
+def _value_key(kind: str, value: str) -> str:
+    """What of a domain or e-mail is compared: 'acme.co.uk' → 'acme', 'ann@acme.com' → 'ann acme'."""
+    if kind == "domain":
+        return _domain_core(value.lower())
+    local, _, domain = value.lower().rpartition("@")
+    return f"{local} {_domain_core(domain)}".strip()
+
+
+def _score(q: _Query, value: str) -> float:
+    processed = _process(value)
+    if not processed:
+        return 0.0
+    return max(fuzz.WRatio(variant, processed, processor=None) for variant in q.variants)
+
+
+def _rank(q: _Query, names: dict[int, str], extras: dict[int, list[tuple[str, str]]],
+          account_ids) -> list[Match]:
+    matches: list[Match] = []
+    for account_id in account_ids:
+        name = names.get(account_id)
+        if name is None:  # deleted between the two queries
+            continue
+        best = Match(account_id, name, _score(q, name), name)
+        for kind, value in extras.get(account_id, ()):
+            score = _score(q, _value_key(kind, value)) * VALUE_WEIGHT
+            if score > best.score:  # ties go to the name
+                best = Match(account_id, name, score, f"{kind} {value}")
+        matches.append(best)
+    matches.sort(key=lambda m: (-m.score, m.matched != m.name, len(m.name), m.name.casefold(), m.account_id))
+    return matches
+
+
+def _decide(ranked: list[Match], limit: int, candidate_count: int) -> SearchResult:
+    strong = [m for m in ranked if m.score >= MATCH_MIN_SCORE]
+    if len(strong) == 1 or (len(strong) > 1 and strong[0].score >= ONE_MIN_SCORE
+                            and strong[0].score - strong[1].score >= ONE_MIN_LEAD):
+        return SearchResult("one", (strong[0],), candidate_count)
+    if strong:
+        return SearchResult("several", tuple(strong[:limit]), candidate_count)
+    return SearchResult("none", tuple(ranked[:SUGGESTIONS]), candidate_count)
+
+
+def _exact(session: Session, q: _Query, limit: int) -> SearchResult | None:
+    # "acme inc" and "acme inc." (search_key keeps dots) are the same name.
+    keys = {k for k in (q.key, q.key.rstrip("."), q.key.rstrip(".") + ".") if k.strip(".")}
+    rows = session.execute(select(Account.id, Account.name).where(Account.search_name.in_(keys))
+                           .order_by(Account.id).limit(limit)).all()
+    if rows:
+        matches = tuple(Match(account_id, name, 100.0, name) for account_id, name in rows)
+        return SearchResult("one" if len(matches) == 1 else "several", matches)
+    if " " in q.address:
+        return None
+    lookups: list[tuple[str, type[AccountDomain] | type[Contact], str]] = []
+    if "@" in q.address:
+        lookups.append(("contact", Contact, q.address))
+        lookups.append(("domain", AccountDomain, q.address.rsplit("@", 1)[1]))
+    elif "." in q.address:
+        lookups.append(("domain", AccountDomain, q.address))
+    for kind, entity, value in lookups:
+        if not value:
+            continue
+        column = entity.email if entity is Contact else entity.domain
+        row = session.execute(select(Account.id, Account.name)
+                              .join(entity, entity.account_id == Account.id)
+                              .where(column == value).limit(1)).first()
+        if row is not None:
+            return SearchResult("one", (Match(row.id, row.name, 100.0, f"{kind} {value}"),))
+    return None
+
+
+def search_accounts(session: Session, query: str, *, limit: int = 5, cap: int = CANDIDATE_CAP) -> SearchResult:
+    """Find accounts for a `/vip` query. See the module docstring for how; never raises on odd input."""
+    limit = max(1, limit)
+    q = _parse(query)
+    if q is None:
+        return SearchResult("none", ())
+    exact = _exact(session, q, limit)
+    if exact is not None:
+        return exact
+    best, names, extras = _candidates(session, q, cap)
+    ranked = _rank(q, names, extras, best)
+    return _decide(ranked, limit, len(best))
