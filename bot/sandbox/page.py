@@ -188,6 +188,8 @@ width:480px;max-height:90vh;overflow:auto}.modal label{display:block;font-weight
 .err{color:#e01e5a;font-size:12px}"""
 
 # Reload every 3 s to show deliveries, but never while a modal is open or the user is typing.
+EPHEMERAL_PREFIX = "eph:"
+
 REFRESH_JS = """setInterval(function(){var a=document.activeElement;
 if(!document.querySelector('.modal')&&!(a&&/INPUT|TEXTAREA|SELECT/.test(a.tagName)))location.reload()},3000);"""
 
@@ -245,9 +247,19 @@ class SandboxPage:
         return next(v["view"] for v in reversed(views) if v["id"] == view_id)
 
     # ---- actions (run in a worker thread: they call the app, which is served by this same process)
+    def ephemeral(self, uid: str, channel: str, ts: str) -> dict[str, Any] | None:
+        with self._lock:
+            local = list(self._local.get(uid, ()))
+        candidates = local + [e for e in self.fake.ephemerals(channel) if e["user"] in (uid, None)]
+        found = next((e for e in candidates if e["ts"] == ts), None)
+        return None if found is None else {"user": BOT_USER_ID, "text": found["text"], "blocks": found["blocks"]}
+
     def action(self, form: dict[str, str]) -> None:
         uid, channel, ts = self.user(form.get("as"))["id"], form.get("channel", ""), form.get("ts", "")
-        message = self.fake.message(channel, ts)
+        is_ephemeral = ts.startswith(EPHEMERAL_PREFIX)
+        if is_ephemeral:
+            ts = ts.removeprefix(EPHEMERAL_PREFIX)
+        message = self.ephemeral(uid, channel, ts) if is_ephemeral else self.fake.message(channel, ts)
         found = None
         for index, block in enumerate((message or {}).get("blocks") or []):
             if _block_id(block, index) == form.get("block_id"):
@@ -268,12 +280,14 @@ class SandboxPage:
         payload = {
             "type": "block_actions", "user": self.slack_user(uid), "api_app_id": API_APP_ID,
             "token": VERIFICATION_TOKEN, "trigger_id": self.new_trigger(uid),
-            "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False},
+            "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": is_ephemeral},
             "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN}, "enterprise": None, "is_enterprise_install": False,
             "channel": {"id": channel, "name": self.channels().get(channel, channel)},
             "message": {"type": "message", "user": message["user"], "ts": ts, "text": message["text"],
                         "blocks": message["blocks"]},
-            "state": {"values": {}}, "response_url": self.fake.response_url(f"{channel}:{ts}"), "actions": [action],
+            "state": {"values": {}}, "actions": [action],
+            # An ephemeral's response_url answers into the channel (a new ephemeral, or in_channel when shared).
+            "response_url": self.fake.response_url(channel if is_ephemeral else f"{channel}:{ts}"),
         }
         self.send(uid, channel, urlencode({"payload": json.dumps(payload)}))
 
@@ -380,8 +394,10 @@ class SandboxPage:
         with self._lock:
             ephemerals += [e for e in self._local.get(uid, ()) if e["channel"] in (channel, None)]
         for e in sorted(ephemerals, key=lambda e: float(e["ts"]))[-LOCAL_EPHEMERALS_KEPT:]:
-            parts.append(f'<div class="eph"><span class="muted">Only visible to you</span>'
-                         f'{render_blocks(e["blocks"], self.names, None) or render_mrkdwn(e["text"], self.names)}</div>')
+            # Buttons in ephemerals work too (e.g. /vip's Open and Log touch), as in Slack.
+            ctx = {"as": uid, "channel": channel, "ts": EPHEMERAL_PREFIX + e["ts"]}
+            content = render_blocks(e["blocks"], self.names, ctx) or render_mrkdwn(e["text"], self.names)
+            parts.append(f'<div class="eph"><span class="muted">Only visible to you</span>{content}</div>')
         parts.append(f'<form class="composer" method="post" action="/sandbox/command">'
                      f"{_hidden(**{'as': uid, 'channel': channel})}"
                      f'<input name="text" placeholder="/cxloop help  or  /vip acme" value="/cxloop ">'

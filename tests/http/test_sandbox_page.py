@@ -6,19 +6,23 @@ exactly as `cxloop serve` mounts them without SLACK_BOT_TOKEN.
 
 from __future__ import annotations
 
+import html
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 import uvicorn
 
 from bot.config import Settings
-from bot.runtime import build_runtime
+from bot.runtime import Runtime, build_runtime
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.page import render_mrkdwn, sandbox_routes
 from bot.slack.ids import ActionId, InputId, OverflowChoice
+from bot.vip_book import AccountRecord, upsert_account
 from bot.web import create_app
 from bot.worker import DeliveryWorker
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, _free_port, make_config, wait_for
@@ -35,6 +39,7 @@ class Sandbox:
     url: str
     fake: FakeSlack
     http: httpx.Client
+    runtime: Runtime
 
     def page(self, user: str = "U0ANA") -> str:
         response = self.http.get(f"{self.url}/sandbox", params={"as": user})
@@ -63,7 +68,7 @@ def sandbox(database_url: str, fake_slack: FakeSlack) -> Iterator[Sandbox]:
     thread.start()
     wait_for(lambda: server.started, 10, what="uvicorn to start")
     with httpx.Client(timeout=10) as http:
-        yield Sandbox(url=url, fake=fake_slack, http=http)
+        yield Sandbox(url=url, fake=fake_slack, http=http, runtime=runtime)
     server.should_exit = True
     thread.join(10)
 
@@ -140,6 +145,23 @@ def test_slash_command_answer_shows_as_an_ephemeral(sandbox: Sandbox) -> None:
     sandbox.post("/sandbox/command", {"as": "U0BEN", "channel": "C0SUCCESS", "text": "/cxloop help"})
     assert "Only visible to you" in sandbox.page("U0BEN")
     assert "Only visible to you" not in sandbox.page("U0ANA")
+
+
+def test_vip_answer_buttons_work_from_the_ephemeral(sandbox: Sandbox) -> None:
+    with sandbox.runtime.session() as session:
+        for name, domain in (("Acme Corp", "acme.example"), ("Acme Labs", "acmelabs.example")):
+            upsert_account(session, AccountRecord(name=name, domains=(domain,), owner="U0BEN"),
+                           now=datetime.now(UTC))
+    sandbox.post("/sandbox/command", {"as": "U0ANA", "channel": "C0SUCCESS", "text": "/vip acme"})
+    page = sandbox.page()
+    assert "Acme Labs" in page and "Check-in cadence" not in page
+    # The first "Open" button of the ephemeral choice list, submitted as the page's own form would be.
+    form = re.search(r'<form method="post" action="/sandbox/action">(.*?)</form>', page, re.S).group(1)
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form))
+    assert fields["action_id"] == ActionId.VIP_OPEN and fields["ts"].startswith("eph:")
+    sandbox.post("/sandbox/action", {k: html.unescape(v) for k, v in fields.items()})
+    page = wait_for(lambda: (p := sandbox.page()) and "Check-in cadence" in p and p, what="the account card")
+    assert "Log touch" in page and "Ben Okafor" in page
 
 
 def test_render_mrkdwn_basics() -> None:
