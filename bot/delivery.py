@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 METADATA_EVENT_TYPE = "cxloop_item"
 LEASE_SECONDS = 60
-MAX_FAILURES = 10
+MAX_FAILURES = 15
 MAX_BACKOFF_SECONDS = 60
 # Updates and thread replies wait for the item's first post; this is how long between looks.
 WAIT_FOR_POST_SECONDS = 1.0
@@ -184,7 +184,8 @@ def _record_failure(factory, row_id: int, channel: str, failure: SlackFailure) -
             row.status = DEAD
             log.error("outbox row %s parked as dead after %s failure(s): %s", row_id, row.failures, failure.error)
             return DeliveryOutcome(row_id, channel, "dead")
-        backoff = min(MAX_BACKOFF_SECONDS, 2 ** row.failures) * random.uniform(0.8, 1.2)
+        # 1, 2, 4 … 60 s: Slack's 5xx are brief; after MAX_FAILURES (about 10 minutes of them) the row is parked.
+        backoff = min(MAX_BACKOFF_SECONDS, 2 ** (row.failures - 1)) * random.uniform(0.8, 1.2)
         row.available_at = now + timedelta(seconds=backoff)
         return DeliveryOutcome(row_id, channel, "retry", backoff)
 

@@ -199,9 +199,10 @@ def test_slack_down_loses_nothing_and_posts_each_item_once(make_app):
 
 def test_rate_limits_and_server_errors_are_retried_until_delivered(make_app):
     app = make_app()
-    app.fake.set_faults(rate_429=0.2, rate_500=0.2, retry_after_s=1, seed=7)
+    # 20 % of calls fail, as in the reliability issue: half 429 (Retry-After 1 s), half 500.
+    app.fake.set_faults(rate_429=0.1, rate_500=0.1, retry_after_s=1, seed=7)
     ids = [app.post_webhook({**NPS_3, "id": f"flaky-{n}"}).json()["id"] for n in range(6)]
-    app.wait_for_post("C0SUCCESS", count=6, timeout=60)
+    app.wait_for_post("C0SUCCESS", count=6, timeout=90)
     app.idle(timeout=60)
     posted = sorted(m["metadata"]["event_payload"]["item_id"] for m in app.posts("C0SUCCESS"))
     assert posted == sorted(ids)
