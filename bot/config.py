@@ -54,6 +54,13 @@ class TeamConfig(_Strict):
     mention: Annotated[str | None, Field(pattern=MENTION_ID)] = None
     # Who works this team's items: their App Home lists its unclaimed items.
     members: list[Annotated[str, Field(pattern=USER_ID)]] = []
+    # Escalation target when an item waits past twice its SLA (user or user group).
+    lead: Annotated[str | None, Field(pattern=MENTION_ID)] = None
+    # Overrides of [schedule] for this team.
+    digest_at: Annotated[str | None, Field(pattern=HHMM)] = None
+    weekly_on: Weekday | None = None
+    # Post a monthly roll-up (for teams that find a per-response stream noisy).
+    monthly_report: bool = False
 
     @field_validator("timezone")
     @classmethod
@@ -63,6 +70,51 @@ class TeamConfig(_Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Paris')") from None
         return value
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class ScheduleConfig(_Strict):
+    """When the clock's jobs run; times are local to each team's timezone."""
+
+    digest_at: Annotated[str, Field(pattern=HHMM)] = "09:00"
+    weekly_on: Weekday = "mon"
+    workday_start: Annotated[str, Field(pattern=HHMM)] = "09:00"
+    workday_end: Annotated[str, Field(pattern=HHMM)] = "18:00"
+    workdays: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
+    # After downtime, a run missed by less than this is still made (once); older ones are skipped.
+    catch_up_hours: Annotated[float, Field(ge=0, le=72)] = 6
+    # Claim SLA in hours, by "escalation" or by category ("detractor", "passive", "promoter").
+    sla_hours: dict[str, Annotated[float, Field(gt=0, le=24 * 30)]] = {"escalation": 1, "detractor": 4}
+    nudge_every_minutes: Annotated[int, Field(ge=1, le=60)] = 5
+    vip_checkins: Annotated[int, Field(ge=1, le=25)] = 5
+    # For VIP owners who are in no team.
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is not None:
+            TeamConfig._known_timezone(value)
+        return value
+
+    @field_validator("sla_hours")
+    @classmethod
+    def _sla_keys(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = set(value) - {"escalation", "detractor", "passive", "promoter"}
+        if unknown:
+            raise ValueError(f"unknown SLA key(s) {', '.join(sorted(unknown))}: use escalation, detractor, "
+                             "passive or promoter")
+        return value
+
+    @model_validator(mode="after")
+    def _workday(self) -> ScheduleConfig:
+        if self.workday_start >= self.workday_end:
+            raise ValueError("workday_start must be before workday_end")
+        return self
 
 
 class SourceConfig(_Strict):
@@ -125,6 +177,7 @@ class FileConfig(_Strict):
     themes: dict[str, list[str]] | None = None
     # Slack user ids allowed to edit the VIP book from Slack (/vip add, /vip owner, Assign owner).
     admins: list[Annotated[str, Field(pattern=USER_ID)]] = []
+    schedule: ScheduleConfig = ScheduleConfig()
 
     def reference_problems(self, theme_names: set[str]) -> list[str]:
         """Problems between entries (unknown team, duplicates, unknown theme), one per key."""
@@ -165,6 +218,7 @@ class AppConfig:
     path: str | None = None
     source_secrets: Mapping[str, str] = field(default_factory=dict)
     admins: tuple[str, ...] = ()
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
 
     def team(self, name: str) -> TeamConfig:
         return next(t for t in self.teams if t.name == name)
@@ -174,6 +228,17 @@ class AppConfig:
 
     def teams_of(self, user_id: str) -> list[TeamConfig]:
         return [t for t in self.teams if user_id in t.members]
+
+    def digest_at(self, team: TeamConfig) -> str:
+        return team.digest_at or self.schedule.digest_at
+
+    def weekly_on(self, team: TeamConfig) -> str:
+        return team.weekly_on or self.schedule.weekly_on
+
+    def timezone_of(self, user_id: str) -> str:
+        """A person's working timezone: their first team's, else [schedule].timezone, else the first team's."""
+        teams = self.teams_of(user_id)
+        return teams[0].timezone if teams else (self.schedule.timezone or self.teams[0].timezone)
 
     def is_admin(self, user_id: str) -> bool:
         return user_id in self.admins
@@ -233,7 +298,7 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None,
     return AppConfig(
         teams=tuple(parsed.teams), sources=tuple(parsed.sources), routes=tuple(parsed.routes),
         default_team=parsed.default_team or parsed.teams[0].name, themes=themes, path=path,
-        source_secrets=secrets, admins=tuple(parsed.admins),
+        source_secrets=secrets, admins=tuple(parsed.admins), schedule=parsed.schedule,
     )
 
 

@@ -5,5 +5,6 @@ from models.base import Base
 from models.delivery import OutboxMessage, SlackMessage
 from models.followup import FollowUp, FollowUpEvent
 from models.item import Item
+from models.job_run import JobRun
 
-__all__ = ["Account", "AccountDomain", "Base", "Contact", "Touch", "FollowUp", "FollowUpEvent", "Item", "OutboxMessage", "SlackMessage"]
+__all__ = ["Account", "AccountDomain", "Base", "Contact", "Touch", "FollowUp", "FollowUpEvent", "Item", "JobRun", "OutboxMessage", "SlackMessage"]

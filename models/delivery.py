@@ -17,6 +17,8 @@ DEAD = "dead"
 POST_ITEM = "post_item"
 UPDATE_ITEM = "update_item"
 THREAD_REPLY = "thread_reply"
+POST_MESSAGE = "post_message"  # a message not tied to an item: digests, DMs (channel may be a user id)
+UPLOAD_FILE = "upload_file"    # a file (e.g. a report's chart) through Slack's external upload flow
 
 
 class OutboxMessage(Base):
