@@ -398,3 +398,63 @@ def vip_export(file: str | None) -> None:
     with open(file, "w", encoding="utf-8-sig", newline="") as out:
         out.write(buffer.getvalue())
     click.echo(f"Exported {count} account(s) to {file}.")
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run one tick (what is due now) and exit, e.g. from cron.")
+def clock(once: bool) -> None:
+    """Run the scheduler: digests, reports, SLA nudges, follow-up and VIP check-in reminders."""
+    from bot.clock import run_clock, run_tick
+    from bot.runtime import build_runtime
+
+    settings = _settings()
+    _logging(settings.log_level)
+    if settings.sandbox:
+        click.echo("No SLACK_BOT_TOKEN: the clock queues messages; `cxloop serve` (sandbox) delivers them.")
+    runtime = build_runtime(settings, _config(settings), bot_token=settings.slack_bot_token or SANDBOX_BOT_TOKEN,
+                            signing_secret=settings.slack_signing_secret or "", slack_api_url=settings.slack_api_url)
+    _check_migrated(runtime.engine)
+    if once:
+        sent = run_tick(runtime)
+        click.echo(", ".join(f"{name}: {count}" for name, count in sorted(sent.items())) or "Nothing was due.")
+        return
+    run_clock(runtime)
+
+
+@main.command()
+@click.option("--limit", type=int, default=15, show_default=True, help="How many recent runs to list.")
+def jobs(limit: int) -> None:
+    """List the scheduled jobs, their next run times, and the last runs."""
+    from datetime import UTC
+
+    from sqlalchemy import select
+
+    from bot.db import make_engine, make_session_factory, session_scope
+    from bot.jobs import next_runs
+    from models import JobRun
+    from models.base import utcnow
+
+    settings = _settings()
+    config = _config(settings)
+    engine = make_engine(settings.database_url)
+    _check_migrated(engine)
+    now = utcnow()
+    schedule = config.schedule
+    click.echo("Jobs (times are each team's local time):")
+    for team in config.teams:
+        click.echo(f"  {team.name:<12} digest {config.digest_at(team)} daily; weekly on {config.weekly_on(team)}"
+                   + ("; monthly on the 1st" if team.monthly_report else "") + f"  [{team.timezone}]")
+        for run in next_runs(config, team, now):
+            click.echo(f"      next {run.job:<15} {run.scheduled_for:%Y-%m-%d %H:%M %Z} "
+                       f"({run.scheduled_for.astimezone(UTC):%H:%M}Z) covering {run.period}")
+    click.echo(f"  sla_nudge      every tick in business hours ({schedule.workday_start}–{schedule.workday_end}, "
+               f"{'/'.join(schedule.workdays)}); SLA hours: "
+               + ", ".join(f"{k} {v:g}" for k, v in schedule.sla_hours.items()))
+    click.echo(f"  follow_up_due  at {schedule.workday_start} on workdays, owner's timezone")
+    click.echo(f"  vip_checkins   at {schedule.workday_start} on workdays: each owner's {schedule.vip_checkins} most overdue")
+    with session_scope(make_session_factory(engine)) as session:
+        runs = session.scalars(select(JobRun).order_by(JobRun.claimed_at.desc(), JobRun.id.desc()).limit(limit)).all()
+        click.echo(f"Last {len(runs)} run(s):" if runs else "No runs yet.")
+        for run in runs:
+            click.echo(f"  {run.claimed_at:%Y-%m-%d %H:%M}Z  {run.job:<15} {run.target:<16} {run.period:<12} "
+                       f"by {run.claimed_by}" + (f"  ({run.detail.get('skipped')})" if run.detail.get("skipped") else ""))

@@ -7,6 +7,7 @@ Slack: before re-posting, the channel's recent history is searched for our messa
 
 from __future__ import annotations
 
+import base64
 import logging
 import random
 from dataclasses import dataclass
@@ -22,11 +23,21 @@ from bot.slack.blocks import ItemView, item_message
 from bot.slack.client import SlackFailure, classify_failure
 from models import FollowUp, Item, OutboxMessage, SlackMessage
 from models.base import utcnow
-from models.delivery import DEAD, PENDING, POST_ITEM, SENT, THREAD_REPLY, UPDATE_ITEM
+from models.delivery import (
+    DEAD,
+    PENDING,
+    POST_ITEM,
+    POST_MESSAGE,
+    SENT,
+    THREAD_REPLY,
+    UPDATE_ITEM,
+    UPLOAD_FILE,
+)
 
 log = logging.getLogger(__name__)
 
 METADATA_EVENT_TYPE = "cxloop_item"
+OUTBOX_EVENT_TYPE = "cxloop_outbox"
 LEASE_SECONDS = 60
 MAX_FAILURES = 15
 MAX_BACKOFF_SECONDS = 60
@@ -79,16 +90,24 @@ def lease_row(session: Session, row_id: int, *, worker_id: str, now: datetime) -
     return result.rowcount == 1
 
 
-def _find_posted(client: WebClient, channel: str, item_id: int, since: datetime) -> str | None:
-    """The ts of our earlier post of this item, if an attempt reached Slack but was not recorded."""
+def _find_posted(client: WebClient, channel: str, item_id: int, since: datetime, *,
+                 event_type: str = METADATA_EVENT_TYPE, key: str = "item_id") -> str | None:
+    """The ts of our earlier post (found by its metadata), if an attempt reached Slack but was not recorded."""
     response = client.conversations_history(channel=channel, limit=200, include_all_metadata=True,
                                             oldest=f"{(since - HISTORY_LOOKBACK).timestamp():.6f}")
     for message in response.get("messages", []):
         metadata = message.get("metadata") or {}
-        if (metadata.get("event_type") == METADATA_EVENT_TYPE
-                and str((metadata.get("event_payload") or {}).get("item_id")) == str(item_id)):
+        if (metadata.get("event_type") == event_type
+                and str((metadata.get("event_payload") or {}).get(key)) == str(item_id)):
             return message.get("ts")
     return None
+
+
+def _conversation(client: WebClient, channel: str) -> str:
+    """A user id means their DM with the app: open it (idempotent on Slack's side) to get its channel id."""
+    if channel[:1] in ("U", "W"):
+        return client.conversations_open(users=channel)["channel"]["id"]
+    return channel
 
 
 def deliver_row(factory: sessionmaker[Session], client: WebClient, row_id: int) -> DeliveryOutcome:
@@ -108,6 +127,20 @@ def deliver_row(factory: sessionmaker[Session], client: WebClient, row_id: int) 
                 OutboxMessage.item_id == item.id, OutboxMessage.kind == POST_ITEM))
 
     try:
+        if kind == POST_MESSAGE:
+            channel_id = _conversation(client, channel)
+            if attempts > 1 and channel_id[0] in "CG" and _find_posted(
+                    client, channel_id, row_id, created_at, event_type=OUTBOX_EVENT_TYPE, key="outbox_id"):
+                return _finish(factory, row_id, channel, "sent", note="found in history")
+            client.chat_postMessage(channel=channel_id, text=payload.get("text") or " ", blocks=payload.get("blocks"),
+                                    thread_ts=payload.get("thread_ts"), unfurl_links=False, unfurl_media=False,
+                                    metadata={"event_type": OUTBOX_EVENT_TYPE, "event_payload": {"outbox_id": row_id}})
+            return _finish(factory, row_id, channel, "sent")
+        if kind == UPLOAD_FILE:
+            client.files_upload_v2(channel=_conversation(client, channel), filename=payload["filename"],
+                                   title=payload.get("title"), initial_comment=payload.get("initial_comment"),
+                                   file=base64.b64decode(payload["content_b64"]))
+            return _finish(factory, row_id, channel, "sent")
         if kind == POST_ITEM:
             if view is None:
                 return _finish(factory, row_id, channel, "sent", note="item gone")
@@ -134,7 +167,8 @@ def deliver_row(factory: sessionmaker[Session], client: WebClient, row_id: int) 
             client.chat_update(channel=posted.channel, ts=posted.ts, text=text, blocks=blocks)
         elif kind == THREAD_REPLY:
             client.chat_postMessage(channel=posted.channel, thread_ts=posted.ts, text=payload.get("text") or " ",
-                                    blocks=payload.get("blocks"), unfurl_links=False)
+                                    blocks=payload.get("blocks"), unfurl_links=False,
+                                    reply_broadcast=bool(payload.get("reply_broadcast")))
         else:
             return _finish(factory, row_id, channel, "dead", error=f"unknown outbox kind {kind!r}")
         return _finish(factory, row_id, channel, "sent")

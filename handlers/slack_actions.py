@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt import Ack, App
 
 from bot import followups
+from bot.reminders import next_workday
 from bot.runtime import Runtime
 from bot.slack import blocks
 from bot.slack.ids import ActionId, OverflowChoice, parse_item_value
@@ -62,6 +63,28 @@ def register(app: App, runtime: Runtime) -> None:
                       respond=respond)
             return
         client.views_open(trigger_id=body["trigger_id"], view=blocks.resolve_modal(item_id, summary=summary))
+
+    @app.action(ActionId.FOLLOW_UP_PUSH.value)
+    def push_follow_up(ack: Ack, body: dict, action: dict, respond) -> None:
+        ack()
+        decoded = _context(body, action.get("value", ""))
+        if decoded is None:
+            return
+        user_id, _, item_id = decoded
+        now = runtime.now()
+        day = next_workday(now, runtime.config, runtime.config.timezone_of(user_id))
+        with runtime.session() as session:
+            result = followups.set_follow_up_date(session, item_id=item_id, user_id=user_id, on=day, now=now)
+        runtime.queued()
+        text = change_reply("move the follow-up date of", result) or f"📅 Pushed to {day:%a %d %b}."
+        respond(text=text, replace_original=True)
+
+    @app.action(ActionId.FOLLOW_UP_PICK.value)
+    def pick_follow_up(ack: Ack, body: dict, action: dict, client) -> None:
+        ack()
+        decoded = _context(body, action.get("value", ""))
+        if decoded is not None:
+            client.views_open(trigger_id=body["trigger_id"], view=blocks.follow_up_modal(decoded[2]))
 
     @app.action(ActionId.OPEN_SOURCE.value)
     def open_source(ack: Ack) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt import Ack, App
 
 from bot import vip
+from bot.reminders import VIP_SNOOZE_DAYS, snooze_checkins
 from bot.runtime import Runtime
 from bot.slack.ids import ActionId, InputId, ViewId, parse_item_value
 from bot.slack.vip_blocks import assign_owner_modal, log_touch_modal
@@ -60,6 +61,19 @@ def register(app: App, runtime: Runtime) -> None:
                 return
             reply = card_reply(session, account, now=runtime.now(), shareable=False)
         respond(text=reply.text, blocks=reply.blocks, response_type="in_channel", replace_original=False)
+
+    @app.action(ActionId.VIP_SNOOZE.value)
+    def snooze_checkin(ack: Ack, body: dict, action: dict, respond) -> None:
+        ack()
+        account_id = _account_id(action.get("value", ""))
+        if account_id is None:
+            return
+        with runtime.session() as session:
+            account = snooze_checkins(session, account_id=account_id, user_id=body["user"]["id"], now=runtime.now())
+            name = account.name if account else None
+        if name:
+            respond(text=f"😴 No check-in reminders for {name} for {VIP_SNOOZE_DAYS} days.", response_type="ephemeral",
+                    replace_original=False)
 
     @app.action(ActionId.VIP_LOG_TOUCH.value)
     def open_touch_modal(ack: Ack, body: dict, action: dict, client) -> None:

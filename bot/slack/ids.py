@@ -21,6 +21,10 @@ class ActionId(StrEnum):
     VIP_ASSIGN_OWNER = "cx_vip_assign_owner"
     VIP_SHARE = "cx_vip_share"  # post the card in the channel instead of only to me
     HOME_RESOLVE = "cx_home_resolve"  # Resolve from the App Home
+    # Reminder DMs
+    FOLLOW_UP_PUSH = "cx_follow_up_push"  # push the follow-up date to the next working day
+    FOLLOW_UP_PICK = "cx_follow_up_pick"  # open the date picker
+    VIP_SNOOZE = "cx_vip_snooze"  # no check-in reminder for this account for a week
 
 
 class OverflowChoice(StrEnum):
