@@ -7,6 +7,9 @@ Used by the test-suite and by sandbox mode (no real Slack is reachable there). I
 ``Retry-After`` -- so bugs that would otherwise only show up in production (a comment that overflows
 a section, a modal title one character too long) are caught locally.
 
+File uploads follow Slack's external flow (``files.getUploadURLExternal``, a POST of the bytes to the
+returned URL, ``files.completeUploadExternal``), which is what ``WebClient.files_upload_v2`` uses.
+
 Standard library only. All mutable state sits behind one lock because ``ThreadingHTTPServer``
 serves every request on its own thread.
 """
@@ -15,8 +18,11 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import email.parser
+import email.policy
 import json
 import math
+import mimetypes
 import random
 import re
 import threading
@@ -35,7 +41,7 @@ PERMALINK_BASE = "https://sandbox.slack.local/archives"
 # on first use so tests need no per-channel setup.
 _CHANNEL_RE = re.compile(r"[CGD][A-Z0-9]+")
 # Form-encoded requests carry these as JSON strings; decode so recorded args compare as data.
-_JSON_FIELDS = ("blocks", "metadata", "view", "attachments")
+_JSON_FIELDS = ("blocks", "metadata", "view", "attachments", "files")
 
 
 def _user(uid: str, email: str, real_name: str, tz: str = "America/New_York") -> dict[str, Any]:
@@ -312,6 +318,19 @@ def _decode(raw: bytes, content_type: str, query: str) -> dict[str, Any]:
     return args
 
 
+def _upload_body(raw: bytes, content_type: str) -> bytes:
+    """The file content of a POST to an upload URL: Slack takes the raw bytes or a multipart form."""
+    if not content_type.lower().startswith("multipart/form-data"):
+        return raw  # urllib labels raw bytes x-www-form-urlencoded; the upload host ignores that
+    head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1")
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + raw)
+    parts = [p for p in msg.iter_parts() if p.get_param("name", header="content-disposition")]
+    part = next((p for p in parts if p.get_filename() is not None), None) or next(
+        (p for p in parts if p.get_param("name", header="content-disposition") == "file"), None)
+    payload = part.get_payload(decode=True) if part is not None else None
+    return payload if isinstance(payload, bytes) else b""
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     fake: FakeSlack
@@ -357,6 +376,7 @@ class FakeSlack:
             "chat.getPermalink": self._permalink, "conversations.open": self._conv_open,
             "conversations.history": self._history, "conversations.replies": self._replies,
             "users.info": self._users_info, "users.lookupByEmail": self._lookup_by_email,
+            "files.getUploadURLExternal": self._get_upload_url, "files.completeUploadExternal": self._complete_upload,
             **{f"views.{a}": (lambda args, a=a: self._view_op(a, args)) for a in ("open", "push", "update", "publish")},
         }
         self.reset()
@@ -398,6 +418,10 @@ class FakeSlack:
     def base_url(self) -> str:
         return f"{self.url}/api/"
 
+    def upload_url(self, file_id: str) -> str:
+        """Where files.getUploadURLExternal sends the bytes (files.slack.com in real Slack)."""
+        return f"{self.url}/upload/{quote(file_id, safe='')}"
+
     def response_url(self, key: str = "") -> str:
         """A Slack-like response_url. With ``key`` "C123", in_channel replies land in C123; with
         "C123:<ts>", replace_original/delete_original also act on that message."""
@@ -416,7 +440,7 @@ class FakeSlack:
             self._channel_rate, self._last_post_at = per_second, {}
 
     def reset(self) -> None:
-        """Forget calls, messages, ephemerals, views, faults and the channel rate limit."""
+        """Forget calls, messages, ephemerals, views, files, faults and the channel rate limit."""
         with self._lock:
             self._calls: list[dict[str, Any]] = []
             self._messages: dict[str, list[dict[str, Any]]] = {}
@@ -426,6 +450,8 @@ class FakeSlack:
             self._view_owner: dict[str, str | None] = {}
             self._home_ids: dict[str, str] = {}
             self._view_seq = 0
+            self._uploads: dict[str, dict[str, Any]] = {}  # file id -> upload, pending or completed
+            self._file_seq = 0
             self.enforce_channel_rate(None)
             self.set_faults()
 
@@ -456,10 +482,24 @@ class FakeSlack:
         with self._lock:
             return copy.deepcopy(self._views)
 
+    def files(self) -> list[dict]:
+        """Completed uploads, oldest first: id, filename, title, bytes (the raw content), size, mimetype,
+        alt_txt, channel (the first one it was shared to; None if private) and channels."""
+        with self._lock:
+            return [{"id": u["id"], "filename": u["filename"], "title": u["title"], "bytes": u["data"],
+                     "size": len(u["data"]), "mimetype": u["mimetype"], "alt_txt": u["alt_txt"],
+                     "channel": (u["channels"] or [None])[0], "channels": list(u["channels"])}
+                    for u in self._uploads.values() if u["completed"]]
+
     # ---- HTTP plumbing
     def _handle(self, req: _Handler) -> None:
         parts = urlsplit(req.path)
         raw = req.rfile.read(int(req.headers.get("Content-Length") or 0))
+        if parts.path.startswith("/upload/"):  # binary body: must not go through _decode
+            data = _upload_body(raw, req.headers.get("Content-Type", ""))
+            status, text = self._upload_post(unquote(parts.path[len("/upload/"):]), data)
+            req.reply(status, text.encode(), "text/plain; charset=utf-8", {})
+            return
         args = _decode(raw, req.headers.get("Content-Type", ""), parts.query)
         if parts.path.startswith("/response_url/"):
             status, text = self._response_url_post(unquote(parts.path[len("/response_url/"):]), args)
@@ -531,10 +571,16 @@ class FakeSlack:
         if errors := validate_blocks(blocks or []):
             raise _invalid("invalid_blocks", errors)
 
+    def _thread_root(self, channel: str, thread_ts: str | None) -> str | None:
+        parent = self._find(channel, thread_ts)
+        if parent is not None and parent["thread_ts"]:
+            return parent["thread_ts"]  # replying to a reply threads under the root, as in Slack
+        return thread_ts
+
     def _public(self, m: dict[str, Any], with_metadata: bool) -> dict[str, Any]:
         """Shape a stored message the way chat.* and conversations.* return it."""
         out = {"type": "message", "user": m["user"], "bot_id": BOT_ID, "text": m["text"], "ts": m["ts"]}
-        out.update({k: m[k] for k in ("blocks", "thread_ts", "edited") if m.get(k)})
+        out.update({k: m[k] for k in ("blocks", "thread_ts", "edited", "files") if m.get(k)})
         replies = [r for r in self._messages.get(m["channel"], []) if r["thread_ts"] == m["ts"] and r is not m]
         if replies:
             out.update(thread_ts=m["ts"], reply_count=len(replies), latest_reply=replies[-1]["ts"])
@@ -569,10 +615,7 @@ class FakeSlack:
                                      and isinstance(meta["event_type"], str)
                                      and isinstance(meta.get("event_payload"), dict)):
             raise _ApiError("invalid_metadata_format")
-        thread_ts = args.get("thread_ts") or None
-        parent = self._find(channel, thread_ts)
-        if parent is not None and parent["thread_ts"]:
-            thread_ts = parent["thread_ts"]  # replying to a reply threads under the root, as in Slack
+        thread_ts = self._thread_root(channel, args.get("thread_ts") or None)
         if self._channel_rate:
             self._last_post_at[channel] = time.monotonic()
         msg = self._store(channel, args, thread_ts)
@@ -651,6 +694,64 @@ class FakeSlack:
                 return {"user": copy.deepcopy(u)}
         raise _ApiError("users_not_found")
 
+    def _get_upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
+        filename, length, alt = args.get("filename"), args.get("length"), args.get("alt_txt")
+        if not isinstance(filename, str) or not filename.strip():
+            raise _invalid("invalid_arguments", ["missing required field: filename"])
+        if length is None or length == "":
+            raise _invalid("invalid_arguments", ["missing required field: length"])
+        if isinstance(length, bool) or not re.fullmatch(r"\d+", str(length)) or int(length) <= 0:
+            raise _invalid("invalid_arguments", ["length must be a positive integer"])
+        if isinstance(alt, str) and len(alt) > 1000:
+            raise _ApiError("alt_txt_too_large")
+        self._file_seq += 1
+        file_id = f"F0SBX{self._file_seq:05d}"
+        self._uploads[file_id] = {
+            "id": file_id, "filename": filename, "length": int(length), "alt_txt": alt or None, "data": None,
+            "title": filename, "mimetype": mimetypes.guess_type(filename)[0] or "application/octet-stream",
+            "channels": [], "completed": False, "created": int(time.time())}
+        return {"upload_url": self.upload_url(file_id), "file_id": file_id}
+
+    def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
+        items = args.get("files")
+        if not isinstance(items, list) or not items or not all(isinstance(f, dict) and f.get("id") for f in items):
+            raise _invalid("invalid_arguments", ["files must be a non-empty array of objects with an id"])
+        wanted = [args["channel_id"]] if args.get("channel_id") else []
+        chans = args.get("channels")
+        wanted += [c.strip() for c in (chans.split(",") if isinstance(chans, str) else chans or []) if c.strip()]
+        channels = list(dict.fromkeys(self._channel({"channel": c}) for c in wanted))  # no channel: private
+        thread_ts = args.get("thread_ts") or None
+        if thread_ts and len(channels) != 1:
+            raise _invalid("invalid_arguments", ["thread_ts requires exactly one channel"])
+        uploads = []
+        for f in items:
+            u = self._uploads.get(f["id"])
+            if u is None or u["data"] is None or u["completed"]:  # never issued, never uploaded, or done
+                raise _ApiError("file_not_found")
+            uploads.append((u, f.get("title") or u["filename"]))
+        comment = args.get("initial_comment") or ""
+        blocks = None if comment else args.get("blocks")  # Slack ignores blocks when a comment is given
+        if blocks is not None and not isinstance(blocks, list):
+            raise _ApiError("invalid_blocks_format")
+        if errors := validate_blocks(blocks or []):
+            raise _invalid("invalid_blocks", errors)
+        for u, title in uploads:
+            u.update(title=title, completed=True, channels=channels)
+        shared = [self._file_public(u) for u, _ in uploads]
+        for channel in channels:
+            msg = self._store(channel, {"text": comment, "blocks": blocks}, self._thread_root(channel, thread_ts))
+            msg["files"] = copy.deepcopy(shared)
+        return {"files": copy.deepcopy(shared)}
+
+    def _file_public(self, u: dict[str, Any]) -> dict[str, Any]:
+        """A file object the way files.* return it and file-share messages embed it."""
+        out = {"id": u["id"], "created": u["created"], "name": u["filename"], "title": u["title"],
+               "mimetype": u["mimetype"], "filetype": u["filename"].rpartition(".")[2].lower() or "binary",
+               "size": len(u["data"]), "user": BOT_USER_ID, "is_public": bool(u["channels"])}
+        if u["alt_txt"]:
+            out["alt_txt"] = u["alt_txt"]
+        return out
+
     def _view_op(self, action: str, args: dict[str, Any]) -> dict[str, Any]:
         view = args.get("view")
         types = {"publish": ("home",), "update": ("modal", "home")}.get(action, ("modal",))
@@ -722,3 +823,16 @@ class FakeSlack:
                 "text": body.get("text") or "", "blocks": body.get("blocks") or [], "thread_ts": body.get("thread_ts"),
                 "source": "response_url", "key": key, "replace_original": _truthy(body.get("replace_original"))})
         return 200, "ok"
+
+    # ---- file upload URLs: Slack's upload host (files.slack.com), so injected faults don't apply either
+    def _upload_post(self, file_id: str, data: bytes) -> tuple[int, str]:
+        with self._lock:
+            u = self._uploads.get(file_id)
+            if u is None or u["completed"]:
+                status, text = 404, "file not found"
+            else:  # re-posting before completion replaces the content, as retrying the upload would
+                u["data"] = data
+                status, text = 200, f"OK - {len(data)}"
+            self._record("upload_url", {"file_id": file_id, "size": len(data)}, status,
+                         None if status == 200 else text)
+            return status, text

@@ -126,9 +126,10 @@ def test_one_digest_per_team_per_day_at_local_time_across_dst_changes(session_fa
     assert {"2026-10-31", "2026-11-01", "2026-03-07", "2026-03-08"} <= set(periods)
     for _, scheduled in runs:
         assert scheduled.astimezone(NY).strftime("%H:%M") == "09:00"
-    by_day = {period: scheduled for period, scheduled in runs}
-    assert by_day["2026-10-31"].hour == 13 and by_day["2026-11-01"].hour == 14   # EDT, then EST
-    assert by_day["2026-03-07"].hour == 14 and by_day["2026-03-08"].hour == 13   # EST, then EDT
+    # Keyed by the day it was sent (the morning after the day it covers): the UTC hour follows the offset.
+    sent_on = {scheduled.astimezone(NY).date().isoformat(): scheduled.hour for _, scheduled in runs}
+    assert sent_on["2026-10-31"] == 13 and sent_on["2026-11-01"] == 14   # EDT, then EST (DST ends 1 Nov)
+    assert sent_on["2026-03-07"] == 14 and sent_on["2026-03-08"] == 13   # EST, then EDT (DST starts 8 Mar)
     assert len(_digests(session_factory)) == len(periods)
 
 
