@@ -130,7 +130,11 @@ def test_one_digest_per_team_per_day_at_local_time_across_dst_changes(session_fa
     sent_on = {scheduled.astimezone(NY).date().isoformat(): scheduled.hour for _, scheduled in runs}
     assert sent_on["2026-10-31"] == 13 and sent_on["2026-11-01"] == 14   # EDT, then EST (DST ends 1 Nov)
     assert sent_on["2026-03-07"] == 14 and sent_on["2026-03-08"] == 13   # EST, then EDT (DST starts 8 Mar)
-    assert len(_digests(session_factory)) == len(periods)
+    with session_scope(session_factory) as session:
+        weekly = session.scalars(select(JobRun.period).where(JobRun.job == "weekly_report",
+                                                             JobRun.target == "success")).all()
+    assert sorted(weekly) == ["2026-W10", "2026-W44"]  # the Mondays 2 Nov and 9 Mar, for the weeks before
+    assert len(_digests(session_factory)) == len(periods) + len(weekly)  # one post each, nothing doubled
 
 
 def test_two_clocks_racing_send_each_digest_once(session_factory):
