@@ -458,3 +458,112 @@ def jobs(limit: int) -> None:
         for run in runs:
             click.echo(f"  {run.claimed_at:%Y-%m-%d %H:%M}Z  {run.job:<15} {run.target:<16} {run.period:<12} "
                        f"by {run.claimed_by}" + (f"  ({run.detail.get('skipped')})" if run.detail.get("skipped") else ""))
+
+
+# --- digest and report: print (and with --send, queue once) a team's digest or trend report -----------
+
+
+def _team_named(config: AppConfig, name: str):
+    team = next((t for t in config.teams if t.name == name), None)
+    if team is None:
+        _fail(f"Unknown team {name!r}. Teams: {', '.join(t.name for t in config.teams)}.")
+    return team
+
+
+@main.command()
+@click.argument("team_name", metavar="TEAM")
+@click.option("--date", "day_text", default=None, metavar="YYYY-MM-DD",
+              help="The team-local day (default: yesterday in the team's timezone).")
+@click.option("--send", is_flag=True, help="Also queue it for the team channel (each day is sent at most once).")
+def digest(team_name: str, day_text: str | None, send: bool) -> None:
+    """Print TEAM's daily digest for a local day; --send posts it to the team channel too."""
+    import re
+    from datetime import date, timedelta
+    from zoneinfo import ZoneInfo
+
+    from bot.db import make_engine, make_session_factory, session_scope
+    from bot.digest import build_daily_digest, digest_text
+    from models.base import utcnow
+
+    settings = _settings()
+    config = _config(settings)
+    team = _team_named(config, team_name)
+    now = utcnow()
+    if day_text is None:
+        day = now.astimezone(ZoneInfo(team.timezone)).date() - timedelta(days=1)
+    else:
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day_text.strip()):
+                raise ValueError
+            day = date.fromisoformat(day_text.strip())
+        except ValueError:
+            _fail(f"--date: expected a date such as 2026-11-22, got {day_text[:40]!r}")
+            raise
+    engine = make_engine(settings.database_url)
+    _check_migrated(engine)
+    with session_scope(make_session_factory(engine)) as session:
+        click.echo(digest_text(build_daily_digest(session, team=team, day=day, now=now)))
+        sent = None
+        if send:
+            from bot.jobs import send_digest
+
+            sent = send_digest(session, config=config, team=team, day=day, now=now, claimed_by="cli")
+    if send:
+        click.echo(f"\nQueued the digest of {day.isoformat()} for {team.channel}; a running worker posts it."
+                   if sent else "\nAlready sent; not sending twice.")
+
+
+@main.command()
+@click.argument("team_name", metavar="TEAM")
+@click.option("--week", default=None, metavar="YYYY-Www", help="An ISO week, e.g. 2026-W47 (default: last week).")
+@click.option("--month", default=None, metavar="YYYY-MM", help="A month, e.g. 2026-10: a monthly report instead.")
+@click.option("--send", is_flag=True, help="Also queue it (and its chart) for the team channel, at most once.")
+def report(team_name: str, week: str | None, month: str | None, send: bool) -> None:
+    """Print TEAM's weekly trend report (8 weeks) or, with --month, its monthly one (6 months)."""
+    from zoneinfo import ZoneInfo
+
+    from bot.db import make_engine, make_session_factory, session_scope
+    from bot.digest import (
+        build_monthly_report,
+        build_weekly_report,
+        iso_week_label,
+        parse_month,
+        parse_week,
+        previous_week,
+        report_text,
+    )
+    from models.base import utcnow
+
+    settings = _settings()
+    config = _config(settings)
+    team = _team_named(config, team_name)
+    if week and month:
+        _fail("Give --week or --month, not both.")
+    now = utcnow()
+    try:
+        if month:
+            kind, period = "monthly", parse_month(month).strftime("%Y-%m")
+        else:
+            kind = "weekly"
+            period = iso_week_label(parse_week(week)) if week else previous_week(
+                now.astimezone(ZoneInfo(team.timezone)).date())
+    except ValueError as exc:
+        _fail(f"--{'month' if month else 'week'}: {exc}")
+        raise
+    engine = make_engine(settings.database_url)
+    _check_migrated(engine)
+    with session_scope(make_session_factory(engine)) as session:
+        if kind == "weekly":
+            trend = build_weekly_report(session, team=team, week=period, now=now)
+        else:
+            trend = build_monthly_report(session, team=team, month=period, now=now)
+        click.echo(report_text(trend))
+        sent = None
+        if send:
+            from bot.jobs import send_report
+
+            sent = send_report(session, config=config, team=team, kind=kind, period=period, now=now,
+                               claimed_by="cli")
+    if send:
+        click.echo(f"\nQueued the {kind} report for {period} to {team.channel}; a running worker posts it."
+                   if sent else "\nAlready sent; not sending twice.")

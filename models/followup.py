@@ -17,7 +17,12 @@ RESOLVED = "resolved"
 
 class FollowUp(Base):
     __tablename__ = "follow_ups"
-    __table_args__ = (Index("ix_follow_ups_status_claimed_by", "status", "claimed_by"),)
+    __table_args__ = (
+        Index("ix_follow_ups_status_claimed_by", "status", "claimed_by"),
+        # Digests count what was claimed / resolved in a day: a range on these, whatever the history.
+        Index("ix_follow_ups_claimed_at", "claimed_at"),
+        Index("ix_follow_ups_resolved_at", "resolved_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), unique=True)

@@ -278,3 +278,13 @@ def test_simulate_reports_unreachable_app(workdir: Path) -> None:
     result = run(["simulate", "--url", "http://127.0.0.1:9", "--count", "1", "--interval", "0"], workdir)
     assert result.exit_code != 0
     assert "Could not reach http://127.0.0.1:9" in result.output
+
+
+def test_jobs_lists_each_teams_next_digest_and_the_recurring_jobs(workdir: Path) -> None:
+    assert run(["db", "upgrade"], workdir).exit_code == 0
+    result = run(["jobs"], workdir)
+    assert result.exit_code == 0, result.output
+    assert "success      digest 09:00 daily; weekly on mon  [America/New_York]" in result.output
+    assert result.output.count("next digest") == 2  # one per team
+    assert "sla_nudge" in result.output and "vip_checkins" in result.output
+    assert "No runs yet." in result.output
