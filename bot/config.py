@@ -26,7 +26,8 @@ DEFAULT_PORT = 3000
 SANDBOX_BOT_TOKEN = "xoxb-sandbox"
 SANDBOX_SIGNING_SECRET = "sandbox-signing-secret"
 SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"
-SOURCE_TYPES = ("generic",)
+SOURCE_TYPES = ("generic", "delighted", "typeform", "zendesk", "intercom", "formbricks", "wootric", "surveymonkey")
+ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 CHANNEL_ID = r"^[CGD][A-Z0-9]{2,}$"
@@ -120,7 +121,20 @@ class ScheduleConfig(_Strict):
 class SourceConfig(_Strict):
     name: Annotated[str, Field(pattern=SLUG)]
     type: Literal[SOURCE_TYPES] = "generic"  # type: ignore[valid-type]
-    secret_env: Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+    # The provider's signing secret (webhook secret, client secret, …) is read from this variable.
+    secret_env: Annotated[str, Field(pattern=ENV_NAME)]
+    # Provider-specific settings (e.g. Typeform field refs); each adapter documents and checks its own.
+    options: dict[str, Any] = {}
+    # The provider's API, for calls back (Zendesk notes, Intercom replies, SurveyMonkey fetches).
+    # Outbound hosts come only from here: nothing in a request can make cxloop call another host.
+    api_url: Annotated[str | None, Field(pattern=r"^https?://")] = None
+    api_user_env: Annotated[str | None, Field(pattern=ENV_NAME)] = None   # e.g. the Zendesk agent e-mail
+    api_token_env: Annotated[str | None, Field(pattern=ENV_NAME)] = None
+    # Close the loop: a signed JSON POST here when an item of this source is resolved …
+    resolved_url: Annotated[str | None, Field(pattern=r"^https?://")] = None
+    # … and when a promoter arrives (score ≥ promoter_min_score), once per response.
+    promoter_url: Annotated[str | None, Field(pattern=r"^https?://")] = None
+    promoter_min_score: Annotated[int, Field(ge=0, le=10)] = 9
 
 
 Sentiment = Literal["negative", "neutral", "positive"]
@@ -219,6 +233,8 @@ class AppConfig:
     source_secrets: Mapping[str, str] = field(default_factory=dict)
     admins: tuple[str, ...] = ()
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    # Per source: {"user": …, "token": …} for calls to its API (from api_user_env / api_token_env).
+    source_credentials: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def team(self, name: str) -> TeamConfig:
         return next(t for t in self.teams if t.name == name)
@@ -285,6 +301,7 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None,
         raise ConfigError(problems)
     environ = os.environ if environ is None else environ
     secrets: dict[str, str] = {}
+    credentials: dict[str, dict[str, str]] = {}
     for index, source in enumerate(parsed.sources):
         secret = environ.get(source.secret_env, "")
         if not secret and sandbox:
@@ -293,12 +310,20 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None,
             problems.append(f"sources[{index}].secret_env: environment variable {source.secret_env} is not set "
                             f"(it holds the signing secret of source {source.name!r})")
         secrets[source.name] = secret
+        credentials[source.name] = {}
+        for key, variable in (("user", source.api_user_env), ("token", source.api_token_env)):
+            if variable:
+                value = environ.get(variable, "")
+                if not value and not sandbox:
+                    problems.append(f"sources[{index}].api_{key}_env: environment variable {variable} is not set")
+                credentials[source.name][key] = value
     if problems:
         raise ConfigError(problems)
     return AppConfig(
         teams=tuple(parsed.teams), sources=tuple(parsed.sources), routes=tuple(parsed.routes),
         default_team=parsed.default_team or parsed.teams[0].name, themes=themes, path=path,
         source_secrets=secrets, admins=tuple(parsed.admins), schedule=parsed.schedule,
+        source_credentials=credentials,
     )
 
 

@@ -128,6 +128,8 @@ class GenericPayload(BaseModel):
     created_at: Annotated[datetime | None, BeforeValidator(_parse_timestamp)] = None
     subject: OptionalText(500) = None
     priority: OptionalText(32) = None
+    # Where the item lives at its source (e.g. {"zendesk_ticket_id": 123}), for calls back on resolve.
+    source_ref: dict[str, Any] = {}
 
     @field_validator("id")
     @classmethod
@@ -174,14 +176,8 @@ class PydanticFieldError(ValueError):
         self.field, self.message = field, message
 
 
-def parse_generic_payload(body: bytes) -> GenericPayload:
-    """Raw bytes → payload, or PayloadError (400 for unreadable JSON, 422 for a wrong shape)."""
-    if len(body) > MAX_BODY_BYTES:
-        raise PayloadError(413, f"body is larger than {MAX_BODY_BYTES} bytes")
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PayloadError(400, f"body is not valid JSON: {exc}") from None
+def validate_payload(data: Any) -> GenericPayload:
+    """A decoded body (or a provider adapter's output) → payload, or PayloadError 422 naming the field."""
     if not isinstance(data, dict):
         raise PayloadError(422, "body must be a JSON object", field="(body)")
     try:
@@ -200,6 +196,17 @@ def parse_generic_payload(body: bytes) -> GenericPayload:
             errors.append({"field": location, "message": error["msg"].removeprefix("Value error, ")})
         first = errors[0]
         raise PayloadError(422, f"{first['field']}: {first['message']}", field=first["field"], errors=errors) from None
+
+
+def parse_generic_payload(body: bytes) -> GenericPayload:
+    """Raw bytes → payload, or PayloadError (400 for unreadable JSON, 422 for a wrong shape)."""
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadError(413, f"body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PayloadError(400, f"body is not valid JSON: {exc}") from None
+    return validate_payload(data)
 
 
 @dataclass(frozen=True)
@@ -225,7 +232,7 @@ def _content_fields(payload: GenericPayload) -> dict[str, Any]:
         "account_external_id": None if customer.account_id is None else str(customer.account_id),
         "plan": customer.plan, "segment": customer.segment, "vip": customer.vip,
         "properties": customer.properties, "tags": list(payload.tags), "url": payload.url,
-        "source_created_at": payload.created_at,
+        "source_created_at": payload.created_at, "source_ref": payload.source_ref,
     }
 
 

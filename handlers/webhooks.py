@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from bot.intake import MAX_BODY_BYTES, PayloadError, ingest_item, parse_generic_payload
+from bot.intake import MAX_BODY_BYTES, PayloadError, ingest_item, parse_generic_payload, validate_payload
+from bot.outbound import make_fetch
+from bot.providers import adapter_for
+from bot.providers.base import Ignored, ProviderUnavailable
 from bot.runtime import Runtime
 from bot.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify_webhook
 
@@ -39,31 +43,52 @@ def make_webhook_endpoint(runtime: Runtime):
         body = await _read_limited(request, MAX_BODY_BYTES)
         if body is None:
             return JSONResponse({"error": f"body is larger than {MAX_BODY_BYTES} bytes"}, status_code=413)
+        secret = runtime.config.source_secrets[source.name]
+        headers = {name.lower(): value for name, value in request.headers.items()}
         try:
-            verify_webhook(runtime.config.source_secrets[source.name], body,
-                           request.headers.get(TIMESTAMP_HEADER), request.headers.get(SIGNATURE_HEADER))
+            if source.type == "generic":
+                verify_webhook(secret, body, headers.get(TIMESTAMP_HEADER.lower()),
+                               headers.get(SIGNATURE_HEADER.lower()))
+            else:
+                adapter_for(source.type).verify(source, secret, body, headers, time.time())
         except SignatureError as exc:
             log.info("refused webhook for source %s: %s", source.name, exc)
             return JSONResponse({"error": f"invalid signature: {exc}"}, status_code=401)
         try:
-            payload = parse_generic_payload(body)
+            if source.type == "generic":
+                payloads = [parse_generic_payload(body)]
+            else:
+                # Adapters may call the provider's API (SurveyMonkey sends ids only): off the event loop.
+                parsed = await run_in_threadpool(adapter_for(source.type).parse, source, body, headers,
+                                                 make_fetch(runtime.config, source))
+                if isinstance(parsed, Ignored):
+                    return JSONResponse({"status": "ignored", "reason": parsed.reason}, status_code=202)
+                payloads = [validate_payload(data) for data in parsed]
         except PayloadError as exc:
             return JSONResponse(exc.as_json(), status_code=exc.status)
+        except ProviderUnavailable as exc:
+            return JSONResponse({"error": str(exc)}, status_code=503, headers={"Retry-After": "30"})
+        if not payloads:
+            return JSONResponse({"status": "ignored", "reason": "nothing to store in this event"}, status_code=202)
 
         def store():
             with runtime.session() as session:
-                return ingest_item(session, source=source.name, payload=payload, config=runtime.config,
-                                   now=runtime.now())
+                return [ingest_item(session, source=source.name, payload=payload, config=runtime.config,
+                                    now=runtime.now()) for payload in payloads]
 
         try:
-            result = await run_in_threadpool(store)
+            results = await run_in_threadpool(store)
         except OperationalError:
             log.exception("database unavailable while storing a webhook")
             # 503 makes the provider retry later; nothing was stored.
             return JSONResponse({"error": "database unavailable, retry later"}, status_code=503,
                                 headers={"Retry-After": "5"})
         runtime.queued()
-        log.info("webhook %s/%s: %s item %s", source.name, payload.id[:40], result.status, result.item_id)
-        return JSONResponse(result.as_json(), status_code=202 if result.status == "accepted" else 200)
+        for payload, result in zip(payloads, results, strict=True):
+            log.info("webhook %s/%s: %s item %s", source.name, payload.id[:40], result.status, result.item_id)
+        accepted = any(result.status == "accepted" for result in results)
+        body_json = results[0].as_json() if len(results) == 1 else {
+            "status": "accepted" if accepted else "duplicate", "items": [r.as_json() for r in results]}
+        return JSONResponse(body_json, status_code=202 if accepted else 200)
 
     return receive_webhook

@@ -41,6 +41,8 @@ class Item(Base):
     properties: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
     url: Mapped[str | None] = mapped_column(String(3000))
+    # Where it lives at its source (ticket, conversation, response ids), for calls back on resolve.
+    source_ref: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     source_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -53,8 +53,9 @@ TEST_CONFIG = {
 }
 
 
-def make_config(data: dict | None = None) -> AppConfig:
-    return parse_config(data or TEST_CONFIG, environ={"GENERIC_WEBHOOK_SECRET": WEBHOOK_SECRET})
+def make_config(data: dict | None = None, environ: dict[str, str] | None = None) -> AppConfig:
+    """The test configuration; `environ` adds variables (provider secrets, API tokens) to the defaults."""
+    return parse_config(data or TEST_CONFIG, environ={"GENERIC_WEBHOOK_SECRET": WEBHOOK_SECRET, **(environ or {})})
 
 
 # --- databases ---------------------------------------------------------------------------------
