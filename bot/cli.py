@@ -103,7 +103,7 @@ def serve(host: str, port: int | None, socket_mode: bool, no_worker: bool) -> No
         if not secret and not socket_mode:
             _fail("SLACK_SIGNING_SECRET: required to verify requests from Slack (or run with --socket)")
     runtime = build_runtime(settings, config, bot_token=token, signing_secret=secret, slack_api_url=api_url)
-    worker = None if no_worker else DeliveryWorker(runtime.factory, runtime.client)
+    worker = None if no_worker else DeliveryWorker(runtime.factory, runtime.client, config=config)
     extra_routes = []
     if fake is not None:
         from bot.sandbox.page import sandbox_routes
@@ -143,7 +143,7 @@ def worker() -> None:
     runtime = build_runtime(settings, _config(settings), bot_token=settings.slack_bot_token,
                             signing_secret=settings.slack_signing_secret or "", slack_api_url=settings.slack_api_url)
     _check_migrated(runtime.engine)
-    delivery = DeliveryWorker(runtime.factory, runtime.client)
+    delivery = DeliveryWorker(runtime.factory, runtime.client, config=runtime.config)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

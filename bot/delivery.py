@@ -18,6 +18,8 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.close_loop import CallFailed, prepare_call, send_call
+from bot.config import AppConfig
 from bot.db import session_scope
 from bot.slack.blocks import ItemView, item_message
 from bot.slack.client import SlackFailure, classify_failure
@@ -25,6 +27,7 @@ from models import FollowUp, Item, OutboxMessage, SlackMessage
 from models.base import utcnow
 from models.delivery import (
     DEAD,
+    HTTP_CALL,
     PENDING,
     POST_ITEM,
     POST_MESSAGE,
@@ -110,8 +113,28 @@ def _conversation(client: WebClient, channel: str) -> str:
     return channel
 
 
-def deliver_row(factory: sessionmaker[Session], client: WebClient, row_id: int) -> DeliveryOutcome:
-    """Perform one leased row. Slack is called outside any transaction."""
+def deliver_row(factory: sessionmaker[Session], client: WebClient, row_id: int,
+                config: AppConfig | None = None) -> DeliveryOutcome:
+    """Perform one leased row. Slack (or any other service) is called outside any transaction."""
+    with session_scope(factory) as session:
+        head = session.get(OutboxMessage, row_id)
+        if head is not None and head.kind == HTTP_CALL:
+            try:
+                call = prepare_call(session, dict(head.payload or {}), head.item_id, config) if config else None
+            except CallFailed as exc:
+                call, refusal = None, exc
+            else:
+                refusal = None if config else CallFailed("this worker has no configuration", retryable=True)
+    if head is not None and head.kind == HTTP_CALL:
+        try:
+            if refusal is not None:
+                raise refusal
+            send_call(call, config)
+        except CallFailed as exc:
+            log.warning("outbox row %s (%s) failed: %s", row_id, head.channel, exc)
+            kind = "transient" if exc.retryable else "permanent"
+            return _record_failure(factory, row_id, head.channel, SlackFailure(kind, str(exc)[:500]))
+        return _finish(factory, row_id, head.channel, "sent")
     with session_scope(factory) as session:
         row = session.get(OutboxMessage, row_id)
         assert row is not None

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.close_loop import queue_promoter_hand_off
 from bot.config import AppConfig, error_location
 from bot.routing import RoutingFacts, route_item
 from bot.scoring import KINDS, SCORE_RANGES, SURVEY_KINDS, score_response
@@ -298,6 +299,7 @@ def ingest_item(session: Session, *, source: str, payload: GenericPayload, confi
     if mentions:
         session.add(OutboxMessage(kind=THREAD_REPLY, item_id=item.id, channel=item.channel, available_at=now,
                                   created_at=now, payload={"text": "cc " + ", ".join(mentions)}))
+    queue_promoter_hand_off(session, item=item, config=config, now=now)
     return IngestResult(item_id=item.id, status="accepted")
 
 
@@ -313,4 +315,6 @@ def _update_existing(session: Session, item: Item, fields: dict[str, Any], finge
     item.content_hash, item.updated_at, item.revision = fingerprint, now, item.revision + 1
     session.add(OutboxMessage(kind=UPDATE_ITEM, item_id=item.id, channel=item.channel, available_at=now,
                               created_at=now, payload={"reason": "edited"}))
+    # An edit can make a promoter (e.g. Delighted's score update); the hand-off still happens only once.
+    queue_promoter_hand_off(session, item=item, config=config, now=now)
     return IngestResult(item_id=item.id, status="duplicate", updated=True)

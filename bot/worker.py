@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.config import AppConfig
 from bot.db import session_scope
 from bot.delivery import DeliveryOutcome, deliver_row, due_rows, lease_row
 from models.base import utcnow
@@ -30,10 +31,11 @@ MAX_UNREACHABLE_PAUSE_SECONDS = 10.0
 
 
 class DeliveryWorker:
-    def __init__(self, factory: sessionmaker[Session], client: WebClient, *, concurrency: int = 4,
+    def __init__(self, factory: sessionmaker[Session], client: WebClient, *, config: AppConfig | None = None,
+                 concurrency: int = 4,
                  channel_interval: float = CHANNEL_INTERVAL_SECONDS, poll_interval: float = POLL_INTERVAL_SECONDS,
                  clock: Callable[[], float] = time.monotonic):
-        self.factory, self.client = factory, client
+        self.factory, self.client, self.config = factory, client, config
         self.worker_id = f"worker-{uuid.uuid4().hex[:8]}"
         self.concurrency = concurrency
         self.channel_interval, self.poll_interval = channel_interval, poll_interval
@@ -109,7 +111,7 @@ class DeliveryWorker:
                     leased.append((channel, row_id))
         if not leased:
             return 0
-        for outcome in self._pool.map(lambda pair: deliver_row(self.factory, self.client, pair[1]), leased):
+        for outcome in self._pool.map(lambda pair: deliver_row(self.factory, self.client, pair[1], self.config), leased):
             self._after(outcome)
         return len(leased)
 

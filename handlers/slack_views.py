@@ -7,6 +7,7 @@ from datetime import date
 from slack_bolt import Ack, App
 
 from bot import followups
+from bot.close_loop import queue_resolution_callbacks
 from bot.runtime import Runtime
 from bot.slack.ids import OUTCOMES, SNOOZE_CHOICES_HOURS, InputId, ViewId
 from bot.slack.replies import change_reply
@@ -40,6 +41,9 @@ def register(app: App, runtime: Runtime) -> None:
         user_id = body["user"]["id"]
         with runtime.session() as session:
             result = change(session, item_id=item_id, user_id=user_id, now=runtime.now(), **arguments)
+            if result.changed and change is followups.resolve_followup:
+                # Close the loop at the source too (Zendesk note, resolved webhook), in the same transaction.
+                queue_resolution_callbacks(session, item_id=item_id, config=runtime.config, now=runtime.now())
             channel = followups.item_channel(session, item_id)
         runtime.queued()
         text = change_reply(action_name, result)

@@ -19,6 +19,7 @@ UPDATE_ITEM = "update_item"
 THREAD_REPLY = "thread_reply"
 POST_MESSAGE = "post_message"  # a message not tied to an item: digests, DMs (channel may be a user id)
 UPLOAD_FILE = "upload_file"    # a file (e.g. a report's chart) through Slack's external upload flow
+HTTP_CALL = "http_call"        # a call back to a source (Zendesk note, resolved/promoter webhooks)
 
 
 class OutboxMessage(Base):

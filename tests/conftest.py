@@ -226,7 +226,8 @@ def make_app(database_url, fake_slack) -> Iterator[Callable[..., AppUnderTest]]:
                             port=0, log_level="INFO")
         runtime = build_runtime(settings, config or make_config(), bot_token=BOT_TOKEN,
                                 signing_secret=SIGNING_SECRET, slack_api_url=fake_slack.base_url)
-        delivery = (DeliveryWorker(runtime.factory, runtime.client, poll_interval=0.1, channel_interval=channel_interval)
+        delivery = (DeliveryWorker(runtime.factory, runtime.client, config=runtime.config, poll_interval=0.1,
+                                   channel_interval=channel_interval)
                     if worker else None)
         app = create_app(runtime, worker=delivery)
         port = _free_port()
