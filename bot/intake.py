@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from bot.close_loop import queue_promoter_hand_off
 from bot.config import AppConfig, error_location
-from bot.routing import RoutingFacts, route_item
+from bot.routing import RouteDecision, RoutingFacts, route_item
 from bot.scoring import KINDS, SCORE_RANGES, SURVEY_KINDS, score_response
 from bot.vip import find_account_for_item
 from models import FollowUp, Item, OutboxMessage
@@ -250,7 +250,7 @@ def _apply_scoring(item: Item, config: AppConfig) -> None:
 
 
 def ingest_item(session: Session, *, source: str, payload: GenericPayload, config: AppConfig,
-                now: datetime) -> IngestResult:
+                now: datetime, team: str | None = None) -> IngestResult:
     """Store a new item (with follow-up and outbox rows) or recognise a retry/edit of a stored one."""
     fields = _content_fields(payload)
     fingerprint = _fingerprint(fields)
@@ -274,6 +274,10 @@ def ingest_item(session: Session, *, source: str, payload: GenericPayload, confi
         sentiment=item.sentiment_label, themes=tuple(item.themes), tags=tuple(item.tags),
         plan=item.plan, segment=item.segment, vip=item.vip, comment=item.comment,
     ), config)
+    if team is not None and team != decision.team:
+        # Someone chose the team by hand (the Slack escalation modal): that beats the routes.
+        chosen = config.team(team)
+        decision = RouteDecision(team=chosen.name, channel=chosen.channel, route_name=None, mention=chosen.mention)
     item.team, item.channel = decision.team, decision.channel
     item.route_name, item.mention = decision.route_name, decision.mention
     try:

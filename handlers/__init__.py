@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.runtime import Runtime
-from handlers import slack_actions, slack_commands, slack_events, slack_views, slack_vip
+from handlers import slack_actions, slack_commands, slack_events, slack_shortcuts, slack_views, slack_vip
 
 
 def register_listeners(app: App, runtime: Runtime) -> None:
@@ -14,3 +14,4 @@ def register_listeners(app: App, runtime: Runtime) -> None:
     slack_commands.register(app, runtime)  # /cxloop
     slack_events.register(app, runtime)    # app_home_opened
     slack_vip.register(app, runtime)       # /vip, the VIP card's buttons and modals
+    slack_shortcuts.register(app, runtime) # "Escalate to CX" message shortcut

@@ -25,6 +25,11 @@ class ActionId(StrEnum):
     FOLLOW_UP_PUSH = "cx_follow_up_push"  # push the follow-up date to the next working day
     FOLLOW_UP_PICK = "cx_follow_up_pick"  # open the date picker
     VIP_SNOOZE = "cx_vip_snooze"  # no check-in reminder for this account for a week
+    REPLY = "cx_reply"  # reply to the customer (through the source, or by e-mail)
+
+
+class ShortcutId(StrEnum):
+    ESCALATE = "cx_escalate"  # message shortcut "Escalate to CX"
 
 
 class OverflowChoice(StrEnum):
@@ -43,6 +48,8 @@ class ViewId(StrEnum):
     SNOOZE = "cx_snooze_modal"
     VIP_TOUCH = "cx_vip_touch_modal"
     VIP_OWNER = "cx_vip_owner_modal"
+    ESCALATE = "cx_escalate_modal"
+    REPLY = "cx_reply_modal"
 
 
 # Inputs inside modals: block ids and action ids, read back from view.state.values.
@@ -55,6 +62,10 @@ class InputId(StrEnum):
     TOUCH_CHANNEL = "touch_channel"
     TOUCH_NOTE = "touch_note"
     OWNER = "owner"
+    CUSTOMER = "customer"
+    SEVERITY = "severity"
+    TEAM = "team"
+    REPLY_TEXT = "reply_text"
 
 
 OUTCOMES: dict[str, str] = {
@@ -66,6 +77,8 @@ OUTCOMES: dict[str, str] = {
 }
 
 SNOOZE_CHOICES_HOURS: dict[str, int] = {"1d": 24, "3d": 72, "7d": 168}
+
+SEVERITIES: dict[str, str] = {"urgent": "🔴 Urgent", "high": "🟠 High", "normal": "🟡 Normal", "low": "⚪ Low"}
 
 
 def account_value(account_id: int) -> str:

@@ -1,0 +1,61 @@
+"""Escalations raised from Slack itself: the "Escalate to CX" message shortcut."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.config import AppConfig
+from bot.intake import IngestResult, ingest_item, validate_payload
+from bot.slack.ids import SEVERITIES, InputId, ViewId
+
+SLACK_SOURCE = "slack"
+NOTE_MAX = 2900
+
+
+def escalate_modal(*, channel_id: str, message_ts: str, message_text: str, config: AppConfig) -> dict[str, Any]:
+    def plain(text: str) -> dict[str, str]:
+        return {"type": "plain_text", "text": text}
+
+    def option(value: str, label: str) -> dict[str, Any]:
+        return {"text": plain(label[:75]), "value": value}
+
+    def field(input_id: InputId, label: str, element: dict[str, Any], optional: bool = False) -> dict[str, Any]:
+        return {"type": "input", "block_id": input_id.value, "label": plain(label), "optional": optional,
+                "element": {**element, "action_id": input_id.value}}
+
+    teams = [option(team.name, team.name) for team in config.teams]
+    severities = [option(key, label) for key, label in SEVERITIES.items()]
+    return {
+        "type": "modal", "callback_id": ViewId.ESCALATE.value, "title": plain("Escalate to CX"),
+        "submit": plain("Escalate"), "close": plain("Cancel"),
+        "private_metadata": json.dumps({"channel": channel_id, "ts": message_ts}),
+        "blocks": [
+            field(InputId.CUSTOMER, "Customer (e-mail or name)", {"type": "plain_text_input", "max_length": 255}),
+            field(InputId.SEVERITY, "Severity", {"type": "static_select", "options": severities,
+                                                 "initial_option": severities[1]}),
+            field(InputId.TEAM, "Team", {"type": "static_select", "options": teams, "initial_option": teams[0]}),
+            field(InputId.NOTE, "What happened", {"type": "plain_text_input", "multiline": True,
+                                                  "max_length": NOTE_MAX,
+                                                  **({"initial_value": message_text[:NOTE_MAX]} if message_text else {})},
+                  optional=True),
+        ],
+    }
+
+
+def escalate_from_slack(session: Session, *, config: AppConfig, channel_id: str, message_ts: str, team: str,
+                        customer: str, severity: str, note: str | None, permalink: str | None, reporter: str,
+                        now: datetime) -> IngestResult:
+    """One escalation per Slack message: escalating the same message again is a duplicate."""
+    customer = customer.strip()
+    who = {"email": customer.lower()} if "@" in customer and " " not in customer else {"name": customer}
+    payload = validate_payload({
+        "id": f"{channel_id}-{message_ts}", "kind": "escalation", "priority": severity,
+        "subject": f"Escalated from Slack by <@{reporter}>"[:500] if not note else note.strip().splitlines()[0][:200],
+        "comment": note, "customer": who, "url": permalink, "tags": ["slack-escalation"],
+        "source_ref": {"slack_channel": channel_id, "slack_ts": message_ts, "reporter": reporter},
+    })
+    return ingest_item(session, source=SLACK_SOURCE, payload=payload, config=config, now=now, team=team)

@@ -1,0 +1,77 @@
+"""The "Escalate to CX" message shortcut and its modal: ack, decode, one domain call."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from slack_bolt import Ack, App
+
+from bot.config import AppConfig
+from bot.escalations import escalate_from_slack, escalate_modal
+from bot.runtime import Runtime
+from bot.slack.ids import SEVERITIES, InputId, ShortcutId, ViewId
+from handlers.slack_reply import tell_user
+
+log = logging.getLogger(__name__)
+
+
+def _input(view: dict, input_id: InputId) -> dict:
+    return ((view.get("state") or {}).get("values") or {}).get(input_id.value, {}).get(input_id.value) or {}
+
+
+def _selected(view: dict, input_id: InputId) -> str | None:
+    return (_input(view, input_id).get("selected_option") or {}).get("value")
+
+
+def _errors(config: AppConfig, customer: str, severity: str | None, team: str | None) -> dict[str, str]:
+    errors = {}
+    if not customer:
+        errors[InputId.CUSTOMER.value] = "Who is the customer? An e-mail or a name."
+    if severity not in SEVERITIES:
+        errors[InputId.SEVERITY.value] = "Choose a severity."
+    if team not in {t.name for t in config.teams}:
+        errors[InputId.TEAM.value] = "Choose a team."
+    return errors
+
+
+def register(app: App, runtime: Runtime) -> None:
+    @app.shortcut(ShortcutId.ESCALATE.value)
+    def open_escalation(ack: Ack, shortcut: dict, client) -> None:
+        ack()
+        message = shortcut.get("message") or {}
+        client.views_open(trigger_id=shortcut["trigger_id"], view=escalate_modal(
+            channel_id=(shortcut.get("channel") or {}).get("id", ""), message_ts=message.get("ts", ""),
+            message_text=message.get("text", ""), config=runtime.config))
+
+    @app.view(ViewId.ESCALATE.value)
+    def submit_escalation(ack: Ack, body: dict, view: dict, client) -> None:
+        customer = (_input(view, InputId.CUSTOMER).get("value") or "").strip()
+        severity, team = _selected(view, InputId.SEVERITY), _selected(view, InputId.TEAM)
+        errors = _errors(runtime.config, customer, severity, team)
+        try:
+            origin = json.loads(view.get("private_metadata") or "{}")
+            channel_id, message_ts = str(origin["channel"]), str(origin["ts"])
+        except (ValueError, KeyError, TypeError):
+            ack()
+            return
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        user_id = body["user"]["id"]
+        try:
+            permalink = client.chat_getPermalink(channel=channel_id, message_ts=message_ts).get("permalink")
+        except Exception as exc:  # noqa: BLE001 — the escalation matters more than its link
+            log.warning("chat.getPermalink failed: %s", type(exc).__name__)
+            permalink = None
+        with runtime.session() as session:
+            result = escalate_from_slack(
+                session, config=runtime.config, channel_id=channel_id, message_ts=message_ts, team=team,
+                customer=customer, severity=severity, note=_input(view, InputId.NOTE).get("value"),
+                permalink=permalink, reporter=user_id, now=runtime.now())
+        runtime.queued()
+        target = runtime.config.team(team)
+        text = (f"🚨 Escalated to <#{target.channel}> ({team})." if result.status == "accepted"
+                else "This message was already escalated; it is tracked there.")
+        tell_user(client, user_id=user_id, channel_id=channel_id, text=text)
