@@ -10,8 +10,10 @@ database.
 from __future__ import annotations
 
 import json
+import smtplib
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
 from typing import Any
 
 import httpx
@@ -27,6 +29,8 @@ from models import FollowUp, Item, OutboxMessage
 from models.delivery import HTTP_CALL
 
 ZENDESK_NOTE, RESOLVED_WEBHOOK, PROMOTER = "zendesk_note", "resolved_webhook", "promoter"
+ZENDESK_REPLY, INTERCOM_REPLY, EMAIL_REPLY = "zendesk_reply", "intercom_reply", "email_reply"
+REPLY_MAX_CHARS = 2900
 
 
 class CallFailed(Exception):
@@ -71,6 +75,47 @@ def queue_resolution_callbacks(session: Session, *, item_id: int, config: AppCon
     return queued
 
 
+@dataclass(frozen=True)
+class ReplyRoute:
+    purpose: str
+    via: str  # shown to the sender: "Zendesk (public comment)", "Intercom", "e-mail"
+    to: str
+
+
+def reply_route(item: Item, config: AppConfig) -> ReplyRoute | None:
+    """How a reply to this item's customer would go: through its source where it can, else by e-mail."""
+    source = config.source(item.source)
+    ref = item.source_ref or {}
+    who = item.customer_name or item.customer_email or "the customer"
+    if source is not None and source.api_url:
+        if source.type == "zendesk" and str(ref.get("zendesk_ticket_id", "")).isdigit():
+            return ReplyRoute(ZENDESK_REPLY, "Zendesk (public comment on the ticket)", who)
+        if source.type == "intercom" and ref.get("intercom_conversation_id") and source.options.get("admin_id"):
+            return ReplyRoute(INTERCOM_REPLY, "Intercom (conversation reply)", who)
+    if config.email is not None and item.customer_email:
+        return ReplyRoute(EMAIL_REPLY, f"e-mail from {config.email.sender}", item.customer_email)
+    return None
+
+
+def queue_customer_reply(session: Session, *, item_id: int, user_id: str, text: str, config: AppConfig,
+                         now: datetime) -> ReplyRoute | None:
+    """Queue the reply, log it in the item's thread and audit trail, and count it as a touch on the account."""
+    from bot.followups import log_reply  # followups imports blocks; keep this module light to import
+    from bot.vip import log_touch
+
+    item = session.get(Item, item_id)
+    text = (text or "").strip()[:REPLY_MAX_CHARS]
+    route = reply_route(item, config) if item is not None and text else None
+    if route is None:
+        return None
+    _queue(session, item, route.purpose, now, text=text, by=user_id)
+    log_reply(session, item_id=item.id, user_id=user_id, text=text, via=route.via, now=now)
+    if item.account_id is not None:
+        log_touch(session, account_id=item.account_id, actor=user_id, channel="email", note=f"Reply: {text}",
+                  now=now, item_id=item.id)
+    return route
+
+
 def _item_json(item: Item, follow_up: FollowUp | None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": item.id, "source": item.source, "external_id": item.external_id, "kind": item.kind,
@@ -105,11 +150,13 @@ def prepare_call(session: Session, row_payload: dict[str, Any], item_id: int | N
                  config: AppConfig) -> PreparedCall:
     """Read what a queued call needs (inside a transaction); raise CallFailed if it can never be made."""
     source = config.source(row_payload.get("source", ""))
-    if source is None:
+    if source is None and row_payload.get("purpose") != EMAIL_REPLY:
         raise CallFailed(f"source {row_payload.get('source')!r} is no longer configured", retryable=False)
     item = session.get(Item, item_id) if item_id else None
     if item is None:
         raise CallFailed("the item no longer exists", retryable=False)
+    if source is None and row_payload.get("purpose") == EMAIL_REPLY:
+        source = SourceConfig(name=item.source, secret_env="UNUSED")
     follow_up = session.scalar(select(FollowUp).where(FollowUp.item_id == item.id))
     purpose = row_payload.get("purpose")
     if purpose == ZENDESK_NOTE:
@@ -117,6 +164,25 @@ def prepare_call(session: Session, row_payload: dict[str, Any], item_id: int | N
         url = f"{source.api_url.rstrip('/')}/api/v2/tickets/{ticket_id}.json"
         return PreparedCall(source, "PUT", url, {"ticket": {"comment": {
             "body": _zendesk_note(item, follow_up), "public": False}}}, api=True)
+    if purpose == ZENDESK_REPLY:
+        ticket_id = int(item.source_ref["zendesk_ticket_id"])
+        url = f"{source.api_url.rstrip('/')}/api/v2/tickets/{ticket_id}.json"
+        return PreparedCall(source, "PUT", url, {"ticket": {"comment": {"body": row_payload["text"], "public": True}}},
+                            api=True)
+    if purpose == INTERCOM_REPLY:
+        conversation = str(item.source_ref["intercom_conversation_id"])
+        if not conversation.isalnum():
+            raise CallFailed(f"not an Intercom conversation id: {conversation[:40]!r}", retryable=False)
+        url = f"{source.api_url.rstrip('/')}/conversations/{conversation}/reply"
+        return PreparedCall(source, "POST", url, {"message_type": "comment", "type": "admin",
+                                                  "admin_id": str(source.options.get("admin_id")),
+                                                  "body": row_payload["text"]}, api=True)
+    if purpose == EMAIL_REPLY:
+        if config.email is None or not item.customer_email:
+            raise CallFailed("no [email] configuration or no customer e-mail", retryable=False)
+        subject = f"Re: {item.subject}" if item.subject else "About your feedback"
+        return PreparedCall(source, "SMTP", item.customer_email, {"subject": subject, "text": row_payload["text"]},
+                            api=False)
     if purpose == RESOLVED_WEBHOOK and source.resolved_url:
         return PreparedCall(source, "POST", source.resolved_url,
                             {"event": "resolved", "item": _item_json(item, follow_up)}, api=False)
@@ -129,6 +195,9 @@ def prepare_call(session: Session, row_payload: dict[str, Any], item_id: int | N
 def send_call(call: PreparedCall, config: AppConfig) -> None:
     """Make the call (outside any transaction); raise CallFailed when it did not succeed."""
     source, method, url, body, api = call.source, call.method, call.url, call.body, call.api
+    if method == "SMTP":
+        _send_email(config, to=url, subject=body["subject"], text=body["text"])
+        return
     content = json.dumps(body, separators=(",", ":"), default=str).encode()
     headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json"}
     options: dict[str, Any] = {}
@@ -146,3 +215,21 @@ def send_call(call: PreparedCall, config: AppConfig) -> None:
         raise CallFailed(f"HTTP {response.status_code} from {source.name}", retryable=True)
     if response.status_code >= 400:
         raise CallFailed(f"HTTP {response.status_code} from {source.name}: {response.text[:200]}", retryable=False)
+
+
+def _send_email(config: AppConfig, *, to: str, subject: str, text: str) -> None:
+    settings = config.email
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = settings.sender, to, subject
+    message.set_content(text)
+    try:
+        with smtplib.SMTP(settings.host, settings.port, timeout=TIMEOUT.connect or 10) as smtp:
+            if settings.starttls:
+                smtp.starttls()
+            if config.email_credentials.get("username"):
+                smtp.login(config.email_credentials["username"], config.email_credentials.get("password", ""))
+            smtp.send_message(message)
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise CallFailed(f"the mail server refused {to}", retryable=False) from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise CallFailed(f"{type(exc).__name__} sending e-mail", retryable=True) from exc

@@ -118,6 +118,17 @@ class ScheduleConfig(_Strict):
         return self
 
 
+class EmailConfig(_Strict):
+    """SMTP for replies to customers whose source cannot carry a reply."""
+
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    sender: Annotated[str, Field(min_length=3, description="From: header, e.g. 'Acme CX <cx@acme.com>'")]
+    starttls: bool = True
+    username_env: Annotated[str | None, Field(pattern=ENV_NAME)] = None
+    password_env: Annotated[str | None, Field(pattern=ENV_NAME)] = None
+
+
 class SourceConfig(_Strict):
     name: Annotated[str, Field(pattern=SLUG)]
     type: Literal[SOURCE_TYPES] = "generic"  # type: ignore[valid-type]
@@ -192,6 +203,7 @@ class FileConfig(_Strict):
     # Slack user ids allowed to edit the VIP book from Slack (/vip add, /vip owner, Assign owner).
     admins: list[Annotated[str, Field(pattern=USER_ID)]] = []
     schedule: ScheduleConfig = ScheduleConfig()
+    email: EmailConfig | None = None
 
     def reference_problems(self, theme_names: set[str]) -> list[str]:
         """Problems between entries (unknown team, duplicates, unknown theme), one per key."""
@@ -235,6 +247,8 @@ class AppConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     # Per source: {"user": …, "token": …} for calls to its API (from api_user_env / api_token_env).
     source_credentials: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    email: EmailConfig | None = None
+    email_credentials: Mapping[str, str] = field(default_factory=dict)
 
     def team(self, name: str) -> TeamConfig:
         return next(t for t in self.teams if t.name == name)
@@ -317,13 +331,21 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None,
                 if not value and not sandbox:
                     problems.append(f"sources[{index}].api_{key}_env: environment variable {variable} is not set")
                 credentials[source.name][key] = value
+    email_credentials: dict[str, str] = {}
+    if parsed.email is not None:
+        for key, variable in (("username", parsed.email.username_env), ("password", parsed.email.password_env)):
+            if variable:
+                value = environ.get(variable, "")
+                if not value and not sandbox:
+                    problems.append(f"email.{key}_env: environment variable {variable} is not set")
+                email_credentials[key] = value
     if problems:
         raise ConfigError(problems)
     return AppConfig(
         teams=tuple(parsed.teams), sources=tuple(parsed.sources), routes=tuple(parsed.routes),
         default_team=parsed.default_team or parsed.teams[0].name, themes=themes, path=path,
         source_secrets=secrets, admins=tuple(parsed.admins), schedule=parsed.schedule,
-        source_credentials=credentials,
+        source_credentials=credentials, email=parsed.email, email_credentials=email_credentials,
     )
 
 

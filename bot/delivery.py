@@ -18,7 +18,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.close_loop import CallFailed, prepare_call, send_call
+from bot.close_loop import CallFailed, prepare_call, reply_route, send_call
 from bot.config import AppConfig
 from bot.db import session_scope
 from bot.slack.blocks import ItemView, item_message
@@ -49,7 +49,7 @@ WAIT_FOR_POST_SECONDS = 1.0
 HISTORY_LOOKBACK = timedelta(hours=1)
 
 
-def item_view(item: Item, follow_up: FollowUp) -> ItemView:
+def item_view(item: Item, follow_up: FollowUp, *, reply_via: str | None = None) -> ItemView:
     return ItemView(
         item_id=item.id, kind=item.kind, score=item.score, category=item.category, comment=item.comment,
         source=item.source, team=item.team, received_at=item.received_at, status=follow_up.status,
@@ -59,7 +59,7 @@ def item_view(item: Item, follow_up: FollowUp) -> ItemView:
         themes=tuple(item.themes or ()), tags=tuple(item.tags or ()), url=item.url, route_name=item.route_name,
         claimed_by=follow_up.claimed_by, claimed_at=follow_up.claimed_at, resolved_by=follow_up.resolved_by,
         resolved_at=follow_up.resolved_at, outcome=follow_up.outcome, follow_up_on=follow_up.follow_up_on,
-        snoozed_until=follow_up.snoozed_until,
+        snoozed_until=follow_up.snoozed_until, reply_via=reply_via,
     )
 
 
@@ -143,7 +143,8 @@ def deliver_row(factory: sessionmaker[Session], client: WebClient, row_id: int,
         item = session.get(Item, row.item_id) if row.item_id else None
         follow_up = session.scalar(select(FollowUp).where(FollowUp.item_id == row.item_id)) if item else None
         posted = session.scalar(select(SlackMessage).where(SlackMessage.item_id == row.item_id)) if item else None
-        view = item_view(item, follow_up) if item and follow_up else None
+        route = reply_route(item, config) if item and config else None
+        view = item_view(item, follow_up, reply_via=route.via if route else None) if item and follow_up else None
         post_state = None
         if kind != POST_ITEM and posted is None and item is not None:
             post_state = session.scalar(select(OutboxMessage.status).where(

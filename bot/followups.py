@@ -220,3 +220,12 @@ def item_summary(session: Session, item_id: int) -> str | None:
 
 def item_channel(session: Session, item_id: int) -> str | None:
     return session.scalar(select(Item.channel).where(Item.id == item_id))
+
+
+def log_reply(session: Session, *, item_id: int, user_id: str, text: str, via: str, now: datetime) -> None:
+    """A reply sent to the customer: in the audit trail and the item's thread."""
+    follow_up = _follow_up(session, item_id)
+    _record(session, item_id, actor=user_id, action="reply", from_status=follow_up.status,
+            to_status=follow_up.status, now=now, detail={"via": via, "text": text},
+            thread_text=f"↩️ {user_mention(user_id)} replied to the customer via {via}:", quote=text,
+            refresh_message=False)

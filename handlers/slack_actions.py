@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt import Ack, App
 
 from bot import followups
+from bot.close_loop import reply_route
 from bot.reminders import next_workday
 from bot.runtime import Runtime
 from bot.slack import blocks
@@ -12,6 +13,7 @@ from bot.slack.ids import ActionId, OverflowChoice, parse_item_value
 from bot.slack.replies import change_reply, claim_reply
 from handlers.slack_events import refresh_home
 from handlers.slack_reply import tell_user
+from models import Item
 
 
 def _context(body: dict, value: str) -> tuple[str, str | None, int] | None:
@@ -85,6 +87,22 @@ def register(app: App, runtime: Runtime) -> None:
         decoded = _context(body, action.get("value", ""))
         if decoded is not None:
             client.views_open(trigger_id=body["trigger_id"], view=blocks.follow_up_modal(decoded[2]))
+
+    @app.action(ActionId.REPLY.value)
+    def open_reply(ack: Ack, body: dict, action: dict, client, respond) -> None:
+        ack()
+        decoded = _context(body, action.get("value", ""))
+        if decoded is None:
+            return
+        user_id, channel_id, item_id = decoded
+        with runtime.session() as session:
+            item = session.get(Item, item_id)
+            route = reply_route(item, runtime.config) if item else None
+        if route is None:
+            tell_user(client, user_id=user_id, channel_id=channel_id, respond=respond,
+                      text="This customer cannot be reached from here (no ticket, conversation or e-mail).")
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=blocks.reply_modal(item_id, via=route.via, to=route.to))
 
     @app.action(ActionId.OPEN_SOURCE.value)
     def open_source(ack: Ack) -> None:

@@ -7,7 +7,7 @@ from datetime import date
 from slack_bolt import Ack, App
 
 from bot import followups
-from bot.close_loop import queue_resolution_callbacks
+from bot.close_loop import queue_customer_reply, queue_resolution_callbacks
 from bot.runtime import Runtime
 from bot.slack.ids import OUTCOMES, SNOOZE_CHOICES_HOURS, InputId, ViewId
 from bot.slack.replies import change_reply
@@ -58,6 +58,26 @@ def register(app: App, runtime: Runtime) -> None:
         errors = None if outcome in OUTCOMES else {InputId.OUTCOME.value: "Choose an outcome."}
         submit(ack, body, view, "resolve", followups.resolve_followup, errors, outcome=outcome or "",
                note=_value(view, InputId.NOTE).get("value"))
+
+    @app.view(ViewId.REPLY.value)
+    def reply(ack: Ack, body: dict, view: dict) -> None:
+        text = (_value(view, InputId.REPLY_TEXT).get("value") or "").strip()
+        if not text:
+            ack(response_action="errors", errors={InputId.REPLY_TEXT.value: "Write your reply."})
+            return
+        item_id = _item_id(view)
+        ack()
+        if item_id is None:
+            return
+        user_id = body["user"]["id"]
+        with runtime.session() as session:
+            route = queue_customer_reply(session, item_id=item_id, user_id=user_id, text=text,
+                                         config=runtime.config, now=runtime.now())
+            channel = followups.item_channel(session, item_id)
+        runtime.queued()
+        if route is None:
+            tell_user(runtime.client, user_id=user_id, channel_id=channel,
+                      text="Your reply was not sent: this customer cannot be reached from here any more.")
 
     @app.view(ViewId.NOTE.value)
     def note(ack: Ack, body: dict, view: dict) -> None:

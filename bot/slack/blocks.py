@@ -79,6 +79,8 @@ class ItemView:
     outcome: str | None = None  # key of ids.OUTCOMES
     follow_up_on: date | None = None
     snoozed_until: datetime | None = None
+    # How a reply would reach the customer ("Zendesk", "Intercom", "e-mail"), or None: no Reply button.
+    reply_via: str | None = None
 
 
 # --- small element helpers -------------------------------------------------------------------
@@ -267,6 +269,8 @@ def _actions(item: ItemView) -> dict[str, Any]:
         elements.append(_button(ActionId.RESOLVE, "Resolve", value, style="primary"))
     else:
         elements.append(_button(ActionId.REOPEN, "Reopen", value))
+    if item.reply_via:
+        elements.append(_button(ActionId.REPLY, "Reply", value))
     if is_link_url(item.url):
         link = _button(ActionId.OPEN_SOURCE, f"Open in {_one_line(item.source) or 'source'}", value)
         link["url"] = item.url
@@ -392,6 +396,16 @@ def resolve_modal(item_id: int, *, summary: str) -> dict[str, Any]:
         )
     blocks += [outcome, _note_input("Note", optional=True)]
     return _modal(ViewId.RESOLVE, item_id, "Resolve item", "Resolve", blocks)
+
+
+def reply_modal(item_id: int, *, via: str, to: str) -> dict[str, Any]:
+    """Reply to the customer; `via` and `to` are shown so the sender knows where it goes."""
+    intro = {"type": "section", "block_id": "cx_reply_to",
+             "text": _mrkdwn(f"Your reply goes to *{escaped_truncated(to, 300)}* via {escaped_truncated(via, 50)}, "
+                             "and is logged in the thread.")}
+    text = _input(InputId.REPLY_TEXT, "Reply", {"type": "plain_text_input", "multiline": True,
+                                                "max_length": NOTE_MAX_LENGTH})
+    return _modal(ViewId.REPLY, item_id, "Reply to customer", "Send", [intro, text])
 
 
 def note_modal(item_id: int) -> dict[str, Any]:
