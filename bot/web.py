@@ -72,7 +72,8 @@ def create_app(runtime: Runtime, *, worker: DeliveryWorker | None = None, extra_
     routes = [
         Route("/", index),
         Route("/healthz", healthz),
-        Route("/webhooks/{source}", make_webhook_endpoint(runtime), methods=["POST"]),
+        # HEAD: some providers (SurveyMonkey) check the URL answers before they subscribe it.
+        Route("/webhooks/{source}", make_webhook_endpoint(runtime), methods=["POST", "HEAD"]),
         # One Request URL for events, interactivity and slash commands, as manifest.yml sets it.
         Route("/slack/events", slack_events, methods=["POST"]),
         *(extra_routes or []),

@@ -8,7 +8,7 @@ import time
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from bot.intake import MAX_BODY_BYTES, PayloadError, ingest_item, parse_generic_payload, validate_payload
 from bot.outbound import make_fetch
@@ -40,6 +40,8 @@ def make_webhook_endpoint(runtime: Runtime):
         source = runtime.config.source(name)
         if source is None:
             return JSONResponse({"error": f"unknown source {name[:64]!r}"}, status_code=404)
+        if request.method == "HEAD":
+            return Response(status_code=200)
         body = await _read_limited(request, MAX_BODY_BYTES)
         if body is None:
             return JSONResponse({"error": f"body is larger than {MAX_BODY_BYTES} bytes"}, status_code=413)
