@@ -303,6 +303,20 @@ def _format_validation_error(exc: ValidationError) -> list[str]:
     return [f"{key}: {message}" for key, message in problems.items()]
 
 
+def _provider_option_problems(sources: list[SourceConfig]) -> list[str]:
+    """Each provider adapter checks its own `options`, so a typo fails at start-up, not on a live webhook."""
+    from bot.providers import adapter_for
+
+    problems = []
+    for index, source in enumerate(sources):
+        if source.type == "generic":
+            continue
+        check = getattr(adapter_for(source.type), "check_options", None)
+        if check is not None:
+            problems += [f"sources[{index}].options: {problem.removeprefix('options: ')}" for problem in check(source.options)]
+    return problems
+
+
 def parse_config(data: Mapping[str, Any], *, path: str | None = None,
                  environ: Mapping[str, str] | None = None, sandbox: bool = False) -> AppConfig:
     try:
@@ -311,6 +325,9 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None,
         raise ConfigError(_format_validation_error(exc)) from None
     themes = {k: tuple(v) for k, v in (parsed.themes or DEFAULT_THEMES).items()}
     problems = parsed.reference_problems(set(themes))
+    if problems:
+        raise ConfigError(problems)
+    problems += _provider_option_problems(parsed.sources)
     if problems:
         raise ConfigError(problems)
     environ = os.environ if environ is None else environ

@@ -389,3 +389,11 @@ def test_all_environment_problems_reported_together() -> None:
     problems = settings_problems({"SLACK_BOT_TOKEN": "xoxp-1", "PORT": "nope"})
     keys = {p.split(":", 1)[0] for p in problems}
     assert {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "PORT"} <= keys
+
+
+def test_provider_options_are_checked_at_load_time() -> None:
+    data = {"teams": [{"name": "a", "channel": "C0A"}],
+            "sources": [{"name": "tf", "type": "typeform", "secret_env": "TF_SECRET", "options": {"scor_ref": "x"}}]}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, environ={"TF_SECRET": "s"})
+    assert caught.value.problems == ["sources[0].options: unknown key(s) scor_ref (known: score_ref, comment_ref, kind)"]
