@@ -313,7 +313,13 @@ def _provider_option_problems(sources: list[SourceConfig]) -> list[str]:
             continue
         check = getattr(adapter_for(source.type), "check_options", None)
         if check is not None:
-            problems += [f"sources[{index}].options: {problem.removeprefix('options: ')}" for problem in check(source.options)]
+            for problem in check(source.options):
+                # Adapters word problems as "options.key: …" or "options: …"; name the source's key once.
+                key, sep, message = problem.partition(": ")
+                if sep and key.startswith("options"):
+                    problems.append(f"sources[{index}].{key}: {message}")
+                else:
+                    problems.append(f"sources[{index}].options: {problem}")
     return problems
 
 

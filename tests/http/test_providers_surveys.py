@@ -25,8 +25,10 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
+from bot.config import ConfigError
 from models import Item
 from tests.conftest import make_config, wait_for
 
@@ -401,14 +403,11 @@ def test_formbricks_test_endpoint_request_and_bad_bodies(make_app):
     assert_nothing_happened(app)
 
 
-def test_a_misconfigured_source_answers_500_so_the_provider_retries(make_app):
-    app = make_app(config(typeform={"kind": "stars"}, delighted={"survey_types": {"thumbs": "thumbs"}},
-                          formbricks={"score_question": 7}))
-    for source, body, headers in (
-            ("typeform", fixture("typeform", "form_response.json"), typeform_headers),
-            ("delighted", fixture("delighted", "survey_response_created.json"), delighted_headers),
-            ("formbricks", fixture("formbricks", "response_updated.json"), formbricks_headers)):
-        response = post(app, source, body, headers(body))
-        assert response.status_code == 500, source
-        assert response.json()["error"].startswith(f"source '{source}' is misconfigured: options.")
-    assert_nothing_happened(app)
+def test_misconfigured_provider_options_are_refused_at_start_up():
+    """Bad options fail when the configuration loads (cxloop check-config / serve), naming each key."""
+    with pytest.raises(ConfigError) as caught:
+        config(typeform={"kind": "stars"}, delighted={"survey_types": {"thumbs": "thumbs"}},
+               formbricks={"score_question": 7})
+    keys = [problem.split(":")[0] for problem in caught.value.problems]
+    assert keys == ["sources[0].options.survey_types.thumbs", "sources[1].options.kind",
+                    "sources[2].options.score_question"], caught.value.problems

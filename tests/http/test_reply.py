@@ -116,3 +116,25 @@ def test_no_reply_button_without_a_way_to_reach_the_customer(make_app, smtp, tar
     [post] = app.wait_for_post("C0SUCCESS")
     actions = [e["action_id"] for b in post["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert ActionId.REPLY not in actions
+
+
+def test_an_intercom_conversation_is_answered_as_the_configured_admin(make_app, target):
+    app = make_app(make_config({
+        **TEST_CONFIG,
+        "sources": [*TEST_CONFIG["sources"],
+                    {"name": "intercom", "type": "intercom", "secret_env": "INTERCOM_SECRET", "api_url": target.url,
+                     "api_token_env": "INTERCOM_TOKEN", "options": {"admin_id": "814860"}}],
+    }, environ={"INTERCOM_SECRET": "s", "INTERCOM_TOKEN": "tok"}))
+    with app.runtime.session() as session:
+        item_id = ingest_item(session, source="intercom", config=app.runtime.config, now=app.runtime.now(),
+                              payload=validate_payload({
+                                  "id": "conversation-55-rating", "kind": "csat", "score": 1, "comment": "No help",
+                                  "source_ref": {"intercom_conversation_id": "55"},
+                                  "customer": {"email": "kim@initech.example"}})).item_id
+    app.runtime.queued()
+    _reply(app, item_id, "C0SUCCESS", "Sorry Kim, a specialist will call you today.")
+    [call] = wait_for(lambda: [r for r in target.requests if r["path"] == "/conversations/55/reply"],
+                      what="the Intercom reply")
+    assert call["headers"]["authorization"] == "Bearer tok"
+    assert json.loads(call["body"]) == {"message_type": "comment", "type": "admin", "admin_id": "814860",
+                                        "body": "Sorry Kim, a specialist will call you today."}
