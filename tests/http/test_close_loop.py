@@ -80,8 +80,9 @@ def _config(target: Target):
 def _resolve(app, item_id: int, *, channel: str = "C0SUCCESS", user: str = "U0ANA", outcome: str = "fixed",
              note: str = "Refunded") -> None:
     [post] = [p for p in app.wait_for_post(channel) if p["metadata"]["event_payload"]["item_id"] == item_id]
+    opened_before = len(app.fake.views())
     app.click(ActionId.RESOLVE, item_value(item_id), user=user, channel=channel, ts=post["ts"])
-    view = wait_for(lambda: [v for v in app.fake.views() if v.get("callback_id") == ViewId.RESOLVE],
+    view = wait_for(lambda: [v for v in app.fake.views()[opened_before:] if v.get("callback_id") == ViewId.RESOLVE],
                     what="the resolve modal")[-1]["view"]
     values = {InputId.OUTCOME: {InputId.OUTCOME: {"type": "static_select", "selected_option": {
                   "text": {"type": "plain_text", "text": outcome}, "value": outcome}}},
@@ -132,14 +133,21 @@ def test_calls_survive_the_target_being_down_for_a_while(make_app, target):
     target.stop()
     item_id = app.post_webhook({"id": "d-1", "kind": "nps", "score": 3, "comment": "Slow"}).json()["id"]
     app.post_webhook({"id": "d-2", "kind": "nps", "score": 9, "comment": "Great"})
+    with app.runtime.session() as session:
+        ticket_item = ingest_item(session, source="zendesk", config=app.runtime.config, now=app.runtime.now(),
+                                  payload=validate_payload({"id": "ticket-9", "kind": "escalation", "subject": "Down",
+                                                            "source_ref": {"zendesk_ticket_id": 9}})).item_id
+    app.runtime.queued()
     _resolve(app, item_id)
-    # Both calls fail while the target is down, and stay queued.
-    wait_for(lambda: _failures(app) >= 2, timeout=15, what="the calls to fail while the target is down")
+    _resolve(app, ticket_item, channel="C0SUPPORT")
+    # All three calls fail while the target is down, and stay queued.
+    wait_for(lambda: _failures(app) >= 3, timeout=20, what="the calls to fail while the target is down")
     target.start()
-    wait_for(lambda: {r["path"] for r in target.requests} == {"/hooks/resolved", "/hooks/promoter"}, timeout=30,
-             what="both calls once the target is back")
+    expected = ["/api/v2/tickets/9.json", "/hooks/promoter", "/hooks/resolved"]
+    wait_for(lambda: sorted({r["path"] for r in target.requests}) == expected, timeout=40,
+             what="every call once the target is back")
     app.idle(timeout=30)
-    assert sorted(r["path"] for r in target.requests) == ["/hooks/promoter", "/hooks/resolved"]
+    assert sorted(r["path"] for r in target.requests) == expected  # each exactly once
     resolved = json.loads(next(r["body"] for r in target.requests if r["path"] == "/hooks/resolved"))
     assert resolved["item"]["outcome"] == "fixed" and resolved["item"]["resolved_by"] == "U0ANA"
 
