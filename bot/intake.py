@@ -205,8 +205,9 @@ def parse_generic_payload(body: bytes) -> GenericPayload:
         raise PayloadError(413, f"body is larger than {MAX_BODY_BYTES} bytes")
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PayloadError(400, f"body is not valid JSON: {exc}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # ValueError covers syntax errors and numbers too long to convert; RecursionError, deep nesting.
+        raise PayloadError(400, f"body is not valid JSON: {str(exc)[:200]}") from None
     return validate_payload(data)
 
 

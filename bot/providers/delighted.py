@@ -30,13 +30,25 @@ Options (`[sources.options]`):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from bot.config import SourceConfig
 from bot.intake import PayloadError
-from bot.providers.base import Fetch, Ignored, hmac_digest, require_header, same
+from bot.providers.base import (
+    Fetch,
+    Ignored,
+    clean_text,
+    customer_from_properties,
+    decode_json_object,
+    email_or_none,
+    hmac_digest,
+    require_header,
+    require_valid_options,
+    same,
+    short_text,
+    tag_list,
+)
 from bot.scoring import SURVEY_KINDS
 from bot.signing import SignatureError
 
@@ -45,9 +57,6 @@ RESPONSE_EVENTS = ("survey_response.created", "survey_response.updated")
 DEFAULT_SURVEY_TYPES: dict[str, str] = {"nps": "nps", "csat": "csat", "ces": "ces"}
 # A 5-point CES answer on cxloop's 1–7 scale, keeping Delighted's disagree / neutral / agree buckets.
 CES5_TO_CES7 = {1: 1, 2: 2, 3: 4, 4: 6, 5: 7}
-
-MAX_TAGS = 50
-MAX_TAG_CHARS = 100
 
 
 def check_options(options: Mapping[str, Any]) -> list[str]:
@@ -69,93 +78,16 @@ def check_options(options: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def _configuration_error(source: SourceConfig, problems: list[str]) -> PayloadError:
-    # A source cxloop cannot apply: 500, so Delighted keeps the event and retries after the fix.
-    return PayloadError(500, f"source {source.name!r} is misconfigured: " + "; ".join(problems))
-
-
-def _decode(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise PayloadError(400, f"body is not valid JSON: {str(exc)[:200]}") from None
-
-
 def _unix(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def _text(value: Any) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
-
-
-# --- customer fields from free-form properties (Delighted person_properties) -------------------------
-
-def _norm(key: str) -> str:
-    return " ".join(key.replace("_", " ").replace("-", " ").lower().split())
-
-
+# Delighted person_properties: base.customer_from_properties with "subscription plan" among the plan names
+# (ahead of "tier") and a VIP property of 1 counted as yes.
 _PLAN_KEYS = ("plan", "plan name", "pricing plan", "subscription plan", "tier")
-_SEGMENT_KEYS = ("segment", "customer segment", "customer type")
-_ACCOUNT_KEYS = ("account", "account name", "company", "company name", "organization", "organisation")
-_ACCOUNT_ID_KEYS = ("account id", "company id", "customer id", "external id")
-_VIP_KEYS = ("vip",)
-
-
-def _lookup(properties: Mapping[str, Any], names: tuple[str, ...]) -> Any:
-    by_name = {_norm(str(k)): v for k, v in properties.items()}
-    for name in names:
-        value = by_name.get(name)
-        if value not in (None, ""):
-            return value
-    return None
-
-
-def _short(value: Any, limit: int) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return None
-    text = str(value).strip()
-    return text[:limit] or None
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return isinstance(value, str | int) and str(value).strip().lower() in ("true", "yes", "1", "y")
-
-
-def customer_from_properties(properties: Mapping[str, Any]) -> dict[str, Any]:
-    """plan / segment / account / account_id / vip from common property names (case and _ insensitive)."""
-    account_id = _lookup(properties, _ACCOUNT_ID_KEYS)
-    return {
-        "plan": _short(_lookup(properties, _PLAN_KEYS), 100),
-        "segment": _short(_lookup(properties, _SEGMENT_KEYS), 100),
-        "account": _short(_lookup(properties, _ACCOUNT_KEYS), 255),
-        "account_id": _short(account_id, 255),
-        "vip": _truthy(_lookup(properties, _VIP_KEYS)),
-    }
-
-
-def _email(value: Any) -> str | None:
-    """An e-mail address, or None when the value is not one (a survey tool's blank or placeholder)."""
-    text = _text(value)
-    if not text or len(text) > 320 or " " in text or text.count("@") != 1 or text[0] == "@" or text[-1] == "@":
-        return None
-    return text
 
 
 # --- the adapter ----------------------------------------------------------------------------------------
-
-def _tags(raw: Any) -> list[str]:
-    """Delighted tags: strings or tag objects ({"name": …}); kept within cxloop's limits."""
-    tags: list[str] = []
-    for tag in raw if isinstance(raw, list) else []:
-        name = tag.get("name") if isinstance(tag, dict) else tag
-        name = _text(name)
-        if name and name[:MAX_TAG_CHARS] not in tags:
-            tags.append(name[:MAX_TAG_CHARS])
-    return tags[:MAX_TAGS]
-
 
 class DelightedAdapter:
     check_options = staticmethod(check_options)
@@ -171,12 +103,9 @@ class DelightedAdapter:
 
     def parse(self, source: SourceConfig, body: bytes, headers: Mapping[str, str],
               fetch: Fetch) -> list[dict[str, Any]] | Ignored:
-        problems = check_options(source.options)
-        if problems:
-            raise _configuration_error(source, problems)
-        data = _decode(body)
-        if not isinstance(data, dict):
-            raise PayloadError(422, "body must be a JSON object", field="(body)")
+        # A source cxloop cannot apply: 500, so Delighted keeps the event and retries after the fix.
+        require_valid_options(source, check_options)
+        data = decode_json_object(body)
         event_type = data.get("event_type")
         if not isinstance(event_type, str) or not event_type:
             raise PayloadError(422, "event_type is missing", field="event_type")
@@ -215,19 +144,19 @@ class DelightedAdapter:
             source_ref["delighted_person_id"] = str(person["id"])
         properties = response.get("person_properties")
         properties = dict(properties) if isinstance(properties, dict) else {}
-        permalink = _text(response.get("permalink"))
+        permalink = clean_text(response.get("permalink"))
         return [{
             "id": str(response_id).strip(),
             "kind": kind,
             "score": score,
-            "comment": _text(response.get("comment")),
+            "comment": clean_text(response.get("comment")),
             "customer": {
-                "email": _email(person.get("email")),
-                "name": _short(person.get("name"), 255),
-                **customer_from_properties(properties),
+                "email": email_or_none(person.get("email")),
+                "name": short_text(person.get("name"), 255),
+                **customer_from_properties(properties, plan_names=_PLAN_KEYS, numeric_vip=True),
                 "properties": properties,
             },
-            "tags": _tags(response.get("tags")),
+            "tags": tag_list(response.get("tags")),
             "url": permalink if permalink and permalink.lower().startswith(("https://", "http://")) else None,
             "created_at": _unix(response.get("created_at")),
             "source_ref": source_ref,

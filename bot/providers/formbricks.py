@@ -47,7 +47,21 @@ from typing import Any
 
 from bot.config import SourceConfig
 from bot.intake import PayloadError
-from bot.providers.base import Fetch, Ignored, check_timestamp, require_header, same
+from bot.providers.base import (
+    Fetch,
+    Ignored,
+    check_timestamp,
+    clean_text,
+    customer_from_properties,
+    decode_json,
+    email_or_none,
+    lookup_property,
+    require_header,
+    require_valid_options,
+    same,
+    short_text,
+    tag_list,
+)
 from bot.scoring import SURVEY_KINDS
 from bot.signing import SignatureError
 
@@ -57,7 +71,6 @@ SECRET_PREFIX = "whsec_"
 # What call-to-action and consent questions store: not comments.
 NON_TEXT_ANSWERS = frozenset({"clicked", "dismissed", "accepted"})
 OPTIONS = ("score_question", "comment_question", "kind")
-MAX_TAGS = 50
 
 
 def check_options(options: Mapping[str, Any]) -> list[str]:
@@ -73,13 +86,6 @@ def check_options(options: Mapping[str, Any]) -> list[str]:
     if options.get("kind") is not None and options["kind"] not in SURVEY_KINDS:
         problems.append(f"options.kind: must be one of {', '.join(SURVEY_KINDS)}")
     return problems
-
-
-def _decode(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise PayloadError(400, f"body is not valid JSON: {str(exc)[:200]}") from None
 
 
 def _is_test_event(body: bytes) -> bool:
@@ -106,61 +112,20 @@ def standard_signature(secret: str, webhook_id: str, timestamp: str, body: bytes
     return "v1," + base64.b64encode(digest).decode()
 
 
-def _text(value: Any) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
-
-
-def _email(value: Any) -> str | None:
-    text = _text(value)
-    if not text or len(text) > 320 or " " in text or text.count("@") != 1 or text[0] == "@" or text[-1] == "@":
-        return None
-    return text
-
-
-def _short(value: Any, limit: int) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return None
-    return str(value).strip()[:limit] or None
-
-
-def _norm(key: str) -> str:
-    return " ".join(key.replace("_", " ").replace("-", " ").lower().split())
-
-
-def _lookup(properties: Mapping[str, Any], names: tuple[str, ...]) -> Any:
-    by_name = {_norm(str(k)): v for k, v in properties.items()}
-    return next((by_name[n] for n in names if by_name.get(n) not in (None, "")), None)
-
-
 def _customer(attributes: Mapping[str, Any], contact: Mapping[str, Any]) -> dict[str, Any]:
-    first, last = _short(_lookup(attributes, ("first name", "firstname")), 120), _short(
-        _lookup(attributes, ("last name", "lastname")), 120)
-    name = _short(_lookup(attributes, ("name", "full name")), 255) or " ".join(p for p in (first, last) if p) or None
-    vip = _lookup(attributes, ("vip",))
+    first, last = short_text(lookup_property(attributes, ("first name", "firstname")), 120), short_text(
+        lookup_property(attributes, ("last name", "lastname")), 120)
+    name = (short_text(lookup_property(attributes, ("name", "full name")), 255)
+            or " ".join(p for p in (first, last) if p) or None)
     properties = dict(attributes)
     if contact.get("id") is not None:
         properties.setdefault("formbricks_contact_id", contact["id"])
     return {
-        "email": _email(_lookup(attributes, ("email", "e mail"))),
+        "email": email_or_none(lookup_property(attributes, ("email", "e mail"))),
         "name": name,
-        "plan": _short(_lookup(attributes, ("plan", "plan name", "pricing plan", "tier")), 100),
-        "segment": _short(_lookup(attributes, ("segment", "customer segment", "customer type")), 100),
-        "account": _short(_lookup(attributes, ("account", "account name", "company", "company name",
-                                               "organization", "organisation")), 255),
-        "account_id": _short(_lookup(attributes, ("account id", "company id", "customer id", "external id")),
-                             255),
-        "vip": vip is True or (isinstance(vip, str) and vip.strip().lower() in ("true", "yes", "1", "y")),
+        **customer_from_properties(attributes),
         "properties": properties,
     }
-
-
-def _tags(raw: Any) -> list[str]:
-    tags: list[str] = []
-    for tag in raw if isinstance(raw, list) else []:
-        name = _text(tag.get("name") if isinstance(tag, dict) else tag)
-        if name and name[:100] not in tags:
-            tags.append(name[:100])
-    return tags[:MAX_TAGS]
 
 
 def _is_number(value: Any) -> bool:
@@ -179,9 +144,9 @@ def _pick_comment(answers: Mapping[str, Any], question: str | None, score_questi
         value = answers.get(question)
         if isinstance(value, list):
             value = ", ".join(str(v) for v in value if isinstance(v, str | int | float))
-        return _text(value)
+        return clean_text(value)
     for q, value in answers.items():
-        text = _text(value)
+        text = clean_text(value)
         if q != score_question and text and text.lower() not in NON_TEXT_ANSWERS:
             return text
     return None
@@ -208,11 +173,9 @@ class FormbricksAdapter:
     def parse(self, source: SourceConfig, body: bytes, headers: Mapping[str, str],
               fetch: Fetch) -> list[dict[str, Any]] | Ignored:
         options = source.options
-        problems = check_options(options)
-        if problems:
-            # A source cxloop cannot apply: 500, so the event is not mistaken for a bad body.
-            raise PayloadError(500, f"source {source.name!r} is misconfigured: " + "; ".join(problems))
-        data = _decode(body)
+        # A source cxloop cannot apply: 500, so the event is not mistaken for a bad body.
+        require_valid_options(source, check_options)
+        data = decode_json(body)
         events = data if isinstance(data, list) else [data]
         if not events:
             raise PayloadError(422, "body is an empty list", field="(body)")
@@ -241,14 +204,14 @@ class FormbricksAdapter:
         response = event.get("data")
         if not isinstance(response, dict):
             raise PayloadError(422, "data must be the response object", field=f"{at}data")
-        response_id = _text(response.get("id"))
+        response_id = clean_text(response.get("id"))
         if not response_id:
             raise PayloadError(422, "data.id (the response id) is missing", field=f"{at}data.id")
         answers = response.get("data")
         if not isinstance(answers, dict):
             raise PayloadError(422, "data.data (the answers) must be an object", field=f"{at}data.data")
 
-        score_question = _text(options.get("score_question"))
+        score_question = clean_text(options.get("score_question"))
         picked = _pick_score(answers, score_question)
         if picked is None:
             return Ignored(f"Formbricks response {response_id[:40]!r} has no score answer yet")
@@ -262,19 +225,19 @@ class FormbricksAdapter:
         contact = response.get("contact")
         source_ref: dict[str, Any] = {"formbricks_response_id": response_id,
                                       "formbricks_score_question": question}
-        if _text(response.get("surveyId")):
+        if clean_text(response.get("surveyId")):
             source_ref["formbricks_survey_id"] = response["surveyId"]
-        if _text(survey.get("title")):
+        if clean_text(survey.get("title")):
             source_ref["formbricks_survey_title"] = survey["title"][:200]
         return {
             "id": response_id,
             "kind": options.get("kind") or "nps",
             "score": score,
-            "comment": _pick_comment(answers, _text(options.get("comment_question")), question),
+            "comment": _pick_comment(answers, clean_text(options.get("comment_question")), question),
             "customer": _customer(attributes if isinstance(attributes, dict) else {},
                                   contact if isinstance(contact, dict) else {}),
-            "tags": _tags(response.get("tags")),
-            "created_at": _text(response.get("createdAt")),
+            "tags": tag_list(response.get("tags")),
+            "created_at": clean_text(response.get("createdAt")),
             "source_ref": source_ref,
         }
 

@@ -36,7 +36,6 @@ types at start-up. Every item carries source_ref {"intercom_conversation_id": "<
 from __future__ import annotations
 
 import html
-import json
 import logging
 import re
 from collections.abc import Mapping
@@ -45,7 +44,19 @@ from typing import Any
 
 from bot.config import SourceConfig
 from bot.intake import PayloadError
-from bot.providers.base import Fetch, Ignored, ProviderUnavailable, hmac_digest, require_header, same
+from bot.providers.base import (
+    Fetch,
+    Ignored,
+    best_effort_fetch,
+    decode_json_object,
+    email_or_none,
+    hmac_digest,
+    option_list,
+    require_header,
+    require_valid_options,
+    same,
+    string_list,
+)
 from bot.signing import SignatureError
 
 log = logging.getLogger(__name__)
@@ -83,7 +94,7 @@ def check_options(options: Mapping[str, Any]) -> list[str]:
     if app_id is not None and (not isinstance(app_id, str) or not _ID.match(app_id.strip())):
         problems.append("options.app_id: must be your Intercom workspace (app) id, e.g. \"abc123de\"")
     for key in ("escalate_tags", "escalate_priorities"):
-        if key in options and _string_list(options[key]) is None:
+        if key in options and string_list(options[key]) is None:
             problems.append(f"options.{key}: must be a list of strings")
     return problems
 
@@ -102,11 +113,9 @@ class IntercomAdapter:
 
     def parse(self, source: SourceConfig, body: bytes, headers: Mapping[str, str],
               fetch: Fetch) -> list[dict[str, Any]] | Ignored:
-        problems = check_options(source.options)
-        if problems:
-            # Normally caught at start-up; 500 so Intercom records a failed delivery until it is fixed.
-            raise PayloadError(500, f"source {source.name!r} is misconfigured: " + "; ".join(problems))
-        data = _load_object(body)
+        # Normally caught at start-up; 500 so Intercom records a failed delivery until it is fixed.
+        require_valid_options(source, check_options)
+        data = decode_json_object(body)
         topic = data.get("topic")
         if not isinstance(topic, str) or not topic.strip():
             raise PayloadError(422, "an Intercom notification needs its topic", field="topic")
@@ -165,7 +174,7 @@ class _Conversation:
 
     def tagged(self, fetch: Fetch) -> list[dict[str, Any]] | Ignored:
         added = _tag_names(self.item.get("tags_added"))
-        escalate = _option_list(self.source, "escalate_tags", DEFAULT_ESCALATE_TAGS)
+        escalate = option_list(self.source, "escalate_tags", DEFAULT_ESCALATE_TAGS)
         if not any(tag.lower() in escalate for tag in added):
             return Ignored(f"Intercom conversation {self.id}: added tag(s) {', '.join(added) or '-'} include "
                            f"none of escalate_tags ({', '.join(escalate) or '-'})")
@@ -173,7 +182,7 @@ class _Conversation:
 
     def prioritised(self, fetch: Fetch) -> list[dict[str, Any]] | Ignored:
         priority = (_text(self.item.get("priority")) or "").lower()
-        escalate = _option_list(self.source, "escalate_priorities", DEFAULT_ESCALATE_PRIORITIES)
+        escalate = option_list(self.source, "escalate_priorities", DEFAULT_ESCALATE_PRIORITIES)
         if priority not in escalate:
             return Ignored(f"Intercom conversation {self.id}: priority {priority or 'none'} is not in "
                            f"escalate_priorities ({', '.join(escalate) or '-'})")
@@ -228,7 +237,7 @@ class _Conversation:
         if isinstance(legacy_user, dict) and legacy_user.get("type") in _CUSTOMER_TYPES:
             candidates.append(legacy_user)
         for person in candidates:
-            email = email or _email(person.get("email"))
+            email = email or email_or_none(person.get("email"))
             name = name or _text(person.get("name"))
             contact_id = contact_id or _text(person.get("id"))
         contacts = self.item.get("contacts")
@@ -238,37 +247,12 @@ class _Conversation:
         if contact_id and not _ID.match(contact_id):
             contact_id = None
         if not email and contact_id and self.source.api_url:
-            found = _look_up(fetch, f"/contacts/{contact_id}")
-            email, name = _email(found.get("email")), name or _text(found.get("name"))
+            found = best_effort_fetch(fetch, f"/contacts/{contact_id}", log=log, provider="intercom")
+            email, name = email_or_none(found.get("email")), name or _text(found.get("name"))
         customer: dict[str, Any] = {"email": email, "name": name[:MAX_NAME] if name else None, "properties": {}}
         if contact_id:
             customer["properties"]["intercom_contact_id"] = contact_id
         return customer
-
-
-def _look_up(fetch: Fetch, path: str) -> dict[str, Any]:
-    try:
-        found = fetch(path)
-    except ProviderUnavailable as exc:
-        log.warning("intercom look-up %s skipped: %s", path, exc)
-        return {}
-    except Exception as exc:  # a 404, bad JSON, …: the item is stored without the e-mail
-        log.warning("intercom look-up %s failed: %s", path, type(exc).__name__)
-        return {}
-    return found if isinstance(found, dict) else {}
-
-
-def _string_list(value: Any) -> list[str] | None:
-    """A list of strings (a single string counts as one), lower-cased; None when it is neither."""
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        return None
-    return [v.strip().lower() for v in value if v.strip()]
-
-
-def _option_list(source: SourceConfig, key: str, default: tuple[str, ...]) -> list[str]:
-    return _string_list(source.options.get(key, list(default))) or []
 
 
 def _tag_names(value: Any) -> list[str]:
@@ -278,16 +262,6 @@ def _tag_names(value: Any) -> list[str]:
         return []
     names = (_text(t.get("name")) if isinstance(t, dict) else _text(t) for t in tags)
     return [n for n in names if n]
-
-
-def _load_object(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise PayloadError(400, f"body is not valid JSON: {str(exc)[:200]}") from None
-    if not isinstance(data, dict):
-        raise PayloadError(422, "body must be a JSON object", field="(body)")
-    return data
 
 
 def _text(value: Any) -> str | None:
@@ -312,14 +286,6 @@ def _plain(value: Any) -> str | None:
     text = html.unescape(_TAG.sub("", _BREAKS.sub("\n", text)))
     lines = (" ".join(line.split()) for line in text.split("\n"))
     return "\n".join(line for line in lines if line) or None
-
-
-def _email(value: Any) -> str | None:
-    text = _text(value)
-    if not text or len(text) > 320 or " " in text or text.count("@") != 1 or text.startswith("@") \
-            or text.endswith("@"):
-        return None
-    return text
 
 
 def _unix(value: Any) -> str | None:

@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import base64
 import hmac
-import json
 import re
 import threading
 import time
@@ -63,8 +62,16 @@ import httpx
 
 from bot.config import SourceConfig
 from bot.intake import PayloadError
-from bot.providers.base import Fetch, Ignored, ProviderUnavailable, hmac_digest, require_header
-from bot.providers.wootric import customer_from_properties, email_or_none
+from bot.providers.base import (
+    Fetch,
+    Ignored,
+    ProviderUnavailable,
+    decode_json_object,
+    email_or_none,
+    hmac_digest,
+    require_header,
+)
+from bot.providers.wootric import customer_from_properties
 from bot.scoring import SCORE_RANGES, SURVEY_KINDS
 from bot.signing import SignatureError
 
@@ -294,7 +301,8 @@ def _customer(details: Mapping[str, Any], survey: _Survey,
     contact = metadata.get("contact") if isinstance(metadata.get("contact"), dict) else {}
     found: dict[str, Any] = {}
 
-    email = email_or_none(details.get("email_address")) or email_or_none(_contact_value(contact, "email"))
+    email = (email_or_none(details.get("email_address"), strict=True)
+             or email_or_none(_contact_value(contact, "email"), strict=True))
     names = [details.get("first_name"), details.get("last_name")]
     if not any(isinstance(n, str) and n.strip() for n in names):
         names = [_contact_value(contact, "first_name"), _contact_value(contact, "last_name")]
@@ -311,7 +319,7 @@ def _customer(details: Mapping[str, Any], survey: _Survey,
             if not isinstance(text, str) or not text.strip():
                 continue
             if row.get("type") == "email" and not email:
-                email = email_or_none(text)
+                email = email_or_none(text, strict=True)
             elif row.get("type") == "name" and not name:
                 name = text.strip()
             elif row.get("type") == "company":
@@ -322,7 +330,7 @@ def _customer(details: Mapping[str, Any], survey: _Survey,
     if isinstance(details.get("custom_value"), str) and details["custom_value"].strip():
         properties["custom_value"] = details["custom_value"]
     if not email:
-        email = next((email_or_none(value) for key, value in variables.items()
+        email = next((email_or_none(value, strict=True) for key, value in variables.items()
                       if str(key).lower() in ("email", "email_address", "e-mail")), None)
     # The respondent's own Contact Information answers beat custom variables.
     customer = {**customer_from_properties(variables), **found, "email": email, "properties": properties}
@@ -349,12 +357,7 @@ class SurveyMonkeyAdapter:
 
     def parse(self, source: SourceConfig, body: bytes, headers: Mapping[str, str],
               fetch: Fetch) -> list[dict[str, Any]] | Ignored:
-        try:
-            event = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise PayloadError(400, f"body is not valid JSON: {exc}") from None
-        if not isinstance(event, dict):
-            raise PayloadError(422, "body must be a JSON object", field="(body)")
+        event = decode_json_object(body)
         event_type = event.get("event_type")
         if not isinstance(event_type, str) or not event_type:
             raise PayloadError(422, "event_type: is required", field="event_type")

@@ -33,13 +33,25 @@ A response without an answer to the score question (it was optional and skipped)
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from bot.config import SourceConfig
 from bot.intake import PayloadError
-from bot.providers.base import Fetch, Ignored, hmac_digest, require_header, same
+from bot.providers.base import (
+    Fetch,
+    Ignored,
+    clean_text,
+    customer_from_properties,
+    decode_json_object,
+    email_or_none,
+    hmac_digest,
+    lookup_property,
+    require_header,
+    require_valid_options,
+    same,
+    short_text,
+)
 from bot.scoring import SURVEY_KINDS
 from bot.signing import SignatureError
 
@@ -63,50 +75,11 @@ def check_options(options: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def _decode(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise PayloadError(400, f"body is not valid JSON: {str(exc)[:200]}") from None
-
-
-def _text(value: Any) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
-
-
-def _email(value: Any) -> str | None:
-    text = _text(value)
-    if not text or len(text) > 320 or " " in text or text.count("@") != 1 or text[0] == "@" or text[-1] == "@":
-        return None
-    return text
-
-
-def _short(value: Any, limit: int) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return None
-    return str(value).strip()[:limit] or None
-
-
-def _norm(key: str) -> str:
-    return " ".join(key.replace("_", " ").replace("-", " ").lower().split())
-
-
-def _lookup(properties: Mapping[str, Any], names: tuple[str, ...]) -> Any:
-    by_name = {_norm(str(k)): v for k, v in properties.items()}
-    return next((by_name[n] for n in names if by_name.get(n) not in (None, "")), None)
-
-
 def _customer(hidden: Mapping[str, Any], email: str | None) -> dict[str, Any]:
-    vip = _lookup(hidden, ("vip",))
     return {
         "email": email,
-        "name": _short(_lookup(hidden, ("name", "full name")), 255),
-        "plan": _short(_lookup(hidden, ("plan", "plan name", "pricing plan", "tier")), 100),
-        "segment": _short(_lookup(hidden, ("segment", "customer segment", "customer type")), 100),
-        "account": _short(_lookup(hidden, ("account", "account name", "company", "company name",
-                                           "organization", "organisation")), 255),
-        "account_id": _short(_lookup(hidden, ("account id", "company id", "customer id", "external id")), 255),
-        "vip": vip is True or (isinstance(vip, str) and vip.strip().lower() in ("true", "yes", "1", "y")),
+        "name": short_text(lookup_property(hidden, ("name", "full name")), 255),
+        **customer_from_properties(hidden),
         "properties": dict(hidden),
     }
 
@@ -114,11 +87,11 @@ def _customer(hidden: Mapping[str, Any], email: str | None) -> dict[str, Any]:
 def _answer_text(answer: Mapping[str, Any]) -> str | None:
     """A text answer's text; for a choice question named by comment_ref, the chosen label(s)."""
     if answer.get("type") == "choice" and isinstance(answer.get("choice"), dict):
-        return _text(answer["choice"].get("label") or answer["choice"].get("other"))
+        return clean_text(answer["choice"].get("label") or answer["choice"].get("other"))
     if answer.get("type") == "choices" and isinstance(answer.get("choices"), dict):
         labels = [label for label in answer["choices"].get("labels") or [] if isinstance(label, str)]
-        return _text(", ".join(labels))
-    return _text(answer.get("text"))
+        return clean_text(", ".join(labels))
+    return clean_text(answer.get("text"))
 
 
 class _Answers:
@@ -170,13 +143,9 @@ class TypeformAdapter:
     def parse(self, source: SourceConfig, body: bytes, headers: Mapping[str, str],
               fetch: Fetch) -> list[dict[str, Any]] | Ignored:
         options = source.options
-        problems = check_options(options)
-        if problems:
-            # A source cxloop cannot apply: 500, so Typeform retries after the configuration is fixed.
-            raise PayloadError(500, f"source {source.name!r} is misconfigured: " + "; ".join(problems))
-        data = _decode(body)
-        if not isinstance(data, dict):
-            raise PayloadError(422, "body must be a JSON object", field="(body)")
+        # A source cxloop cannot apply: 500, so Typeform retries after the configuration is fixed.
+        require_valid_options(source, check_options)
+        data = decode_json_object(body)
         event_type = data.get("event_type")
         if not isinstance(event_type, str) or not event_type:
             raise PayloadError(422, "event_type is missing", field="event_type")
@@ -185,10 +154,10 @@ class TypeformAdapter:
         response = data.get("form_response")
         if not isinstance(response, dict):
             raise PayloadError(422, "form_response must be an object", field="form_response")
-        token = _text(response.get("token"))
+        token = clean_text(response.get("token"))
         if not token:
             raise PayloadError(422, "form_response.token (the response id) is missing", field="form_response.token")
-        form_id = _text(response.get("form_id"))
+        form_id = clean_text(response.get("form_id"))
         if not form_id:
             raise PayloadError(422, "form_response.form_id is missing", field="form_response.form_id")
         if not isinstance(response.get("answers", []), list):
@@ -218,9 +187,10 @@ class TypeformAdapter:
         variables = {v["key"]: v.get(v["type"]) for v in response.get("variables") or []
                      if isinstance(v, dict) and isinstance(v.get("key"), str) and isinstance(v.get("type"), str)}
         email_answer = answers.first(("email",), "email")
-        email = (_email(_lookup(hidden, ("email", "e mail"))) or _email(_lookup(variables, ("email",)))
-                 or _email(email_answer.get("email") if email_answer else None))
-        url = _text(response.get("response_url"))
+        email = (email_or_none(lookup_property(hidden, ("email", "e mail")))
+                 or email_or_none(lookup_property(variables, ("email",)))
+                 or email_or_none(email_answer.get("email") if email_answer else None))
+        url = clean_text(response.get("response_url"))
         return [{
             "id": token,
             "kind": kind,
@@ -228,7 +198,7 @@ class TypeformAdapter:
             "comment": comment,
             "customer": _customer(hidden, email),
             "url": url if url and url.lower().startswith(("https://", "http://")) else None,
-            "created_at": _text(response.get("submitted_at")) or _text(response.get("landed_at")),
+            "created_at": clean_text(response.get("submitted_at")) or clean_text(response.get("landed_at")),
             "source_ref": {"typeform_form_id": form_id, "typeform_token": token},
         }]
 

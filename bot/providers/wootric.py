@@ -31,7 +31,6 @@ ignored), and copy the secret token shown there into the variable ``secret_env``
 from __future__ import annotations
 
 import hmac
-import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -40,7 +39,7 @@ from urllib.parse import parse_qsl
 
 from bot.config import SourceConfig
 from bot.intake import PayloadError
-from bot.providers.base import Fetch, Ignored, hmac_digest, require_header
+from bot.providers.base import Fetch, Ignored, decode_json_object, email_or_none, hmac_digest, require_header
 from bot.signing import SignatureError
 
 SIGNATURE_HEADER = "X-Wootric-Signature"
@@ -50,7 +49,6 @@ SURVEY_MODES = {"NPS": "nps", "CSAT": "csat", "CES": "ces"}
 # Wootric's form-encoded dates look like "2016-08-04 13:57:26 -0700".
 _FORM_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S.%f %z")
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 # --- shared with other adapters whose customers carry free-form properties ---------------------
@@ -88,13 +86,6 @@ def customer_from_properties(properties: Mapping[str, Any]) -> dict[str, Any]:
             found["vip"] = str(value).strip().lower() in _TRUE
             break
     return found
-
-
-def email_or_none(value: Any) -> str | None:
-    """An e-mail address, or None for anything else (so a user id in an e-mail field is not a 422)."""
-    if isinstance(value, str) and len(value.strip()) <= 320 and _EMAIL.match(value.strip()):
-        return value.strip()
-    return None
 
 
 def as_id(value: Any) -> Any:
@@ -150,13 +141,7 @@ def parse_form(body: bytes) -> dict[str, Any]:
 def _decode(body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json" or (not content_type and body.lstrip()[:1] == b"{"):
-        try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise PayloadError(400, f"body is not valid JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise PayloadError(422, "body must be a JSON object", field="(body)")
-        return data
+        return decode_json_object(body)
     return parse_form(body)
 
 
@@ -216,7 +201,8 @@ class WootricAdapter:
                                field="response[end_user_properties]")
         properties: dict[str, Any] = dict(props)
         raw_email = response.get("email", end_user.get("email"))
-        email = email_or_none(raw_email)
+        # Strict, so a user id in the e-mail field goes to properties instead of being a 422.
+        email = email_or_none(raw_email, strict=True)
         if raw_email and not email:
             properties["wootric_email"] = str(raw_email)[:320]
         external_id = response.get("external_id", end_user.get("external_id"))

@@ -63,7 +63,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import logging
 import re
 from collections.abc import Mapping
@@ -75,11 +74,16 @@ from bot.intake import PayloadError
 from bot.providers.base import (
     Fetch,
     Ignored,
-    ProviderUnavailable,
+    best_effort_fetch,
     check_timestamp,
+    decode_json_object,
+    email_or_none,
     hmac_digest,
+    option_list,
     require_header,
+    require_valid_options,
     same,
+    string_list,
 )
 from bot.signing import MAX_SKEW_SECONDS, SignatureError
 
@@ -118,7 +122,7 @@ def check_options(options: Mapping[str, Any]) -> list[str]:
     if subdomain is not None and _subdomain(subdomain) is None:
         problems.append('options.subdomain: must be your Zendesk subdomain, e.g. "acme" for acme.zendesk.com')
     for key in ("escalate_priorities", "escalate_tags"):
-        if key in options and _string_list(options[key]) is None:
+        if key in options and string_list(options[key]) is None:
             problems.append(f"options.{key}: must be a list of strings")
     return problems
 
@@ -142,11 +146,9 @@ class ZendeskAdapter:
 
     def parse(self, source: SourceConfig, body: bytes, headers: Mapping[str, str],
               fetch: Fetch) -> list[dict[str, Any]] | Ignored:
-        problems = check_options(source.options)
-        if problems:
-            # Normally caught at start-up; 500 so Zendesk shows a failed delivery until it is fixed.
-            raise PayloadError(500, f"source {source.name!r} is misconfigured: " + "; ".join(problems))
-        data = _load_object(body)
+        # Normally caught at start-up; 500 so Zendesk shows a failed delivery until it is fixed.
+        require_valid_options(source, check_options)
+        data = decode_json_object(body)
         event_type = data.get("type")
         if isinstance(event_type, str) and event_type.startswith(EVENT_PREFIX):
             return _parse_event(source, data, event_type, fetch)
@@ -237,15 +239,7 @@ def _event_customer(source: SourceConfig, detail: dict[str, Any], fetch: Fetch) 
 
 
 def _look_up(fetch: Fetch, path: str, key: str) -> dict[str, Any]:
-    try:
-        found = fetch(path)
-    except ProviderUnavailable as exc:
-        log.warning("zendesk look-up %s skipped: %s", path, exc)
-        return {}
-    except Exception as exc:  # a 404, bad JSON, …: the item is stored without the names
-        log.warning("zendesk look-up %s failed: %s", path, type(exc).__name__)
-        return {}
-    value = found.get(key) if isinstance(found, dict) else None
+    value = best_effort_fetch(fetch, path, log=log, provider="zendesk").get(key)
     return value if isinstance(value, dict) else {}
 
 
@@ -314,25 +308,12 @@ def _escalation(source: SourceConfig, ticket_id: int, *, subject: str | None, co
 
 def _not_escalated(source: SourceConfig, priority: str | None, tags: list[str]) -> str | None:
     """None when the ticket is an escalation, else why it is not."""
-    priorities = _option_list(source, "escalate_priorities", DEFAULT_ESCALATE_PRIORITIES)
-    escalate_tags = _option_list(source, "escalate_tags", DEFAULT_ESCALATE_TAGS)
+    priorities = option_list(source, "escalate_priorities", DEFAULT_ESCALATE_PRIORITIES)
+    escalate_tags = option_list(source, "escalate_tags", DEFAULT_ESCALATE_TAGS)
     if priority in priorities or any(tag in escalate_tags for tag in tags):
         return None
     return (f"priority {priority or 'none'} is not in escalate_priorities ({', '.join(priorities) or '-'}) "
             f"and no tag is in escalate_tags ({', '.join(escalate_tags) or '-'})")
-
-
-def _string_list(value: Any) -> list[str] | None:
-    """A list of strings (a single string counts as one), lower-cased; None when it is neither."""
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        return None
-    return [v.strip().lower() for v in value if v.strip()]
-
-
-def _option_list(source: SourceConfig, key: str, default: tuple[str, ...]) -> list[str]:
-    return _string_list(source.options.get(key, list(default))) or []
 
 
 def _subdomain(value: Any) -> str | None:
@@ -364,16 +345,6 @@ def _link_from_payload(value: Any) -> str | None:
     if re.match(r"^[a-z0-9.-]+\.[a-z]{2,}/", text, re.IGNORECASE):
         return "https://" + text
     return None
-
-
-def _load_object(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise PayloadError(400, f"body is not valid JSON: {str(exc)[:200]}") from None
-    if not isinstance(data, dict):
-        raise PayloadError(422, "body must be a JSON object", field="(body)")
-    return data
 
 
 def _text(value: Any) -> str | None:
@@ -429,11 +400,7 @@ def _unique(values: list[str]) -> list[str]:
 
 
 def _email(value: Any) -> str | None:
-    text = _text(value)
-    if not text or len(text) > 320 or " " in text or text.count("@") != 1 or text.startswith("@") \
-            or text.endswith("@"):
-        return None
-    return text
+    return email_or_none(_text(value))  # an unrendered placeholder is no address
 
 
 def _rating(value: Any) -> str | None:

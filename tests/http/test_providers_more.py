@@ -350,3 +350,13 @@ def test_the_webhook_url_answers_head_as_surveymonkey_requires_before_subscribin
     app = make_app()
     assert app.http.head(f"{app.url}/webhooks/generic").status_code == 200
     assert app.http.head(f"{app.url}/webhooks/nope").status_code == 404
+
+
+def test_json_nested_too_deep_is_a_400_not_a_crash():
+    """Wootric and SurveyMonkey decode bodies with the shared decoder, like every adapter."""
+    from bot.intake import PayloadError
+    from bot.providers.base import decode_json_object
+
+    with pytest.raises(PayloadError) as caught:
+        decode_json_object(b"[" * 100_000 + b"]" * 100_000)
+    assert caught.value.status == 400

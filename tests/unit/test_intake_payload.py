@@ -294,3 +294,11 @@ def test_full_readme_example_payload() -> None:
                      "customer": {"email": "ann@acme.example"}})
     assert (payload.id, payload.kind, payload.score, payload.comment, payload.customer.email) == (
         "r-1", "nps", 3, "Too slow", "ann@acme.example")
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000, b'{"id": 1, "score": ' + b"9" * 5000 + b"}"],
+                         ids=["nested too deep", "number too long"])
+def test_json_the_parser_cannot_handle_is_a_400_not_a_crash(body: bytes) -> None:
+    with pytest.raises(PayloadError) as caught:
+        parse_generic_payload(body)
+    assert caught.value.status == 400
