@@ -12,16 +12,9 @@ from bot.escalations import escalate_from_slack, escalate_modal
 from bot.runtime import Runtime
 from bot.slack.ids import SEVERITIES, InputId, ShortcutId, ViewId
 from handlers.slack_reply import tell_user
+from handlers.view_state import input_state, selected_value
 
 log = logging.getLogger(__name__)
-
-
-def _input(view: dict, input_id: InputId) -> dict:
-    return ((view.get("state") or {}).get("values") or {}).get(input_id.value, {}).get(input_id.value) or {}
-
-
-def _selected(view: dict, input_id: InputId) -> str | None:
-    return (_input(view, input_id).get("selected_option") or {}).get("value")
 
 
 def _errors(config: AppConfig, customer: str, severity: str | None, team: str | None) -> dict[str, str]:
@@ -46,8 +39,8 @@ def register(app: App, runtime: Runtime) -> None:
 
     @app.view(ViewId.ESCALATE.value)
     def submit_escalation(ack: Ack, body: dict, view: dict, client) -> None:
-        customer = (_input(view, InputId.CUSTOMER).get("value") or "").strip()
-        severity, team = _selected(view, InputId.SEVERITY), _selected(view, InputId.TEAM)
+        customer = (input_state(view, InputId.CUSTOMER).get("value") or "").strip()
+        severity, team = selected_value(view, InputId.SEVERITY), selected_value(view, InputId.TEAM)
         errors = _errors(runtime.config, customer, severity, team)
         try:
             origin = json.loads(view.get("private_metadata") or "{}")
@@ -68,7 +61,7 @@ def register(app: App, runtime: Runtime) -> None:
         with runtime.session() as session:
             result = escalate_from_slack(
                 session, config=runtime.config, channel_id=channel_id, message_ts=message_ts, team=team,
-                customer=customer, severity=severity, note=_input(view, InputId.NOTE).get("value"),
+                customer=customer, severity=severity, note=input_state(view, InputId.NOTE).get("value"),
                 permalink=permalink, reporter=user_id, now=runtime.now())
         runtime.queued()
         target = runtime.config.team(team)

@@ -13,25 +13,13 @@ from bot.slack.ids import OUTCOMES, SNOOZE_CHOICES_HOURS, InputId, ViewId
 from bot.slack.replies import change_reply
 from handlers.slack_events import refresh_home
 from handlers.slack_reply import tell_user
-
-
-def _value(view: dict, input_id: InputId) -> dict:
-    return ((view.get("state") or {}).get("values") or {}).get(input_id.value, {}).get(input_id.value) or {}
-
-
-def _selected(view: dict, input_id: InputId) -> str | None:
-    return (_value(view, input_id).get("selected_option") or {}).get("value")
-
-
-def _item_id(view: dict) -> int | None:
-    raw = str(view.get("private_metadata") or "")
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+from handlers.view_state import input_state, metadata_id, selected_value
 
 
 def register(app: App, runtime: Runtime) -> None:
     def submit(ack: Ack, body: dict, view: dict, action_name: str, change, errors: dict | None = None,
                **arguments) -> None:
-        item_id = _item_id(view)
+        item_id = metadata_id(view)
         if errors:
             ack(response_action="errors", errors=errors)
             return
@@ -54,18 +42,18 @@ def register(app: App, runtime: Runtime) -> None:
 
     @app.view(ViewId.RESOLVE.value)
     def resolve(ack: Ack, body: dict, view: dict) -> None:
-        outcome = _selected(view, InputId.OUTCOME)
+        outcome = selected_value(view, InputId.OUTCOME)
         errors = None if outcome in OUTCOMES else {InputId.OUTCOME.value: "Choose an outcome."}
         submit(ack, body, view, "resolve", followups.resolve_followup, errors, outcome=outcome or "",
-               note=_value(view, InputId.NOTE).get("value"))
+               note=input_state(view, InputId.NOTE).get("value"))
 
     @app.view(ViewId.REPLY.value)
     def reply(ack: Ack, body: dict, view: dict) -> None:
-        text = (_value(view, InputId.REPLY_TEXT).get("value") or "").strip()
+        text = (input_state(view, InputId.REPLY_TEXT).get("value") or "").strip()
         if not text:
             ack(response_action="errors", errors={InputId.REPLY_TEXT.value: "Write your reply."})
             return
-        item_id = _item_id(view)
+        item_id = metadata_id(view)
         ack()
         if item_id is None:
             return
@@ -81,19 +69,19 @@ def register(app: App, runtime: Runtime) -> None:
 
     @app.view(ViewId.NOTE.value)
     def note(ack: Ack, body: dict, view: dict) -> None:
-        text = (_value(view, InputId.NOTE).get("value") or "").strip()
+        text = (input_state(view, InputId.NOTE).get("value") or "").strip()
         errors = None if text else {InputId.NOTE.value: "Write a note."}
         submit(ack, body, view, "add a note to", followups.add_note, errors, text=text)
 
     @app.view(ViewId.REASSIGN.value)
     def reassign(ack: Ack, body: dict, view: dict) -> None:
-        assignee = _value(view, InputId.ASSIGNEE).get("selected_user")
+        assignee = input_state(view, InputId.ASSIGNEE).get("selected_user")
         errors = None if assignee else {InputId.ASSIGNEE.value: "Choose a person."}
         submit(ack, body, view, "reassign", followups.reassign_followup, errors, assignee=assignee or "")
 
     @app.view(ViewId.FOLLOW_UP.value)
     def follow_up(ack: Ack, body: dict, view: dict) -> None:
-        raw = _value(view, InputId.FOLLOW_UP_ON).get("selected_date") or ""
+        raw = input_state(view, InputId.FOLLOW_UP_ON).get("selected_date") or ""
         try:
             on = date.fromisoformat(raw)
         except ValueError:
@@ -103,6 +91,6 @@ def register(app: App, runtime: Runtime) -> None:
 
     @app.view(ViewId.SNOOZE.value)
     def snooze(ack: Ack, body: dict, view: dict) -> None:
-        hours = SNOOZE_CHOICES_HOURS.get(_selected(view, InputId.SNOOZE_FOR) or "")
+        hours = SNOOZE_CHOICES_HOURS.get(selected_value(view, InputId.SNOOZE_FOR) or "")
         errors = None if hours else {InputId.SNOOZE_FOR.value: "Choose how long."}
         submit(ack, body, view, "snooze", followups.snooze_followup, errors, hours=hours or 0)

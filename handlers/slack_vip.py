@@ -12,6 +12,7 @@ from bot.slack.vip_blocks import assign_owner_modal, log_touch_modal
 from bot.vip_commands import Reply, assign_owner, card_reply, run_vip_command
 from handlers.slack_events import refresh_home
 from handlers.slack_reply import tell_user
+from handlers.view_state import input_state, metadata_id, selected_value
 from models import Account
 from models.account import TOUCH_CHANNELS
 
@@ -103,23 +104,21 @@ def register(app: App, runtime: Runtime) -> None:
 
     @app.view(ViewId.VIP_TOUCH.value)
     def submit_touch(ack: Ack, body: dict, view: dict) -> None:
-        values = (view.get("state") or {}).get("values") or {}
-        channel = ((values.get(InputId.TOUCH_CHANNEL.value, {}).get(InputId.TOUCH_CHANNEL.value) or {})
-                   .get("selected_option") or {}).get("value")
-        note = (values.get(InputId.TOUCH_NOTE.value, {}).get(InputId.TOUCH_NOTE.value) or {}).get("value")
-        raw_id = str(view.get("private_metadata") or "")
+        channel = selected_value(view, InputId.TOUCH_CHANNEL)
+        note = input_state(view, InputId.TOUCH_NOTE).get("value")
+        account_id = metadata_id(view)
         if channel not in TOUCH_CHANNELS:
             ack(response_action="errors", errors={InputId.TOUCH_CHANNEL.value: "Choose how you got in touch."})
             return
-        if not raw_id.isdigit():
+        if account_id is None:
             ack()
             return
         user_id = body["user"]["id"]
         try:
             with runtime.session() as session:
-                vip.log_touch(session, account_id=int(raw_id), actor=user_id, channel=channel, note=note,
+                vip.log_touch(session, account_id=account_id, actor=user_id, channel=channel, note=note,
                               now=runtime.now())
-                account = session.get(Account, int(raw_id))
+                account = session.get(Account, account_id)
                 text = f"Logged a {channel} with *{account.name}*. Next check-in {vip.cadence_status(account, runtime.now())}."
         except vip.TouchError as exc:
             ack(response_action="errors", errors={InputId.TOUCH_CHANNEL.value: str(exc)})
@@ -130,9 +129,8 @@ def register(app: App, runtime: Runtime) -> None:
     @app.view(ViewId.VIP_OWNER.value)
     def submit_owner(ack: Ack, body: dict, view: dict) -> None:
         user_id = body["user"]["id"]
-        values = (view.get("state") or {}).get("values") or {}
-        owner = (values.get(InputId.OWNER.value, {}).get(InputId.OWNER.value) or {}).get("selected_user")
-        raw_id = str(view.get("private_metadata") or "")
+        owner = input_state(view, InputId.OWNER).get("selected_user")
+        account_id = metadata_id(view)
         if not runtime.config.is_admin(user_id):
             ack(response_action="errors", errors={InputId.OWNER.value: "Only cxloop admins can change owners."})
             return
@@ -140,8 +138,8 @@ def register(app: App, runtime: Runtime) -> None:
             ack(response_action="errors", errors={InputId.OWNER.value: "Choose a person."})
             return
         ack()
-        if raw_id.isdigit():
+        if account_id is not None:
             with runtime.session() as session:
-                account = session.get(Account, int(raw_id))
+                account = session.get(Account, account_id)
                 if account is not None:
                     assign_owner(account, owner, now=runtime.now())
