@@ -30,6 +30,7 @@ from bot.close_loop import queue_promoter_hand_off
 from bot.config import AppConfig, error_location
 from bot.routing import RouteDecision, RoutingFacts, route_item
 from bot.scoring import KINDS, SCORE_RANGES, SURVEY_KINDS, score_response
+from bot.slack.mrkdwn import mention_target
 from bot.vip import find_account_for_item
 from models import FollowUp, Item, OutboxMessage
 from models.delivery import POST_ITEM, THREAD_REPLY, UPDATE_ITEM
@@ -297,7 +298,7 @@ def ingest_item(session: Session, *, source: str, payload: GenericPayload, confi
                               created_at=now, payload={}))
     mentions = []
     if item.mention:
-        mentions.append(f"<!subteam^{item.mention}>" if item.mention.startswith("S") else f"<@{item.mention}>")
+        mentions.append(mention_target(item.mention))
     if account is not None and account.owner and account.owner != item.mention:
         # The person who knows this customer sees it, whichever team it was routed to.
         mentions.append(f"<@{account.owner}> (account owner)")

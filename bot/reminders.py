@@ -17,7 +17,7 @@ from bot.commands import message_link
 from bot.config import AppConfig
 from bot.jobs import claim_run, in_business_hours, is_workday, local_time, queue_message
 from bot.slack.ids import ActionId, account_value, item_value
-from bot.slack.mrkdwn import escaped_truncated
+from bot.slack.mrkdwn import escaped_truncated, mention_target
 from bot.vip import cadence_status, due_accounts
 from models import Account, FollowUp, Item, OutboxMessage, SlackMessage
 from models.delivery import THREAD_REPLY
@@ -27,12 +27,6 @@ SLA_NUDGE, FOLLOW_UP_DUE, VIP_CHECKINS = "sla_nudge", "follow_up_due", "vip_chec
 # Items older than this are no longer nudged: the digest's "oldest unclaimed" covers them.
 NUDGE_LOOKBACK = timedelta(days=14)
 VIP_SNOOZE_DAYS = 7
-
-
-def _mention(target: str | None) -> str:
-    if not target:
-        return ""
-    return f"<!subteam^{target}>" if target.startswith("S") else f"<@{target}>"
 
 
 def _hours(value: float) -> str:
@@ -74,14 +68,14 @@ def nudge_unclaimed_items(session: Session, *, config: AppConfig, now: datetime,
                       detail={"skipped": "escalated directly"})
             if claim_run(session, job=SLA_NUDGE, target=f"item:{item.id}", period="level-2",
                          scheduled_for=item.received_at + timedelta(hours=2 * hours), now=now, claimed_by=claimed_by):
-                lead = _mention(team.lead or team.mention)
+                lead = mention_target(team.lead or team.mention)
                 text = (f"🚨 Still unclaimed after {_hours(waited.total_seconds() / 3600)} — twice the "
                         f"{_hours(hours)} SLA. {lead + ' please' if lead else 'Please'} assign someone.")
                 _thread_reply(session, item, text, now=now, broadcast=True)
                 sent += 1
         elif claim_run(session, job=SLA_NUDGE, target=f"item:{item.id}", period="level-1",
                        scheduled_for=item.received_at + timedelta(hours=hours), now=now, claimed_by=claimed_by):
-            who = _mention(team.mention)
+            who = mention_target(team.mention)
             text = f"⏰ Unclaimed for {_hours(round(waited.total_seconds() / 3600, 1))} (SLA {_hours(hours)})." \
                    + (f" {who}, can someone take this?" if who else " Can someone take this?")
             _thread_reply(session, item, text, now=now, broadcast=False)

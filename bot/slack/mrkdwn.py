@@ -57,6 +57,13 @@ def user_mention(user_id: str | None) -> str:
     return escape_mrkdwn(user_id)
 
 
+def mention_target(target: str | None) -> str:
+    """A configured mention: a user group (S…) as <!subteam^S…>, a user as <@U…>; nothing for None."""
+    if not target:
+        return ""
+    return f"<!subteam^{target}>" if target.startswith("S") else user_mention(target)
+
+
 def _as_utc(moment: datetime) -> datetime:
     # Naive datetimes are taken to be UTC, which is how the app stores them.
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
