@@ -23,6 +23,8 @@ DO $$ BEGIN
     CREATE ROLE cxloop LOGIN PASSWORD 'cxloop' CREATEDB;
   END IF;
 END $$;
+-- Tests drop their databases WITH (FORCE), which must be allowed to end other roles' sessions on them.
+GRANT pg_signal_backend TO cxloop;
 SQL
 su postgres -c "psql -tAc \"SELECT 1 FROM pg_database WHERE datname = 'cxloop'\"" | grep -q 1 \
   || su postgres -c "createdb -O cxloop cxloop" >&2

@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ import pytest
 import uvicorn
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import AppConfig, Settings, parse_config
 from bot.db import make_session_factory, session_scope, upgrade
@@ -79,8 +81,7 @@ def _postgres_template() -> Iterator[str | None]:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     upgrade(make_url(url).set(database=name).render_as_string(hide_password=False))
     yield name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    _drop_database(admin, name)
     admin.dispose()
 
 
@@ -102,9 +103,21 @@ def database_url(request, tmp_path, _sqlite_template) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    _drop_database(admin, name)
     admin.dispose()
+
+
+def _drop_database(admin, name: str) -> None:
+    """Best effort: a background backend (autovacuum) on the copy can refuse a drop for a moment, and
+    a leftover test database harms nothing, so cleanup never fails a test."""
+    for attempt in range(5):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except SQLAlchemyError:
+            time.sleep(0.2 * (attempt + 1))
+    warnings.warn(f"could not drop test database {name}", stacklevel=1)
 
 
 # --- fake Slack and the app over HTTP --------------------------------------------------------
