@@ -8,6 +8,7 @@ from bot import vip
 from bot.reminders import VIP_SNOOZE_DAYS, snooze_checkins
 from bot.runtime import Runtime
 from bot.slack.ids import ActionId, InputId, ViewId, parse_item_value
+from bot.slack.mrkdwn import escaped_truncated
 from bot.slack.vip_blocks import assign_owner_modal, log_touch_modal
 from bot.vip_commands import Reply, assign_owner, card_reply, run_vip_command
 from handlers.slack_events import refresh_home
@@ -73,7 +74,7 @@ def register(app: App, runtime: Runtime) -> None:
             account = snooze_checkins(session, account_id=account_id, user_id=body["user"]["id"], now=runtime.now())
             name = account.name if account else None
         if name:
-            respond(text=f"😴 No check-in reminders for {name} for {VIP_SNOOZE_DAYS} days.", response_type="ephemeral",
+            respond(text=f"😴 No check-in reminders for {escaped_truncated(name, 100)} for {VIP_SNOOZE_DAYS} days.", response_type="ephemeral",
                     replace_original=False)
 
     @app.action(ActionId.VIP_LOG_TOUCH.value)
@@ -119,7 +120,7 @@ def register(app: App, runtime: Runtime) -> None:
                 vip.log_touch(session, account_id=account_id, actor=user_id, channel=channel, note=note,
                               now=runtime.now())
                 account = session.get(Account, account_id)
-                text = f"Logged a {channel} with *{account.name}*. Next check-in {vip.cadence_status(account, runtime.now())}."
+                text = f"Logged a {channel} with *{escaped_truncated(account.name, 100)}*. Next check-in {vip.cadence_status(account, runtime.now())}."
         except vip.TouchError as exc:
             ack(response_action="errors", errors={InputId.TOUCH_CHANNEL.value: str(exc)})
             return

@@ -181,3 +181,16 @@ def test_app_home_shows_exactly_my_claims_and_my_due_vips(make_app):
     assert "Xia Open" in home                      # unclaimed in her team
     assert "Acme Corp" in home                     # her VIP due
     assert "Initech" not in home                   # Ben's VIP
+
+
+def test_account_names_are_escaped_in_the_touch_confirmation(make_app):
+    app = make_app(make_config(VIP_CONFIG))
+    with app.runtime.session() as session:
+        upsert_account(session, AccountRecord(name="<!channel> Corp", domains=("evil.example",), owner="U0ANA"),
+                       now=datetime.now(UTC))
+        account_id = session.scalar(select(Account.id).where(Account.name == "<!channel> Corp"))
+    view = {"type": "modal", "callback_id": ViewId.VIP_TOUCH, "private_metadata": str(account_id)}
+    values = {InputId.TOUCH_CHANNEL: {InputId.TOUCH_CHANNEL: {"type": "static_select", "selected_option": {
+        "text": {"type": "plain_text", "text": "Call"}, "value": "call"}}}}
+    answer = json.dumps(app.submit_view(view, values, user="U0ANA").json())
+    assert "&lt;!channel&gt; Corp" in answer and "<!channel>" not in answer
