@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -71,15 +72,6 @@ class DeliveryOutcome:
     retry_after: float = 0.0
 
 
-def due_rows(session: Session, *, now: datetime, limit: int) -> list[OutboxMessage]:
-    return list(session.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.status == PENDING, OutboxMessage.available_at <= now,
-               or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now))
-        .order_by(OutboxMessage.id).limit(limit)
-    ))
-
-
 def lease_row(session: Session, row_id: int, *, worker_id: str, now: datetime) -> bool:
     """Compare-and-set lease: only one worker (thread or process) gets a row."""
     result = session.execute(
@@ -91,6 +83,30 @@ def lease_row(session: Session, row_id: int, *, worker_id: str, now: datetime) -
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+def lease_due_rows(session: Session, *, worker_id: str, now: datetime, limit: int,
+                   may_send: Callable[[str], bool] = lambda _channel: True) -> list[tuple[int, str]]:
+    """Lease at most one due row per channel (channels `may_send` allows), in one short transaction.
+
+    On Postgres the candidates are read `FOR UPDATE SKIP LOCKED`, so concurrent workers in other
+    processes pass over each other's rows instead of queueing behind them; on SQLite the clause is
+    not rendered and BEGIN IMMEDIATE serialises writers. The compare-and-set in `lease_row` stays
+    as the guarantee either way.
+    """
+    candidates = session.execute(
+        select(OutboxMessage.id, OutboxMessage.channel)
+        .where(OutboxMessage.status == PENDING, OutboxMessage.available_at <= now,
+               or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now))
+        .order_by(OutboxMessage.id).limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    picked: dict[str, int] = {}
+    for row_id, channel in candidates:
+        if channel not in picked and may_send(channel):
+            picked[channel] = row_id
+    return [(channel, row_id) for channel, row_id in picked.items()
+            if lease_row(session, row_id, worker_id=worker_id, now=now)]
 
 
 def _find_posted(client: WebClient, channel: str, item_id: int, since: datetime, *,

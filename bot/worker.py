@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import AppConfig
 from bot.db import session_scope
-from bot.delivery import DeliveryOutcome, deliver_row, due_rows, lease_row
+from bot.delivery import DeliveryOutcome, deliver_row, lease_due_rows
 from models.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -93,22 +93,11 @@ class DeliveryWorker:
         """Lease what is due and deliverable now, deliver it; return how many rows were handled."""
         if self._clock() < self._paused_until:
             return 0
-        with session_scope(self.factory) as session:
-            rows = [(row.id, row.channel, row.kind) for row in due_rows(session, now=utcnow(), limit=BATCH_SIZE)]
-        if not rows:
-            return 0
-        # One row per channel per pass, and only channels whose pace allows it now; channels go in parallel.
-        picked: dict[str, int] = {}
         now = self._clock()
-        for row_id, channel, _kind in rows:
-            if channel in picked or self._next_allowed.get(channel, 0.0) > now:
-                continue
-            picked[channel] = row_id
-        leased = []
-        for channel, row_id in picked.items():
-            with session_scope(self.factory) as session:
-                if lease_row(session, row_id, worker_id=self.worker_id, now=utcnow()):
-                    leased.append((channel, row_id))
+        # One row per channel per pass, and only channels whose pace allows it now; channels go in parallel.
+        with session_scope(self.factory) as session:
+            leased = lease_due_rows(session, worker_id=self.worker_id, now=utcnow(), limit=BATCH_SIZE,
+                                    may_send=lambda channel: self._next_allowed.get(channel, 0.0) <= now)
         if not leased:
             return 0
         for outcome in self._pool.map(lambda pair: deliver_row(self.factory, self.client, pair[1], self.config), leased):
