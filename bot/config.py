@@ -48,6 +48,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Who may do a follow-up action on a team's items. "anyone" (the default) is whoever can see the
+# message; "channel" the members of the team's channel; "members" the team's configured members;
+# "lead" its lead (or members of the lead's user group); "admins" the [admins] list; a U… id one
+# person and an S… id a Slack user group. Admins may always act.
+PERMISSION_WHO = r"^(anyone|channel|members|lead|admins|[UWS][A-Z0-9]{2,})$"
+PermissionList = Annotated[list[Annotated[str, Field(pattern=PERMISSION_WHO)]], Field(min_length=1)]
+
+
+class TeamPermissions(_Strict):
+    claim: PermissionList = ["anyone"]
+    resolve: PermissionList = ["anyone"]
+    reassign: PermissionList = ["anyone"]
+    reopen: PermissionList = ["anyone"]
+
+
 class TeamConfig(_Strict):
     name: Annotated[str, Field(pattern=SLUG)]
     channel: Annotated[str, Field(pattern=CHANNEL_ID, description="Slack channel id, e.g. C0SUCCESS")]
@@ -62,6 +77,7 @@ class TeamConfig(_Strict):
     weekly_on: Weekday | None = None
     # Post a monthly roll-up (for teams that find a per-response stream noisy).
     monthly_report: bool = False
+    permissions: TeamPermissions = TeamPermissions()
 
     @field_validator("timezone")
     @classmethod

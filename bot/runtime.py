@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import AppConfig, Settings
 from bot.db import make_engine, make_session_factory, session_scope
 from bot.slack.client import make_client
+from bot.slack.directory import SlackDirectory
 from models.base import utcnow
 
 
@@ -32,6 +33,14 @@ class Runtime:
     bot_token: str
     now: Callable[[], datetime] = utcnow
     on_queued: list[Callable[[], None]] = field(default_factory=list)
+    _directory: SlackDirectory | None = field(default=None, repr=False)
+
+    @property
+    def directory(self) -> SlackDirectory:
+        """Channel and user-group membership for permission checks, cached per process."""
+        if self._directory is None:
+            self._directory = SlackDirectory(self.client)
+        return self._directory
 
     @contextmanager
     def session(self) -> Iterator[Session]:

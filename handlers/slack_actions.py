@@ -6,6 +6,7 @@ from slack_bolt import Ack, App
 
 from bot import followups
 from bot.close_loop import reply_route
+from bot.permissions import PermissionAction, permission_refusal
 from bot.reminders import next_workday
 from bot.runtime import Runtime
 from bot.slack import blocks
@@ -25,11 +26,20 @@ def _context(body: dict, value: str) -> tuple[str, str | None, int] | None:
 
 
 def register(app: App, runtime: Runtime) -> None:
-    def changed(action_name: str, change, body: dict, value: str, respond) -> None:
+    def refused(action: PermissionAction, user_id: str, channel_id: str | None, item_id: int, respond) -> bool:
+        reason = permission_refusal(runtime.session, action, item_id=item_id, user_id=user_id,
+                                    config=runtime.config, directory=runtime.directory)
+        if reason:
+            tell_user(runtime.client, user_id=user_id, channel_id=channel_id, text=reason, respond=respond)
+        return reason is not None
+
+    def changed(action_name: PermissionAction, change, body: dict, value: str, respond) -> None:
         decoded = _context(body, value)
         if decoded is None:
             return
         user_id, channel_id, item_id = decoded
+        if refused(action_name, user_id, channel_id, item_id, respond):
+            return
         with runtime.session() as session:
             result = change(session, item_id=item_id, user_id=user_id, now=runtime.now())
         runtime.queued()
@@ -58,6 +68,8 @@ def register(app: App, runtime: Runtime) -> None:
         if decoded is None:
             return
         user_id, channel_id, item_id = decoded
+        if refused("resolve", user_id, channel_id, item_id, respond):
+            return
         with runtime.session() as session:
             summary = followups.item_summary(session, item_id)
         if summary is None:
@@ -119,7 +131,9 @@ def register(app: App, runtime: Runtime) -> None:
         decoded = _context(body, value)
         if decoded is None:
             return
-        _, _, item_id = decoded
+        user_id, channel_id, item_id = decoded
+        if choice == OverflowChoice.REASSIGN and refused("reassign", user_id, channel_id, item_id, respond):
+            return
         modal = {
             OverflowChoice.REASSIGN: lambda: blocks.reassign_modal(item_id),
             OverflowChoice.NOTE: lambda: blocks.note_modal(item_id),

@@ -8,6 +8,7 @@ from slack_bolt import Ack, App
 
 from bot import followups
 from bot.close_loop import queue_customer_reply, queue_resolution_callbacks
+from bot.permissions import permission_refusal
 from bot.runtime import Runtime
 from bot.slack.ids import OUTCOMES, SNOOZE_CHOICES_HOURS, InputId, ViewId
 from bot.slack.replies import change_reply
@@ -27,6 +28,14 @@ def register(app: App, runtime: Runtime) -> None:
         if item_id is None:
             return
         user_id = body["user"]["id"]
+        permission = {"resolve": "resolve", "reassign": "reassign"}.get(action_name)
+        reason = permission and permission_refusal(runtime.session, permission, item_id=item_id, user_id=user_id,
+                                                   config=runtime.config, directory=runtime.directory)
+        if reason:
+            with runtime.session() as session:
+                channel = followups.item_channel(session, item_id)
+            tell_user(runtime.client, user_id=user_id, channel_id=channel, text=reason)
+            return
         with runtime.session() as session:
             result = change(session, item_id=item_id, user_id=user_id, now=runtime.now(), **arguments)
             if result.changed and change is followups.resolve_followup:

@@ -376,6 +376,7 @@ class FakeSlack:
             "chat.getPermalink": self._permalink, "conversations.open": self._conv_open,
             "conversations.history": self._history, "conversations.replies": self._replies,
             "users.info": self._users_info, "users.lookupByEmail": self._lookup_by_email,
+            "conversations.members": self._conv_members, "usergroups.users.list": self._usergroup_users,
             "files.getUploadURLExternal": self._get_upload_url, "files.completeUploadExternal": self._complete_upload,
             **{f"views.{a}": (lambda args, a=a: self._view_op(a, args)) for a in ("open", "push", "update", "publish")},
         }
@@ -452,6 +453,9 @@ class FakeSlack:
             self._view_seq = 0
             self._uploads: dict[str, dict[str, Any]] = {}  # file id -> upload, pending or completed
             self._file_seq = 0
+            # Channel membership and user groups; a channel nobody set has every user in it.
+            self._channel_members: dict[str, list[str]] = {}
+            self._usergroups: dict[str, list[str]] = {}
             self.enforce_channel_rate(None)
             self.set_faults()
 
@@ -686,6 +690,31 @@ class FakeSlack:
         if args.get("user") not in self._users:
             raise _ApiError("user_not_found")
         return {"user": copy.deepcopy(self._users[args["user"]])}
+
+    def set_channel_members(self, channel: str, users: list[str]) -> None:
+        with self._lock:
+            self._channel_members[channel] = list(users)
+
+    def set_usergroup(self, usergroup: str, users: list[str]) -> None:
+        with self._lock:
+            self._usergroups[usergroup] = list(users)
+
+    def _conv_members(self, args: dict[str, Any]) -> dict[str, Any]:
+        # Paginated as Slack does: `limit` per page, `cursor` an offset we hand out.
+        channel = str(args.get("channel") or "")
+        if not channel or channel[0] not in "CGD":
+            raise _ApiError("channel_not_found")
+        members = self._channel_members.get(channel, list(self._users))
+        start = int(args.get("cursor") or 0)
+        limit = max(1, min(int(args.get("limit") or 100), 1000))
+        page, rest = members[start:start + limit], members[start + limit:]
+        return {"members": page, "response_metadata": {"next_cursor": str(start + limit) if rest else ""}}
+
+    def _usergroup_users(self, args: dict[str, Any]) -> dict[str, Any]:
+        group = str(args.get("usergroup") or "")
+        if group not in self._usergroups:
+            raise _ApiError("no_such_subteam")
+        return {"users": list(self._usergroups[group])}
 
     def _lookup_by_email(self, args: dict[str, Any]) -> dict[str, Any]:
         email = str(args.get("email") or "").lower()

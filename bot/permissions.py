@@ -1,0 +1,79 @@
+"""Who may claim, resolve, reassign and reopen a team's items: `[teams.permissions]` in the config.
+
+The check runs after Slack's ack, before the state change, and answers with the reason to tell the
+user (or None when they may go ahead). Admins may always act. Membership of a channel or user
+group is asked of Slack through a short-lived cache (bot/slack/directory.py); when Slack cannot
+answer, the action is refused rather than allowed ("fail closed"), with a reason that says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.config import AppConfig, TeamConfig
+from bot.slack.directory import DirectoryUnavailable, SlackDirectory
+from bot.slack.mrkdwn import escape_mrkdwn, mention_target
+from models import FollowUp, Item
+
+PermissionAction = Literal["claim", "unclaim", "resolve", "reassign", "reopen"]
+
+
+def is_permitted(action: str, user_id: str, team: TeamConfig, *, config: AppConfig,
+                 directory: SlackDirectory) -> bool:
+    """Raises DirectoryUnavailable when the answer depends on Slack and Slack cannot give it."""
+    if config.is_admin(user_id):
+        return True
+    allowed: list[str] = getattr(team.permissions, action)
+    # Cheap answers first, so a Slack look-up happens only when nothing local settles it.
+    for who in allowed:
+        if (who == "anyone" or who == user_id or (who == "admins" and config.is_admin(user_id))
+                or (who == "members" and user_id in team.members) or (who == "lead" and team.lead == user_id)):
+            return True
+    for who in allowed:
+        if who == "channel" and user_id in directory.channel_members(team.channel):
+            return True
+        group = team.lead if who == "lead" else who
+        if group and group.startswith("S") and user_id in directory.usergroup_members(group):
+            return True
+    return False
+
+
+def describe_allowed(allowed: list[str], team: TeamConfig) -> str:
+    names = {"channel": f"members of <#{team.channel}>", "members": f"the {escape_mrkdwn(team.name)} team's members",
+             "lead": "its lead", "admins": "cxloop admins", "anyone": "anyone"}
+    parts = [names.get(who) or mention_target(who) for who in allowed]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
+
+
+def permission_refusal(open_session: Callable[[], AbstractContextManager[Session]], action: PermissionAction, *,
+                       item_id: int, user_id: str, config: AppConfig, directory: SlackDirectory) -> str | None:
+    """Why `user_id` may not do `action` on the item, or None when they may (or the item is gone:
+    the state change itself then says so). Reads the item in its own short session, then asks Slack
+    (if it must) outside any transaction."""
+    with open_session() as session:
+        row = session.execute(
+            select(Item.team, FollowUp.claimed_by).join(FollowUp, FollowUp.item_id == Item.id)
+            .where(Item.id == item_id)
+        ).first()
+    if row is None:
+        return None
+    team = next((t for t in config.teams if t.name == row.team), None)
+    if team is None:
+        return None  # a team removed from the config since: nobody configured a rule for it
+    # Giving up your own claim is part of claiming; taking someone else's off them is a reassignment.
+    policy = ("claim" if row.claimed_by in (None, user_id) else "reassign") if action == "unclaim" else action
+    verb = "take someone else's claim off" if action == "unclaim" and policy == "reassign" else policy
+    try:
+        if is_permitted(policy, user_id, team, config=config, directory=directory):
+            return None
+    except DirectoryUnavailable as exc:
+        return (f"I could not check whether you may {verb} this item: Slack did not answer ({exc}). "
+                "Please try again in a minute.")
+    allowed = getattr(team.permissions, policy)
+    return (f"You can't {verb} {escape_mrkdwn(team.name)} items: only "
+            f"{describe_allowed(allowed, team)} may. Ask a cxloop admin if that is wrong.")
