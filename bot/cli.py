@@ -52,10 +52,10 @@ def _config(settings: Settings, path: str | None = None) -> AppConfig:
         raise
 
 
-def _logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # slack_sdk logs whole request bodies (customer comments) at DEBUG; keep it at INFO or above.
-    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLevelName(level)))
+def _logging(settings: Settings) -> None:
+    from bot.logs import configure_logging
+
+    configure_logging(settings.log_level, fmt=settings.log_format, secrets=settings.log_secrets)
 
 
 def _check_migrated(engine) -> None:
@@ -77,8 +77,14 @@ def main() -> None:
 @click.option("--port", type=int, default=None, help="Defaults to $PORT or 3000.")
 @click.option("--socket", "socket_mode", is_flag=True, help="Receive Slack over Socket Mode (needs SLACK_APP_TOKEN).")
 @click.option("--no-worker", is_flag=True, help="Do not deliver in this process (run `cxloop worker` instead).")
-def serve(host: str, port: int | None, socket_mode: bool, no_worker: bool) -> None:
+# `cxloop demo` serves its own database and configuration through these.
+@click.option("--database-url", default=None, hidden=True)
+@click.option("--config", "config_path", default=None, hidden=True)
+def serve(host: str, port: int | None, socket_mode: bool, no_worker: bool, database_url: str | None = None,
+          config_path: str | None = None) -> None:
     """Serve webhooks and Slack requests (and deliver to Slack, unless --no-worker)."""
+    from dataclasses import replace
+
     import uvicorn
 
     from bot.runtime import build_runtime
@@ -86,28 +92,40 @@ def serve(host: str, port: int | None, socket_mode: bool, no_worker: bool) -> No
     from bot.worker import DeliveryWorker
 
     settings = _settings()
-    _logging(settings.log_level)
-    config = _config(settings)
+    if database_url:
+        settings = replace(settings, database_url=database_url)
+    _logging(settings)
+    config = _config(settings, config_path)
     port = port or settings.port
     from bot.db import make_engine
 
     _check_migrated(make_engine(settings.database_url))  # before anything starts
-    fake = None
+    fake, dashboard_url = None, None
     if settings.sandbox:
         from bot.sandbox.fake_slack import FakeSlack
 
         fake = FakeSlack(token=SANDBOX_BOT_TOKEN, host="127.0.0.1").start()
         api_url, token, secret = fake.base_url, SANDBOX_BOT_TOKEN, SANDBOX_SIGNING_SECRET
+        if not settings.dashboard_token:
+            import secrets
+            from dataclasses import replace
+
+            # The dashboard never opens without a token: the sandbox makes one up and prints its URL below.
+            settings = replace(settings, dashboard_token=secrets.token_urlsafe(24))
+            dashboard_url = f"http://127.0.0.1:{port}/dashboard?token={settings.dashboard_token}"
     else:
         api_url, token, secret = settings.slack_api_url, settings.slack_bot_token, settings.slack_signing_secret or ""
         if not secret and not socket_mode:
             _fail("SLACK_SIGNING_SECRET: required to verify requests from Slack (or run with --socket)")
     runtime = build_runtime(settings, config, bot_token=token, signing_secret=secret, slack_api_url=api_url)
-    worker = None if no_worker else DeliveryWorker(runtime.factory, runtime.client, config=config)
+    worker = None if no_worker else DeliveryWorker(runtime.factory, runtime.client, config=config,
+                                                   lease_seconds=settings.delivery_lease_seconds)
     extra_routes = []
     if fake is not None:
-        from bot.sandbox.page import sandbox_routes
+        from bot.sandbox.page import restore_history, sandbox_routes
 
+        # The fake Slack starts empty each time; the channels come back from what the database recorded.
+        restore_history(fake, runtime)
         extra_routes = sandbox_routes(fake, runtime, app_url=f"http://127.0.0.1:{port}")
     app = create_app(runtime, worker=worker, extra_routes=extra_routes,
                      on_shutdown=[fake.stop] if fake else [])
@@ -127,26 +145,36 @@ def serve(host: str, port: int | None, socket_mode: bool, no_worker: bool) -> No
             f"  Open http://127.0.0.1:{port}/sandbox to see the channels, and send sample responses with\n"
             f"  `cxloop simulate --url http://127.0.0.1:{port}` (webhook secret: {SANDBOX_WEBHOOK_SECRET})."
         )
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
+    click.echo(f"Dashboard: {dashboard_url}" if dashboard_url else
+               f"Dashboard: http://{host}:{port}/dashboard (token: $CXLOOP_DASHBOARD_TOKEN)" if settings.dashboard_token
+               else "Dashboard: off (set CXLOOP_DASHBOARD_TOKEN to open /dashboard)")
+    # log_config=None: keep our handler (request ids, redaction, JSON) for uvicorn's own lines too.
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False, log_config=None)
 
 
 @main.command()
-def worker() -> None:
+@click.option("--metrics-port", type=int, default=None, help="Serve this process's Prometheus metrics on this port.")
+def worker(metrics_port: int | None) -> None:
     """Deliver queued messages to Slack (for deployments that run delivery in its own process)."""
     from bot.runtime import build_runtime
     from bot.worker import DeliveryWorker
 
     settings = _settings()
-    _logging(settings.log_level)
+    _logging(settings)
     if settings.sandbox:
         _fail("SLACK_BOT_TOKEN: required for `cxloop worker` (the sandbox delivers inside `cxloop serve`).")
     runtime = build_runtime(settings, _config(settings), bot_token=settings.slack_bot_token,
                             signing_secret=settings.slack_signing_secret or "", slack_api_url=settings.slack_api_url)
     _check_migrated(runtime.engine)
-    delivery = DeliveryWorker(runtime.factory, runtime.client, config=runtime.config)
+    delivery = DeliveryWorker(runtime.factory, runtime.client, config=runtime.config,
+                              lease_seconds=settings.delivery_lease_seconds)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    if metrics_port:
+        from bot.metrics import serve_metrics
+
+        serve_metrics(metrics_port)
     delivery.start()
     click.echo(f"cxloop worker {delivery.worker_id} delivering to {settings.slack_api_url}")
     stop.wait()
@@ -279,6 +307,50 @@ def simulate(url: str | None, source: str, count: int, interval: float, secret: 
                 time.sleep(interval)
 
 
+DEMO_DATABASE_URL = "sqlite:///cxloop-demo.db"
+
+
+@main.command()
+@click.option("--database-url", default=DEMO_DATABASE_URL, show_default=True,
+              help="The demo's own database (never $DATABASE_URL, so demo data cannot reach a real one).")
+@click.option("--seed", type=int, default=None, help="Random seed of the generated data (default: the demo's).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Defaults to $PORT or 3000.")
+@click.option("--no-serve", is_flag=True, help="Only migrate and seed, then exit.")
+@click.pass_context
+def demo(ctx: click.Context, database_url: str, seed: int | None, host: str, port: int | None, no_serve: bool) -> None:
+    """Seed a realistic demo workspace (3 teams, 500 VIP accounts, 2 000 responses over 60 days) and open
+    the sandbox on it. Safe to re-run: a database that already holds the demo is served as it is."""
+    import random
+
+    from bot.db import make_engine, make_session_factory, session_scope, upgrade
+    from bot.demo import DEFAULT_SEED, DEMO_CONFIG_PATH, demo_seeded, demo_summary, seed_demo
+    from models.base import utcnow
+
+    settings = _settings()
+    if not settings.sandbox:
+        _fail("SLACK_BOT_TOKEN is set: `cxloop demo` runs the sandbox only (unset it, or use `cxloop serve`).")
+    config_path = settings.config_path if Path(settings.config_path).exists() else str(DEMO_CONFIG_PATH)
+    config = _config(settings, config_path)
+    upgrade(database_url)
+    factory = make_session_factory(make_engine(database_url))
+    with session_scope(factory) as session:
+        fresh = not demo_seeded(session)
+    if fresh:
+        click.echo("Seeding the demo workspace (once; about half a minute)…")
+        with session_scope(factory) as session:
+            seed_demo(session, config=config, now=utcnow(), rng=random.Random(DEFAULT_SEED if seed is None else seed))
+    with session_scope(factory) as session:
+        summary = demo_summary(session)
+    click.echo(f"Demo database {database_url}{'' if fresh else ' (already seeded)'}: {summary['accounts']} accounts, "
+               f"{summary['items']} responses — {summary['open']} open, {summary['claimed']} claimed, "
+               f"{summary['resolved']} resolved.")
+    if no_serve:
+        return
+    ctx.invoke(serve, host=host, port=port or settings.port, socket_mode=False, no_worker=False, database_url=database_url,
+               config_path=config_path)
+
+
 # --- vip: the VIP book as CSV -----------------------------------------------------------------------
 
 LOOKUP_RATE_LIMIT_RETRIES = 3
@@ -402,13 +474,14 @@ def vip_export(file: str | None) -> None:
 
 @main.command()
 @click.option("--once", is_flag=True, help="Run one tick (what is due now) and exit, e.g. from cron.")
-def clock(once: bool) -> None:
+@click.option("--metrics-port", type=int, default=None, help="Serve this process's Prometheus metrics on this port.")
+def clock(once: bool, metrics_port: int | None) -> None:
     """Run the scheduler: digests, reports, SLA nudges, follow-up and VIP check-in reminders."""
     from bot.clock import run_clock, run_tick
     from bot.runtime import build_runtime
 
     settings = _settings()
-    _logging(settings.log_level)
+    _logging(settings)
     if settings.sandbox:
         click.echo("No SLACK_BOT_TOKEN: the clock queues messages; `cxloop serve` (sandbox) delivers them.")
     runtime = build_runtime(settings, _config(settings), bot_token=settings.slack_bot_token or SANDBOX_BOT_TOKEN,
@@ -418,7 +491,75 @@ def clock(once: bool) -> None:
         sent = run_tick(runtime)
         click.echo(", ".join(f"{name}: {count}" for name, count in sorted(sent.items())) or "Nothing was due.")
         return
+    if metrics_port:
+        from bot.metrics import serve_metrics
+
+        serve_metrics(metrics_port)
     run_clock(runtime)
+
+
+def _actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+@main.command()
+@click.argument("email")
+def forget(email: str) -> None:
+    """Erase a customer's personal data (comments, name, e-mail) here and in Slack's copies. Idempotent."""
+    from bot.db import make_engine, make_session_factory, session_scope
+    from bot.erasure import forget_customer
+    from models.base import utcnow
+
+    if "@" not in email or len(email) > 320:
+        _fail(f"expected an e-mail address, got {email[:60]!r}")
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    _check_migrated(engine)
+    with session_scope(make_session_factory(engine)) as session:
+        report = forget_customer(session, email=email, actor=_actor(), now=utcnow())
+    click.echo(f"Erased {report.items} item(s) and {report.contacts} VIP-book contact(s); blanked {report.notes} "
+               f"note(s); queued {report.slack_updates} Slack update(s); cancelled {report.cancelled_replies} "
+               "unsent reply(ies). Recorded in the audit log." if report.changed
+               else "Nothing stored about that address (already erased, or never seen). Recorded in the audit log.")
+    if report.slack_updates:
+        click.echo("The delivery worker (`cxloop serve` or `cxloop worker`) applies the Slack updates.")
+
+
+@main.command()
+@click.option("--older-than", "older_than", required=True, metavar="DAYS",
+              help="Retention period, e.g. 400d: what was received before that is deleted.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def purge(older_than: str, yes: bool) -> None:
+    """Apply a retention policy: delete items, delivered outbox rows, job runs and touches older than DAYS."""
+    from sqlalchemy import func, select
+
+    from bot.db import make_engine, make_session_factory, session_scope
+    from bot.erasure import parse_retention, purge_older_than
+    from models import Item
+    from models.base import utcnow
+
+    try:
+        retention = parse_retention(older_than)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--older-than") from None
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    _check_migrated(engine)
+    factory = make_session_factory(engine)
+    now = utcnow()
+    with session_scope(factory) as session:
+        due = session.scalar(select(func.count()).where(Item.received_at < now - retention))
+    if due and not yes:
+        click.confirm(f"Delete {due} item(s) received before {now - retention:%Y-%m-%d}?", abort=True)
+    with session_scope(factory) as session:
+        report = purge_older_than(session, older_than=retention, actor=_actor(), now=now)
+    click.echo(f"Purged before {report.cutoff:%Y-%m-%d}: {report.items} item(s), {report.outbox_rows} delivered "
+               f"outbox row(s), {report.job_runs} job run(s), {report.touches} touch(es). Recorded in the audit log.")
 
 
 @main.command()

@@ -23,6 +23,10 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///cxloop.db"
 DEFAULT_CONFIG_PATH = "cxloop.toml"
 DEFAULT_PORT = 3000
+DEFAULT_LEASE_SECONDS = 60
+# Low values are for tests: a lease must outlast a row's Slack calls (10 s timeout each), or another
+# worker may retake a row whose first post is still on its way and post it again.
+MIN_LEASE_SECONDS = 5
 SANDBOX_BOT_TOKEN = "xoxb-sandbox"
 SANDBOX_SIGNING_SECRET = "sandbox-signing-secret"
 SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"
@@ -414,6 +418,13 @@ class Settings:
     config_path: str
     port: int
     log_level: str
+    log_format: str = "text"  # text | json (one JSON object per line)
+    # Values the log redactor hides wherever they appear: tokens, secrets, passwords from the environment.
+    log_secrets: tuple[str, ...] = ()
+    # Opens /dashboard (?token=, cookie or Bearer); unset: a random one in the sandbox, the dashboard off otherwise.
+    dashboard_token: str | None = None
+    # How long a worker owns a leased outbox row; after a crash the row waits this long to be retaken.
+    delivery_lease_seconds: int = DEFAULT_LEASE_SECONDS
 
     @property
     def sandbox(self) -> bool:
@@ -427,6 +438,18 @@ def normalize_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+_SECRET_NAME = re.compile(r"(SECRET|TOKEN|PASSWORD|PASSWD|API_KEY|PRIVATE_KEY)$")
+
+
+def _secret_values(env: Mapping[str, str]) -> tuple[str, ...]:
+    values = [value for name, value in env.items() if _SECRET_NAME.search(name) and value]
+    database_url = env.get("DATABASE_URL") or ""
+    password = re.match(r"^[a-z0-9+]+://[^:/@]*:([^@]+)@", database_url)
+    if password:
+        values.append(password.group(1))
+    return tuple(values)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -447,6 +470,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if not (port_raw.isascii() and port_raw.isdigit()) or not 0 < int(port_raw) < 65536:
         problems.append(f"PORT: expected a port number, got {port_raw!r}")
         port_raw = str(DEFAULT_PORT)
+    lease_raw = env.get("CXLOOP_LEASE_SECONDS") or str(DEFAULT_LEASE_SECONDS)
+    if not (lease_raw.isascii() and lease_raw.isdigit()) or not MIN_LEASE_SECONDS <= int(lease_raw) <= 3600:
+        problems.append(f"CXLOOP_LEASE_SECONDS: expected whole seconds from {MIN_LEASE_SECONDS} to 3600, "
+                        f"got {lease_raw[:20]!r}")
+        lease_raw = str(DEFAULT_LEASE_SECONDS)
+    log_format = (env.get("LOG_FORMAT") or "text").lower()
+    if log_format not in ("text", "json"):
+        problems.append(f"LOG_FORMAT: expected 'text' or 'json', got {log_format[:20]!r}")
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -458,4 +489,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         config_path=env.get("CXLOOP_CONFIG") or DEFAULT_CONFIG_PATH,
         port=int(port_raw),
         log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+        log_format=log_format,
+        log_secrets=_secret_values(env),
+        dashboard_token=env.get("CXLOOP_DASHBOARD_TOKEN") or None,
+        delivery_lease_seconds=int(lease_raw),
     )

@@ -20,8 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.close_loop import CallFailed, prepare_call, reply_route, send_call
-from bot.config import AppConfig
+from bot.config import DEFAULT_LEASE_SECONDS, AppConfig
 from bot.db import session_scope
+from bot.logs import request_id_var
 from bot.slack.blocks import ItemView, item_message
 from bot.slack.client import SlackFailure, classify_failure
 from models import FollowUp, Item, OutboxMessage, SlackMessage
@@ -32,6 +33,8 @@ from models.delivery import (
     PENDING,
     POST_ITEM,
     POST_MESSAGE,
+    REDACT_MESSAGE,
+    REDACT_THREAD,
     SENT,
     THREAD_REPLY,
     UPDATE_ITEM,
@@ -42,7 +45,7 @@ log = logging.getLogger(__name__)
 
 METADATA_EVENT_TYPE = "cxloop_item"
 OUTBOX_EVENT_TYPE = "cxloop_outbox"
-LEASE_SECONDS = 60
+LEASE_SECONDS = DEFAULT_LEASE_SECONDS  # CXLOOP_LEASE_SECONDS sets it per worker
 MAX_FAILURES = 15
 MAX_BACKOFF_SECONDS = 60
 # Updates and thread replies wait for the item's first post; this is how long between looks.
@@ -72,13 +75,14 @@ class DeliveryOutcome:
     retry_after: float = 0.0
 
 
-def lease_row(session: Session, row_id: int, *, worker_id: str, now: datetime) -> bool:
+def lease_row(session: Session, row_id: int, *, worker_id: str, now: datetime,
+              lease_seconds: int = LEASE_SECONDS) -> bool:
     """Compare-and-set lease: only one worker (thread or process) gets a row."""
     result = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id, OutboxMessage.status == PENDING,
                or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now))
-        .values(locked_until=now + timedelta(seconds=LEASE_SECONDS), locked_by=worker_id,
+        .values(locked_until=now + timedelta(seconds=lease_seconds), locked_by=worker_id,
                 attempts=OutboxMessage.attempts + 1)
         .execution_options(synchronize_session=False)
     )
@@ -86,7 +90,8 @@ def lease_row(session: Session, row_id: int, *, worker_id: str, now: datetime) -
 
 
 def lease_due_rows(session: Session, *, worker_id: str, now: datetime, limit: int,
-                   may_send: Callable[[str], bool] = lambda _channel: True) -> list[tuple[int, str]]:
+                   may_send: Callable[[str], bool] = lambda _channel: True,
+                   lease_seconds: int = LEASE_SECONDS) -> list[tuple[int, str]]:
     """Lease at most one due row per channel (channels `may_send` allows), in one short transaction.
 
     On Postgres the candidates are read `FOR UPDATE SKIP LOCKED`, so concurrent workers in other
@@ -106,20 +111,28 @@ def lease_due_rows(session: Session, *, worker_id: str, now: datetime, limit: in
         if channel not in picked and may_send(channel):
             picked[channel] = row_id
     return [(channel, row_id) for channel, row_id in picked.items()
-            if lease_row(session, row_id, worker_id=worker_id, now=now)]
+            if lease_row(session, row_id, worker_id=worker_id, now=now, lease_seconds=lease_seconds)]
 
 
 def _find_posted(client: WebClient, channel: str, item_id: int, since: datetime, *,
                  event_type: str = METADATA_EVENT_TYPE, key: str = "item_id") -> str | None:
-    """The ts of our earlier post (found by its metadata), if an attempt reached Slack but was not recorded."""
-    response = client.conversations_history(channel=channel, limit=200, include_all_metadata=True,
-                                            oldest=f"{(since - HISTORY_LOOKBACK).timestamp():.6f}")
-    for message in response.get("messages", []):
-        metadata = message.get("metadata") or {}
-        if (metadata.get("event_type") == event_type
-                and str((metadata.get("event_payload") or {}).get(key)) == str(item_id)):
-            return message.get("ts")
-    return None
+    """The ts of our earlier post (found by its metadata), if an attempt reached Slack but was not recorded.
+
+    Every page back to `oldest` is read: in a busy channel the post may sit below more than one page
+    (200 messages) of newer ones, and stopping at the first page would post it a second time.
+    """
+    cursor = None
+    while True:
+        response = client.conversations_history(channel=channel, limit=200, include_all_metadata=True,
+                                                oldest=f"{(since - HISTORY_LOOKBACK).timestamp():.6f}", cursor=cursor)
+        for message in response.get("messages", []):
+            metadata = message.get("metadata") or {}
+            if (metadata.get("event_type") == event_type
+                    and str((metadata.get("event_payload") or {}).get(key)) == str(item_id)):
+                return message.get("ts")
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not response.get("has_more") or not cursor:
+            return None
 
 
 def _conversation(client: WebClient, channel: str) -> str:
@@ -132,6 +145,7 @@ def _conversation(client: WebClient, channel: str) -> str:
 def deliver_row(factory: sessionmaker[Session], client: WebClient, row_id: int,
                 config: AppConfig | None = None) -> DeliveryOutcome:
     """Perform one leased row. Slack (or any other service) is called outside any transaction."""
+    request_id_var.set(None)  # pool threads are reused: no id from the previous row
     with session_scope(factory) as session:
         head = session.get(OutboxMessage, row_id)
         if head is not None and head.kind == HTTP_CALL:
@@ -156,11 +170,16 @@ def deliver_row(factory: sessionmaker[Session], client: WebClient, row_id: int,
         assert row is not None
         kind, channel, attempts, created_at = row.kind, row.channel, row.attempts, row.created_at
         payload = dict(row.payload or {})
+        # The webhook's request id, so this row's log lines join the intake's (see bot/logs.py).
+        request_id_var.set(payload.get("request_id"))
         item = session.get(Item, row.item_id) if row.item_id else None
         follow_up = session.scalar(select(FollowUp).where(FollowUp.item_id == row.item_id)) if item else None
         posted = session.scalar(select(SlackMessage).where(SlackMessage.item_id == row.item_id)) if item else None
         route = reply_route(item, config) if item and config else None
         view = item_view(item, follow_up, reply_via=route.via if route else None) if item and follow_up else None
+        original = session.get(OutboxMessage, payload.get("outbox_id")) if kind == REDACT_MESSAGE else None
+        if original is not None:
+            original = (original.id, original.channel, original.created_at, dict(original.payload or {}))
         post_state = None
         if kind != POST_ITEM and posted is None and item is not None:
             post_state = session.scalar(select(OutboxMessage.status).where(
@@ -181,12 +200,19 @@ def deliver_row(factory: sessionmaker[Session], client: WebClient, row_id: int,
                                    title=payload.get("title"), initial_comment=payload.get("initial_comment"),
                                    file=base64.b64decode(payload["content_b64"]))
             return _finish(factory, row_id, channel, "sent")
+        if kind == REDACT_MESSAGE:
+            return _redact_message(factory, client, row_id, channel, original)
+        if kind == REDACT_THREAD:
+            if posted is not None:
+                _redact_thread(client, posted.channel, posted.ts)
+            return _finish(factory, row_id, channel, "sent", note=None if posted else "nothing was posted")
         if kind == POST_ITEM:
             if view is None:
                 return _finish(factory, row_id, channel, "sent", note="item gone")
             if posted is not None:
                 return _finish(factory, row_id, channel, "sent", note="already posted")
             ts = _find_posted(client, channel, view.item_id, created_at) if attempts > 1 else None
+            note = None if ts is None else "found in history"  # as POST_MESSAGE notes it: `cxloop outbox` shows it
             if ts is None:
                 text, blocks = item_message(view)
                 response = client.chat_postMessage(
@@ -194,7 +220,10 @@ def deliver_row(factory: sessionmaker[Session], client: WebClient, row_id: int,
                     metadata={"event_type": METADATA_EVENT_TYPE, "event_payload": {"item_id": view.item_id}},
                 )
                 ts = response["ts"]
-            return _finish(factory, row_id, channel, "sent", item_id=view.item_id, posted_ts=ts)
+                log.info("posted item %s to %s (ts %s)", view.item_id, channel, ts)
+            else:
+                log.info("item %s was already in %s (ts %s); recorded, not re-posted", view.item_id, channel, ts)
+            return _finish(factory, row_id, channel, "sent", item_id=view.item_id, posted_ts=ts, note=note)
 
         if view is None:
             return _finish(factory, row_id, channel, "sent", note="item gone")
@@ -218,6 +247,44 @@ def deliver_row(factory: sessionmaker[Session], client: WebClient, row_id: int,
         return _record_failure(factory, row_id, channel, failure)
 
 
+def _redact_message(factory, client: WebClient, row_id: int, channel: str, original) -> DeliveryOutcome:
+    """Rewrite an earlier POST_MESSAGE (found by its outbox metadata) with its now-scrubbed payload."""
+    if original is None:
+        return _finish(factory, row_id, channel, "sent", note="the original row is gone")
+    original_id, original_channel, created_at, scrubbed = original
+    channel_id = _conversation(client, original_channel)
+    ts = _find_posted(client, channel_id, original_id, created_at, event_type=OUTBOX_EVENT_TYPE, key="outbox_id")
+    if ts is None:
+        return _finish(factory, row_id, channel, "sent", note="not found in the channel's recent history")
+    client.chat_update(channel=channel_id, ts=ts, text=scrubbed.get("text") or " ", blocks=scrubbed.get("blocks"))
+    return _finish(factory, row_id, channel, "sent")
+
+
+def _redact_quotes(text: str) -> str:
+    lines, out = text.split("\n"), []
+    for line in lines:
+        if line.startswith(">"):
+            if not out or out[-1] != "> [erased]":
+                out.append("> [erased]")
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _redact_thread(client: WebClient, channel: str, ts: str) -> None:
+    """Blank the quoted notes in our replies in an item's thread (notes and replies quote the customer)."""
+    replies = client.conversations_replies(channel=channel, ts=ts, limit=200).get("messages", [])
+    for message in replies:
+        if message.get("ts") == ts or not message.get("bot_id"):
+            continue  # the item's own message is re-rendered by UPDATE_ITEM; people's replies are theirs
+        blocks = message.get("blocks") or []
+        new_blocks = [{**b, "text": {**b["text"], "text": _redact_quotes(b["text"].get("text", ""))}}
+                      if b.get("type") == "section" and isinstance(b.get("text"), dict) else b for b in blocks]
+        if new_blocks != blocks:
+            client.chat_update(channel=channel, ts=message["ts"], text=_redact_quotes(message.get("text") or " "),
+                               blocks=new_blocks)
+
+
 def _finish(factory, row_id: int, channel: str, result: str, *, item_id: int | None = None,
             posted_ts: str | None = None, note: str | None = None, error: str | None = None) -> DeliveryOutcome:
     now = utcnow()
@@ -232,12 +299,14 @@ def _finish(factory, row_id: int, channel: str, result: str, *, item_id: int | N
             row.status, row.last_error = DEAD, error
         else:
             row.status, row.sent_at, row.last_error = SENT, now, note
-    if posted_ts is not None:
-        try:
-            with session_scope(factory) as session:
-                session.add(SlackMessage(item_id=item_id, channel=channel, ts=posted_ts, posted_at=now))
-        except IntegrityError:
-            pass  # another worker recorded the same post first
+        if posted_ts is not None:
+            # In the same transaction as 'sent': a crash between two commits would leave the row sent and
+            # the message unrecorded, and the item's updates and thread replies would wait for it forever.
+            try:
+                with session.begin_nested():
+                    session.add(SlackMessage(item_id=item_id, channel=channel, ts=posted_ts, posted_at=now))
+            except IntegrityError:
+                pass  # another worker recorded the same post first
     return DeliveryOutcome(row_id, channel, result)
 
 
@@ -272,6 +341,12 @@ def requeue_dead(session: Session, *, row_id: int | None = None, now: datetime) 
     result = session.execute(statement.values(status=PENDING, failures=0, available_at=now, locked_until=None)
                              .execution_options(synchronize_session=False))
     return result.rowcount
+
+
+def outbox_backlog(session: Session) -> dict[str, int]:
+    """Pending and dead rows only: two indexed counts, cheap however many rows were ever sent."""
+    return {status: session.scalar(select(func.count()).where(OutboxMessage.status == status)) or 0
+            for status in (PENDING, DEAD)}
 
 
 def outbox_counts(session: Session) -> dict[str, int]:

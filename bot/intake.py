@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -90,6 +91,10 @@ def _sender_id(value: Any) -> Any:
     return str(value)
 
 
+def _account_id(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 def OptionalText(max_length: int):  # noqa: N802 — reads as a type in the models below
     """A string of at most max_length characters; blank or null means absent."""
     return Annotated[Annotated[str, Field(max_length=max_length)] | None, BeforeValidator(_strip)]
@@ -101,7 +106,8 @@ class Customer(BaseModel):
     email: OptionalText(320) = None
     name: OptionalText(255) = None
     account: OptionalText(255) = None
-    account_id: Annotated[str | int | None, Field()] = None
+    # A number or a string; stored as text in a 255-character column, so longer is the sender's error.
+    account_id: Annotated[OptionalText(255), BeforeValidator(_account_id)] = None
     plan: OptionalText(100) = None
     segment: OptionalText(100) = None
     vip: bool = False
@@ -183,7 +189,8 @@ def validate_payload(data: Any) -> GenericPayload:
     if not isinstance(data, dict):
         raise PayloadError(422, "body must be a JSON object", field="(body)")
     try:
-        return GenericPayload.model_validate(data)
+        # storable: adapters also pass on what a provider's API answered, which no decode step cleaned.
+        return GenericPayload.model_validate(storable(data))
     except (TypeError, ValueError, OverflowError) as exc:
         if not isinstance(exc, ValidationError):
             # A shape pydantic could not even compare (e.g. a number far out of range): still the sender's error.
@@ -200,16 +207,56 @@ def validate_payload(data: Any) -> GenericPayload:
         raise PayloadError(422, f"{first['field']}: {first['message']}", field=first["field"], errors=errors) from None
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: Python makes it inf, which no JSON column (jsonb) accepts
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
+
+
+def _storable_text(value: str) -> str:
+    # A lone surrogate ("\ud800" in JSON) cannot be encoded as UTF-8, so neither the database nor our
+    # JSON answer could hold it; NUL is refused by Postgres in text and jsonb. Neither carries meaning.
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in value)
+    return value
+
+
+def storable(value: Any) -> Any:
+    """A decoded JSON value whose strings (keys too) can be stored and echoed: see _storable_text."""
+    if isinstance(value, str):
+        return _storable_text(value)
+    if isinstance(value, dict):
+        return {_storable_text(k) if isinstance(k, str) else k: storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    return value
+
+
+def loads_json(body: bytes) -> Any:
+    """A webhook body as strict JSON (UTF-8, no NaN/Infinity) with storable strings; PayloadError 400 if not."""
+    try:
+        # json.loads(bytes) would let UTF-8-encoded surrogates through ("surrogatepass"): decode strictly.
+        data = json.loads(body.decode("utf-8-sig"), parse_constant=_refuse_constant, parse_float=_finite_float)
+        return storable(data)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # ValueError covers syntax errors and numbers too long to convert; RecursionError, deep nesting.
+        raise PayloadError(400, f"body is not valid JSON: {str(exc)[:200]}") from None
+
+
 def parse_generic_payload(body: bytes) -> GenericPayload:
     """Raw bytes → payload, or PayloadError (400 for unreadable JSON, 422 for a wrong shape)."""
     if len(body) > MAX_BODY_BYTES:
         raise PayloadError(413, f"body is larger than {MAX_BODY_BYTES} bytes")
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        # ValueError covers syntax errors and numbers too long to convert; RecursionError, deep nesting.
-        raise PayloadError(400, f"body is not valid JSON: {str(exc)[:200]}") from None
-    return validate_payload(data)
+    return validate_payload(loads_json(body))
 
 
 @dataclass(frozen=True)
@@ -252,7 +299,7 @@ def _apply_scoring(item: Item, config: AppConfig) -> None:
 
 
 def ingest_item(session: Session, *, source: str, payload: GenericPayload, config: AppConfig,
-                now: datetime, team: str | None = None) -> IngestResult:
+                now: datetime, team: str | None = None, request_id: str | None = None) -> IngestResult:
     """Store a new item (with follow-up and outbox rows) or recognise a retry/edit of a stored one."""
     fields = _content_fields(payload)
     fingerprint = _fingerprint(fields)
@@ -294,8 +341,9 @@ def ingest_item(session: Session, *, source: str, payload: GenericPayload, confi
         return _update_existing(session, existing, fields, fingerprint, config, now)
 
     session.add(FollowUp(item_id=item.id, status=OPEN, updated_at=now, version=1))
+    # The request id rides on the outbox row so the worker's log of the Slack post carries it too.
     session.add(OutboxMessage(kind=POST_ITEM, item_id=item.id, channel=item.channel, available_at=now,
-                              created_at=now, payload={}))
+                              created_at=now, payload={"request_id": request_id} if request_id else {}))
     mentions = []
     if item.mention:
         mentions.append(mention_target(item.mention))
@@ -311,6 +359,9 @@ def ingest_item(session: Session, *, source: str, payload: GenericPayload, confi
 
 def _update_existing(session: Session, item: Item, fields: dict[str, Any], fingerprint: str,
                      config: AppConfig, now: datetime) -> IngestResult:
+    if item.erased_at is not None:
+        # `cxloop forget` removed this customer's data: a resent webhook must not bring it back.
+        return IngestResult(item_id=item.id, status="duplicate")
     if item.content_hash == fingerprint:
         return IngestResult(item_id=item.id, status="duplicate", updated=False)
     # An edit (e.g. the comment arrived after the score). The route stays: the message already

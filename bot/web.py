@@ -6,37 +6,53 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from sqlalchemy import text
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.delivery import outbox_counts
+from bot.db import current_revision, head_revision
+from bot.delivery import outbox_backlog
+from bot.metrics import exposition
 from bot.runtime import Runtime
 from bot.slack.app import create_bolt_app, dispatch_to_bolt
 from bot.worker import DeliveryWorker
+from handlers.dashboard import dashboard_routes
 from handlers.webhooks import make_webhook_endpoint
 
 log = logging.getLogger(__name__)
 
-# /healthz turns unhealthy when this many rows wait or any is dead: someone should look.
-BACKLOG_WARNING = 1000
+# /readyz answers 503 when this many rows wait to be delivered: something is stuck, someone should look.
+BACKLOG_LIMIT = 1000
 
 
-def health(runtime: Runtime) -> tuple[int, dict]:
-    try:
-        with runtime.session() as session:
-            session.execute(text("SELECT 1"))
-            counts = outbox_counts(session)
-    except Exception as exc:  # noqa: BLE001 — health reports, it does not raise
-        return 503, {"status": "unavailable", "database": f"error: {type(exc).__name__}"}
-    ok = counts["pending"] < BACKLOG_WARNING
-    return (200 if ok else 503), {
-        "status": "ok" if ok else "degraded", "database": "ok",
-        "outbox": {"backlog": counts["pending"], "dead": counts["dead"], "sent": counts["sent"]},
-    }
+class Readiness:
+    """GET /readyz: database reachable, schema at the code's migration head, outbox backlog in bounds."""
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.head = head_revision()  # read once: the code's migrations do not change while it runs
+
+    def check(self) -> tuple[int, dict]:
+        try:
+            with self.runtime.session() as session:
+                counts = outbox_backlog(session)
+            current = current_revision(self.runtime.engine)
+        except Exception as exc:  # noqa: BLE001 — readiness reports, it does not raise
+            return 503, {"status": "unavailable", "database": f"error: {type(exc).__name__}"}
+        problems = []
+        if current != self.head:
+            problems.append(f"database at migration {current}, code expects {self.head}: run `cxloop db upgrade`")
+        if counts["pending"] >= BACKLOG_LIMIT:
+            problems.append(f"outbox backlog {counts['pending']} ≥ {BACKLOG_LIMIT}")
+        body = {"status": "ready" if not problems else "not ready", "database": "ok",
+                "migrations": {"current": current, "head": self.head},
+                "outbox": {"backlog": counts["pending"], "dead": counts["dead"]}}
+        if problems:
+            body["problems"] = problems
+        return (200 if not problems else 503), body
 
 
 def create_app(runtime: Runtime, *, worker: DeliveryWorker | None = None, extra_routes: list | None = None,
@@ -48,13 +64,23 @@ def create_app(runtime: Runtime, *, worker: DeliveryWorker | None = None, extra_
     async def slack_events(request: Request):
         return await dispatch_to_bolt(bolt_app, request)
 
+    readiness = Readiness(runtime)
+
     async def healthz(_request: Request) -> JSONResponse:
-        status, body = await run_in_threadpool(health, runtime)
+        # Liveness only: the process answers. A database outage must not get a healthy app restarted.
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_request: Request) -> JSONResponse:
+        status, body = await run_in_threadpool(readiness.check)
         return JSONResponse(body, status_code=status)
+
+    async def metrics(_request: Request) -> Response:
+        text = await run_in_threadpool(exposition, runtime.factory)
+        return Response(text, media_type=CONTENT_TYPE_LATEST)
 
     async def index(_request: Request) -> PlainTextResponse:
         return PlainTextResponse("cxloop is running. Webhooks: POST /webhooks/<source>; Slack: POST /slack/events; "
-                                 "health: GET /healthz\n")
+                                 "health: GET /healthz, /readyz; metrics: GET /metrics\n")
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -72,10 +98,14 @@ def create_app(runtime: Runtime, *, worker: DeliveryWorker | None = None, extra_
     routes = [
         Route("/", index),
         Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
         # HEAD: some providers (SurveyMonkey) check the URL answers before they subscribe it.
         Route("/webhooks/{source}", make_webhook_endpoint(runtime), methods=["POST", "HEAD"]),
         # One Request URL for events, interactivity and slash commands, as manifest.yml sets it.
         Route("/slack/events", slack_events, methods=["POST"]),
+        # Always mounted: without CXLOOP_DASHBOARD_TOKEN (outside the sandbox) it answers 404, never opens.
+        *dashboard_routes(runtime),
         *(extra_routes or []),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

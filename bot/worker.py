@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import AppConfig
 from bot.db import session_scope
-from bot.delivery import DeliveryOutcome, deliver_row, lease_due_rows
+from bot.delivery import LEASE_SECONDS, DeliveryOutcome, deliver_row, lease_due_rows
+from bot.metrics import record_delivery
 from models.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,9 @@ class DeliveryWorker:
     def __init__(self, factory: sessionmaker[Session], client: WebClient, *, config: AppConfig | None = None,
                  concurrency: int = 4,
                  channel_interval: float = CHANNEL_INTERVAL_SECONDS, poll_interval: float = POLL_INTERVAL_SECONDS,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, lease_seconds: int = LEASE_SECONDS):
         self.factory, self.client, self.config = factory, client, config
+        self.lease_seconds = lease_seconds
         self.worker_id = f"worker-{uuid.uuid4().hex[:8]}"
         self.concurrency = concurrency
         self.channel_interval, self.poll_interval = channel_interval, poll_interval
@@ -97,6 +99,7 @@ class DeliveryWorker:
         # One row per channel per pass, and only channels whose pace allows it now; channels go in parallel.
         with session_scope(self.factory) as session:
             leased = lease_due_rows(session, worker_id=self.worker_id, now=utcnow(), limit=BATCH_SIZE,
+                                    lease_seconds=self.lease_seconds,
                                     may_send=lambda channel: self._next_allowed.get(channel, 0.0) <= now)
         if not leased:
             return 0
@@ -105,6 +108,7 @@ class DeliveryWorker:
         return len(leased)
 
     def _after(self, outcome: DeliveryOutcome) -> None:
+        record_delivery(outcome.result)
         now = self._clock()
         if outcome.result == "unreachable":
             self._unreachable_streak += 1

@@ -11,6 +11,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot.intake import MAX_BODY_BYTES, PayloadError, ingest_item, parse_generic_payload, validate_payload
+from bot.logs import REQUEST_ID_HEADER, new_request_id, request_id_var
+from bot.metrics import ITEMS_INGESTED, WEBHOOKS
 from bot.outbound import make_fetch
 from bot.providers import adapter_for
 from bot.providers.base import Ignored, ProviderUnavailable
@@ -35,7 +37,22 @@ async def _read_limited(request: Request, limit: int) -> bytes | None:
 
 
 def make_webhook_endpoint(runtime: Runtime):
-    async def receive_webhook(request: Request) -> JSONResponse:
+    async def endpoint(request: Request) -> Response:
+        """Give the request its id (logged with every line, stored for the Slack post) and count it."""
+        request_id = new_request_id(request.headers.get(REQUEST_ID_HEADER))
+        token = request_id_var.set(request_id)
+        try:
+            response = await receive_webhook(request)
+        finally:
+            request_id_var.reset(token)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        # An unknown name is counted as "unknown": label values must not come from strangers.
+        name = request.path_params["source"]
+        WEBHOOKS.labels(source=name if runtime.config.source(name) else "unknown",
+                        code=str(response.status_code)).inc()
+        return response
+
+    async def receive_webhook(request: Request) -> Response:
         name = request.path_params["source"]
         source = runtime.config.source(name)
         if source is None:
@@ -56,6 +73,7 @@ def make_webhook_endpoint(runtime: Runtime):
         except SignatureError as exc:
             log.info("refused webhook for source %s: %s", source.name, exc)
             return JSONResponse({"error": f"invalid signature: {exc}"}, status_code=401)
+        log.debug("webhook %s body (%d bytes): %s", source.name, len(body), body[:4000].decode("utf-8", "replace"))
         try:
             if source.type == "generic":
                 payloads = [parse_generic_payload(body)]
@@ -73,10 +91,12 @@ def make_webhook_endpoint(runtime: Runtime):
         if not payloads:
             return JSONResponse({"status": "ignored", "reason": "nothing to store in this event"}, status_code=202)
 
+        request_id = request_id_var.get()
+
         def store():
             with runtime.session() as session:
                 return [ingest_item(session, source=source.name, payload=payload, config=runtime.config,
-                                    now=runtime.now()) for payload in payloads]
+                                    now=runtime.now(), request_id=request_id) for payload in payloads]
 
         try:
             results = await run_in_threadpool(store)
@@ -87,10 +107,11 @@ def make_webhook_endpoint(runtime: Runtime):
                                 headers={"Retry-After": "5"})
         runtime.queued()
         for payload, result in zip(payloads, results, strict=True):
+            ITEMS_INGESTED.labels(source=source.name, kind=payload.kind, status=result.status).inc()
             log.info("webhook %s/%s: %s item %s", source.name, payload.id[:40], result.status, result.item_id)
         accepted = any(result.status == "accepted" for result in results)
         body_json = results[0].as_json() if len(results) == 1 else {
             "status": "accepted" if accepted else "duplicate", "items": [r.as_json() for r in results]}
         return JSONResponse(body_json, status_code=202 if accepted else 200)
 
-    return receive_webhook
+    return endpoint

@@ -18,6 +18,10 @@ POST_ITEM = "post_item"
 UPDATE_ITEM = "update_item"
 THREAD_REPLY = "thread_reply"
 POST_MESSAGE = "post_message"  # a message not tied to an item: digests, DMs (channel may be a user id)
+# Erasure (`cxloop forget`): rewrite what Slack already shows. REDACT_THREAD blanks the quotes in an
+# item's thread; REDACT_MESSAGE replaces an earlier POST_MESSAGE (a digest quote) with its scrubbed payload.
+REDACT_THREAD = "redact_thread"
+REDACT_MESSAGE = "redact_message"
 UPLOAD_FILE = "upload_file"    # a file (e.g. a report's chart) through Slack's external upload flow
 HTTP_CALL = "http_call"        # a call back to a source (Zendesk note, resolved/promoter webhooks)
 

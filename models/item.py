@@ -58,3 +58,5 @@ class Item(Base):
     # Fingerprint of what the sender sent, so a retry is told apart from an edit.
     content_hash: Mapped[str] = mapped_column(String(64))
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    # Set by `cxloop forget`: personal data was removed, and a resent webhook must not bring it back.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -153,8 +153,8 @@ def test_refused_webhooks_store_and_post_nothing(make_app):
     assert huge.status_code == 413
     time.sleep(0.5)
     assert app.fake.calls("chat.postMessage") == []
-    health = app.http.get(f"{app.url}/healthz").json()
-    assert health["outbox"] == {"backlog": 0, "dead": 0, "sent": 0}
+    ready = app.http.get(f"{app.url}/readyz").json()
+    assert ready["outbox"] == {"backlog": 0, "dead": 0}
 
 
 def test_a_20000_character_comment_posts_without_invalid_blocks(make_app):
