@@ -4,19 +4,28 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed-stamp
 
-.PHONY: run test lint clean
+.PHONY: run test chaos lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
+# Without Slack credentials: the sandbox on a seeded demo workspace (cxloop-demo.db, seeded once).
 run: $(STAMP)
+ifeq ($(SLACK_BOT_TOKEN),)
+	$(BIN)/cxloop demo
+else
 	$(BIN)/cxloop db upgrade
 	$(BIN)/cxloop serve
+endif
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Fault tests: real cxloop processes, fake Slack failing, worker killed, a private Postgres restarted.
+chaos: $(STAMP)
+	$(BIN)/python -m pytest -m chaos -s
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

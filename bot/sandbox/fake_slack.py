@@ -370,6 +370,7 @@ class FakeSlack:
         self._users = {u["id"]: copy.deepcopy(u) for u in DEFAULT_USERS}
         self._users.update({u["id"]: _normalize_user(u) for u in users or []})
         self._last_ts_us = 0  # survives reset() so ts keep strictly increasing for this instance
+        self._in_flight: dict[str, int] = {}  # Web API calls received and not yet answered, by method
         self._methods = {
             "auth.test": self._auth_test, "chat.postMessage": self._post_message, "chat.update": self._update,
             "chat.delete": self._delete, "chat.postEphemeral": self._post_ephemeral,
@@ -430,10 +431,12 @@ class FakeSlack:
 
     # ---- configuration
     def set_faults(self, *, rate_429: float = 0.0, rate_500: float = 0.0, latency_s: float = 0.0,
-                   retry_after_s: int = 1, seed: int | None = None) -> None:
+                   retry_after_s: int = 1, seed: int | None = None, rate_500_after_effect: float = 0.0) -> None:
+        """Fail that share of Web API calls. `rate_500` fails before the call acts; `rate_500_after_effect`
+        after (the message is posted, the answer is lost), as a timeout or a proxy error does."""
         with self._lock:
             self._faults = {"rate_429": rate_429, "rate_500": rate_500, "latency_s": latency_s,
-                            "retry_after_s": retry_after_s}
+                            "retry_after_s": retry_after_s, "rate_500_after_effect": rate_500_after_effect}
             self._rng = random.Random(seed)
 
     def enforce_channel_rate(self, per_second: float | None) -> None:
@@ -464,9 +467,38 @@ class FakeSlack:
         with self._lock:
             return copy.deepcopy([c for c in self._calls if method in (None, c["method"])])
 
+    def in_flight(self, method: str | None = None) -> int:
+        """Calls received and not yet answered (e.g. still in injected latency): a client killed now
+        leaves them to complete on Slack's side without ever seeing the answer."""
+        with self._lock:
+            return sum(n for m, n in self._in_flight.items() if method in (None, m))
+
     def messages(self, channel: str) -> list[dict]:
         with self._lock:
             return copy.deepcopy(self._messages.get(channel, []))
+
+    def last_call_at(self) -> float | None:
+        """When the newest recorded call arrived (time.time()); cheap, unlike calls()."""
+        with self._lock:
+            return self._calls[-1]["at"] if self._calls else None
+
+    def top_level_count(self, channel: str) -> int:
+        with self._lock:
+            return sum(1 for m in self._messages.get(channel, []) if m["thread_ts"] in (None, m["ts"]))
+
+    def restore_message(self, channel: str, ts: str, *, text: str, blocks: list | None = None,
+                        metadata: dict | None = None, thread_ts: str | None = None) -> None:
+        """Put back a message the app posted before this fake started (the sandbox rebuilds its channels
+        from the database); kept in ts order, and later posts get a newer ts."""
+        with self._lock:
+            msg = {"ts": ts, "channel": channel, "text": text, "blocks": blocks or [], "thread_ts": thread_ts,
+                   "metadata": metadata, "user": BOT_USER_ID}
+            history = self._messages.setdefault(channel, [])
+            history.append(msg)
+            if len(history) > 1 and _ts_key(history[-2]["ts"]) > _ts_key(ts):
+                history.sort(key=lambda m: _ts_key(m["ts"]))
+            sec, usec = _ts_key(ts)
+            self._last_ts_us = max(self._last_ts_us, sec * 1_000_000 + usec)
 
     def message(self, channel: str, ts: str) -> dict | None:
         with self._lock:
@@ -515,6 +547,15 @@ class FakeSlack:
             req.reply(404, b"not found", "text/plain", {})
 
     def _api(self, method: str, args: dict[str, Any], auth: str) -> tuple[int, dict, dict]:
+        with self._lock:
+            self._in_flight[method] = self._in_flight.get(method, 0) + 1
+        try:
+            return self._api_call(method, args, auth)
+        finally:
+            with self._lock:
+                self._in_flight[method] -= 1
+
+    def _api_call(self, method: str, args: dict[str, Any], auth: str) -> tuple[int, dict, dict]:
         token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else args.get("token")
         args.pop("token", None)  # keep secrets out of the recorded args
         if self._faults["latency_s"]:
@@ -530,6 +571,8 @@ class FakeSlack:
                 if fn is None or token != self.token:
                     raise _ApiError("unknown_method" if fn is None else "invalid_auth" if token else "not_authed")
                 status, body, headers = 200, {"ok": True, **fn(args)}, {}
+                if roll < f["rate_429"] + f["rate_500"] + f["rate_500_after_effect"]:
+                    raise _ApiError("fatal_error", status=500)
             except _ApiError as e:
                 status, body, headers = e.status, e.body, e.headers
             except (TypeError, ValueError, AttributeError) as e:  # malformed args, e.g. limit="abc"

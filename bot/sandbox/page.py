@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import html
 import json
+import random
 import re
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
+from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -29,7 +33,9 @@ from starlette.routing import Route
 
 from bot.runtime import Runtime
 from bot.sandbox.fake_slack import BOT_USER_ID, DEFAULT_USERS, TEAM_ID, FakeSlack
-from bot.signing import sign_slack_request
+from bot.signing import sign_slack_request, sign_webhook
+from models import FollowUp, Item, OutboxMessage, SlackMessage
+from models.delivery import SENT, THREAD_REPLY
 
 API_APP_ID = "A0CXLOOP"
 TEAM_DOMAIN = "sandbox"
@@ -37,6 +43,7 @@ VERIFICATION_TOKEN = "sandbox-verification-token"  # Slack's deprecated token; B
 LOCAL_EPHEMERALS_KEPT = 5
 FORM = "application/x-www-form-urlencoded"
 MAX_FORM_BYTES = 64_000
+USER_COOKIE = "cxloop_sandbox_as"
 # Where view_submission's state.values puts each input's value, by element type.
 _STATE_KEYS = {"static_select": "selected_option", "users_select": "selected_user", "datepicker": "selected_date"}
 
@@ -46,6 +53,8 @@ _MARK_RE = re.compile(r"\x00(\d+)\x00")
 _BOLD_RE = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _ITALIC_RE = re.compile(r"(?<![\w])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w])")
 _CODE_RE = re.compile(r"`([^`\n]+)`")
+# What bot.commands.message_link makes of a message; the sandbox shows that message itself.
+_ARCHIVE_RE = re.compile(r"https://slack\.com/archives/([CGD][A-Z0-9]+)/p(\d{10})(\d{6})")
 
 esc = html.escape
 
@@ -72,6 +81,10 @@ def _token(inner: str, names: dict[str, str]) -> str:
         return f'<span class="mention">@{esc(_unentity(label or body[1:].partition("^")[0]))}</span>'
     url = _unentity(body)
     text = esc(_unentity(label or body))
+    local = _ARCHIVE_RE.fullmatch(url)
+    if local:  # a message link (App Home, /cxloop open, digests): open it here, in the sandbox
+        channel, sec, usec = local.groups()
+        return f'<a href="/sandbox?c={esc(channel)}#m-{sec}.{usec}">{text}</a>'
     if _safe_url(url):
         return f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">{text}</a>'
     return text
@@ -125,6 +138,14 @@ def _block_id(block: dict[str, Any], index: int) -> str:
     return str(block.get("block_id") or f"blk{index}")
 
 
+def _image(obj: dict[str, Any], css_class: str) -> str:
+    """An image block or element: shown from its URL when it is http(s), else its alt text only."""
+    url, alt = str(obj.get("image_url") or ""), esc(str(obj.get("alt_text") or ""))
+    if not _safe_url(url):
+        return f'<span class="muted">[image: {alt}]</span>'
+    return f'<img class="{css_class}" src="{esc(url)}" alt="{alt}" loading="lazy" referrerpolicy="no-referrer">'
+
+
 def _element(el: dict[str, Any], ctx: dict[str, str]) -> str:
     """A message's interactive element as a small POST form that becomes a block_actions payload."""
     kind, hidden = el.get("type"), _hidden(**ctx, action_id=str(el.get("action_id", "")))
@@ -134,13 +155,16 @@ def _element(el: dict[str, Any], ctx: dict[str, str]) -> str:
             return f'<a class="btn" href="{esc(el["url"])}" target="_blank" rel="noopener noreferrer">{label} ↗</a>'
         return (f'<form method="post" action="/sandbox/action">{hidden}'
                 f'<button class="btn {esc(el.get("style", ""))}">{label}</button></form>')
+    if kind == "image":
+        return _image(el, "ctx-img")
     if kind in ("overflow", "static_select"):
         options = "".join(f'<option value="{esc(o.get("value", ""))}">{esc(o["text"]["text"])}</option>'
                           for o in el.get("options", []))
         first = "⋯" if kind == "overflow" else esc((el.get("placeholder") or {}).get("text", "Choose…"))
-        return (f'<form method="post" action="/sandbox/action">{hidden}<select name="value" '
-                f'onchange="this.form.submit()"><option value="">{first}</option>{options}</select>'
-                '<noscript><button class="btn">Go</button></noscript></form>')
+        label = "More actions" if kind == "overflow" else first
+        return (f'<form method="post" action="/sandbox/action">{hidden}<select name="value" class="{esc(kind)}" '
+                f'aria-label="{label}" onchange="this.form.submit()"><option value="">{first}</option>{options}'
+                '</select><noscript><button class="btn">Go</button></noscript></form>')
     return f'<span class="muted">[{esc(str(kind))}]</span>'
 
 
@@ -151,7 +175,7 @@ def render_blocks(blocks: list[dict[str, Any]], names: dict[str, str], ctx: dict
         kind = block.get("type")
         el_ctx = {**ctx, "block_id": _block_id(block, index)} if ctx else None
         if kind == "header":
-            out.append(f"<h3>{_text(block.get('text'), names)}</h3>")
+            out.append(f'<h3 class="header">{_text(block.get("text"), names)}</h3>')
         elif kind == "section":
             fields = "".join(f"<div>{_text(f, names)}</div>" for f in block.get("fields") or [])
             accessory = block.get("accessory")
@@ -159,8 +183,13 @@ def render_blocks(blocks: list[dict[str, Any]], names: dict[str, str], ctx: dict
                        + (f'<div class="fields">{fields}</div>' if fields else "")
                        + (_element(accessory, el_ctx) if accessory and el_ctx else "") + "</div>")
         elif kind == "context":
-            parts = (_text(e, names) for e in block.get("elements", []) if e.get("type") != "image")
+            parts = (_image(e, "ctx-img") if e.get("type") == "image" else _text(e, names)
+                     for e in block.get("elements", []))
             out.append(f'<div class="context">{" · ".join(parts)}</div>')
+        elif kind == "image":
+            title = _text(block.get("title"), names)
+            out.append(f'<figure class="image">{_image(block, "block-img")}'
+                       + (f"<figcaption>{title}</figcaption>" if title else "") + "</figure>")
         elif kind == "actions" and el_ctx:
             out.append(f'<div class="actions">{"".join(_element(e, el_ctx) for e in block.get("elements", []))}</div>')
         elif kind == "divider":
@@ -168,30 +197,84 @@ def render_blocks(blocks: list[dict[str, Any]], names: dict[str, str], ctx: dict
     return "".join(out)
 
 
-CSS = """body{font:14px/1.45 system-ui,sans-serif;margin:0;background:#f4f2f5;color:#1d1c1d}
-header{background:#3f0e40;color:#fff;padding:8px 16px;display:flex;gap:16px;align-items:center}
-header form{margin:0}main{max-width:900px;margin:0 auto;padding:12px}
-.channel{background:#fff;border-radius:8px;margin:12px 0;padding:8px 16px}
-.msg{border-top:1px solid #eee;padding:8px 0}.who{font-weight:700}.muted,.context{color:#616061;font-size:12px}
+CSS = """*{box-sizing:border-box}body{font:14px/1.45 system-ui,sans-serif;margin:0;background:#f4f2f5;color:#1d1c1d}
+header{background:#3f0e40;color:#fff;padding:8px 16px;display:flex;gap:14px;align-items:center;flex-wrap:wrap}
+header form{margin:0;display:flex;gap:6px;align-items:center}header a{color:#fff}
+header select,header input{font-size:13px;padding:2px 4px}header .btn{color:#1d1c1d}
+.layout{display:flex;min-height:calc(100vh - 48px)}
+nav{width:220px;flex:none;background:#4a154b;color:#e9dfea;padding:12px 0}
+nav h4{margin:14px 16px 4px;font-size:12px;text-transform:uppercase;letter-spacing:.05em;color:#cdb8ce}
+nav a,nav button{display:block;width:100%;text-align:left;color:#e9dfea;text-decoration:none;padding:4px 16px;
+background:none;border:0;font:inherit;cursor:pointer}nav form{margin:0}
+nav a.on,nav button.on{background:#1164a3;color:#fff}nav .count{float:right;opacity:.7;font-size:12px}
+main{flex:1;min-width:0;padding:12px 20px;max-width:980px}
+.conv{background:#fff;border-radius:8px;padding:8px 16px}
+.msg{border-top:1px solid #eee;padding:8px 0}.msg:target{background:#fff8db}.who{font-weight:700}
+.muted,.context{color:#616061;font-size:12px}
 .fields{display:grid;grid-template-columns:1fr 1fr;gap:6px;margin:6px 0}
 blockquote{border-left:4px solid #ddd;margin:4px 0;padding-left:8px}h3{margin:4px 0}
-.actions{display:flex;gap:6px;margin:6px 0;align-items:center}.actions form,.section form{display:inline;margin:0}
+.actions{display:flex;gap:6px;margin:6px 0;align-items:center;flex-wrap:wrap}
+.actions form,.section form{display:inline;margin:0}.section form{margin-left:8px}
 .btn{border:1px solid #bbb;background:#fff;border-radius:4px;padding:3px 10px;cursor:pointer;
 color:inherit;text-decoration:none;font-size:13px}.primary{background:#007a5a;color:#fff;border-color:#007a5a}
-.danger{background:#e01e5a;color:#fff}.thread{margin-left:24px;border-left:2px solid #e8e8e8;padding-left:10px}
+.danger{background:#e01e5a;color:#fff}details.thread{margin:4px 0 0 24px;border-left:2px solid #e8e8e8;
+padding-left:10px}details.thread summary{color:#1264a3;cursor:pointer;font-size:12px}
 .eph{background:#f8f8fb;border:1px dashed #c9c9d9;border-radius:6px;padding:6px 10px;margin:6px 0}
+.eph>.muted:first-child{display:block}
 .mention{background:#e8f5fa;color:#1264a3;border-radius:3px;padding:0 2px}
-.composer input{width:70%;padding:6px}.modal-bg{position:fixed;inset:0;background:#0008;display:flex;
-align-items:center;justify-content:center}.modal{background:#fff;border-radius:8px;padding:16px 20px;
-width:480px;max-height:90vh;overflow:auto}.modal label{display:block;font-weight:700;margin-top:10px}
-.modal select,.modal textarea,.modal input{width:100%;box-sizing:border-box;padding:6px}
-.err{color:#e01e5a;font-size:12px}"""
+.composer{display:flex;gap:6px;margin:10px 0}.composer input{flex:1;padding:6px}
+.modal-bg{position:fixed;inset:0;background:#0008;display:flex;align-items:center;justify-content:center}
+.modal{background:#fff;border-radius:8px;padding:16px 20px;width:480px;max-height:90vh;overflow:auto}
+.modal label{display:block;font-weight:700;margin-top:10px}
+.modal select,.modal textarea,.modal input{width:100%;padding:6px}
+.err{color:#e01e5a;font-size:12px}.block-img{max-width:100%;max-height:360px;border-radius:4px}
+.ctx-img{height:16px;vertical-align:middle}.file img{max-width:100%;border:1px solid #ddd;border-radius:4px}
+figure{margin:6px 0}.home .section{display:flex;justify-content:space-between;gap:8px;padding:4px 0}"""
 
 # Reload every 3 s to show deliveries, but never while a modal is open or the user is typing.
 EPHEMERAL_PREFIX = "eph:"
+HOME_PREFIX = "home:"
+HOME = "home"
+MESSAGES_SHOWN = 50
+# After a click, wait until the app has stopped calling Slack (or this long) before showing the page,
+# so the result of the click is on the page the browser gets back.
+SETTLE_SECONDS = 4.0
+SETTLE_QUIET_SECONDS = 0.35
+# How many item messages per channel the sandbox rebuilds with their threads when it starts.
+RESTORED_PER_CHANNEL = MESSAGES_SHOWN
 
-REFRESH_JS = """setInterval(function(){var a=document.activeElement;
-if(!document.querySelector('.modal')&&!(a&&/INPUT|TEXTAREA|SELECT/.test(a.tagName)))location.reload()},3000);"""
+# Newest messages are at the bottom, as in Slack: open a conversation there, and keep the reader's place
+# across the 3-second reloads (never while a modal is open or the user is typing).
+SCROLL_JS = """(function(){var key='scroll:'+location.pathname+location.search,y=sessionStorage.getItem(key);
+if(!location.hash){window.scrollTo(0,y===null?document.body.scrollHeight:+y)}
+addEventListener('pagehide',function(){sessionStorage.setItem(key,window.scrollY)});})();"""
+# "Live" (on unless the reader unticks it, remembered in localStorage) reloads every 3 s for new posts.
+REFRESH_JS = """(function(){var box=document.getElementById('live'),on=localStorage.getItem(LIVE)!=='off';
+box.checked=on;box.onchange=function(){localStorage.setItem(LIVE,box.checked?'on':'off')};
+setInterval(function(){var a=document.activeElement;if(localStorage.getItem(LIVE)!=='off'&&
+!document.querySelector('.modal')&&!(a&&/INPUT|TEXTAREA|SELECT/.test(a.tagName)))location.reload()},3000);
+})();""".replace("LIVE", "'cxloop-sandbox-live'")
+
+SAMPLE_KINDS = {"detractor": "NPS detractor", "passive": "CSAT passive", "promoter": "NPS promoter",
+                "escalation": "Escalation", "random": "Random"}
+
+
+def sample_response(kind: str, rng: random.Random) -> dict[str, Any]:
+    """A realistic webhook body of the chosen kind (the same customers and comments as `cxloop simulate`)."""
+    from bot.sandbox import samples
+
+    if kind not in SAMPLE_KINDS or kind == "random":
+        return samples.sample_payload(rng)
+    name, email, account, plan, vip = rng.choice(samples.CUSTOMERS)
+    customer = {"name": name, "email": email, "account": account, "plan": plan, "vip": vip}
+    if kind == "escalation":
+        subject, priority, comment = rng.choice(samples.ESCALATIONS)
+        return {"id": f"esc-{uuid.uuid4().hex[:10]}", "kind": "escalation", "subject": subject, "priority": priority,
+                "comment": comment, "customer": customer}
+    survey, score = {"detractor": ("nps", rng.randint(0, 6)), "passive": ("csat", 3),
+                     "promoter": ("nps", rng.choice([9, 10]))}[kind]
+    return {"id": f"resp-{uuid.uuid4().hex[:10]}", "kind": survey, "score": score, "customer": customer,
+            "comment": rng.choice(samples.COMMENTS[kind])}
 
 
 class SandboxPage:
@@ -206,6 +289,7 @@ class SandboxPage:
         self._done_views: set[str] = set()  # submitted or cancelled modals
         self._view_errors: dict[str, tuple[dict[str, str], dict[str, str]]] = {}  # view id → (errors, form)
         self._local: dict[str, deque[dict[str, Any]]] = {}  # user → last command answers / notices
+        self._rng = random.Random()
 
     # ---- helpers
     def user(self, uid: str | None) -> dict[str, Any]:
@@ -213,6 +297,12 @@ class SandboxPage:
 
     def channels(self) -> dict[str, str]:
         return {team.channel: team.name for team in self.runtime.config.teams}
+
+    def conversation(self, uid: str, wanted: str | None) -> str:
+        """The conversation to show: a team channel, the user's DM with the app, or the App Home."""
+        if wanted == HOME or wanted == f"D{uid}" or wanted in self.channels():
+            return str(wanted)
+        return next(iter(self.channels()))
 
     def slack_user(self, uid: str) -> dict[str, str]:
         u = self.user(uid)
@@ -229,11 +319,26 @@ class SandboxPage:
             self._triggers[trigger] = uid
         return trigger
 
-    def post(self, body: str) -> httpx.Response:
-        """A genuine Slack request: form-encoded, v0-signed, to the app's one Request URL."""
-        headers = {**sign_slack_request(self.runtime.signing_secret, body), "Content-Type": FORM}
+    def post(self, body: str, content_type: str = FORM) -> httpx.Response:
+        """A genuine Slack request: v0-signed, to the app's one Request URL."""
+        headers = {**sign_slack_request(self.runtime.signing_secret, body), "Content-Type": content_type}
         with httpx.Client(timeout=15) as client:
             return client.post(f"{self.app_url}/slack/events", content=body.encode(), headers=headers)
+
+    def settle(self) -> None:
+        """Wait until the app's work from a click has reached the fake Slack: nothing due in the outbox
+        and no Web API call for a moment (views.open, chat.update, views.publish …), at most SETTLE_SECONDS."""
+        from bot.delivery import outbox_counts
+
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            last = self.fake.last_call_at()
+            quiet = last is None or time.time() - last >= SETTLE_QUIET_SECONDS
+            if quiet:
+                with self.runtime.session() as session:
+                    if outbox_counts(session)["pending"] == 0:
+                        return
 
     def open_modal(self, uid: str) -> dict[str, Any] | None:
         """The newest modal the app opened from one of this user's clicks, as last updated."""
@@ -246,6 +351,11 @@ class SandboxPage:
         view_id = opened[-1]["id"]
         return next(v["view"] for v in reversed(views) if v["id"] == view_id)
 
+    def home_view(self, uid: str) -> dict[str, Any] | None:
+        """The App Home the app last published for this user."""
+        return next((v["view"] for v in reversed(self.fake.views())
+                     if v["type"] == "home" and v["user"] == uid), None)
+
     # ---- actions (run in a worker thread: they call the app, which is served by this same process)
     def ephemeral(self, uid: str, channel: str, ts: str) -> dict[str, Any] | None:
         with self._lock:
@@ -256,17 +366,20 @@ class SandboxPage:
 
     def action(self, form: dict[str, str]) -> None:
         uid, channel, ts = self.user(form.get("as"))["id"], form.get("channel", ""), form.get("ts", "")
-        is_ephemeral = ts.startswith(EPHEMERAL_PREFIX)
+        is_ephemeral, is_home = ts.startswith(EPHEMERAL_PREFIX), ts.startswith(HOME_PREFIX)
         if is_ephemeral:
             ts = ts.removeprefix(EPHEMERAL_PREFIX)
-        message = self.ephemeral(uid, channel, ts) if is_ephemeral else self.fake.message(channel, ts)
+        if is_home:
+            message = self.home_view(uid)
+        else:
+            message = self.ephemeral(uid, channel, ts) if is_ephemeral else self.fake.message(channel, ts)
         found = None
         for index, block in enumerate((message or {}).get("blocks") or []):
             if _block_id(block, index) == form.get("block_id"):
                 elements = block.get("elements") or ([block["accessory"]] if block.get("accessory") else [])
                 found = next((e for e in elements if e.get("action_id") == form.get("action_id")), None)
         if message is None or found is None:
-            self.note(uid, channel, "That message has changed since the page loaded; try again.")
+            self.note(uid, channel or None, "That message has changed since the page loaded; try again.")
             return
         action: dict[str, Any] = {"action_id": found["action_id"], "block_id": form["block_id"],
                                   "type": found["type"], "action_ts": f"{time.time():.6f}"}
@@ -277,19 +390,24 @@ class SandboxPage:
             if option is None:
                 return  # the "⋯" placeholder: nothing chosen
             action["selected_option"] = {"text": option["text"], "value": option["value"]}
-        payload = {
+        payload: dict[str, Any] = {
             "type": "block_actions", "user": self.slack_user(uid), "api_app_id": API_APP_ID,
             "token": VERIFICATION_TOKEN, "trigger_id": self.new_trigger(uid),
-            "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": is_ephemeral},
             "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN}, "enterprise": None, "is_enterprise_install": False,
-            "channel": {"id": channel, "name": self.channels().get(channel, channel)},
-            "message": {"type": "message", "user": message["user"], "ts": ts, "text": message["text"],
-                        "blocks": message["blocks"]},
             "state": {"values": {}}, "actions": [action],
-            # An ephemeral's response_url answers into the channel (a new ephemeral, or in_channel when shared).
-            "response_url": self.fake.response_url(channel if is_ephemeral else f"{channel}:{ts}"),
         }
-        self.send(uid, channel, urlencode({"payload": json.dumps(payload)}))
+        if is_home:
+            # A Home tab click carries the view, and no channel, message or response_url, as in Slack.
+            payload.update(container={"type": "view", "view_id": message["id"]}, view=message)
+        else:
+            payload.update(
+                container={"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": is_ephemeral},
+                channel={"id": channel, "name": self.channels().get(channel, channel)},
+                message={"type": "message", "user": message["user"], "ts": ts, "text": message["text"],
+                         "blocks": message["blocks"]},
+                # An ephemeral's response_url answers into the channel (a new ephemeral, or in_channel when shared).
+                response_url=self.fake.response_url(channel if is_ephemeral else f"{channel}:{ts}"))
+        self.send(uid, channel or None, urlencode({"payload": json.dumps(payload)}))
 
     def submit_view(self, form: dict[str, str]) -> None:
         uid, view_id = self.user(form.get("as"))["id"], form.get("view_id", "")
@@ -329,19 +447,84 @@ class SandboxPage:
     def command(self, form: dict[str, str]) -> None:
         uid, channel = self.user(form.get("as"))["id"], form.get("channel", "")
         raw = form.get("text", "").strip()
+        if not raw.startswith("/"):
+            if raw:
+                self.note(uid, channel, "The app only hears slash commands here: try `/cxloop help` or `/vip acme`.")
+            return
         command = "/vip" if raw.split(" ", 1)[0] == "/vip" else "/cxloop"
         text = raw.removeprefix(command).strip()
         if command == "/vip":
             # /vip is declared with should_escape in manifest.yml: Slack sends "@ana" as "<@U0ANA|ana>".
             text = " ".join(self.escape_mention(word) for word in text.split(" "))
         fields = {"token": VERIFICATION_TOKEN, "team_id": TEAM_ID, "team_domain": TEAM_DOMAIN,
-                  "channel_id": channel, "channel_name": self.channels().get(channel, channel), "user_id": uid,
-                  "user_name": self.user(uid)["name"], "command": command, "text": text,
+                  "channel_id": channel, "channel_name": self.channels().get(channel, "directmessage"),
+                  "user_id": uid, "user_name": self.user(uid)["name"], "command": command, "text": text,
                   "response_url": self.fake.response_url(channel), "trigger_id": self.new_trigger(uid),
                   "api_app_id": API_APP_ID}
         answer = _json(self.send(uid, channel, urlencode(fields)))
         if answer.get("text") or answer.get("blocks"):  # /cxloop answers in the HTTP response itself
             self.note(uid, channel, str(answer.get("text") or ""), answer.get("blocks"))
+
+    def open_home(self, form: dict[str, str]) -> None:
+        """The user opened the Home tab: Slack sends app_home_opened, and the app publishes the view."""
+        uid = self.user(form.get("as"))["id"]
+        now = time.time()
+        body = {"token": VERIFICATION_TOKEN, "team_id": TEAM_ID, "api_app_id": API_APP_ID, "type": "event_callback",
+                "event": {"type": "app_home_opened", "user": uid, "channel": f"D{uid}", "tab": "home",
+                          "event_ts": f"{now:.6f}"},
+                "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}", "event_time": int(now),
+                "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}]}
+        self.send(uid, None, json.dumps(body), content_type="application/json")
+
+    def send_sample(self, form: dict[str, str]) -> str | None:
+        """POST a signed sample response to the app's webhook, as a survey tool would; → where it went."""
+        uid = self.user(form.get("as"))["id"]
+        source = next((s for s in self.runtime.config.sources if s.type == "generic"), None)
+        if source is None:
+            self.note(uid, None, "No `generic` source in the configuration: nothing to send a sample to.")
+            return None
+        with self._lock:
+            payload = sample_response(form.get("kind", "random"), self._rng)
+        body = json.dumps(payload).encode()
+        headers = {**sign_webhook(self.runtime.config.source_secrets[source.name], body),
+                   "Content-Type": "application/json"}
+        try:
+            with httpx.Client(timeout=15) as client:
+                response = client.post(f"{self.app_url}/webhooks/{source.name}", content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            self.note(uid, None, f"Could not reach the app at {self.app_url}: {exc}")
+            return None
+        item_id = _json(response).get("id")
+        if response.status_code != 202 or not isinstance(item_id, int):
+            self.note(uid, None, f"The webhook answered HTTP {response.status_code}: {response.text[:200]}")
+            return None
+        with self.runtime.session() as session:
+            channel = session.scalar(select(Item.channel).where(Item.id == item_id))
+        score = payload.get("score", payload.get("priority"))
+        self.note(uid, channel, f"Sent a sample {payload['kind'].upper()} {score} from {payload['customer']['name']}"
+                                f" to POST /webhooks/{source.name}: item #{item_id}.")
+        return channel
+
+    def run_digest(self, form: dict[str, str]) -> str | None:
+        """The team's daily digest, queued by the same function as `cxloop digest --send` (once per day)."""
+        from bot.jobs import send_digest
+
+        uid = self.user(form.get("as"))["id"]
+        team = next((t for t in self.runtime.config.teams if t.name == form.get("team")), None)
+        if team is None:
+            return None
+        now = self.runtime.now()
+        try:
+            day = date.fromisoformat(form.get("day", ""))
+        except ValueError:
+            day = now.astimezone(ZoneInfo(team.timezone)).date() - timedelta(days=1)
+        with self.runtime.session() as session:
+            sent = send_digest(session, config=self.runtime.config, team=team, day=day, now=now,
+                               claimed_by=f"sandbox:{uid}")
+        self.runtime.queued()
+        self.note(uid, team.channel, f"Queued the daily digest of {day.isoformat()} for #{team.name}."
+                  if sent else f"The digest of {day.isoformat()} for #{team.name} was already sent (once per day).")
+        return team.channel
 
     def escape_mention(self, word: str) -> str:
         if word.startswith("@"):
@@ -350,9 +533,9 @@ class SandboxPage:
                     return f"<@{user['id']}|{user['name']}>"
         return word
 
-    def send(self, uid: str, channel: str | None, body: str) -> httpx.Response | None:
+    def send(self, uid: str, channel: str | None, body: str, content_type: str = FORM) -> httpx.Response | None:
         try:
-            response = self.post(body)
+            response = self.post(body, content_type)
         except httpx.HTTPError as exc:
             self.note(uid, channel, f"Could not reach the app at {self.app_url}: {exc}")
             return None
@@ -361,58 +544,119 @@ class SandboxPage:
         return response
 
     # ---- the page
-    def page(self, uid: str) -> str:
+    def dashboard_url(self) -> str:
+        # In the sandbox the token is made up at start-up; the link carries it, and /dashboard sets its cookie.
+        token = getattr(self.runtime.settings, "dashboard_token", None)
+        return "/dashboard" + (f"?{urlencode({'token': token})}" if token else "")
+
+    def page(self, uid: str, wanted: str | None = None) -> str:
+        current = self.conversation(uid, wanted)
         users = "".join(f'<option value="{esc(u)}"{" selected" if u == uid else ""}>{esc(self.names[u])}</option>'
                         for u in self.users)
-        channels = self.channels()
-        if self.fake.messages(f"D{uid}"):
-            channels[f"D{uid}"] = "direct messages"  # the app's DM to this user, if it ever sends one
-        body = "".join(self.channel_html(uid, channel, name) for channel, name in channels.items())
+        kinds = "".join(f'<option value="{k}">{esc(v)}</option>' for k, v in SAMPLE_KINDS.items())
+        teams = "".join(f'<option value="{esc(t.name)}"{" selected" if t.channel == current else ""}>#{esc(t.name)}'
+                        "</option>" for t in self.runtime.config.teams)
+        here = _hidden(**{"as": uid, "c": current})
+        header = (
+            '<header><b>cxloop sandbox</b>'
+            f'<form method="get" action="/sandbox">You are <select name="as" onchange="this.form.submit()">{users}'
+            f'</select><input type="hidden" name="c" value="{esc(current)}"><noscript><button>Switch</button>'
+            '</noscript></form>'
+            f'<form method="post" action="/sandbox/sample" id="sample">{here}<select name="kind" aria-label="Kind">'
+            f'{kinds}</select><button class="btn">Send sample response</button></form>'
+            f'<form method="post" action="/sandbox/digest" id="digest">{here}<select name="team" aria-label="Team">'
+            f'{teams}</select><button class="btn">Run digest now</button></form>'
+            f'<a href="{esc(self.dashboard_url())}" target="_blank">Dashboard ↗</a>'
+            '<label title="Reload every 3 s to show new posts"><input type="checkbox" id="live" checked> Live</label>'
+            f'<span class="muted" style="color:#ddd">Fake Slack at {esc(self.fake.url)}</span></header>')
+        body = self.home_html(uid) if current == HOME else self.conversation_html(uid, current)
         modal = self.open_modal(uid)
         return (f'<!doctype html><html><head><meta charset="utf-8"><title>cxloop sandbox</title>'
-                f"<style>{CSS}</style></head><body><header><b>cxloop sandbox</b>"
-                f'<form method="get" action="/sandbox">You are <select name="as" onchange="this.form.submit()">'
-                f"{users}</select><noscript><button>Switch</button></noscript></form>"
-                f'<span class="muted" style="color:#ddd">Fake Slack at {esc(self.fake.url)}</span></header>'
-                f"<main>{body}</main>{self.modal_html(uid, modal) if modal else ''}"
-                f"<script>{'' if modal else REFRESH_JS}</script></body></html>")
+                f"<style>{CSS}</style></head><body>{header}<div class=\"layout\">{self.sidebar_html(uid, current)}"
+                f"<main>{body}</main></div>{self.modal_html(uid, modal, current) if modal else ''}"
+                f"<script>{SCROLL_JS}{'' if modal else REFRESH_JS}</script></body></html>")
 
-    def channel_html(self, uid: str, channel: str, name: str) -> str:
+    def sidebar_html(self, uid: str, current: str) -> str:
+        def link(target: str, label: str, count: int | None = None) -> str:
+            on = ' class="on" aria-current="page"' if target == current else ""
+            badge = f'<span class="count">{count}</span>' if count else ""
+            return f'<a href="/sandbox?{urlencode({"as": uid, "c": target})}"{on}>{label}{badge}</a>'
+
+        home_on = ' class="on" aria-current="page"' if current == HOME else ""
+        parts = ['<nav aria-label="Workspace"><h4>cxloop</h4>'
+                 f'<form method="post" action="/sandbox/home">{_hidden(**{"as": uid})}'
+                 f'<button{home_on} id="open-home">🏠 Home</button></form><h4>Channels</h4>']
+        for channel, name in self.channels().items():
+            parts.append(link(channel, f"# {esc(name)}", self.fake.top_level_count(channel)))
+        parts.append("<h4>Direct messages</h4>" + link(f"D{uid}", "💬 cxloop", self.fake.top_level_count(f"D{uid}")))
+        return "".join(parts) + "</nav>"
+
+    def conversation_html(self, uid: str, channel: str) -> str:
+        is_dm = channel.startswith("D")
+        title = "Direct messages with cxloop" if is_dm else f"#{esc(self.channels()[channel])}"
         messages = self.fake.messages(channel)
         replies: dict[str, list[dict[str, Any]]] = {}
+        top: list[dict[str, Any]] = []
         for m in messages:
             if m.get("thread_ts") and m["thread_ts"] != m["ts"]:
                 replies.setdefault(m["thread_ts"], []).append(m)
-        parts = [f'<section class="channel"><h2>#{esc(name)} <span class="muted">{esc(channel)}</span></h2>']
-        for m in messages:
-            if m.get("thread_ts") in (None, m["ts"]):
-                thread = "".join(self.message_html(uid, channel, r) for r in replies.get(m["ts"], []))
-                parts.append(self.message_html(uid, channel, m) + (f'<div class="thread">{thread}</div>' * bool(thread)))
-        if len(parts) == 1:
-            parts.append('<p class="muted">No messages yet. Send some with <code>cxloop simulate</code>.</p>')
+            else:
+                top.append(m)
+        parts = [f'<section class="conv" data-channel="{esc(channel)}"><h2>{title} '
+                 f'<span class="muted">{esc(channel)}</span></h2>']
+        if len(top) > MESSAGES_SHOWN:
+            parts.append(f'<p class="muted">Showing the latest {MESSAGES_SHOWN} of {len(top)} messages.</p>')
+        for m in top[-MESSAGES_SHOWN:]:
+            thread = replies.get(m["ts"], [])
+            parts.append(self.message_html(uid, channel, m, thread))
+        if not top:
+            parts.append('<p class="muted">No messages yet. Send one with <b>Send sample response</b> above, '
+                         "or with <code>cxloop simulate</code>.</p>")
         ephemerals = [e for e in self.fake.ephemerals(channel) if e["user"] in (uid, None)]
         with self._lock:
             ephemerals += [e for e in self._local.get(uid, ()) if e["channel"] in (channel, None)]
         for e in sorted(ephemerals, key=lambda e: float(e["ts"]))[-LOCAL_EPHEMERALS_KEPT:]:
             # Buttons in ephemerals work too (e.g. /vip's Open and Log touch), as in Slack.
-            ctx = {"as": uid, "channel": channel, "ts": EPHEMERAL_PREFIX + e["ts"]}
+            ctx = {"as": uid, "channel": channel, "ts": EPHEMERAL_PREFIX + e["ts"], "c": channel}
             content = render_blocks(e["blocks"], self.names, ctx) or render_mrkdwn(e["text"], self.names)
             parts.append(f'<div class="eph"><span class="muted">Only visible to you</span>{content}</div>')
         parts.append(f'<form class="composer" method="post" action="/sandbox/command">'
-                     f"{_hidden(**{'as': uid, 'channel': channel})}"
-                     f'<input name="text" placeholder="/cxloop help  or  /vip acme" value="/cxloop ">'
-                     f' <button class="btn">Send</button></form></section>')
+                     f"{_hidden(**{'as': uid, 'channel': channel, 'c': channel})}"
+                     f'<input name="text" aria-label="Message" placeholder="/cxloop help  or  /vip acme" '
+                     f'value="/cxloop "> <button class="btn">Send</button></form></section>')
         return "".join(parts)
 
-    def message_html(self, uid: str, channel: str, m: dict[str, Any]) -> str:
-        when = time.strftime("%H:%M:%S", time.localtime(float(m["ts"])))
-        ctx = {"as": uid, "channel": channel, "ts": m["ts"]}
+    def message_html(self, uid: str, channel: str, m: dict[str, Any], thread: list[dict[str, Any]] = ()) -> str:
+        when = time.strftime("%b %d %H:%M", time.localtime(float(m["ts"])))
+        ctx = {"as": uid, "channel": channel, "ts": m["ts"], "c": channel}
         content = render_blocks(m.get("blocks") or [], self.names, ctx) or render_mrkdwn(m.get("text", ""), self.names)
+        for file in m.get("files") or []:
+            if str(file.get("mimetype", "")).startswith("image/"):
+                content += (f'<figure class="file"><img src="/sandbox/files/{esc(file["id"])}" '
+                            f'alt="{esc(file.get("title") or file.get("name") or "")}"></figure>')
+            else:
+                content += f'<div class="muted">📎 {esc(file.get("title") or file.get("name") or "")}</div>'
         edited = ' <span class="muted">(edited)</span>' if m.get("edited") else ""
-        return (f'<div class="msg"><span class="who">{esc(self.names.get(m.get("user", ""), m.get("user", "")))}'
-                f'</span> <span class="muted">{when}</span>{edited}{content}</div>')
+        item_id = ((m.get("metadata") or {}).get("event_payload") or {}).get("item_id")
+        data = f' data-item="{esc(str(item_id))}"' if item_id is not None else ""
+        replies = ""
+        if thread:
+            inner = "".join(self.message_html(uid, channel, r) for r in thread)
+            replies = (f'<details class="thread"><summary>{len(thread)} repl{"y" if len(thread) == 1 else "ies"}'
+                       f"</summary>{inner}</details>")
+        return (f'<div class="msg" id="m-{esc(m["ts"])}"{data}><span class="who">'
+                f'{esc(self.names.get(m.get("user", ""), m.get("user", "")))}</span> <span class="muted">{when}</span>'
+                f"{edited}{content}{replies}</div>")
 
-    def modal_html(self, uid: str, view: dict[str, Any]) -> str:
+    def home_html(self, uid: str) -> str:
+        view = self.home_view(uid)
+        if view is None:
+            return ('<section class="conv home"><h2>Home</h2><p class="muted">The app has not published your '
+                    "Home yet; it does when you open it (click Home again in a moment).</p></section>")
+        ctx = {"as": uid, "channel": "", "ts": HOME_PREFIX + view["id"], "c": HOME}
+        return f'<section class="conv home"><h2>Home</h2>{render_blocks(view.get("blocks", []), self.names, ctx)}</section>'
+
+    def modal_html(self, uid: str, view: dict[str, Any], current: str) -> str:
         with self._lock:
             errors, previous = self._view_errors.get(view["id"], ({}, {}))
         fields: list[str] = []
@@ -422,15 +666,15 @@ class SandboxPage:
                 continue
             el, name = block["element"], f"in_{block['block_id']}"
             label = esc(block["label"]["text"]) + ' <span class="muted">(optional)</span>' * bool(block.get("optional"))
-            fields.append(f"<label>{label}</label>" + self.input_html(el, name, previous.get(name)))
+            fields.append(f'<label for="{esc(name)}">{label}</label>' + self.input_html(el, name, previous.get(name)))
             if block["block_id"] in errors:
                 fields.append(f'<div class="err">{esc(str(errors[block["block_id"]]))}</div>')
         title = esc(view.get("title", {}).get("text", ""))
         submit = esc((view.get("submit") or {}).get("text", "Submit"))
         close = esc((view.get("close") or {}).get("text", "Cancel"))
-        hidden = _hidden(**{"as": uid, "view_id": view["id"]})
-        return (f'<div class="modal-bg"><form class="modal" method="post" action="/sandbox/view">{hidden}'
-                f'<h3>{title}</h3>{"".join(fields)}<p style="text-align:right">'
+        hidden = _hidden(**{"as": uid, "view_id": view["id"], "c": current})
+        return (f'<div class="modal-bg"><form class="modal" method="post" action="/sandbox/view" role="dialog" '
+                f'aria-label="{title}">{hidden}<h3>{title}</h3>{"".join(fields)}<p style="text-align:right">'
                 f'<button class="btn" name="cancel" value="1" formnovalidate>{close}</button> '
                 f'<button class="btn primary">{submit}</button></p></form></div>')
 
@@ -444,13 +688,14 @@ class SandboxPage:
             opts = "".join(f'<option value="{esc(v)}"{" selected" if v == chosen else ""}>{esc(t)}</option>'
                            for v, t in options)
             placeholder = esc((el.get("placeholder") or {}).get("text", "Choose…"))
-            return f'<select name="{esc(name)}"><option value="">{placeholder}</option>{opts}</select>'
+            return f'<select name="{esc(name)}" id="{esc(name)}"><option value="">{placeholder}</option>{opts}</select>'
         if kind == "datepicker":
             value = el.get("initial_date", "") if previous is None else previous
-            return f'<input type="date" name="{esc(name)}" value="{esc(value)}">'
+            return f'<input type="date" name="{esc(name)}" id="{esc(name)}" value="{esc(value)}">'
         value = el.get("initial_value", "") if previous is None else previous
         limit = f' maxlength="{int(el["max_length"])}"' if el.get("max_length") else ""
-        return f'<textarea name="{esc(name)}" rows="{4 if el.get("multiline") else 1}"{limit}>{esc(value)}</textarea>'
+        return (f'<textarea name="{esc(name)}" id="{esc(name)}" rows="{4 if el.get("multiline") else 1}"{limit}>'
+                f"{esc(value)}</textarea>")
 
 
 def _json(response: httpx.Response | None) -> dict[str, Any]:
@@ -461,28 +706,105 @@ def _json(response: httpx.Response | None) -> dict[str, Any]:
     return answer if isinstance(answer, dict) else {}
 
 
+# ---- the fake Slack forgets everything when the process stops; the database does not --------------------
+
+def restore_history(fake: FakeSlack, runtime: Runtime, *, per_channel: int = RESTORED_PER_CHANNEL) -> int:
+    """Put the app's earlier posts back into a freshly started fake Slack, from the database.
+
+    Every recorded item message gets its ts back, so a later chat.update or thread reply finds it; the
+    latest `per_channel` of each channel are rendered from the item's current state (the same builder
+    the worker posts with) with their sent thread replies, the older ones as their fallback text only,
+    which keeps start-up fast with thousands of items. Returns how many messages were restored.
+    """
+    from bot.delivery import METADATA_EVENT_TYPE, item_view
+    from bot.slack.blocks import item_message
+
+    restored = 0
+    with runtime.session() as session:
+        posted = session.execute(select(SlackMessage, Item, FollowUp)
+                                 .join(Item, Item.id == SlackMessage.item_id)
+                                 .join(FollowUp, FollowUp.item_id == Item.id)
+                                 .order_by(SlackMessage.channel, SlackMessage.posted_at, SlackMessage.id)).all()
+        by_channel: dict[str, list[tuple[SlackMessage, Item, FollowUp]]] = {}
+        for row in posted:
+            by_channel.setdefault(row[0].channel, []).append(row)
+        recent: dict[int, SlackMessage] = {}
+        for rows in by_channel.values():
+            for index, (message, item, follow_up) in enumerate(rows):
+                metadata = {"event_type": METADATA_EVENT_TYPE, "event_payload": {"item_id": item.id}}
+                if index >= len(rows) - per_channel:
+                    text, blocks = item_message(item_view(item, follow_up))
+                    recent[item.id] = message
+                else:
+                    text, blocks = item_message(item_view(item, follow_up))[0], []
+                fake.restore_message(message.channel, message.ts, text=text, blocks=blocks, metadata=metadata)
+                restored += 1
+        if recent:
+            replies = session.execute(select(OutboxMessage).where(
+                OutboxMessage.kind == THREAD_REPLY, OutboxMessage.status == SENT,
+                OutboxMessage.item_id.in_(list(recent))).order_by(OutboxMessage.sent_at, OutboxMessage.id)).scalars()
+            for row in replies:
+                message = recent[row.item_id]
+                sent_at = row.sent_at or row.created_at
+                fake.restore_message(message.channel, _ts_at(sent_at, row.id), text=row.payload.get("text") or " ",
+                                     blocks=row.payload.get("blocks") or [], thread_ts=message.ts)
+                restored += 1
+    return restored
+
+
+def _ts_at(moment: datetime, salt: int) -> str:
+    return f"{int(moment.timestamp())}.{salt % 1_000_000:06d}"
+
+
 def sandbox_routes(fake: FakeSlack, runtime: Runtime, *, app_url: str) -> list[Route]:
-    """GET /sandbox and the three POST endpoints that turn clicks into signed Slack requests."""
+    """GET /sandbox and the POST endpoints that turn clicks into signed Slack requests."""
     sandbox = SandboxPage(fake, runtime, app_url)
 
     async def show(request: Request) -> HTMLResponse:
-        uid = sandbox.user(request.query_params.get("as"))["id"]
-        return HTMLResponse(await run_in_threadpool(sandbox.page, uid))
+        # The chosen user sticks (a cookie), so links inside messages keep who you are.
+        uid = sandbox.user(request.query_params.get("as") or request.cookies.get(USER_COOKIE))["id"]
+        page = await run_in_threadpool(sandbox.page, uid, request.query_params.get("c"))
+        response = HTMLResponse(page)
+        response.set_cookie(USER_COOKIE, uid, samesite="lax", httponly=True)
+        return response
 
-    def endpoint(handler: Callable[[dict[str, str]], None]) -> Callable[[Request], Awaitable[Response]]:
+    def endpoint(handler: Callable[[dict[str, str]], str | None]) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
             # Our forms are urlencoded; parsing them here avoids Starlette's python-multipart dependency.
             body = (await request.body())[:MAX_FORM_BYTES].decode("utf-8", errors="replace")
             form = dict(parse_qsl(body, keep_blank_values=True))
             # The handler calls the app over HTTP, and the app is served by this event loop: off-loop.
-            await run_in_threadpool(handler, form)
+            went_to = await run_in_threadpool(handler, form)
+            await run_in_threadpool(sandbox.settle)
+            uid = sandbox.user(form.get("as"))["id"]
+            query = {"as": uid}
+            if went_to or form.get("c"):
+                query["c"] = went_to or form["c"]
             # 303 so a reload doesn't re-submit the click.
-            return RedirectResponse(f"/sandbox?{urlencode({'as': sandbox.user(form.get('as'))['id']})}", 303)
+            return RedirectResponse(f"/sandbox?{urlencode(query)}", 303)
         return run
+
+    async def home(request: Request) -> Response:
+        body = (await request.body())[:MAX_FORM_BYTES].decode("utf-8", errors="replace")
+        form = dict(parse_qsl(body, keep_blank_values=True))
+        await run_in_threadpool(sandbox.open_home, form)
+        await run_in_threadpool(sandbox.settle)
+        return RedirectResponse(f"/sandbox?{urlencode({'as': sandbox.user(form.get('as'))['id'], 'c': HOME})}", 303)
+
+    async def file(request: Request) -> Response:
+        found = next((f for f in fake.files() if f["id"] == request.path_params["file_id"]), None)
+        if found is None or not str(found["mimetype"]).startswith("image/"):
+            return Response("not found", status_code=404, media_type="text/plain")
+        return Response(found["bytes"], media_type=found["mimetype"],
+                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"})
 
     return [
         Route("/sandbox", show, methods=["GET"]),
         Route("/sandbox/action", endpoint(sandbox.action), methods=["POST"]),
         Route("/sandbox/view", endpoint(sandbox.submit_view), methods=["POST"]),
         Route("/sandbox/command", endpoint(sandbox.command), methods=["POST"]),
+        Route("/sandbox/sample", endpoint(sandbox.send_sample), methods=["POST"]),
+        Route("/sandbox/digest", endpoint(sandbox.run_digest), methods=["POST"]),
+        Route("/sandbox/home", home, methods=["POST"]),
+        Route("/sandbox/files/{file_id}", file, methods=["GET"]),
     ]

@@ -12,19 +12,22 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import select
 
 from bot.config import Settings
 from bot.runtime import Runtime, build_runtime
 from bot.sandbox.fake_slack import FakeSlack
-from bot.sandbox.page import render_mrkdwn, sandbox_routes
+from bot.sandbox.page import render_blocks, render_mrkdwn, restore_history, sandbox_routes
 from bot.slack.ids import ActionId, InputId, OverflowChoice
 from bot.vip_book import AccountRecord, upsert_account
 from bot.web import create_app
 from bot.worker import DeliveryWorker
+from models import Item
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, _free_port, make_config, wait_for
 
 NPS_2 = {
@@ -172,3 +175,73 @@ def test_render_mrkdwn_basics() -> None:
     assert '<a href="https://x.example/a_b"' in out and "2024-01-01" in out
     assert "<blockquote>quoted &lt;b&gt;</blockquote>" in out
     assert "href" not in render_mrkdwn("<javascript:alert(1)|x>", names)
+
+
+def _send_sample(sandbox: Sandbox, kind: str, user: str = "U0ANA") -> tuple[int, str]:
+    response = sandbox.post("/sandbox/sample", {"as": user, "kind": kind, "c": "C0SUCCESS"})
+    with sandbox.runtime.session() as session:
+        item_id, channel = session.execute(select(Item.id, Item.channel).order_by(Item.id.desc()).limit(1)).one()
+    assert response.headers["location"] == f"/sandbox?as={user}&c={channel}"
+    return item_id, channel
+
+
+def test_sample_response_is_a_signed_webhook_and_its_post_is_on_the_page_it_opens(sandbox: Sandbox) -> None:
+    item_id, channel = _send_sample(sandbox, "escalation")
+    assert channel == "C0SUPPORT"  # routed by the configuration's escalation route, like any webhook
+    html_ = sandbox.http.get(f"{sandbox.url}/sandbox", params={"as": "U0ANA", "c": channel}).text
+    assert f'data-item="{item_id}"' in html_ and "Escalation" in html_
+    assert f"item #{item_id}" in html_  # the page says what it sent
+
+
+def test_run_digest_posts_the_digest_once(sandbox: Sandbox) -> None:
+    _send_sample(sandbox, "detractor")
+    today = datetime.now(UTC).astimezone(ZoneInfo("America/New_York")).date()
+    form = {"as": "U0ANA", "team": "success", "day": today.isoformat(), "c": "C0SUCCESS"}
+    assert sandbox.post("/sandbox/digest", form).headers["location"] == "/sandbox?as=U0ANA&c=C0SUCCESS"
+    digests = [m for m in sandbox.fake.messages("C0SUCCESS") if "Daily digest" in m["text"]]
+    assert len(digests) == 1 and "1 response" in digests[0]["text"]
+    sandbox.post("/sandbox/digest", form)
+    assert len([m for m in sandbox.fake.messages("C0SUCCESS") if "Daily digest" in m["text"]]) == 1
+    assert "was already sent" in sandbox.page()
+
+
+def test_home_tab_is_published_by_the_app_and_its_buttons_work(sandbox: Sandbox) -> None:
+    item_id, channel = _send_sample(sandbox, "detractor")
+    message = next(m for m in sandbox.fake.messages(channel) if not m.get("thread_ts"))
+    sandbox.post("/sandbox/action", {**_item_form(message, ActionId.CLAIM), "channel": channel})
+    sandbox.post("/sandbox/home", {"as": "U0ANA"})
+    home = sandbox.http.get(f"{sandbox.url}/sandbox", params={"as": "U0ANA", "c": "home"}).text
+    assert "Your day in cxloop" in home and "Your open claims</b> (1)" in home
+    # A Home tab click: block_actions with the view and no channel, which the app answers with the modal.
+    view = next(v for v in reversed(sandbox.fake.views()) if v["type"] == "home")
+    # Home blocks carry no block_id; Slack (and the page) name them by position.
+    [block_id] = [b.get("block_id") or f"blk{i}" for i, b in enumerate(view["view"]["blocks"])
+                  if (b.get("accessory") or {}).get("action_id") == ActionId.HOME_RESOLVE]
+    sandbox.post("/sandbox/action", {"as": "U0ANA", "channel": "", "ts": f"home:{view['id']}", "block_id": block_id,
+                                     "action_id": ActionId.HOME_RESOLVE, "c": "home"})
+    page = _modal_page(sandbox)
+    assert f'name="in_{InputId.OUTCOME}"' in page
+
+
+def test_restarted_sandbox_restores_its_channels_from_the_database(sandbox: Sandbox) -> None:
+    item_id, channel = _send_sample(sandbox, "detractor")
+    message = next(m for m in sandbox.fake.messages(channel) if m["ts"] and not m.get("thread_ts"))
+    sandbox.post("/sandbox/action", {**_item_form(message, ActionId.CLAIM), "channel": channel})
+    fresh = FakeSlack(token=BOT_TOKEN).start()
+    try:
+        assert restore_history(fresh, sandbox.runtime) >= 2  # the item and its thread
+        [restored] = [m for m in fresh.messages(channel) if m["ts"] == message["ts"]]
+        assert restored["metadata"]["event_payload"]["item_id"] == item_id
+        assert any("Claimed by" in b.get("text", {}).get("text", "") for b in restored["blocks"])
+        assert any("claimed this" in m["text"] for m in fresh.thread(channel, message["ts"]))
+    finally:
+        fresh.stop()
+
+
+def test_images_render_only_from_http_urls_and_files_are_served_by_the_page(sandbox: Sandbox) -> None:
+    blocks = [{"type": "image", "image_url": "https://img.example/chart.png", "alt_text": "NPS <chart>"},
+              {"type": "image", "image_url": "javascript:alert(1)", "alt_text": "bad"}]
+    out = render_blocks(blocks, {}, None)
+    assert '<img class="block-img" src="https://img.example/chart.png" alt="NPS &lt;chart&gt;"' in out
+    assert "javascript:" not in out and "[image: bad]" in out
+    assert sandbox.http.get(f"{sandbox.url}/sandbox/files/F0NOPE").status_code == 404
