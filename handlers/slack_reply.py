@@ -15,7 +15,11 @@ def tell_user(client: WebClient, *, user_id: str, channel_id: str | None, text: 
     try:
         if channel_id:
             client.chat_postEphemeral(channel=channel_id, user=user_id, text=text, blocks=ephemeral_text(text))
-        elif respond is not None:
+            return
+        if respond is not None and getattr(respond, "response_url", None):
             respond(text=text, blocks=ephemeral_text(text), response_type="ephemeral", replace_original=False)
-    except Exception as exc:  # noqa: BLE001 — a lost ephemeral must not fail the listener
-        log.warning("could not send an ephemeral reply: %s", exc)
+            return
+        # A click in the App Home has neither a channel nor a response_url: say it in the app's DM.
+        client.chat_postMessage(channel=user_id, text=text, blocks=ephemeral_text(text))
+    except Exception as exc:  # noqa: BLE001 — a lost reply must not fail the listener
+        log.warning("could not send a private reply: %s", exc)

@@ -139,3 +139,23 @@ def test_a_permission_list_with_an_unknown_word_is_a_config_error():
         assert "teams[0].permissions.claim[0]" in str(exc)
     else:
         raise AssertionError("an unknown permission word was accepted")
+
+
+def test_a_refusal_from_the_app_home_arrives_as_a_direct_message(make_app, fake_slack):
+    # An App Home click has no channel and no response_url: the reply must still reach the person.
+    fake_slack.set_channel_members("C0SUCCESS", ["U0ANA"])
+    app = make_app(_config(claim=["channel"]))
+    item_id, _post = _posted(app)
+    payload = {
+        "type": "block_actions", "api_app_id": "A0CXLOOP", "token": "legacy",
+        "team": {"id": "T0SANDBOX", "domain": "sandbox"},
+        "user": {"id": "U0CARA", "username": "u0cara", "name": "u0cara", "team_id": "T0SANDBOX"},
+        "container": {"type": "view", "view_id": "V0HOME"}, "trigger_id": "trigger-home",
+        "view": {"id": "V0HOME", "type": "home", "blocks": []},
+        "actions": [{"action_id": ActionId.CLAIM, "block_id": "home", "type": "button",
+                     "value": item_value(item_id), "action_ts": "1.0"}],
+    }
+    assert app.post_slack({"payload": json.dumps(payload)}).status_code == 200
+    dm = wait_for(lambda: [c for c in app.fake.calls("chat.postMessage")
+                           if "can't claim" in json.dumps(c) and "U0CARA" in json.dumps(c)], what="the DM")
+    assert dm and _follow_up(app, item_id).status == "open"
