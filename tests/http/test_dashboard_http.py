@@ -1,0 +1,279 @@
+"""GET /dashboard and its CSV exports over HTTP: the token gate, the page's figures, filters, exports.
+
+Items arrive as signed webhooks; claims and resolutions go through bot.followups at known offsets from
+each item's stored arrival, so the expected medians and SLA breaches are computed here, not read back.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import replace
+from datetime import timedelta
+from html.parser import HTMLParser
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from bot.followups import claim_followup, resolve_followup
+from bot.scoring import categorize
+from bot.vip import log_touch
+from models import Account, Item
+
+TOKEN = "dashboard-test-token-0123456789"
+
+# (webhook body, claim after minutes, resolve after minutes)
+ITEMS = [
+    ({"id": "r1", "kind": "nps", "score": 2, "comment": "Too expensive",
+      "customer": {"name": "Maya <script>alert(1)</script>"}}, 300, None),
+    ({"id": "r2", "kind": "nps", "score": 10, "comment": "@SUM(1+1) great",
+      "customer": {"name": '=HYPERLINK("http://evil.example","x")'}}, None, None),
+    ({"id": "r3", "kind": "nps", "score": 7, "customer": {"name": "Pat Passive"}}, None, None),
+    ({"id": "r4", "kind": "escalation", "subject": "Server down", "customer": {"name": "-2+3 Ops"}}, None, None),
+    ({"id": "r5", "kind": "csat", "score": 1, "customer": {"name": "Sam Sad"}}, None, None),
+    ({"id": "r6", "kind": "nps", "score": 0, "customer": {"name": "Rae Resolved"}}, None, 90),
+    ({"id": "r7", "kind": "nps", "score": 5, "customer": {"name": "Cy Claimed"}}, 30, None),
+]
+
+
+class Page(HTMLParser):
+    """What a person (or a browser test) reads off the page: figures, charts, the open-items table."""
+
+    def __init__(self, markup: str):
+        super().__init__()
+        self.metrics: dict[str, tuple[str, str]] = {}
+        self.charts: list[str] = []
+        self.open_rows: list[str] = []
+        self.tags: set[str] = set()
+        self.sources: list[str] = []
+        self._metric: str | None = None
+        self._in_open, self._in_body = False, False
+        self.feed(markup)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.add(tag)
+        self.sources += [a[k] for k in ("src", "srcset") if k in a]
+        if "data-metric" in a:
+            self._metric = a["data-metric"]
+            self.metrics[self._metric] = (a.get("data-value", ""), "")
+        if tag == "svg":
+            self.charts.append(a.get("data-chart", ""))
+        if tag == "table":
+            self._in_open = a.get("id") == "open-items"
+        if tag == "tbody" and self._in_open:
+            self._in_body = True
+        if tag == "tr" and self._in_body:
+            self.open_rows.append(a.get("data-item-id", ""))
+
+    def handle_endtag(self, tag):
+        if tag == "tbody":
+            self._in_body = False
+        if tag == "table":
+            self._in_open = False
+
+    def handle_data(self, data):
+        if self._metric:
+            value, _ = self.metrics[self._metric]
+            self.metrics[self._metric] = (value, data.strip())
+            self._metric = None
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app(worker=False)
+    app.runtime.settings = replace(app.runtime.settings, dashboard_token=TOKEN)
+    return app
+
+
+def seed(app) -> dict[str, int]:
+    ids = {}
+    for body, _, _ in ITEMS:
+        response = app.post_webhook(body)
+        assert response.status_code == 202, response.text
+        ids[body["id"]] = response.json()["id"]
+    with app.runtime.session() as session:
+        received = dict(session.execute(select(Item.id, Item.received_at)).all())
+        for body, claim_after, resolve_after in ITEMS:
+            item_id = ids[body["id"]]
+            if claim_after is not None:
+                claim_followup(session, item_id=item_id, user_id="U0ANA",
+                               now=received[item_id] + timedelta(minutes=claim_after))
+            if resolve_after is not None:
+                resolve_followup(session, item_id=item_id, user_id="U0BEN", outcome="fixed", note=None,
+                                 now=received[item_id] + timedelta(minutes=resolve_after))
+        now = app.runtime.now()
+        for name, touched in (("Acme", True), ("Birch", False)):
+            account = Account(name=name, search_name=name.lower(), vip=True, owner="U0ANA", cadence_days=30,
+                              created_at=now - timedelta(days=60), updated_at=now, next_due_at=now)
+            session.add(account)
+            session.flush()
+            if touched:
+                log_touch(session, account_id=account.id, actor="U0ANA", channel="call", note="+1 call me back",
+                          now=now - timedelta(days=2), touched_at=now - timedelta(days=2))
+    return ids
+
+
+def get(app, path: str, **kwargs) -> httpx.Response:
+    """A request from a fresh client: no cookie from an earlier answer."""
+    with httpx.Client(timeout=10) as client:
+        return client.get(f"{app.url}{path}", **kwargs)
+
+
+def bearer() -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKEN}"}
+
+
+# --- the gate --------------------------------------------------------------------------------------
+
+
+def test_dashboard_is_off_without_a_token_outside_the_sandbox(make_app) -> None:
+    app = make_app(worker=False)
+    assert app.runtime.settings.dashboard_token is None and not app.runtime.settings.sandbox
+    for path in ("/dashboard", "/dashboard?token=anything", "/dashboard/items.csv", "/dashboard/touches.csv"):
+        response = get(app, path, headers={"Authorization": "Bearer anything"})
+        assert response.status_code == 404
+        assert "dashboard disabled: set CXLOOP_DASHBOARD_TOKEN" in response.text
+
+
+@pytest.mark.parametrize("path", ["/dashboard", "/dashboard/items.csv", "/dashboard/touches.csv"])
+def test_without_the_token_the_answer_is_401(app, path) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"},
+                    {"Cookie": f"cxloop_dashboard={TOKEN}"}):  # the cookie holds a derived value, not the token
+        response = get(app, path, headers=headers)
+        assert response.status_code == 401, headers
+        assert "token" in response.text.lower()
+        assert response.headers["www-authenticate"].startswith("Bearer")
+    wrong = get(app, f"{path}?token=wrong")
+    assert wrong.status_code == 401 and "set-cookie" not in wrong.headers
+
+
+def test_token_in_the_url_becomes_a_cookie_and_leaves_the_url(app) -> None:
+    seed(app)
+    with httpx.Client(timeout=10) as client:
+        first = client.get(f"{app.url}/dashboard?team=success&token={TOKEN}&kind=nps")
+        assert first.status_code == 303
+        assert first.headers["location"] == "/dashboard?team=success&kind=nps"
+        cookie = first.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+        assert "Path=/dashboard" in cookie and TOKEN not in cookie
+        page = client.get(f"{app.url}{first.headers['location']}")
+        assert page.status_code == 200 and 'data-chart="nps-trend"' in page.text
+        export = client.get(f"{app.url}/dashboard/items.csv")  # the cookie opens the exports too
+        assert export.status_code == 200
+    assert get(app, "/dashboard", headers=bearer()).status_code == 200
+
+
+# --- the page --------------------------------------------------------------------------------------
+
+
+def nps_of(scores: list[int]) -> int:
+    return round(100 * (sum(s >= 9 for s in scores) - sum(s <= 6 for s in scores)) / len(scores))
+
+
+def test_page_shows_the_seeded_figures_charts_and_open_items(app) -> None:
+    ids = seed(app)
+    response = get(app, "/dashboard", headers=bearer())
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    page = Page(response.text)
+
+    open_ids = {ids[b["id"]] for b, _, resolve in ITEMS if resolve is None}
+    assert sorted(map(int, page.open_rows)) == sorted(open_ids)
+    detractors_open = sum(categorize(b["kind"], b.get("score")) == "detractor" for b, _, r in ITEMS if r is None)
+    scores = [b["score"] for b, _, _ in ITEMS if b["kind"] == "nps"]
+    # Claim waits: r1 after 300 min, r7 after 30, r6 resolved (so claimed) after 90: median 90.
+    claims = sorted([300, 30, 90])
+    assert page.metrics["nps"] == (str(nps_of(scores)), f"{nps_of(scores):+d}")
+    assert page.metrics["volume"][0] == str(len(ITEMS))
+    assert page.metrics["open-items"][0] == str(len(open_ids))
+    assert page.metrics["open-detractors"][0] == str(detractors_open) == "3"
+    assert float(page.metrics["median-claim"][0]) == pytest.approx(claims[1], abs=0.01)
+    assert page.metrics["median-claim"][1] == "1h 30m"
+    assert float(page.metrics["median-resolve"][0]) == pytest.approx(90, abs=0.01)
+    assert page.metrics["sla-breaches"][0] == "1"  # r1: a detractor claimed after 5 h, SLA 4 h
+    assert page.metrics["vip-coverage"] == ("50.00", "50%")
+    assert page.charts == ["nps-trend", "category-mix", "detractor-age", "themes"]
+    # Nothing is loaded from anywhere: no scripts, no external stylesheets, images or fonts.
+    assert not page.sources and "script" not in page.tags and "link" not in page.tags
+    assert "<script>alert(1)" not in response.text and "Maya &lt;script&gt;alert(1)&lt;/script&gt;" in response.text
+
+
+@pytest.mark.parametrize(("query", "keep"), [
+    ("team=support", lambda b: b["kind"] == "escalation"),          # the routes send escalations to support
+    ("team=success", lambda b: b["kind"] != "escalation"),
+    ("kind=nps", lambda b: b["kind"] == "nps"),
+    ("team=success&kind=csat", lambda b: b["kind"] == "csat"),
+])
+def test_filters_narrow_the_open_items(app, query, keep) -> None:
+    ids = seed(app)
+    page = Page(get(app, f"/dashboard?{query}", headers=bearer()).text)
+    want = sorted(ids[b["id"]] for b, _, resolve in ITEMS if resolve is None and keep(b))
+    assert want and sorted(map(int, page.open_rows)) == want
+    assert page.metrics["volume"][0] == str(sum(1 for b, _, _ in ITEMS if keep(b)))
+
+
+def test_a_range_before_the_items_shows_none(app) -> None:
+    seed(app)
+    page = Page(get(app, "/dashboard?from=2020-01-01&to=2020-03-31", headers=bearer()).text)
+    assert page.open_rows == [] and page.metrics["volume"][0] == "0" and page.metrics["nps"][1] == "–"
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("from=2026-13-01", "from: '2026-13-01' is not a calendar date"),
+    ("to=yesterday", "to: expected a date such as 2026-11-20"),
+    ("from=2026-11-02&to=2026-11-01", "is after to"),
+    ("from=2020-01-01&to=2026-01-01", "longer than 366 days"),
+    ("team=%3Cscript%3E", "unknown team"),
+    ("kind=vip", "unknown kind"),
+])
+@pytest.mark.parametrize("path", ["/dashboard", "/dashboard/items.csv", "/dashboard/touches.csv"])
+def test_bad_filters_are_a_400_that_says_why(app, path, query, message) -> None:
+    response = get(app, f"{path}?{query}", headers=bearer())
+    assert response.status_code == 400
+    assert message in response.text.replace("&#x27;", "'")
+    if response.headers["content-type"].startswith("text/html"):
+        assert "<script>" not in response.text
+    else:  # plain text, never sniffed as HTML
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
+# --- CSV exports -----------------------------------------------------------------------------------
+
+
+def read_csv(response: httpx.Response) -> list[dict[str, str]]:
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    return list(csv.DictReader(io.StringIO(response.text)))
+
+
+def test_items_csv_matches_and_guards_against_formulas(app) -> None:
+    ids = seed(app)
+    rows = read_csv(get(app, "/dashboard/items.csv", headers=bearer()))
+    assert [int(r["id"]) for r in rows] == [ids[b["id"]] for b, _, _ in ITEMS]  # oldest first
+    by_external = {r["external_id"]: r for r in rows}
+    assert by_external["r2"]["customer_name"] == '\'=HYPERLINK("http://evil.example","x")'
+    assert by_external["r2"]["comment"] == "'@SUM(1+1) great"
+    assert by_external["r4"]["customer_name"] == "'-2+3 Ops"
+    assert by_external["r1"]["customer_name"] == "Maya <script>alert(1)</script>"  # CSV is data, not HTML
+    assert by_external["r1"]["score"] == "2" and by_external["r1"]["category"] == "detractor"
+    assert by_external["r6"]["status"] == "resolved" and by_external["r6"]["outcome"] == "fixed"
+    assert by_external["r7"]["status"] == "claimed" and by_external["r7"]["claimed_by"] == "U0ANA"
+    assert by_external["r1"]["themes"] == "pricing"
+    assert not any(value.startswith(("=", "+", "-", "@")) for row in rows for value in row.values())
+
+    narrowed = read_csv(get(app, "/dashboard/items.csv?team=support", headers=bearer()))
+    assert [r["external_id"] for r in narrowed] == ["r4"]
+    assert read_csv(get(app, "/dashboard/items.csv?from=2020-01-01&to=2020-01-31", headers=bearer())) == []
+
+
+def test_touches_csv_matches_and_guards_against_formulas(app) -> None:
+    seed(app)
+    rows = read_csv(get(app, "/dashboard/touches.csv", headers=bearer()))
+    assert len(rows) == 1
+    assert rows[0]["account_name"] == "Acme" and rows[0]["actor"] == "U0ANA" and rows[0]["channel"] == "call"
+    assert rows[0]["note"] == "'+1 call me back"
+    assert read_csv(get(app, "/dashboard/touches.csv?from=2020-01-01&to=2020-01-31", headers=bearer())) == []
