@@ -9,8 +9,7 @@ for that local day. Cost follows the size of the period, not of the history:
 - open work is read off follow-ups' status (the `ix_follow_ups_status_claimed_by` index) with each item
   checked by primary key, so it follows the open backlog;
 - "claimed / resolved during the day" constrains follow_ups.claimed_at / resolved_at only, with items
-  read by primary key. Those two columns have no index in the schema (adding one is a migration), so
-  on a large history this one query scans follow_ups; with the indexes it is a range read as-is.
+  read by primary key: a range read on their indexes (migration 20261122_0004).
 
 Functions take `session` and never commit. Customer text is escaped and truncated before it reaches
 mrkdwn; everything else shown is composed here.
