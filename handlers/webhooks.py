@@ -100,8 +100,10 @@ def make_webhook_endpoint(runtime: Runtime):
 
         try:
             results = await run_in_threadpool(store)
-        except OperationalError:
-            log.exception("database unavailable while storing a webhook")
+        except OperationalError as exc:
+            # One line, not a traceback per request: during an outage every webhook lands here.
+            log.warning("database unavailable while storing a webhook for %s: %s", source.name,
+                        str(exc.orig).splitlines()[0][:200] if exc.orig else type(exc).__name__)
             # 503 makes the provider retry later; nothing was stored.
             return JSONResponse({"error": "database unavailable, retry later"}, status_code=503,
                                 headers={"Retry-After": "5"})
