@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -32,7 +31,8 @@ from bot.config import AppConfig, Settings, parse_config
 from bot.db import make_session_factory, session_scope, upgrade
 from bot.runtime import Runtime, build_runtime
 from bot.sandbox.fake_slack import FakeSlack
-from bot.signing import sign_slack_request, sign_webhook
+from bot.sandbox.slack_requests import button_action, message_block_actions, signed_form
+from bot.signing import sign_webhook
 from bot.web import create_app
 from bot.worker import DeliveryWorker
 
@@ -166,30 +166,20 @@ class AppUnderTest:
     # Slack → app requests, signed as Slack signs them.
     def post_slack(self, form: dict[str, str], *, secret: str = SIGNING_SECRET,
                    timestamp: int | None = None) -> httpx.Response:
-        body = urlencode(form)
-        headers = sign_slack_request(secret, body, timestamp)
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        body, headers = signed_form(secret, form, timestamp)
         return self.http.post(f"{self.url}/slack/events", content=body, headers=headers)
 
     def click(self, action_id: str, value: str, *, user: str, channel: str, ts: str,
               selected_option: str | None = None) -> httpx.Response:
         self._counter[0] += 1
-        action: dict[str, Any] = {"action_id": action_id, "block_id": "cx_actions", "type": "button",
-                                  "value": value, "action_ts": f"{time.time():.6f}"}
+        action: dict[str, Any] = button_action(action_id, value)
         if selected_option is not None:
             action = {"action_id": action_id, "block_id": "cx_actions", "type": "overflow",
                       "selected_option": {"text": {"type": "plain_text", "text": "x"}, "value": selected_option},
                       "action_ts": f"{time.time():.6f}"}
-        payload = {
-            "type": "block_actions", "api_app_id": "A0CXLOOP", "token": "legacy",
-            "team": {"id": "T0SANDBOX", "domain": "sandbox"},
-            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0SANDBOX"},
-            "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False},
-            "trigger_id": f"trigger-{self._counter[0]}", "channel": {"id": channel, "name": "cx"},
-            "message": {"ts": ts, "type": "message", "text": "item"},
-            "response_url": self.fake.response_url(f"{channel}:{ts}"),
-            "actions": [action],
-        }
+        payload = message_block_actions(action, user=user, channel=channel, ts=ts,
+                                        response_url=self.fake.response_url(f"{channel}:{ts}"),
+                                        trigger_id=f"trigger-{self._counter[0]}")
         return self.post_slack({"payload": json.dumps(payload)})
 
     def submit_view(self, view: dict, values: dict, *, user: str) -> httpx.Response:

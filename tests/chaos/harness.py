@@ -18,14 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 from sqlalchemy import create_engine, text
 
 from bot.delivery import METADATA_EVENT_TYPE
 from bot.sandbox.fake_slack import FakeSlack
-from bot.signing import sign_slack_request, sign_webhook
+from bot.sandbox.slack_requests import button_action, message_block_actions, signed_payload
+from bot.signing import sign_webhook
 
 SIGNING_SECRET = "chaos-signing-secret"
 WEBHOOK_SECRET = "chaos-webhook-secret"
@@ -237,19 +237,10 @@ class ChaosStack:
         return self._http().post(f"{serve.url}/webhooks/generic", content=body, headers=sign_webhook(WEBHOOK_SECRET, body))
 
     def click_claim(self, serve: CxloopProcess, *, item_id: int, user: str, channel: str, ts: str) -> httpx.Response:
-        action = {"action_id": "cx_claim", "block_id": "cx_actions", "type": "button", "value": f"item:{item_id}",
-                  "action_ts": f"{time.time():.6f}"}
-        payload = {
-            "type": "block_actions", "api_app_id": "A0CXLOOP", "token": "legacy",
-            "team": {"id": "T0SANDBOX", "domain": "sandbox"},
-            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0SANDBOX"},
-            "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False},
-            "trigger_id": f"trigger-{uuid.uuid4().hex[:8]}", "channel": {"id": channel, "name": "cx"},
-            "message": {"ts": ts, "type": "message", "text": "item"},
-            "response_url": self.fake.response_url(f"{channel}:{ts}"), "actions": [action],
-        }
-        body = urlencode({"payload": json.dumps(payload)})
-        headers = {**sign_slack_request(SIGNING_SECRET, body), "Content-Type": "application/x-www-form-urlencoded"}
+        payload = message_block_actions(button_action("cx_claim", f"item:{item_id}"), user=user, channel=channel,
+                                        ts=ts, response_url=self.fake.response_url(f"{channel}:{ts}"),
+                                        trigger_id=f"trigger-{uuid.uuid4().hex[:8]}")
+        body, headers = signed_payload(SIGNING_SECRET, payload)
         return self._http().post(f"{serve.url}/slack/events", content=body, headers=headers)
 
     # What reached Slack.
