@@ -14,10 +14,36 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import digest, vip_lookup
+from bench import ack_latency, burst, digest, e2e_latency, ingest, memory, vip_lookup
 
-BENCHMARKS = {"digest": digest.run, "vip_lookup": vip_lookup.run}
+BENCHMARKS = {"ack_latency": ack_latency.run, "ingest": ingest.run, "burst": burst.run,
+              "e2e_latency": e2e_latency.run, "digest": digest.run, "vip_lookup": vip_lookup.run,
+              "memory": memory.run}
 RESULTS = Path(__file__).with_name("results")
+
+
+def headline(name: str, result: dict) -> str:
+    """One line: the measured ratio or figure next to its target."""
+    def pair(db: dict | str, key: str = "ratio") -> str:
+        return db if isinstance(db, str) else f"{db[key]}x"
+    figures = {
+        "ack_latency": lambda r: (f"claim p99 {r['claim_ms']['p99']} ms (bare {r['bare_ms']['p99']} ms, "
+                                  f"{r['ratio_p99']}x), p50 {r['claim_ms']['p50']} ms"),
+        "ingest": lambda r: (f"SQLite {r['sqlite']['items_per_s']} items/s = {r['sqlite']['ratio']}x bare; Postgres "
+                             + (r["postgres"] if isinstance(r["postgres"], str) else
+                                f"{r['postgres']['items_per_s']} items/s = {r['postgres']['ratio']}x bare")),
+        "burst": lambda r: (f"{r['msgs_per_s']} msg/s = {r['ratio']}x the limit, lost {r['lost']}, "
+                            f"duplicates {r['duplicates']}, 429s {r['surplus_429s']}"),
+        "e2e_latency": lambda r: f"median {r['median_ms']} ms, p95 {r['p95_ms']} ms",
+        "digest": lambda r: f"{r['ratio']}x ({r['p50_ms_1m']} ms vs {r['p50_ms_10k']} ms)",
+        "vip_lookup": lambda r: "; ".join(
+            f"{db}: " + (r[db] if isinstance(r[db], str) else
+                         f"fuzzy {r[db]['fuzzy']['ratio']}x, exact {r[db]['exact']['ratio']}x")
+            for db in ("sqlite", "postgres")),
+        "memory": lambda r: f"+{r['growth_mb']} MB after {r['items']} items ({r['start_mb']} -> {r['end_mb']} MB)",
+    }
+    figure = figures[name](result) if name in figures else pair(result)
+    return f"{name:12} {'met' if result['met'] else 'MISSED':7} {figure}   [target: {result['target']}]"
 
 
 def main(names: list[str]) -> int:
@@ -35,9 +61,13 @@ def main(names: list[str]) -> int:
         result = BENCHMARKS[name]()
         report["results"][name] = result
         print(json.dumps(result, indent=2))
+        print(headline(name, result), flush=True)
     report["seconds"] = round(time.perf_counter() - started, 1)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))
+    print(f"\n{report['date']}, {report['machine']}")
+    for name, result in report["results"].items():
+        print(headline(name, result))
     print(f"\nwritten {RESULTS / 'latest.json'} ({report['seconds']} s)")
     return 0
 

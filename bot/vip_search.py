@@ -3,12 +3,16 @@
 Two steps, so a look-up stays fast with 100 000 accounts and 300 000 contacts:
 
 1. Narrow in SQL. Exact hits come first (the normalised name, a domain, a contact's e-mail) and
-   answer at once. Otherwise each table is scanned once for rows containing any of up to eight
+   answer at once. Otherwise each table is searched for rows containing any of up to eight
    3-character grams of the query (or, for a 1–2 character query, starting with it); rows are
    ordered by how many grams they contain and at most `CANDIDATE_CAP` accounts survive.
-   Contacts are scanned for one-word queries only (e-mails hold no spaces). Without an index
-   each step is a sequential scan; on Postgres a pg_trgm GIN index on accounts.search_name,
-   account_domains.domain and contacts.email serves these very LIKE conditions as they are.
+   Contacts are searched for one-word queries only (e-mails hold no spaces). A trigram index
+   (migration 20261122_0006) keeps this from reading every row:
+   FTS5 trigram tables on SQLite, pg_trgm GIN indexes on Postgres (which serve these very LIKE
+   conditions). Common grams ("sys" of every "Systems") would still hand tens of thousands of rows to
+   scoring, so the index first counts the rows holding each gram, and only rows holding one of the
+   rarest grams, picked until they reach `POOL_ROWS`, are scored: any row holding more grams than
+   were left out holds a picked one, so the best-scored rows are all still there.
 2. Rank the survivors with rapidfuzz (`fuzz.WRatio`, case- and accent-folded), best score over the
    account's name and the domains/e-mails that matched, and decide: one account, several, or none.
 
@@ -25,13 +29,19 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from rapidfuzz import fuzz, utils
-from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy import ColumnElement, Integer, and_, case, func, or_, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from bot.vip import search_key
 from models import Account, AccountDomain, Contact
 
 CANDIDATE_CAP = 500  # accounts handed from SQL to rapidfuzz, at most
+POOL_ROWS = 2 * CANDIDATE_CAP  # rows the rarest grams must reach before the commoner ones are left out
+SAMPLE_ROWS = 2_000  # Postgres: rows sampled to tell rare grams from common ones
+# The FTS5 trigram tables of migration 20261122_0006, by searched column (SQLite).
+_FTS_TABLES = {"search_name": "accounts_search_fts", "domain": "account_domains_search_fts",
+               "email": "contacts_search_fts"}
 MAX_GRAMS = 8
 MAX_QUERY_CHARS = 200
 ONE_MIN_SCORE = 85.0  # a single answer needs at least this…
@@ -171,8 +181,86 @@ def _hits(column, q: _Query, *, whole: str,
     return or_(*conditions), reduce(operator.add, score_terms)
 
 
-def _candidates(session: Session, q: _Query, cap: int) -> tuple[dict[int, int], dict[int, str],
-                                                                  dict[int, list[tuple[str, str]]]]:
+def _phrase(gram: str) -> str:
+    """An FTS5 string: with the trigram tokenizer a 3-character string matches where it is a substring."""
+    return '"' + gram.replace('"', '""') + '"'
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _rows_holding(session: Session, column, grams: tuple[str, ...]) -> dict[str, float]:
+    """How many rows of `column` hold each gram: exact on SQLite (FTS5), estimated on Postgres."""
+    if session.get_bind().dialect.name == "sqlite":
+        fts = _FTS_TABLES[column.key]
+        parts = [f"SELECT {i}, count(*) FROM {fts} WHERE {fts} MATCH :g{i}" for i in range(len(grams))]
+        counts = dict(session.execute(sql_text(" UNION ALL ".join(parts)),
+                                      {f"g{i}": _phrase(gram) for i, gram in enumerate(grams)}).all())
+        return {gram: counts[i] for i, gram in enumerate(grams)}
+    # Postgres: counting a common gram's rows exactly would read them all from the heap, which is what
+    # the pool avoids. A sample of about SAMPLE_ROWS rows (random pages) says which grams are rare.
+    table, name = column.class_.__tablename__, column.key
+    rows = session.scalar(sql_text(f"SELECT reltuples FROM pg_class WHERE oid = '{table}'::regclass")) or 0
+    if rows < 0:  # never analysed yet (a new table): count once, until autovacuum has statistics
+        rows = session.scalar(sql_text(f"SELECT count(*) FROM {table}")) or 0
+    percent = 100.0 if rows <= SAMPLE_ROWS else 100.0 * SAMPLE_ROWS / rows
+    counting = ", ".join(f"count(*) FILTER (WHERE {name} LIKE :g{i} ESCAPE '\\')" for i in range(len(grams)))
+    sampled = session.execute(sql_text(f"SELECT count(*), {counting} FROM (SELECT {name} FROM {table} "
+                                       f"TABLESAMPLE SYSTEM ({percent:.6f}) LIMIT {SAMPLE_ROWS * 2}) AS sample"),
+                              {f"g{i}": f"%{_escape_like(gram)}%" for i, gram in enumerate(grams)}).one()
+    scale = max(rows, sampled[0]) / max(sampled[0], 1)
+    return {gram: sampled[i + 1] * scale for i, gram in enumerate(grams)}
+
+
+def _rarest_grams(session: Session, id_column, column, grams: tuple[str, ...],
+                  pool_rows: float) -> tuple[ColumnElement[bool] | None, int]:
+    """(rows holding one of the rarest grams, picked until their rows reach `pool_rows` (None: every gram),
+    how many grams were left out).
+
+    A row holding more of the query's grams than were left out must hold a picked one: the rows that
+    score best are in the pool, and scoring reads a few thousand rows instead of every match.
+    """
+    rows_with = _rows_holding(session, column, grams)
+    picked: list[str] = []
+    reached = 0.0
+    for gram in sorted(rows_with, key=lambda g: (rows_with[g], grams.index(g))):
+        if reached >= pool_rows:
+            break
+        picked.append(gram)
+        reached += rows_with[gram]
+    left_out = len(grams) - len(picked)
+    if session.get_bind().dialect.name == "sqlite":
+        fts = _FTS_TABLES[column.key]
+        pool = (sql_text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :pool")
+                .bindparams(pool=" OR ".join(map(_phrase, picked))).columns(rowid=Integer))
+        return id_column.in_(pool), left_out
+    if not left_out:
+        return None, 0  # every gram was picked: the conditions of _hits say as much
+    return or_(*(column.contains(gram, autoescape=True) for gram in picked)), left_out
+
+
+def _best_rows(session: Session, q: _Query, statement, id_column, column, where, cap: int) -> list:
+    """The `cap` best-scored rows of `statement` (its last column is the score), read through the index.
+
+    Rows outside the pool hold at most `left_out` grams and so score at most `left_out` + 2 (the
+    prefix bonus; the whole query is made of the grams, so its bonus is inside). The pool grows until
+    no such row could have made the cut, or until they hold at most half the query's grams: such rows
+    are not what a typo leaves of a name, and every one of them would make scoring read all matches.
+    """
+    if not q.grams:  # 1–2 characters: too short for trigrams; the prefix conditions scan, as they always did
+        return session.execute(statement.where(where)).all()
+    pool_rows = float(max(POOL_ROWS, 2 * cap))
+    while True:
+        indexed, left_out = _rarest_grams(session, id_column, column, q.grams, pool_rows)
+        rows = session.execute(statement.where(where if indexed is None else and_(indexed, where))).all()
+        if 2 * left_out <= len(q.grams) or (len(rows) == cap and rows[-1][-1] > left_out + 2):
+            return rows
+        pool_rows *= 4
+
+
+def _candidates(session: Session, q: _Query, cap: int) -> tuple[
+        dict[int, int], dict[int, str], dict[int, list[tuple[str, str]]]]:
     """(account id → SQL score, account id → name, account id → [(kind, value)] matched domains/e-mails)."""
     best: dict[int, int] = {}
     names: dict[int, str] = {}
@@ -184,28 +272,27 @@ def _candidates(session: Session, q: _Query, cap: int) -> tuple[dict[int, int], 
     where, score = _hits(Account.search_name, q, whole=q.core)
     if where is not None and score is not None:
         hits = score.label("hits")
-        rows = session.execute(
-            select(Account.id, Account.name, hits).where(where)
-            .order_by(hits.desc(), func.abs(func.length(Account.search_name) - len(q.core)), Account.id)
-            .limit(cap))
-        for account_id, name, account_score in rows:
+        statement = (select(Account.id, Account.name, hits)
+                     .order_by(hits.desc(), func.abs(func.length(Account.search_name) - len(q.core)), Account.id)
+                     .limit(cap))
+        for account_id, name, account_score in _best_rows(session, q, statement, Account.id, Account.search_name,
+                                                          where, cap):
             names[account_id] = name
             keep(account_id, account_score)
 
     whole = q.address if q.looks_like_address else q.core
-    for kind, column, owner in (("domain", AccountDomain.domain, AccountDomain.account_id),
-                                ("contact", Contact.email, Contact.account_id)):
+    for kind, column, owner, row_id in (("domain", AccountDomain.domain, AccountDomain.account_id, AccountDomain.id),
+                                        ("contact", Contact.email, Contact.account_id, Contact.id)):
         if kind == "contact" and not q.single_word:
-            # E-mails hold no spaces, and scanning every contact is the costliest step: "acme corp"
-            # is found by name and domain. A one-word query ("ann", "acme", "ann@acme") still scans them.
+            # E-mails hold no spaces, and contacts are the biggest table: "acme corp" is found by name
+            # and domain. A one-word query ("ann", "acme", "ann@acme") still searches them.
             continue
         where, score = _hits(column, q, whole=whole, word_start="@" if kind == "contact" else ".")
         if where is None or score is None:
             continue
         hits = score.label("hits")
-        rows = session.execute(select(owner, column, hits).where(where)
-                               .order_by(hits.desc(), func.length(column), column).limit(cap))
-        for account_id, value, value_score in rows:
+        statement = select(owner, column, hits).order_by(hits.desc(), func.length(column), column).limit(cap)
+        for account_id, value, value_score in _best_rows(session, q, statement, row_id, column, where, cap):
             extras.setdefault(account_id, []).append((kind, value))
             keep(account_id, value_score)
 

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from bot import vip_search
 from bot.vip import search_key
 from bot.vip_search import CANDIDATE_CAP, Match, SearchResult, search_accounts
 from models import Account, AccountDomain, Contact
@@ -224,3 +225,53 @@ def test_lookups_narrow_in_sql_at_100k_accounts(session, book):
     assert search_accounts(session, "acme.com").candidate_count == 0
     assert ids(search_accounts(session, "ann@acme.com")) == [book["acme"]]
     assert search_accounts(session, "zzzzqqq").candidate_count == 0
+
+
+# --- the trigram index (migration 20261122_0006) -----------------------------------------------------
+
+
+def test_the_index_follows_renames_and_deletes(session, book):
+    globex = session.get(Account, book["globex"])
+    globex.name, globex.search_name = "Hooli Labs", search_key("Hooli Labs")
+    session.flush()
+    assert ids(search_accounts(session, "hoolli")) == [book["globex"]]
+    # The old name is gone from the index: only the domain globex.io still answers "globx".
+    assert [m.matched for m in search_accounts(session, "globx").matches] == ["domain globex.io"]
+
+    assert ids(search_accounts(session, "hankk")) == [book["globex"]]  # by the contact hank@globex.io
+    session.delete(session.scalars(select(Contact).where(Contact.email == "hank@globex.io")).one())
+    session.flush()
+    assert book["globex"] not in ids(search_accounts(session, "hankk"))
+
+    assert ids(search_accounts(session, "initek")) == [book["initech"]]
+    session.delete(session.get(Account, book["initech"]))  # its domain goes with it (ON DELETE CASCADE)
+    session.flush()
+    assert search_accounts(session, "initek").kind == "none"
+    assert search_accounts(session, "initech.co").kind == "none"
+
+
+def test_accounts_added_in_bulk_are_found(session, book):
+    session.execute(insert(Account), [{"name": "Zyxwave Dynamics", "search_name": "zyxwave dynamics", "vip": True,
+                                       "cadence_days": 30, "properties": {}, "next_due_at": NOW, "created_at": NOW,
+                                       "updated_at": NOW}])
+    result = search_accounts(session, "zyxwav dynamcs")
+    assert result.kind == "one" and result.matches[0].name == "Zyxwave Dynamics"
+
+
+def test_scoring_only_rows_with_rare_grams_loses_no_answer(session, book, monkeypatch):
+    # 20 000 names built from the same syllables make most grams common: only rows holding the rarest
+    # are scored. With the pool as big as the table, every row holding any gram is scored (and cut to
+    # CANDIDATE_CAP by gram count, itself a heuristic: among many near-identical names either may list
+    # different runners-up). The pooled answer must be of the same kind, its best match at least as good.
+    _bulk_accounts(session, 20_000)
+    queries = ["initech sytems", "belmar systms", "korvor", "gorluldan grup", "jorwen labz", "acmee", "sol",
+               "umbrela helth", "vorsol partnrs", "quinzel"]
+    pooled = {query: search_accounts(session, query) for query in queries}
+    monkeypatch.setattr(vip_search, "POOL_ROWS", 10**9)
+    for query in queries:
+        unpooled = search_accounts(session, query)
+        assert pooled[query].kind == unpooled.kind, query
+        assert len(pooled[query].matches) == len(unpooled.matches), query
+        assert pooled[query].matches[0].score >= unpooled.matches[0].score, query
+    assert ids(pooled["initech sytems"]) == [book["initech"]]
+    assert ids(pooled["umbrela helth"]) == [book["umbrella"]]
