@@ -143,7 +143,7 @@ def _conversation(client: WebClient, channel: str) -> str:
 
 
 def deliver_row(factory: sessionmaker[Session], client: WebClient, row_id: int,
-                config: AppConfig | None = None) -> DeliveryOutcome:
+                config: AppConfig | None = None, *, before_call: Callable[[], None] | None = None) -> DeliveryOutcome:
     """Perform one leased row. Slack (or any other service) is called outside any transaction."""
     request_id_var.set(None)  # pool threads are reused: no id from the previous row
     with session_scope(factory) as session:
@@ -185,6 +185,8 @@ def deliver_row(factory: sessionmaker[Session], client: WebClient, row_id: int,
             post_state = session.scalar(select(OutboxMessage.status).where(
                 OutboxMessage.item_id == item.id, OutboxMessage.kind == POST_ITEM))
 
+    if before_call is not None:
+        before_call()  # the worker paces each channel from this moment (see bot/worker.py)
     try:
         if kind == POST_MESSAGE:
             channel_id = _conversation(client, channel)

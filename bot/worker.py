@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # Slack allows about one message per second per channel (chat.postMessage's special limit).
 CHANNEL_INTERVAL_SECONDS = 1.0
+# How much later than the exact pace the next post in a channel goes out (see _after).
+PACING_MARGIN_SECONDS = 0.05
 POLL_INTERVAL_SECONDS = 0.5
 BATCH_SIZE = 100
 MAX_UNREACHABLE_PAUSE_SECONDS = 10.0
@@ -33,7 +35,7 @@ MAX_UNREACHABLE_PAUSE_SECONDS = 10.0
 
 class DeliveryWorker:
     def __init__(self, factory: sessionmaker[Session], client: WebClient, *, config: AppConfig | None = None,
-                 concurrency: int = 4,
+                 concurrency: int = 8,
                  channel_interval: float = CHANNEL_INTERVAL_SECONDS, poll_interval: float = POLL_INTERVAL_SECONDS,
                  clock: Callable[[], float] = time.monotonic, lease_seconds: int = LEASE_SECONDS):
         self.factory, self.client, self.config = factory, client, config
@@ -45,6 +47,10 @@ class DeliveryWorker:
         self._next_allowed: dict[str, float] = {}
         self._paused_until = 0.0
         self._unreachable_streak = 0
+        # Channels with a call in progress: each channel has at most one, and the loop does not wait
+        # for them, so a slow call in one channel never holds back the pace of the others.
+        self._in_flight: set[str] = set()
+        self._state = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -82,32 +88,60 @@ class DeliveryWorker:
     def _idle_wait(self) -> float:
         now = self._clock()
         waits = [self.poll_interval]
-        if self._paused_until > now:
-            waits.append(self._paused_until - now)
-        # Wake when the next paced channel may send again, not a poll interval later.
-        upcoming = [at - now for at in self._next_allowed.values() if at > now]
+        with self._state:
+            if self._paused_until > now:
+                waits.append(self._paused_until - now)
+            # Wake when the next paced channel may send again, not a poll interval later.
+            upcoming = [at - now for at in self._next_allowed.values() if at > now]
         if upcoming:
             waits.append(min(upcoming))
         return max(0.05, min(waits))
 
     # -- one pass ----------------------------------------------------------------------------
     def run_once(self) -> int:
-        """Lease what is due and deliverable now, deliver it; return how many rows were handled."""
-        if self._clock() < self._paused_until:
-            return 0
+        """Lease what is due and deliverable now and hand it to the pool; return how many rows were taken."""
         now = self._clock()
-        # One row per channel per pass, and only channels whose pace allows it now; channels go in parallel.
+        with self._state:
+            if now < self._paused_until:
+                return 0
+            room = self.concurrency - len(self._in_flight)
+            busy = set(self._in_flight)
+            paced = {channel for channel, at in self._next_allowed.items() if at > now}
+        if room <= 0:
+            return 0
+        chosen: set[str] = set()
+
+        def may_send(channel: str) -> bool:
+            # One row per channel, only channels whose pace allows it now and with no call in
+            # progress, and no more than the pool can start at once (a leased row should not queue).
+            if channel in busy or channel in paced or len(chosen) >= room:
+                return False
+            chosen.add(channel)
+            return True
+
         with session_scope(self.factory) as session:
             leased = lease_due_rows(session, worker_id=self.worker_id, now=utcnow(), limit=BATCH_SIZE,
-                                    lease_seconds=self.lease_seconds,
-                                    may_send=lambda channel: self._next_allowed.get(channel, 0.0) <= now)
-        if not leased:
-            return 0
-        for outcome in self._pool.map(lambda pair: deliver_row(self.factory, self.client, pair[1], self.config), leased):
-            self._after(outcome)
+                                    lease_seconds=self.lease_seconds, may_send=may_send)
+        for channel, row_id in leased:
+            with self._state:
+                self._in_flight.add(channel)
+            self._pool.submit(self._deliver, channel, row_id)
         return len(leased)
 
-    def _after(self, outcome: DeliveryOutcome) -> None:
+    def _deliver(self, channel: str, row_id: int) -> None:
+        called_at: list[float] = []
+        try:
+            outcome = deliver_row(self.factory, self.client, row_id, self.config,
+                                  before_call=lambda: called_at.append(self._clock()))
+        except Exception:
+            log.exception("delivering outbox row %s failed unexpectedly; it is retried when its lease ends", row_id)
+            outcome = DeliveryOutcome(row_id, channel, "retry")
+        with self._state:
+            self._in_flight.discard(channel)
+            self._after(outcome, called_at[0] if called_at else None)
+        self._wake.set()  # this channel may be free (or paced) now: let the loop look again
+
+    def _after(self, outcome: DeliveryOutcome, started: float | None = None) -> None:
         record_delivery(outcome.result)
         now = self._clock()
         if outcome.result == "unreachable":
@@ -120,4 +154,8 @@ class DeliveryWorker:
         if outcome.result == "rate_limited":
             self._next_allowed[outcome.channel] = now + outcome.retry_after
         elif outcome.result in ("sent", "retry", "dead"):
-            self._next_allowed[outcome.channel] = now + self.channel_interval
+            # Pace from the moment the Slack call went out, not from when Slack answered: counting the
+            # call's own latency as part of the gap would send noticeably less than the limit allows.
+            # The margin absorbs jitter in when consecutive calls reach Slack, so pacing never earns a 429.
+            since = now if started is None else started
+            self._next_allowed[outcome.channel] = since + self.channel_interval + PACING_MARGIN_SECONDS
