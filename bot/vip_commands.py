@@ -112,7 +112,8 @@ def load_card(session: Session, account: Account, *, now: datetime) -> AccountCa
 
 
 def card_reply(session: Session, account: Account, *, now: datetime, shareable: bool = True) -> Reply:
-    return Reply(text=f"{account.name}: {cadence_status(account, now)}",
+    # The fallback text is parsed for mentions too (and a shared card is posted in the channel): escaped.
+    return Reply(text=f"{escaped_truncated(account.name, 200)}: {cadence_status(account, now)}",
                  blocks=account_card(load_card(session, account, now=now), shareable=shareable))
 
 
@@ -121,8 +122,9 @@ def look_up(session: Session, query: str, *, now: datetime) -> Reply:
     if result.kind == "one":
         return card_reply(session, session.get(Account, result.matches[0].account_id), now=now)
     if result.kind == "several":
-        return Reply(text=f"Several accounts match {query!r}", blocks=account_choices(result.matches, query))
-    return Reply(text=f"No account matches {query!r}", blocks=no_match(query, result.matches))
+        return Reply(text=f"Several accounts match '{escaped_truncated(query, 100)}'",
+                     blocks=account_choices(result.matches, query))
+    return Reply(text=f"No account matches '{escaped_truncated(query, 100)}'", blocks=no_match(query, result.matches))
 
 
 def my_due(session: Session, *, user_id: str, now: datetime) -> Reply:

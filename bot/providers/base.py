@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -79,13 +78,10 @@ def require_valid_options(source: SourceConfig, check: Callable[[Mapping[str, An
 
 
 def decode_json(body: bytes) -> Any:
-    """The JSON value of a request body; PayloadError 400 when the body is not JSON."""
-    from bot.intake import PayloadError
+    """The JSON value of a request body (strict, storable strings); PayloadError 400 when the body is not JSON."""
+    from bot.intake import loads_json
 
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise PayloadError(400, f"body is not valid JSON: {str(exc)[:200]}") from None
+    return loads_json(body)
 
 
 def decode_json_object(body: bytes) -> dict[str, Any]:

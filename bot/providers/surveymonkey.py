@@ -61,7 +61,7 @@ from typing import Any
 import httpx
 
 from bot.config import SourceConfig
-from bot.intake import PayloadError
+from bot.intake import PayloadError, storable
 from bot.providers.base import (
     Fetch,
     Ignored,
@@ -96,6 +96,11 @@ class _Gone(Exception):
     """The API answered 404: the response (or survey) no longer exists."""
 
 
+def _list(value: Any) -> list:
+    """A list from the API as is; anything else (null, an object, a number) as no entries."""
+    return value if isinstance(value, list) else []
+
+
 def _digits(value: Any, field: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         value = str(value)
@@ -117,27 +122,28 @@ def _get(fetch: Fetch, path: str) -> dict[str, Any]:
         raise ProviderUnavailable("SurveyMonkey API answered with a body that is not JSON") from None
     if not isinstance(data, dict):
         raise ProviderUnavailable("SurveyMonkey API answered with something other than a JSON object")
-    return data
+    # Its strings end up in our answer and the database: the same clean-up as a webhook body's.
+    return storable(data)
 
 
 def _index_survey(survey: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """question id → {"family", "subtype", "choices": {choice id: choice}, "rows": {row id: row}}."""
     index: dict[str, dict[str, Any]] = {}
-    for page in survey.get("pages") or []:
+    for page in _list(survey.get("pages")):
         if not isinstance(page, dict):
             continue
-        for question in page.get("questions") or []:
+        for question in _list(page.get("questions")):
             if not isinstance(question, dict) or question.get("id") is None:
                 continue
             answers = question.get("answers") if isinstance(question.get("answers"), dict) else {}
-            choices = [c for c in answers.get("choices") or [] if isinstance(c, dict)]
-            for col in answers.get("cols") or []:  # matrix menus keep their choices per column
+            choices = [c for c in _list(answers.get("choices")) if isinstance(c, dict)]
+            for col in _list(answers.get("cols")):  # matrix menus keep their choices per column
                 if isinstance(col, dict):
-                    choices += [c for c in col.get("choices") or [] if isinstance(c, dict)]
+                    choices += [c for c in _list(col.get("choices")) if isinstance(c, dict)]
             index[str(question["id"])] = {
                 "family": question.get("family"), "subtype": question.get("subtype"),
                 "choices": {str(c["id"]): c for c in choices if c.get("id") is not None},
-                "rows": {str(r["id"]): r for r in answers.get("rows") or []
+                "rows": {str(r["id"]): r for r in _list(answers.get("rows"))
                          if isinstance(r, dict) and r.get("id") is not None},
             }
     return index
@@ -203,9 +209,9 @@ def _answered(details: Mapping[str, Any]) -> list[tuple[str, list[dict[str, Any]
     if not isinstance(pages, list):
         raise ProviderUnavailable("SurveyMonkey response details have no pages list")
     for page in pages:
-        for question in (page.get("questions") or []) if isinstance(page, dict) else []:
+        for question in _list(page.get("questions")) if isinstance(page, dict) else []:
             if isinstance(question, dict) and question.get("id") is not None:
-                answers = [a for a in question.get("answers") or [] if isinstance(a, dict)]
+                answers = [a for a in _list(question.get("answers")) if isinstance(a, dict)]
                 answered.append((str(question["id"]), answers))
     return answered
 

@@ -89,7 +89,8 @@ def _answer_text(answer: Mapping[str, Any]) -> str | None:
     if answer.get("type") == "choice" and isinstance(answer.get("choice"), dict):
         return clean_text(answer["choice"].get("label") or answer["choice"].get("other"))
     if answer.get("type") == "choices" and isinstance(answer.get("choices"), dict):
-        labels = [label for label in answer["choices"].get("labels") or [] if isinstance(label, str)]
+        labels = answer["choices"].get("labels")
+        labels = [label for label in labels if isinstance(label, str)] if isinstance(labels, list) else []
         return clean_text(", ".join(labels))
     return clean_text(answer.get("text"))
 
@@ -100,7 +101,8 @@ class _Answers:
     def __init__(self, form_response: Mapping[str, Any]):
         definition = form_response.get("definition")
         fields = definition.get("fields") if isinstance(definition, dict) else None
-        self.fields = {f["id"]: f for f in fields or [] if isinstance(f, dict) and isinstance(f.get("id"), str)}
+        fields = fields if isinstance(fields, list) else []
+        self.fields = {f["id"]: f for f in fields if isinstance(f, dict) and isinstance(f.get("id"), str)}
         self.items: list[dict[str, Any]] = []
         for answer in form_response["answers"]:
             if not isinstance(answer, dict) or not isinstance(answer.get("field"), dict):
@@ -184,7 +186,8 @@ class TypeformAdapter:
         comment = _answer_text(comment_answer) if comment_answer else None
 
         hidden = response.get("hidden") if isinstance(response.get("hidden"), dict) else {}
-        variables = {v["key"]: v.get(v["type"]) for v in response.get("variables") or []
+        listed = response.get("variables") if isinstance(response.get("variables"), list) else []
+        variables = {v["key"]: v.get(v["type"]) for v in listed
                      if isinstance(v, dict) and isinstance(v.get("key"), str) and isinstance(v.get("type"), str)}
         email_answer = answers.first(("email",), "email")
         email = (email_or_none(lookup_property(hidden, ("email", "e mail")))

@@ -10,14 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
-from slack_sdk.signature import SignatureVerifier
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot.metrics import SLACK_ACK_SECONDS
 from bot.runtime import Runtime
-from bot.slack.guards import RetryFilter, refuse_malformed
+from bot.slack.guards import RetryFilter, malformed, refusal
 
 # Bolt runs listeners (and the work after ack) in this pool; its default of 5 threads lets slow
 # post-ack work delay other users' acks.
@@ -76,10 +75,8 @@ def create_bolt_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="cxloop-listener"),
         raise_error_for_unhandled_request=False,
     )
-    # Before any listener: a retry of a delivery already taken is acked once more and dropped, and a
-    # signed payload of the wrong shape gets a 400 (see bot/slack/guards.py).
+    # Before any listener: a retry of a delivery already taken is acked again, not run again (guards.py).
     app.use(RetryFilter().middleware())
-    app.use(refuse_malformed)
     register_listeners(app, runtime)
     return app
 
@@ -101,12 +98,12 @@ async def dispatch_to_bolt(app: App, request: Request) -> Response:
     try:
         bolt_request = BoltRequest(body=body.decode("utf-8", errors="replace"), query=request.url.query,
                                    headers={k: [v] for k, v in request.headers.items()})
-    except Exception:  # noqa: BLE001 — Bolt reads the payload before checking the signature
-        # A payload Bolt cannot even read (e.g. "user": true) must not be a 500: 401 unless Slack signed it.
-        verifier = SignatureVerifier(app._signing_secret or "")
-        signed = bool(app._signing_secret) and verifier.is_valid_request(body, dict(request.headers))
-        return JSONResponse({"error": "malformed Slack payload" if signed else "invalid request"},
-                            status_code=400 if signed else 401)
+        problem = malformed(bolt_request.body)
+    except Exception:  # noqa: BLE001 — Bolt reads the payload (e.g. "user": true) before the signature
+        problem = "(body)"
+    if problem is not None:  # a clear 400 (401 when unsigned), not a 500 from inside Bolt
+        status, answer = refusal(app._signing_secret, body, request.headers, problem)
+        return JSONResponse(answer, status_code=status)
     started = time.perf_counter()
     bolt_response: BoltResponse = await run_in_threadpool(app.dispatch, bolt_request)
     SLACK_ACK_SECONDS.labels(kind=_request_kind(body)).observe(time.perf_counter() - started)

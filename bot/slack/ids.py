@@ -81,6 +81,10 @@ SNOOZE_CHOICES_HOURS: dict[str, int] = {"1d": 24, "3d": 72, "7d": 168}
 SEVERITIES: dict[str, str] = {"urgent": "🔴 Urgent", "high": "🟠 High", "normal": "🟡 Normal", "low": "⚪ Low"}
 
 
+# Record ids are INTEGER columns (32-bit on Postgres): an id from Slack above this cannot exist.
+MAX_ID = 2**31 - 1
+
+
 def account_value(account_id: int) -> str:
     return f"account:{account_id}"
 
@@ -96,7 +100,10 @@ def overflow_value(choice: OverflowChoice, item_id: int) -> str:
 
 def parse_item_value(value: str) -> tuple[str, int]:
     """'item:42' -> ('item', 42); 'note:42' -> ('note', 42). Raises ValueError on anything else."""
-    prefix, sep, raw_id = (value or "").partition(":")
-    if not sep or not raw_id.isdigit() or len(raw_id) > 18:
+    if not isinstance(value, str):
+        raise ValueError(f"not an item value: {type(value).__name__}")
+    prefix, sep, raw_id = value.partition(":")
+    # ASCII digits ("²".isdigit() is true), at most MAX_ID: a larger id overflows Postgres's integer column.
+    if not sep or not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 10 or int(raw_id) > MAX_ID:
         raise ValueError(f"not an item value: {value[:40]!r}")
     return prefix, int(raw_id)
