@@ -204,7 +204,8 @@ def _refusal(what: str, config: AppConfig) -> str:
 
 
 def run_vip_command(session: Session, *, text: str, user_id: str, config: AppConfig, now: datetime) -> Reply:
-    words = _split((text or "").strip())
+    # NUL cannot be stored or even compared on Postgres (a DataError); nobody types one on purpose.
+    words = _split((text or "").replace("\x00", "").strip())
     if not words or words[0].lower() == "help":
         return Reply.plain(HELP)
     verb, rest = words[0].lower(), words[1:]

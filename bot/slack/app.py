@@ -20,7 +20,7 @@ from bot.slack.guards import RetryFilter, malformed, refusal
 
 # Bolt runs listeners (and the work after ack) in this pool; its default of 5 threads lets slow
 # post-ack work delay other users' acks.
-LISTENER_THREADS = 16
+LISTENER_THREADS = 32
 MAX_SLACK_BODY_BYTES = 1_000_000
 
 
@@ -57,6 +57,19 @@ class BotIdentity:
         return authorize
 
 
+# Interactions whose ack carries nothing: acked here, in the request's own thread, before the listener
+# is queued. Bolt otherwise answers Slack only once a listener thread has run ack(), so when every
+# listener thread is busy with post-ack Slack calls (views.publish, ephemerals), a click's ack would
+# wait for Slack after all. View submissions and slash commands answer in their ack, so they keep it.
+ACK_FIRST_TYPES = frozenset({"block_actions", "message_action", "shortcut"})
+
+
+def ack_clicks_first(body: dict, ack, next) -> None:  # noqa: A002 — Bolt passes arguments by these names
+    if isinstance(body, dict) and body.get("type") in ACK_FIRST_TYPES:
+        ack()
+    next()
+
+
 def create_bolt_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
     from handlers import register_listeners
 
@@ -77,6 +90,7 @@ def create_bolt_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
     )
     # Before any listener: a retry of a delivery already taken is acked again, not run again (guards.py).
     app.use(RetryFilter().middleware())
+    app.use(ack_clicks_first)
     register_listeners(app, runtime)
     return app
 
