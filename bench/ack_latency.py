@@ -15,7 +15,6 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 import httpx
 
@@ -23,7 +22,7 @@ from bench import loadgen
 from bench.app_server import BOT_TOKEN, SIGNING_SECRET, WEBHOOK_SECRET
 from bench.harness import AppProcess, fresh_database, ms, percentile, teams_config
 from bot.sandbox.fake_slack import FakeSlack
-from bot.signing import sign_slack_request
+from bot.sandbox.slack_requests import button_action, message_block_actions, signed_payload
 from bot.slack.ids import ActionId
 
 CLICKS = 50
@@ -38,19 +37,10 @@ def _claim_value(message: dict) -> str:
 
 
 def _click(url: str, *, value: str, user: str, channel: str, ts: str, fake: FakeSlack) -> tuple[str, str, dict]:
-    payload = {
-        "type": "block_actions", "api_app_id": "A0CXLOOP", "token": "legacy",
-        "team": {"id": "T0SANDBOX", "domain": "sandbox"},
-        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0SANDBOX"},
-        "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False},
-        "trigger_id": f"trigger-{user}-{ts}", "channel": {"id": channel, "name": "cx"},
-        "message": {"ts": ts, "type": "message", "text": "item"},
-        "response_url": fake.response_url(f"{channel}:{ts}"),
-        "actions": [{"action_id": ActionId.CLAIM, "block_id": "cx_actions", "type": "button",
-                     "value": value, "action_ts": f"{time.time():.6f}"}],
-    }
-    body = urlencode({"payload": json.dumps(payload)})
-    headers = {**sign_slack_request(SIGNING_SECRET, body), "Content-Type": "application/x-www-form-urlencoded"}
+    payload = message_block_actions(button_action(ActionId.CLAIM, value), user=user, channel=channel, ts=ts,
+                                    response_url=fake.response_url(f"{channel}:{ts}"),
+                                    trigger_id=f"trigger-{user}-{ts}")
+    body, headers = signed_payload(SIGNING_SECRET, payload)
     return url, body, headers
 
 
