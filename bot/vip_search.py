@@ -202,8 +202,11 @@ def _rows_holding(session: Session, column, grams: tuple[str, ...]) -> dict[str,
     # the pool avoids. A sample of about SAMPLE_ROWS rows (random pages) says which grams are rare.
     table, name = column.class_.__tablename__, column.key
     rows = session.scalar(sql_text(f"SELECT reltuples FROM pg_class WHERE oid = '{table}'::regclass")) or 0
-    if rows < 0:  # never analysed yet (a new table): count once, until autovacuum has statistics
-        rows = session.scalar(sql_text(f"SELECT count(*) FROM {table}")) or 0
+    if rows < 0:
+        # Never analysed (e.g. just after a bulk import, before autovacuum gets to it): without
+        # statistics every look-up would count the whole table. ANALYZE samples it once, for everyone.
+        session.execute(sql_text(f"ANALYZE {table}"))
+        rows = session.scalar(sql_text(f"SELECT reltuples FROM pg_class WHERE oid = '{table}'::regclass")) or 0
     percent = 100.0 if rows <= SAMPLE_ROWS else 100.0 * SAMPLE_ROWS / rows
     counting = ", ".join(f"count(*) FILTER (WHERE {name} LIKE :g{i} ESCAPE '\\')" for i in range(len(grams)))
     sampled = session.execute(sql_text(f"SELECT count(*), {counting} FROM (SELECT {name} FROM {table} "

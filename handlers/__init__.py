@@ -5,7 +5,15 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.runtime import Runtime
-from handlers import slack_actions, slack_commands, slack_events, slack_shortcuts, slack_views, slack_vip
+from handlers import (
+    slack_actions,
+    slack_commands,
+    slack_errors,
+    slack_events,
+    slack_shortcuts,
+    slack_views,
+    slack_vip,
+)
 
 
 def register_listeners(app: App, runtime: Runtime) -> None:
@@ -15,3 +23,4 @@ def register_listeners(app: App, runtime: Runtime) -> None:
     slack_events.register(app, runtime)    # app_home_opened
     slack_vip.register(app, runtime)       # /vip, the VIP card's buttons and modals
     slack_shortcuts.register(app, runtime) # "Escalate to CX" message shortcut
+    slack_errors.register(app, runtime)    # a private reply when a listener fails after its ack
