@@ -16,11 +16,13 @@ from handlers import (
 )
 
 
-def register_listeners(app: App, runtime: Runtime) -> None:
+def register_listeners(bolt_app: App, runtime: Runtime) -> None:
+    # Every listener is wrapped so a failure after its ack is answered in private (slack_errors.py).
+    app = slack_errors.GuardedApp(bolt_app, runtime)
     slack_actions.register(app, runtime)   # Claim, Resolve, Reopen, overflow, link button
     slack_views.register(app, runtime)     # Resolve / note / reassign / follow-up / snooze modals
     slack_commands.register(app, runtime)  # /cxloop
     slack_events.register(app, runtime)    # app_home_opened
     slack_vip.register(app, runtime)       # /vip, the VIP card's buttons and modals
     slack_shortcuts.register(app, runtime) # "Escalate to CX" message shortcut
-    slack_errors.register(app, runtime)    # a private reply when a listener fails after its ack
+    slack_errors.register(bolt_app, runtime)  # the same for failures outside a listener
