@@ -46,10 +46,14 @@ def _config(settings: Settings, path: str | None = None) -> AppConfig:
         click.echo(f"No {path}; the sandbox uses the sample configuration ({SAMPLE_CONFIG_PATH}).")
         path = str(SAMPLE_CONFIG_PATH)
     try:
-        return load_config(path, sandbox=settings.sandbox)
+        config = load_config(path, sandbox=settings.sandbox)
     except ConfigError as exc:
         _fail(f"Configuration error in {path}:\n{exc}")
         raise
+    from bot.logs import redact_also
+
+    redact_also(config.secret_values())
+    return config
 
 
 def _logging(settings: Settings) -> None:
@@ -539,7 +543,7 @@ def purge(older_than: str, yes: bool) -> None:
     from sqlalchemy import func, select
 
     from bot.db import make_engine, make_session_factory, session_scope
-    from bot.erasure import parse_retention, purge_older_than
+    from bot.erasure import parse_retention, purge_item_batch, purge_rest
     from models import Item
     from models.base import utcnow
 
@@ -556,8 +560,15 @@ def purge(older_than: str, yes: bool) -> None:
         due = session.scalar(select(func.count()).where(Item.received_at < now - retention))
     if due and not yes:
         click.confirm(f"Delete {due} item(s) received before {now - retention:%Y-%m-%d}?", abort=True)
+    cutoff, items = now - retention, 0
+    while True:  # one transaction per batch: intake and delivery keep going during a long purge
+        with session_scope(factory) as session:
+            deleted = purge_item_batch(session, cutoff=cutoff)
+        items += deleted
+        if not deleted:
+            break
     with session_scope(factory) as session:
-        report = purge_older_than(session, older_than=retention, actor=_actor(), now=now)
+        report = purge_rest(session, cutoff=cutoff, items=items, actor=_actor(), now=now)
     click.echo(f"Purged before {report.cutoff:%Y-%m-%d}: {report.items} item(s), {report.outbox_rows} delivered "
                f"outbox row(s), {report.job_runs} job run(s), {report.touches} touch(es). Recorded in the audit log.")
 

@@ -270,6 +270,12 @@ class AppConfig:
     email: EmailConfig | None = None
     email_credentials: Mapping[str, str] = field(default_factory=dict)
 
+    def secret_values(self) -> list[str]:
+        """Every secret the config pointed at (webhook secrets, API credentials, SMTP password), to redact."""
+        return [*self.source_secrets.values(),
+                *(value for credentials in self.source_credentials.values() for value in credentials.values()),
+                *self.email_credentials.values()]
+
     def team(self, name: str) -> TeamConfig:
         return next(t for t in self.teams if t.name == name)
 

@@ -49,6 +49,7 @@ from models.delivery import (
 ERASED = "[erased]"
 # Parts of a comment shorter than this are not searched for in digests: they would match other text.
 MIN_NEEDLE_CHARS = 12
+MIN_NAME_CHARS = 8
 # How much of a (possibly truncated) quoted comment identifies it inside a digest's text.
 NEEDLE_PREFIX_CHARS = 40
 RETENTION_PATTERN = re.compile(r"^(\d{1,5})d$")
@@ -76,9 +77,11 @@ def _needles(items: list[Item], email: str) -> list[str]:
     """Strings whose presence in a stored message means it quotes this customer."""
     found = {email.lower()}
     for item in items:
-        for text in (item.customer_name, item.subject):
-            if text and len(text.strip()) >= 5:
-                found.add(text.strip().lower())
+        # A full name only (two words or more): a lone first name or a ticket subject ("Billing issue")
+        # would match other customers' lines too, and erase what is not hers.
+        name = (item.customer_name or "").strip()
+        if len(name) >= MIN_NAME_CHARS and " " in name:
+            found.add(name.lower())
         comment = (item.comment or "").strip()
         if len(comment) >= MIN_NEEDLE_CHARS:
             # Digests show the comment escaped and cut short: look for the start of both forms.
@@ -184,20 +187,17 @@ class PurgeReport:
     touches: int = 0
 
 
-def purge_older_than(session: Session, *, older_than: timedelta, actor: str, now: datetime,
-                     batch_size: int = 1000) -> PurgeReport:
-    """Delete items received before now - older_than (with their follow-ups, events, outbox rows and
-    Slack message records, by ON DELETE CASCADE), delivered outbox rows and job-ledger rows older than
-    that, and touches older than that. Slack's copies stay in Slack, under the workspace's own
-    retention settings. Deletes in batches so a first purge of a big database does not hold one
-    enormous transaction's locks."""
-    cutoff = now - older_than
-    items = 0
-    while True:
-        ids = list(session.scalars(select(Item.id).where(Item.received_at < cutoff).limit(batch_size)))
-        if not ids:
-            break
-        items += session.execute(delete(Item).where(Item.id.in_(ids))).rowcount
+def purge_item_batch(session: Session, *, cutoff: datetime, batch_size: int = 1000) -> int:
+    """Delete up to `batch_size` items received before `cutoff`, with their follow-ups, events, outbox
+    rows and Slack message records (ON DELETE CASCADE). The caller commits each batch, so a first
+    purge of a big database never holds the write lock for long (intake and delivery go on)."""
+    ids = list(session.scalars(select(Item.id).where(Item.received_at < cutoff).limit(batch_size)))
+    return session.execute(delete(Item).where(Item.id.in_(ids))).rowcount if ids else 0
+
+
+def purge_rest(session: Session, *, cutoff: datetime, items: int, actor: str, now: datetime) -> PurgeReport:
+    """After the item batches: delivered outbox rows, job-ledger rows and touches older than `cutoff`,
+    and the audit entry. Slack's copies stay in Slack, under the workspace's own retention settings."""
     outbox = session.execute(delete(OutboxMessage).where(
         OutboxMessage.created_at < cutoff, or_(OutboxMessage.status == SENT, OutboxMessage.status == DEAD))).rowcount
     runs = session.execute(delete(JobRun).where(JobRun.claimed_at < cutoff)).rowcount

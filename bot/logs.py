@@ -102,3 +102,15 @@ def configure_logging(level: str, *, fmt: str = "text", secrets: Iterable[str] =
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+
+
+def redact_also(secrets: Iterable[str]) -> None:
+    """Add values learnt after logging was set up (the config's webhook secrets and API credentials,
+    whose variable names need not look secret) to the redactor of our handler."""
+    for handler in logging.getLogger().handlers:
+        if handler.get_name() == "cxloop":
+            for found in handler.filters:
+                if isinstance(found, RedactSecrets):
+                    found.secrets = sorted({*found.secrets, *(v for v in secrets if v and len(v) >= MIN_SECRET_CHARS)},
+                                           key=len, reverse=True)
+

@@ -31,7 +31,7 @@ def is_permitted(action: str, user_id: str, team: TeamConfig, *, config: AppConf
     allowed: list[str] = getattr(team.permissions, action)
     # Cheap answers first, so a Slack look-up happens only when nothing local settles it.
     for who in allowed:
-        if (who == "anyone" or who == user_id or (who == "admins" and config.is_admin(user_id))
+        if (who == "anyone" or who == user_id
                 or (who == "members" and user_id in team.members) or (who == "lead" and team.lead == user_id)):
             return True
     for who in allowed:
@@ -55,6 +55,9 @@ def permission_refusal(open_session: Callable[[], AbstractContextManager[Session
     """Why `user_id` may not do `action` on the item, or None when they may (or the item is gone:
     the state change itself then says so). Reads the item in its own short session, then asks Slack
     (if it must) outside any transaction."""
+    if all(getattr(team.permissions, policy) == ["anyone"] for team in config.teams
+           for policy in ({"unclaim": ("claim", "reassign")}.get(action) or (action,))):
+        return None  # the default: nobody configured a rule, so no read and no Slack look-up per click
     with open_session() as session:
         row = session.execute(
             select(Item.team, FollowUp.claimed_by).join(FollowUp, FollowUp.item_id == Item.id)

@@ -76,6 +76,9 @@ class DeliveryWorker:
     def run_forever(self) -> None:
         log.info("delivery worker %s started", self.worker_id)
         while not self._stop.is_set():
+            # Cleared before the pass, not after the wait: a wake-up that arrives during the pass
+            # (a delivery finishing, a new commit) must not be lost.
+            self._wake.clear()
             try:
                 busy = self.run_once()
             except Exception:
@@ -83,7 +86,6 @@ class DeliveryWorker:
                 busy = 0
             if not busy:
                 self._wake.wait(self._idle_wait())
-                self._wake.clear()
 
     def _idle_wait(self) -> float:
         now = self._clock()

@@ -28,7 +28,7 @@ def register(app: App, runtime: Runtime) -> None:
         if item_id is None:
             return
         user_id = body["user"]["id"]
-        permission = {"resolve": "resolve", "reassign": "reassign"}.get(action_name)
+        permission = action_name if action_name in ("resolve", "reassign") else None
         reason = permission and permission_refusal(runtime.session, permission, item_id=item_id, user_id=user_id,
                                                    config=runtime.config, directory=runtime.directory)
         if reason:

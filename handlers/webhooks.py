@@ -73,7 +73,8 @@ def make_webhook_endpoint(runtime: Runtime):
         except SignatureError as exc:
             log.info("refused webhook for source %s: %s", source.name, exc)
             return JSONResponse({"error": f"invalid signature: {exc}"}, status_code=401)
-        log.debug("webhook %s body (%d bytes): %s", source.name, len(body), body[:4000].decode("utf-8", "replace"))
+        if log.isEnabledFor(logging.DEBUG):  # not even decoded otherwise: this is every webhook's path
+            log.debug("webhook %s body (%d bytes): %s", source.name, len(body), body[:4000].decode("utf-8", "replace"))
         try:
             if source.type == "generic":
                 payloads = [parse_generic_payload(body)]

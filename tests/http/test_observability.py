@@ -143,3 +143,20 @@ def test_a_row_waiting_ten_minutes_shows_as_the_oldest_pending_age(make_app):
                                   payload={"text": "waiting"}))
     body = app.http.get(f"{app.url}/metrics").text
     assert 590 <= _metric(body, "cxloop_outbox_oldest_pending_seconds") <= 700
+
+
+def test_secrets_named_by_the_config_are_redacted_once_it_is_loaded():
+    from bot.logs import configure_logging, redact_also
+    from tests.conftest import WEBHOOK_SECRET, make_config
+
+    root = logging.getLogger()
+    before = list(root.handlers)
+    try:
+        configure_logging("INFO", secrets=())
+        [ours] = [h for h in root.handlers if h.get_name() == "cxloop"]
+        redact_also(make_config().secret_values())  # GENERIC_WEBHOOK_SECRET's value, a name redaction misses
+        record = logging.LogRecord("x", logging.INFO, __file__, 1, "verifying with %s", (WEBHOOK_SECRET,), None)
+        assert all(f.filter(record) for f in ours.filters)
+        assert WEBHOOK_SECRET not in record.getMessage() and "[redacted]" in record.getMessage()
+    finally:
+        root.handlers[:] = before
