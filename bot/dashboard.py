@@ -30,7 +30,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, exists, func, literal, or_, select
@@ -39,7 +39,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.commands import message_link
 from bot.config import AppConfig
-from bot.digest import DETRACTOR, PASSIVE, PROMOTER, iso_week_label, nps_score
+from bot.digest import DETRACTOR, PASSIVE, PROMOTER, iso_week_label, local_midnight, nps_score
 from bot.scoring import KINDS
 from models import Account, FollowUp, Item, SlackMessage, Touch
 from models.followup import CLAIMED, OPEN
@@ -78,12 +78,12 @@ class Filters:
 
     @property
     def start_utc(self) -> datetime:
-        return _local_midnight(self.start, self.timezone)
+        return local_midnight(self.start, self.timezone)
 
     @property
     def end_utc(self) -> datetime:
         """The instant after the range: midnight at the end of `end`, local."""
-        return _local_midnight(self.end + timedelta(days=1), self.timezone)
+        return local_midnight(self.end + timedelta(days=1), self.timezone)
 
     def query(self) -> dict[str, str]:
         """As GET parameters (for links that keep the filters)."""
@@ -129,10 +129,6 @@ def resolve_filters(*, config: AppConfig, team: str | None, kind: str | None, st
     if (end - start).days + 1 > MAX_RANGE_DAYS:
         raise FilterError(f"the range {start.isoformat()} – {end.isoformat()} is longer than {MAX_RANGE_DAYS} days")
     return Filters(team=team, kind=kind, start=start, end=end, timezone=timezone)
-
-
-def _local_midnight(day: date, timezone: str) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
 
 
 def _teams(config: AppConfig, filters: Filters) -> list[str]:
@@ -269,8 +265,8 @@ def week_spans(filters: Filters) -> list[tuple[str, datetime, datetime]]:
     monday = filters.start - timedelta(days=filters.start.weekday())
     while monday <= filters.end:
         first, after = max(monday, filters.start), min(monday + timedelta(days=7), filters.end + timedelta(days=1))
-        spans.append((iso_week_label(monday), _local_midnight(first, filters.timezone),
-                      _local_midnight(after, filters.timezone)))
+        spans.append((iso_week_label(monday), local_midnight(first, filters.timezone),
+                      local_midnight(after, filters.timezone)))
         monday += timedelta(days=7)
     return spans
 
@@ -519,7 +515,7 @@ def export_days(filters: Filters) -> list[tuple[datetime, datetime]]:
     a connection (or SQLite's write lock) for its whole length."""
     days, day = [], filters.start
     while day <= filters.end:
-        days.append((_local_midnight(day, filters.timezone), _local_midnight(day + timedelta(days=1),
+        days.append((local_midnight(day, filters.timezone), local_midnight(day + timedelta(days=1),
                                                                                filters.timezone)))
         day += timedelta(days=1)
     return days

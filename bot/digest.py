@@ -56,13 +56,13 @@ _KIND_LABEL = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "psat": "PSAT", "esca
 # --- periods ---------------------------------------------------------------------------------------
 
 
-def _local_midnight(day: date, timezone: str) -> datetime:
+def local_midnight(day: date, timezone: str) -> datetime:
     # fold=0: were midnight skipped by a DST jump, this is the jump's instant, i.e. the day's first moment.
     return datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
 
 
 def _local_span(first: date, after_last: date, timezone: str) -> tuple[datetime, datetime]:
-    return _local_midnight(first, timezone), _local_midnight(after_last, timezone)
+    return local_midnight(first, timezone), local_midnight(after_last, timezone)
 
 
 def digest_window(team: TeamConfig, day: date) -> tuple[datetime, datetime]:
@@ -327,8 +327,8 @@ def build_daily_digest(session: Session, *, team: TeamConfig, day: date, now: da
     nps_rows = [row for row in items if row.kind == "nps"]
     nps_day = nps_score(sum(row.category == PROMOTER for row in nps_rows),
                         sum(row.category == DETRACTOR for row in nps_rows), len(nps_rows))
-    week_start = _local_midnight(day - timedelta(days=6), team.timezone)
-    prev_start = _local_midnight(day - timedelta(days=13), team.timezone)
+    week_start = local_midnight(day - timedelta(days=6), team.timezone)
+    prev_start = local_midnight(day - timedelta(days=13), team.timezone)
     nps_7d, nps_7d_count = _nps_counts(session, team.name, week_start, end)
     nps_prev_7d, _ = _nps_counts(session, team.name, prev_start, week_start)
 

@@ -40,6 +40,7 @@ class DatabaseCollector(Collector):
         self.factory = factory
 
     def collect(self):
+        from bot.delivery import outbox_backlog
         from models import JobRun, OutboxMessage
         from models.delivery import DEAD, PENDING
 
@@ -51,8 +52,7 @@ class DatabaseCollector(Collector):
         up = GaugeMetricFamily("cxloop_database_up", "1 when the database answered this scrape.")
         try:
             with session_scope(self.factory) as session:
-                pending = session.scalar(select(func.count()).where(OutboxMessage.status == PENDING))
-                dead_rows = session.scalar(select(func.count()).where(OutboxMessage.status == DEAD))
+                counts = outbox_backlog(session)
                 first = session.scalar(select(func.min(OutboxMessage.created_at))
                                        .where(OutboxMessage.status == PENDING))
                 by_job = session.execute(select(JobRun.job, func.count()).group_by(JobRun.job)).all()
@@ -63,8 +63,8 @@ class DatabaseCollector(Collector):
         from models.base import utcnow
 
         up.add_metric([], 1)
-        backlog.add_metric([], pending or 0)
-        dead.add_metric([], dead_rows or 0)
+        backlog.add_metric([], counts[PENDING])
+        dead.add_metric([], counts[DEAD])
         oldest.add_metric([], max(0.0, (utcnow() - first).total_seconds()) if first else 0.0)
         for job, count in by_job:
             runs.add_metric([job], count)
