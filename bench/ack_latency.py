@@ -1,11 +1,13 @@
 """Interaction ack latency: 50 concurrent Claim clicks while every fake Slack call takes 300 ms.
 
 The app runs under uvicorn in its own process (with its delivery worker), the load generator in
-another (bench/loadgen.py, httpx), the fake Slack here. Each round sends 50 signed Claim clicks at
+another (bench/loadgen.py, aiohttp), the fake Slack here. Each round sends 50 signed Claim clicks at
 once (50 distinct items, 50 distinct users), and just before and after it the same 50 request bodies
 to the bench-only bare endpoint of the same server: the reference. Target (issue 7): claim p99 under
 100 ms, and the ack never waits on Slack (with 300 ms per Slack call, an ack that waited could not be
-under 300 ms). Afterwards every claim must show in Slack, via the outbox.
+under 300 ms). Afterwards every claim must show in Slack, via the outbox. One more round of clicks
+(on items of its own) runs first and is not counted: it pays the process's one-off costs (the first
+request through Bolt, the listener threads being created), which are not what a burst costs.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from bot.slack.ids import ActionId
 
 CLICKS = 50
 ROUNDS = 3
-CHANNELS = 25  # the setup posts CLICKS * ROUNDS items; the worker paces each channel at 1 message/s
+WARM_UP_ROUNDS = 1
+CHANNELS = 25  # the setup posts CLICKS * (ROUNDS + 1) items; the worker paces each channel at 1 message/s
 SLACK_LATENCY_S = 0.3
 
 
@@ -70,7 +73,7 @@ def run() -> dict:
         with tempfile.TemporaryDirectory() as folder, fresh_database("sqlite", Path(folder)) as url, \
                 AppProcess(database_url=url, slack_api_url=fake.base_url, config=teams_config(CHANNELS),
                            worker=True) as app:
-            total = CLICKS * ROUNDS
+            total = CLICKS * (WARM_UP_ROUNDS + ROUNDS)
             with httpx.Client(timeout=30) as client:
                 for n in range(total):
                     body = loadgen.webhook_body("ack", n, teams=CHANNELS)
@@ -81,16 +84,18 @@ def run() -> dict:
             claim_s: list[float] = []
             bare_s: list[float] = []
             statuses: set[int] = set()
-            for round_ in range(ROUNDS):
+            for round_ in range(WARM_UP_ROUNDS + ROUNDS):
                 chosen = posts[round_ * CLICKS:(round_ + 1) * CLICKS]
                 clicks = [_click(f"{app.url}/slack/events", value=_claim_value(m),
                                  user=_user(k), channel=channel, ts=m["ts"], fake=fake)
                           for k, (channel, m) in enumerate(chosen)]
                 bare = [(f"{app.url}/bench/bare", body, headers) for _url, body, headers in clicks]
+                counted = round_ >= WARM_UP_ROUNDS
                 for requests, into in ((bare, bare_s), (clicks, claim_s), (bare, bare_s)):
                     answers = loadgen.in_process(loadgen.burst, requests, CLICKS)
                     statuses |= {status for status, _ in answers}
-                    into.extend(seconds for _, seconds in answers)
+                    if counted:
+                        into.extend(seconds for _, seconds in answers)
 
             def shown() -> int:
                 return sum(1 for _channel, m in _posted(fake) if "Claimed by" in json.dumps(m["blocks"]))
@@ -100,6 +105,7 @@ def run() -> dict:
                 pass
             claimed = shown()
             fake.set_faults()
+        total = CLICKS * (WARM_UP_ROUNDS + ROUNDS)
     finally:
         fake.stop()
     p99_claim, p99_bare = percentile(claim_s, 0.99), percentile(bare_s, 0.99)
@@ -109,9 +115,10 @@ def run() -> dict:
             "bare_ms": {"p50": ms(statistics.median(bare_s)), "p99": ms(p99_bare), "max": ms(max(bare_s))},
             "ratio_p99": round(p99_claim / p99_bare, 2), "ratio_p50": round(statistics.median(claim_s)
                                                                               / statistics.median(bare_s), 2),
-            "statuses": sorted(statuses), "claims_shown_in_slack": claimed, "clicks": len(claim_s),
+            "statuses": sorted(statuses), "claims_shown_in_slack": claimed, "clicks_counted": len(claim_s),
+            "warm_up_clicks": CLICKS * WARM_UP_ROUNDS,
             "met": p99_claim < 0.1 and max(claim_s) < SLACK_LATENCY_S and statuses == {200, 202}
-            and claimed == CLICKS * ROUNDS,
+            and claimed == total,
             "seconds": round(time.perf_counter() - started, 1)}
 
 

@@ -3,7 +3,7 @@
 The app runs under uvicorn in its own process, WITHOUT an in-process worker; the delivery worker runs
 in a second process (as `cxloop serve --no-worker` + `cxloop worker` would), posting to the fake
 Slack here while the load goes on: the realistic set-up, the database shared by both. The load
-generator (bench/loadgen.py, httpx, its own process) keeps CONNECTIONS requests in flight, each a
+generator (bench/loadgen.py, aiohttp, its own process) keeps CONNECTIONS requests in flight, each a
 signed generic webhook with a new id. Reference: the same bodies, same connections, to the bench-only
 bare endpoint of the same server (read the body, answer JSON), for REFERENCE_SECONDS before and after.
 Targets (issue 7): at least 0.5x the bare endpoint, and at least 300 items/s on SQLite.

@@ -23,8 +23,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.close_loop import queue_promoter_hand_off
@@ -304,10 +306,6 @@ def ingest_item(session: Session, *, source: str, payload: GenericPayload, confi
     """Store a new item (with follow-up and outbox rows) or recognise a retry/edit of a stored one."""
     fields = _content_fields(payload)
     fingerprint = _fingerprint(fields)
-    existing = session.scalar(select(Item).where(Item.source == source, Item.external_id == payload.id))
-    if existing is not None:
-        return _update_existing(session, existing, fields, fingerprint, config, now)
-
     item = Item(source=source, external_id=payload.id, received_at=now, updated_at=now,
                 content_hash=fingerprint, revision=1, **fields)
     account = find_account_for_item(session, account_external_id=item.account_external_id,
@@ -330,16 +328,14 @@ def ingest_item(session: Session, *, source: str, payload: GenericPayload, confi
         decision = RouteDecision(team=chosen.name, channel=chosen.channel, route_name=None, mention=chosen.mention)
     item.team, item.channel = decision.team, decision.channel
     item.route_name, item.mention = decision.route_name, decision.mention
-    try:
-        # A savepoint: if a concurrent retry of the same webhook won the insert, only this part rolls back.
-        with session.begin_nested():
-            session.add(item)
-            session.flush()
-    except IntegrityError:
+    item_id = _insert_unless_stored(session, item)
+    if item_id is None:
+        # Stored already: a retry or an edit of that webhook, or a concurrent retry won the insert.
         existing = session.scalar(select(Item).where(Item.source == source, Item.external_id == payload.id))
-        if existing is None:
-            raise
+        if existing is None:  # the conflicting insert was rolled back after all: let the sender retry
+            raise RuntimeError(f"item {source}/{payload.id[:40]} conflicted but is not stored")
         return _update_existing(session, existing, fields, fingerprint, config, now)
+    item.id = item_id
 
     session.add(FollowUp(item_id=item.id, status=OPEN, updated_at=now, version=1))
     # The request id rides on the outbox row so the worker's log of the Slack post carries it too.
@@ -356,6 +352,19 @@ def ingest_item(session: Session, *, source: str, payload: GenericPayload, confi
                                   created_at=now, payload={"text": "cc " + ", ".join(mentions)}))
     queue_promoter_hand_off(session, item=item, config=config, now=now)
     return IngestResult(item_id=item.id, status="accepted")
+
+
+def _insert_unless_stored(session: Session, item: Item) -> int | None:
+    """INSERT … ON CONFLICT (source, external_id) DO NOTHING RETURNING id: the new row's id, or None.
+
+    One statement where a look-up, a savepoint, an insert and a release were four (every webhook pays
+    it); `item` stays outside the session, so the ORM never inserts it a second time."""
+    values = {attr.key: item.__dict__[attr.key] for attr in sa_inspect(Item).column_attrs
+              if attr.key in item.__dict__}
+    insert_for = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (insert_for(Item).values(**values)
+                 .on_conflict_do_nothing(index_elements=[Item.source, Item.external_id]).returning(Item.id))
+    return session.scalar(statement)
 
 
 def _update_existing(session: Session, item: Item, fields: dict[str, Any], fingerprint: str,

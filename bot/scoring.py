@@ -202,6 +202,20 @@ def _keyword_in(tokens: list[str], vocabulary: frozenset[str], keyword: _Keyword
     return False
 
 
+@lru_cache(maxsize=8)
+def _theme_matchers(compiled: CompiledTaxonomy) -> tuple[tuple[str, frozenset[str], tuple[str, ...],
+                                                             tuple[_Keyword, ...]], ...]:
+    """Per theme: its one-word keywords as a set and a prefix tuple, so most of the ~200 keywords are
+    tested in two C-level operations per webhook; keywords of several words keep the scan."""
+    matchers = []
+    for theme, keywords in compiled:
+        exact = frozenset(words[0] for words, prefix in keywords if len(words) == 1 and not prefix)
+        prefixes = tuple(words[0] for words, prefix in keywords if len(words) == 1 and prefix)
+        phrases = tuple((words, prefix) for words, prefix in keywords if len(words) > 1)
+        matchers.append((theme, exact, prefixes, phrases))
+    return tuple(matchers)
+
+
 def detect_themes(text: str | None, taxonomy: Mapping[str, Iterable[str]] | None = None) -> list[str]:
     """Theme names whose keywords appear in `text`, in taxonomy order, each once."""
     tokens = tokenize((text or "")[:MAX_THEME_CHARS])
@@ -210,8 +224,12 @@ def detect_themes(text: str | None, taxonomy: Mapping[str, Iterable[str]] | None
     compiled = _default_compiled() if taxonomy is None else _compiled_for(taxonomy)
     vocabulary = frozenset(tokens)
     found: list[str] = []
-    for theme, keywords in compiled:
-        if theme not in found and any(_keyword_in(tokens, vocabulary, k) for k in keywords):
+    for theme, exact, prefixes, phrases in _theme_matchers(compiled):
+        if theme in found:
+            continue
+        if (not vocabulary.isdisjoint(exact)
+                or (prefixes and any(token.startswith(prefixes) for token in vocabulary))
+                or any(_keyword_in(tokens, vocabulary, phrase) for phrase in phrases)):
             found.append(theme)
     return found
 

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from bot.db import current_revision, head_revision
 from bot.delivery import outbox_backlog
+from bot.group_commit import GroupCommitWriter
 from bot.metrics import exposition
 from bot.runtime import Runtime
 from bot.slack.app import create_bolt_app, dispatch_to_bolt
@@ -58,6 +59,8 @@ class Readiness:
 def create_app(runtime: Runtime, *, worker: DeliveryWorker | None = None, extra_routes: list | None = None,
                on_shutdown: list | None = None) -> Starlette:
     bolt_app = create_bolt_app(runtime)
+    # Webhooks arriving together share one transaction (bot/group_commit.py).
+    intake_writer = GroupCommitWriter(runtime.factory)
     if worker is not None:
         runtime.on_queued.append(worker.wake)
 
@@ -91,6 +94,7 @@ def create_app(runtime: Runtime, *, worker: DeliveryWorker | None = None, extra_
         finally:
             if worker is not None:
                 worker.stop()
+            intake_writer.stop()
             for callback in on_shutdown or []:
                 callback()
             runtime.engine.dispose()
@@ -101,7 +105,7 @@ def create_app(runtime: Runtime, *, worker: DeliveryWorker | None = None, extra_
         Route("/readyz", readyz),
         Route("/metrics", metrics),
         # HEAD: some providers (SurveyMonkey) check the URL answers before they subscribe it.
-        Route("/webhooks/{source}", make_webhook_endpoint(runtime), methods=["POST", "HEAD"]),
+        Route("/webhooks/{source}", make_webhook_endpoint(runtime, intake_writer), methods=["POST", "HEAD"]),
         # One Request URL for events, interactivity and slash commands, as manifest.yml sets it.
         Route("/slack/events", slack_events, methods=["POST"]),
         # Always mounted: without CXLOOP_DASHBOARD_TOKEN (outside the sandbox) it answers 404, never opens.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -10,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.group_commit import GroupCommitWriter
 from bot.intake import MAX_BODY_BYTES, PayloadError, ingest_item, parse_generic_payload, validate_payload
 from bot.logs import REQUEST_ID_HEADER, new_request_id, request_id_var
 from bot.metrics import ITEMS_INGESTED, WEBHOOKS
@@ -36,7 +38,7 @@ async def _read_limited(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def make_webhook_endpoint(runtime: Runtime):
+def make_webhook_endpoint(runtime: Runtime, writer: GroupCommitWriter):
     async def endpoint(request: Request) -> Response:
         """Give the request its id (logged with every line, stored for the Slack post) and count it."""
         request_id = new_request_id(request.headers.get(REQUEST_ID_HEADER))
@@ -94,13 +96,12 @@ def make_webhook_endpoint(runtime: Runtime):
 
         request_id = request_id_var.get()
 
-        def store():
-            with runtime.session() as session:
-                return [ingest_item(session, source=source.name, payload=payload, config=runtime.config,
-                                    now=runtime.now(), request_id=request_id) for payload in payloads]
+        def store(session):
+            return [ingest_item(session, source=source.name, payload=payload, config=runtime.config,
+                                now=runtime.now(), request_id=request_id) for payload in payloads]
 
         try:
-            results = await run_in_threadpool(store)
+            results = await asyncio.wrap_future(writer.submit(store))
         except OperationalError as exc:
             # One line, not a traceback per request: during an outage every webhook lands here.
             log.warning("database unavailable while storing a webhook for %s: %s", source.name,
