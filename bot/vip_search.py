@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import operator
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import reduce
 from typing import Literal
@@ -385,6 +387,20 @@ def _exact(session: Session, q: _Query, limit: int) -> SearchResult | None:
     return None
 
 
+@contextmanager
+def _trigram_indexes_preferred(session: Session) -> Iterator[None]:
+    """Postgres: no sequential scans while narrowing. Its planner prices each GIN trigram scan at
+    ~1 600 against ~3 700 for reading all 100 k domains, so an OR of 8 grams read the table: 44 ms,
+    where the index answers in 7 ms (EXPLAIN ANALYZE, bench/vip_lookup.py's 100 k accounts)."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    session.execute(sql_text("SET LOCAL enable_seqscan = off"))
+    yield
+    # Not in a `finally`: after an error the transaction is rolled back, and SET LOCAL with it.
+    session.execute(sql_text("RESET enable_seqscan"))
+
+
 def search_accounts(session: Session, query: str, *, limit: int = 5, cap: int = CANDIDATE_CAP) -> SearchResult:
     """Find accounts for a `/vip` query. See the module docstring for how; never raises on odd input."""
     limit = max(1, limit)
@@ -394,6 +410,7 @@ def search_accounts(session: Session, query: str, *, limit: int = 5, cap: int = 
     exact = _exact(session, q, limit)
     if exact is not None:
         return exact
-    best, names, extras = _candidates(session, q, cap)
+    with _trigram_indexes_preferred(session):
+        best, names, extras = _candidates(session, q, cap)
     ranked = _rank(q, names, extras, best)
     return _decide(ranked, limit, len(best))
