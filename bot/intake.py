@@ -308,8 +308,12 @@ def ingest_item(session: Session, *, source: str, payload: GenericPayload, confi
     fingerprint = _fingerprint(fields)
     item = Item(source=source, external_id=payload.id, received_at=now, updated_at=now,
                 content_hash=fingerprint, revision=1, **fields)
-    account = find_account_for_item(session, account_external_id=item.account_external_id,
-                                    email=item.customer_email)
+    # No autoflush in the reads and the insert below: they need none of the rows still pending, and
+    # with group commit the follow-up and outbox rows of a whole batch are then flushed at its
+    # commit, two multi-row INSERTs instead of two per webhook.
+    with session.no_autoflush:
+        account = find_account_for_item(session, account_external_id=item.account_external_id,
+                                        email=item.customer_email)
     if account is not None:
         # The VIP book knows the customer: its VIP flag feeds routing and the badge.
         item.account_id = account.id
@@ -328,7 +332,8 @@ def ingest_item(session: Session, *, source: str, payload: GenericPayload, confi
         decision = RouteDecision(team=chosen.name, channel=chosen.channel, route_name=None, mention=chosen.mention)
     item.team, item.channel = decision.team, decision.channel
     item.route_name, item.mention = decision.route_name, decision.mention
-    item_id = _insert_unless_stored(session, item)
+    with session.no_autoflush:
+        item_id = _insert_unless_stored(session, item)
     if item_id is None:
         # Stored already: a retry or an edit of that webhook, or a concurrent retry won the insert.
         existing = session.scalar(select(Item).where(Item.source == source, Item.external_id == payload.id))
