@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -367,13 +368,19 @@ def _insert_unless_stored(session: Session, item: Item) -> int | None:
 
     One statement where a look-up, a savepoint, an insert and a release were four (every webhook pays
     it); `item` stays outside the session, so the ORM never inserts it a second time."""
-    table = Item.__table__
     values = {attr.columns[0].name: item.__dict__[attr.key] for attr in _ITEM_COLUMNS if attr.key in item.__dict__}
-    insert_for = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return session.scalar(_insert_item_statement(session.get_bind().dialect.name), values)
+
+
+@lru_cache(maxsize=4)
+def _insert_item_statement(dialect: str):
+    # Built once, values bound at execution: building it per webhook (with its ~30 values inlined)
+    # cost more than running it.
+    table = Item.__table__
+    insert_for = postgresql_insert if dialect == "postgresql" else sqlite_insert
     # On the table, not the ORM entity: the ORM's bulk-insert path costs more than the savepoint it replaces.
-    statement = (insert_for(table).values(**values)
-                 .on_conflict_do_nothing(index_elements=[table.c.source, table.c.external_id]).returning(table.c.id))
-    return session.scalar(statement)
+    return (insert_for(table).on_conflict_do_nothing(index_elements=[table.c.source, table.c.external_id])
+            .returning(table.c.id))
 
 
 def _update_existing(session: Session, item: Item, fields: dict[str, Any], fingerprint: str,
