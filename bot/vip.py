@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from models import Account, AccountDomain, Contact, Item, Touch
@@ -51,17 +52,26 @@ def find_account_for_item(session: Session, *, account_external_id: str | None,
     One round trip answers all three (every webhook asks, and most customers are in no VIP book);
     a second loads the account only when one matched."""
     domain = email_domain(email)
-    candidates = [
-        select(Account.id).where(Account.external_id == account_external_id) if account_external_id else None,
-        select(Contact.account_id).where(Contact.email == email.lower()) if email else None,
-        select(AccountDomain.account_id).where(AccountDomain.domain == domain) if domain else None,
-    ]
-    asked = [query.limit(1).scalar_subquery() for query in candidates if query is not None]
-    if not asked:
+    asked = {"external_id": account_external_id or None, "email": email.lower() if email else None,
+             "domain": domain}
+    given = tuple(name for name, value in asked.items() if value is not None)
+    if not given:
         return None
-    found = next((account_id for account_id in session.execute(select(*asked)).one() if account_id is not None),
-                 None)
+    row = session.execute(_account_link_statement(given), {name: asked[name] for name in given}).one()
+    found = next((account_id for account_id in row if account_id is not None), None)
     return session.get(Account, found) if found is not None else None
+
+
+@lru_cache(maxsize=8)
+def _account_link_statement(given: tuple[str, ...]):
+    # Built once per combination of what the webhook gave, values bound at execution: building the
+    # statement per webhook cost more than running it.
+    queries = {
+        "external_id": select(Account.id).where(Account.external_id == bindparam("external_id")),
+        "email": select(Contact.account_id).where(Contact.email == bindparam("email")),
+        "domain": select(AccountDomain.account_id).where(AccountDomain.domain == bindparam("domain")),
+    }
+    return select(*(queries[name].limit(1).scalar_subquery() for name in given))
 
 
 def log_touch(session: Session, *, account_id: int, actor: str, channel: str, note: str | None,
