@@ -68,12 +68,12 @@ def _wait(predicate, timeout: float, what: str):
 
 def run() -> dict:
     started = time.perf_counter()
+    total = CLICKS * (WARM_UP_ROUNDS + ROUNDS)  # items posted and clicked, warm-up round included
     fake = FakeSlack(token=BOT_TOKEN, users=[{"id": _user(k)} for k in range(CLICKS)]).start()
     try:
         with tempfile.TemporaryDirectory() as folder, fresh_database("sqlite", Path(folder)) as url, \
                 AppProcess(database_url=url, slack_api_url=fake.base_url, config=teams_config(CHANNELS),
                            worker=True) as app:
-            total = CLICKS * (WARM_UP_ROUNDS + ROUNDS)
             with httpx.Client(timeout=30) as client:
                 for n in range(total):
                     body = loadgen.webhook_body("ack", n, teams=CHANNELS)
@@ -105,7 +105,6 @@ def run() -> dict:
                 pass
             claimed = shown()
             fake.set_faults()
-        total = CLICKS * (WARM_UP_ROUNDS + ROUNDS)
     finally:
         fake.stop()
     p99_claim, p99_bare = percentile(claim_s, 0.99), percentile(bare_s, 0.99)
