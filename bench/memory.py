@@ -1,6 +1,6 @@
 """Memory of `cxloop serve` while it ingests 100 000 webhooks.
 
-The real command (`cxloop serve --no-worker`, sandbox mode: no Slack token, its own fake Slack, the
+The real command (`cxloop serve --sandbox --no-worker`: its own fake Slack, the
 sample configuration, a fresh SQLite file) in its own process; the load generator in another. The
 web process is measured alone, without its in-process delivery worker: delivery would post 100 000
 messages into the sandbox's in-memory fake Slack, in the same process, and its growth is not the
@@ -47,11 +47,12 @@ def run() -> dict:
         upgrade(url)
         port = free_port()
         env = {key: value for key, value in os.environ.items()
-               if key not in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "CXLOOP_CONFIG")}
+               if key not in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "CXLOOP_CONFIG",
+                              "GENERIC_WEBHOOK_SECRET")}
         env.update(DATABASE_URL=url, LOG_LEVEL="WARNING")
         cxloop = str(Path(sys.executable).with_name("cxloop"))
-        server = subprocess.Popen([cxloop, "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)],
-                                  cwd=folder, env=env, stdout=subprocess.DEVNULL)
+        server = subprocess.Popen([cxloop, "serve", "--sandbox", "--no-worker", "--host", "127.0.0.1",
+                                   "--port", str(port)], cwd=folder, env=env, stdout=subprocess.DEVNULL)
         try:
             base = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 60

@@ -32,12 +32,27 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
-def _settings() -> Settings:
+def _settings(*, sandbox: bool = False) -> Settings:
+    """The environment's settings; `sandbox` only ever from an explicit choice (--sandbox, `cxloop demo`)."""
+    from dataclasses import replace
+
     try:
-        return load_settings()
+        settings = load_settings()
     except ConfigError as exc:
         _fail(f"Configuration error:\n{exc}")
         raise
+    return replace(settings, sandbox=True) if sandbox else settings
+
+
+SANDBOX_HINT = ("To try cxloop without Slack, run `cxloop demo` or `cxloop serve --sandbox` (a fake Slack, "
+                "on 127.0.0.1).")
+
+
+def _require_slack(settings: Settings, command: str) -> None:
+    """Refuse to start a command that talks to Slack without a bot token: never fall back to the sandbox."""
+    if not settings.slack_bot_token:
+        _fail(f"SLACK_BOT_TOKEN: not set. `cxloop {command}` needs the Slack app's bot token (xoxb-…, from "
+              f"OAuth & Permissions). {SANDBOX_HINT}")
 
 
 def _config(settings: Settings, path: str | None = None) -> AppConfig:
@@ -77,14 +92,21 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--host", default=None, help="Address to listen on (default 0.0.0.0; 127.0.0.1 with --sandbox).")
 @click.option("--port", type=int, default=None, help="Defaults to $PORT or 3000.")
 @click.option("--socket", "socket_mode", is_flag=True, help="Receive Slack over Socket Mode (needs SLACK_APP_TOKEN).")
 @click.option("--no-worker", is_flag=True, help="Do not deliver in this process (run `cxloop worker` instead).")
+@click.option("--sandbox", is_flag=True,
+              help="Talk to a built-in fake Slack instead of Slack, with public test secrets. For trying cxloop "
+                   "on your machine only.")
+@click.option("--forwarded-allow-ips", default=None,
+              help="Proxies whose X-Forwarded-Proto/-For are trusted, comma-separated, or * behind a router that "
+                   "strips them (Heroku). Defaults to $FORWARDED_ALLOW_IPS or 127.0.0.1.")
 # `cxloop demo` serves its own database and configuration through these.
 @click.option("--database-url", default=None, hidden=True)
 @click.option("--config", "config_path", default=None, hidden=True)
-def serve(host: str, port: int | None, socket_mode: bool, no_worker: bool, database_url: str | None = None,
+def serve(host: str | None, port: int | None, socket_mode: bool, no_worker: bool, sandbox: bool = False,
+          forwarded_allow_ips: str | None = None, database_url: str | None = None,
           config_path: str | None = None) -> None:
     """Serve webhooks and Slack requests (and deliver to Slack, unless --no-worker)."""
     from dataclasses import replace
@@ -95,7 +117,13 @@ def serve(host: str, port: int | None, socket_mode: bool, no_worker: bool, datab
     from bot.web import create_app
     from bot.worker import DeliveryWorker
 
-    settings = _settings()
+    settings = _settings(sandbox=sandbox)
+    if not sandbox:
+        _require_slack(settings, "serve")
+    elif socket_mode:
+        _fail("--socket and --sandbox: choose one (the sandbox has no Slack to connect to).")
+    # The sandbox accepts public secrets and lets anyone act as anyone: only this machine may reach it.
+    host = host or ("127.0.0.1" if sandbox else "0.0.0.0")
     if database_url:
         settings = replace(settings, database_url=database_url)
     _logging(settings)
@@ -109,7 +137,9 @@ def serve(host: str, port: int | None, socket_mode: bool, no_worker: bool, datab
         from bot.sandbox.fake_slack import FakeSlack
 
         fake = FakeSlack(token=SANDBOX_BOT_TOKEN, host="127.0.0.1").start()
-        api_url, token, secret = fake.base_url, SANDBOX_BOT_TOKEN, SANDBOX_SIGNING_SECRET
+        # A signing secret configured in the environment is used even here: the public one only when none is.
+        api_url, token = fake.base_url, SANDBOX_BOT_TOKEN
+        secret = settings.slack_signing_secret or SANDBOX_SIGNING_SECRET
         if not settings.dashboard_token:
             import secrets
             from dataclasses import replace
@@ -145,15 +175,28 @@ def serve(host: str, port: int | None, socket_mode: bool, no_worker: bool, datab
     click.echo(f"cxloop listening on http://{host}:{port}  (webhooks: /webhooks/<source>, Slack: /slack/events)")
     if fake is not None:
         click.echo(
-            f"Sandbox: no SLACK_BOT_TOKEN is set, so cxloop talks to its built-in fake Slack at {fake.url}.\n"
+            f"Sandbox: cxloop talks to its built-in fake Slack at {fake.url}"
+            + (" (SLACK_BOT_TOKEN is ignored)" if settings.slack_bot_token else "") + ".\n"
             f"  Open http://127.0.0.1:{port}/sandbox to see the channels, and send sample responses with\n"
-            f"  `cxloop simulate --url http://127.0.0.1:{port}` (webhook secret: {SANDBOX_WEBHOOK_SECRET})."
+            f"  `cxloop simulate --url http://127.0.0.1:{port}` (webhook secret of sources whose variable is "
+            f"unset: {SANDBOX_WEBHOOK_SECRET})."
         )
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            click.secho(f"Warning: the sandbox listens on {host}: anyone who reaches it can act as any user and "
+                        "read every response. Use it on a trusted network only.", fg="yellow", err=True)
     click.echo(f"Dashboard: {dashboard_url}" if dashboard_url else
                f"Dashboard: http://{host}:{port}/dashboard (token: $CXLOOP_DASHBOARD_TOKEN)" if settings.dashboard_token
                else "Dashboard: off (set CXLOOP_DASHBOARD_TOKEN to open /dashboard)")
     # log_config=None: keep our handler (request ids, redaction, JSON) for uvicorn's own lines too.
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False, log_config=None)
+    # proxy_headers: behind a trusted proxy, request.url.scheme is the client's (https), so the dashboard
+    # cookie gets Secure, and the client address is the real one (the sign-in throttle is per client).
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False,
+                    log_config=None, proxy_headers=True,
+                    forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips)
+    finally:
+        if fake is not None:
+            fake.stop()
 
 
 @main.command()
@@ -165,8 +208,7 @@ def worker(metrics_port: int | None) -> None:
 
     settings = _settings()
     _logging(settings)
-    if settings.sandbox:
-        _fail("SLACK_BOT_TOKEN: required for `cxloop worker` (the sandbox delivers inside `cxloop serve`).")
+    _require_slack(settings, "worker")  # the sandbox delivers inside `cxloop serve --sandbox`
     runtime = build_runtime(settings, _config(settings), bot_token=settings.slack_bot_token,
                             signing_secret=settings.slack_signing_secret or "", slack_api_url=settings.slack_api_url)
     _check_migrated(runtime.engine)
@@ -331,8 +373,8 @@ def demo(ctx: click.Context, database_url: str, seed: int | None, host: str, por
     from bot.demo import DEFAULT_SEED, DEMO_CONFIG_PATH, demo_seeded, demo_summary, seed_demo
     from models.base import utcnow
 
-    settings = _settings()
-    if not settings.sandbox:
+    settings = _settings(sandbox=True)
+    if settings.slack_bot_token:
         _fail("SLACK_BOT_TOKEN is set: `cxloop demo` runs the sandbox only (unset it, or use `cxloop serve`).")
     config_path = settings.config_path if Path(settings.config_path).exists() else str(DEMO_CONFIG_PATH)
     config = _config(settings, config_path)
@@ -351,8 +393,8 @@ def demo(ctx: click.Context, database_url: str, seed: int | None, host: str, por
                f"{summary['resolved']} resolved.")
     if no_serve:
         return
-    ctx.invoke(serve, host=host, port=port or settings.port, socket_mode=False, no_worker=False, database_url=database_url,
-               config_path=config_path)
+    ctx.invoke(serve, host=host, port=port or settings.port, socket_mode=False, no_worker=False, sandbox=True,
+               database_url=database_url, config_path=config_path)
 
 
 # --- vip: the VIP book as CSV -----------------------------------------------------------------------
@@ -479,15 +521,18 @@ def vip_export(file: str | None) -> None:
 @main.command()
 @click.option("--once", is_flag=True, help="Run one tick (what is due now) and exit, e.g. from cron.")
 @click.option("--metrics-port", type=int, default=None, help="Serve this process's Prometheus metrics on this port.")
-def clock(once: bool, metrics_port: int | None) -> None:
+@click.option("--sandbox", is_flag=True, help="Queue for a `cxloop serve --sandbox` on the same database.")
+def clock(once: bool, metrics_port: int | None, sandbox: bool) -> None:
     """Run the scheduler: digests, reports, SLA nudges, follow-up and VIP check-in reminders."""
     from bot.clock import run_clock, run_tick
     from bot.runtime import build_runtime
 
-    settings = _settings()
+    settings = _settings(sandbox=sandbox)
     _logging(settings)
-    if settings.sandbox:
-        click.echo("No SLACK_BOT_TOKEN: the clock queues messages; `cxloop serve` (sandbox) delivers them.")
+    if sandbox:
+        click.echo("Sandbox: the clock queues messages; `cxloop serve --sandbox` delivers them to its fake Slack.")
+    else:
+        _require_slack(settings, "clock")
     runtime = build_runtime(settings, _config(settings), bot_token=settings.slack_bot_token or SANDBOX_BOT_TOKEN,
                             signing_secret=settings.slack_signing_secret or "", slack_api_url=settings.slack_api_url)
     _check_migrated(runtime.engine)

@@ -27,6 +27,10 @@ DEFAULT_LEASE_SECONDS = 60
 # Low values are for tests: a lease must outlast a row's Slack calls (10 s timeout each), or another
 # worker may retake a row whose first post is still on its way and post it again.
 MIN_LEASE_SECONDS = 5
+# A dashboard token is a password for every customer's words: long enough not to be guessed.
+MIN_DASHBOARD_TOKEN_CHARS = 32
+MAKE_TOKEN_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+DEFAULT_DASHBOARD_SESSION_HOURS = 12.0
 SANDBOX_BOT_TOKEN = "xoxb-sandbox"
 SANDBOX_SIGNING_SECRET = "sandbox-signing-secret"
 SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"
@@ -367,11 +371,14 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None,
     credentials: dict[str, dict[str, str]] = {}
     for index, source in enumerate(parsed.sources):
         secret = environ.get(source.secret_env, "")
-        if not secret and sandbox:
+        if not secret.strip() and sandbox:
+            # Only the sandbox (an explicit choice, bound to 127.0.0.1) falls back to the public secret, and
+            # only for a source whose variable is unset: a configured secret is always the one checked.
             secret = SANDBOX_WEBHOOK_SECRET
-        if not secret:
+        if not secret.strip():
             problems.append(f"sources[{index}].secret_env: environment variable {source.secret_env} is not set "
-                            f"(it holds the signing secret of source {source.name!r})")
+                            f"(it holds the signing secret of source {source.name!r}; `cxloop serve --sandbox` "
+                            "is the only mode that runs without it)")
         secrets[source.name] = secret
         credentials[source.name] = {}
         for key, variable in (("user", source.api_user_env), ("token", source.api_token_env)):
@@ -431,11 +438,14 @@ class Settings:
     dashboard_token: str | None = None
     # How long a worker owns a leased outbox row; after a crash the row waits this long to be retaken.
     delivery_lease_seconds: int = DEFAULT_LEASE_SECONDS
-
-    @property
-    def sandbox(self) -> bool:
-        """No Slack credentials: run against the built-in fake Slack."""
-        return not self.slack_bot_token
+    # How long a dashboard sign-in (its cookie) lasts.
+    dashboard_session_hours: float = DEFAULT_DASHBOARD_SESSION_HOURS
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto uvicorn trusts (comma-separated IPs or networks, or *).
+    forwarded_allow_ips: str = "127.0.0.1"
+    # Run against the built-in fake Slack. Only ever set by an explicit choice (`cxloop demo`,
+    # `cxloop serve --sandbox`), never inferred from a missing token: a misspelt variable must not
+    # turn a production process into the sandbox.
+    sandbox: bool = False
 
 
 def normalize_database_url(url: str) -> str:
@@ -484,6 +494,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     log_format = (env.get("LOG_FORMAT") or "text").lower()
     if log_format not in ("text", "json"):
         problems.append(f"LOG_FORMAT: expected 'text' or 'json', got {log_format[:20]!r}")
+    dashboard_token = env.get("CXLOOP_DASHBOARD_TOKEN") or None
+    if dashboard_token is not None and len(dashboard_token.strip()) < MIN_DASHBOARD_TOKEN_CHARS:
+        problems.append(f"CXLOOP_DASHBOARD_TOKEN: too short ({len(dashboard_token.strip())} characters; at least "
+                        f"{MIN_DASHBOARD_TOKEN_CHARS}). Make one with: {MAKE_TOKEN_HINT}")
+    hours_raw = env.get("CXLOOP_DASHBOARD_SESSION_HOURS") or str(DEFAULT_DASHBOARD_SESSION_HOURS)
+    try:
+        session_hours = float(hours_raw)
+        if not 0.1 <= session_hours <= 24 * 30:
+            raise ValueError
+    except ValueError:
+        problems.append(f"CXLOOP_DASHBOARD_SESSION_HOURS: expected hours from 0.1 to 720, got {hours_raw[:20]!r}")
+        session_hours = DEFAULT_DASHBOARD_SESSION_HOURS
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -497,6 +519,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
         log_format=log_format,
         log_secrets=_secret_values(env),
-        dashboard_token=env.get("CXLOOP_DASHBOARD_TOKEN") or None,
+        dashboard_token=dashboard_token,
         delivery_lease_seconds=int(lease_raw),
+        dashboard_session_hours=session_hours,
+        forwarded_allow_ips=(env.get("FORWARDED_ALLOW_IPS") or "127.0.0.1").strip(),
     )

@@ -64,7 +64,12 @@ def make_webhook_endpoint(runtime: Runtime, writer: GroupCommitWriter):
         body = await _read_limited(request, MAX_BODY_BYTES)
         if body is None:
             return JSONResponse({"error": f"body is larger than {MAX_BODY_BYTES} bytes"}, status_code=413)
-        secret = runtime.config.source_secrets[source.name]
+        secret = runtime.config.source_secrets.get(source.name, "")
+        if not secret.strip():
+            # Start-up refuses this outside the sandbox; if it ever happens, an empty key verifies nothing.
+            log.error("refused webhook for source %s: no signing secret is configured", source.name)
+            return JSONResponse({"error": "invalid signature: no secret is configured for this source"},
+                                status_code=401)
         headers = {name.lower(): value for name, value in request.headers.items()}
         try:
             if source.type == "generic":

@@ -55,7 +55,9 @@ def workdir(tmp_path: Path) -> Path:
 
 def run(args: list[str], workdir: Path, db: str = "cxloop.db", **env: str):
     environment: dict[str, str | None] = dict.fromkeys(CLEARED)
-    environment.update(DATABASE_URL=f"sqlite:///{workdir / db}", CXLOOP_CONFIG=str(workdir / "cxloop.toml"))
+    # The source's secret is set, as in any deployment; a test clears it with GENERIC_WEBHOOK_SECRET="".
+    environment.update(DATABASE_URL=f"sqlite:///{workdir / db}", CXLOOP_CONFIG=str(workdir / "cxloop.toml"),
+                       GENERIC_WEBHOOK_SECRET="whsec-test")
     environment.update(env)
     return CliRunner().invoke(main, args, env=environment, catch_exceptions=False)
 
@@ -121,7 +123,8 @@ def test_check_config_missing_file_names_path(workdir: Path) -> None:
 
 
 def test_check_config_with_real_token_requires_source_secret(workdir: Path) -> None:
-    result = run(["check-config"], workdir, SLACK_BOT_TOKEN="xoxb-1-2", SLACK_SIGNING_SECRET="sss")
+    result = run(["check-config"], workdir, SLACK_BOT_TOKEN="xoxb-1-2", SLACK_SIGNING_SECRET="sss",
+                 GENERIC_WEBHOOK_SECRET="")
     assert result.exit_code != 0
     assert "sources[0].secret_env" in result.output and "GENERIC_WEBHOOK_SECRET" in result.output
     ok = run(["check-config"], workdir, SLACK_BOT_TOKEN="xoxb-1-2", SLACK_SIGNING_SECRET="sss",
@@ -189,7 +192,8 @@ def test_serve_refuses_unmigrated_database(workdir: Path, no_listen, mode: str) 
     env = {} if mode == "sandbox" else {"SLACK_BOT_TOKEN": "xoxb-1-2", "SLACK_SIGNING_SECRET": "sss",
                                         "GENERIC_WEBHOOK_SECRET": "whsec",
                                         "SLACK_API_URL": "http://127.0.0.1:9/api/"}
-    result = run(["serve", "--port", "0", "--no-worker"], workdir, db="empty.db", **env)
+    flags = ["--sandbox"] if mode == "sandbox" else []
+    result = run(["serve", "--port", "0", "--no-worker", *flags], workdir, db="empty.db", **env)
     assert no_listen == [], "serve must refuse before starting the HTTP server"
     assert result.exit_code != 0
     assert "cxloop db upgrade" in result.output
@@ -198,7 +202,7 @@ def test_serve_refuses_unmigrated_database(workdir: Path, no_listen, mode: str) 
 
 def test_serve_refuses_database_that_is_migrated_nowhere(workdir: Path, no_listen) -> None:
     # A database file that does not exist yet is just as unmigrated.
-    result = run(["serve", "--port", "0"], workdir, db="never-created.db")
+    result = run(["serve", "--sandbox", "--port", "0"], workdir, db="never-created.db")
     assert no_listen == []
     assert result.exit_code != 0
     assert "cxloop db upgrade" in result.output
@@ -208,7 +212,7 @@ def test_serve_binds_nothing_before_refusing_unmigrated_database(workdir: Path, 
     (workdir / "empty.db").write_bytes(b"")
     before = set(_fake_slack_threads())
     try:
-        result = run(["serve", "--port", "0"], workdir, db="empty.db")
+        result = run(["serve", "--sandbox", "--port", "0"], workdir, db="empty.db")
         assert result.exit_code != 0
         leaked = [t for t in _fake_slack_threads() if t not in before]
         assert leaked == [], f"serve left a fake Slack server listening: {[t.name for t in leaked]}"

@@ -1,4 +1,4 @@
-"""A tiny "fake Slack workspace" in the browser, for sandbox mode (`cxloop serve` without SLACK_BOT_TOKEN).
+"""A tiny "fake Slack workspace" in the browser, for the sandbox (`cxloop serve --sandbox`, `cxloop demo`).
 
 It reads what the app posted to :class:`FakeSlack` and renders it as Slack would; every click is turned
 into the *genuine* signed request Slack would send (block_actions, view_submission, /cxloop) and POSTed

@@ -1,4 +1,4 @@
-"""Browser tests: the real app in sandbox mode (as `cxloop serve` runs it without SLACK_BOT_TOKEN), on a fresh
+"""Browser tests: the real app in sandbox mode (as `cxloop serve --sandbox` runs it), on a fresh
 migrated SQLite file, driven by Debian's Chromium through Playwright. Screenshots of every step go to
 artifacts/screenshots/ (CI keeps that folder).
 
@@ -95,11 +95,11 @@ def _serve(tmp_path: Path, *, seed: bool) -> Iterator[SandboxApp]:
     database_url = f"sqlite:///{tmp_path / 'sandbox.db'}"
     upgrade(database_url)
     config = load_config(DEMO_CONFIG_PATH, environ={}, sandbox=True)
-    token = secrets.token_urlsafe(16)
+    token = secrets.token_urlsafe(32)
     fake = FakeSlack(token=SANDBOX_BOT_TOKEN).start()
     settings = Settings(slack_bot_token=None, slack_signing_secret=None, slack_app_token=None,
                         slack_api_url=fake.base_url, database_url=database_url, config_path=str(DEMO_CONFIG_PATH),
-                        port=0, log_level="WARNING", dashboard_token=token)
+                        port=0, log_level="WARNING", dashboard_token=token, sandbox=True)
     runtime = build_runtime(settings, config, bot_token=SANDBOX_BOT_TOKEN, signing_secret=SANDBOX_SIGNING_SECRET,
                             slack_api_url=fake.base_url)
     if seed:

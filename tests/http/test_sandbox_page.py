@@ -1,7 +1,7 @@
 """The sandbox page: what the app posted to the fake Slack, rendered, and clicks sent back as signed Slack requests.
 
 The app is the real one (uvicorn, a migrated database, the delivery worker) with the sandbox routes mounted,
-exactly as `cxloop serve` mounts them without SLACK_BOT_TOKEN.
+exactly as `cxloop serve --sandbox` mounts them.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class Sandbox:
 def sandbox(database_url: str, fake_slack: FakeSlack) -> Iterator[Sandbox]:
     settings = Settings(slack_bot_token=None, slack_signing_secret=None, slack_app_token=None,
                         slack_api_url=fake_slack.base_url, database_url=database_url, config_path="(test)",
-                        port=0, log_level="INFO")
+                        port=0, log_level="INFO", sandbox=True)
     runtime = build_runtime(settings, make_config(), bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET,
                             slack_api_url=fake_slack.base_url)
     port = _free_port()

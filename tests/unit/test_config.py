@@ -216,8 +216,9 @@ def test_missing_secret_env_var_names_key_and_variable() -> None:
     assert_problem(problems, "sources[0].secret_env", "GENERIC_WEBHOOK_SECRET")
 
 
-def test_empty_secret_env_var_counts_as_missing() -> None:
-    problems = problems_of(config_with(), environ={"GENERIC_WEBHOOK_SECRET": ""})
+@pytest.mark.parametrize("value", ["", "   "])
+def test_empty_secret_env_var_counts_as_missing(value: str) -> None:
+    problems = problems_of(config_with(), environ={"GENERIC_WEBHOOK_SECRET": value})
     assert_problem(problems, "sources[0].secret_env", "GENERIC_WEBHOOK_SECRET")
 
 
@@ -314,7 +315,8 @@ def test_settings_defaults() -> None:
     assert settings.slack_bot_token is None
     assert settings.slack_signing_secret is None
     assert settings.slack_app_token is None
-    assert settings.sandbox is True
+    assert settings.sandbox is False  # a missing token never means the sandbox: that is an explicit choice
+    assert settings.dashboard_session_hours == 12 and settings.forwarded_allow_ips == "127.0.0.1"
     assert settings.slack_api_url == DEFAULT_SLACK_API_URL
     assert settings.database_url == DEFAULT_DATABASE_URL == "sqlite:///cxloop.db"
     assert settings.config_path == DEFAULT_CONFIG_PATH == "cxloop.toml"
@@ -324,7 +326,7 @@ def test_settings_defaults() -> None:
 
 def test_settings_empty_values_mean_defaults() -> None:
     settings = load_settings({"SLACK_BOT_TOKEN": "", "PORT": "", "DATABASE_URL": "", "CXLOOP_CONFIG": ""})
-    assert settings.sandbox and settings.port == 3000
+    assert settings.slack_bot_token is None and not settings.sandbox and settings.port == 3000
     assert settings.database_url == "sqlite:///cxloop.db" and settings.config_path == "cxloop.toml"
 
 
@@ -376,8 +378,26 @@ def test_token_without_signing_secret_names_signing_secret() -> None:
     assert any(p.startswith("SLACK_SIGNING_SECRET:") for p in problems), problems
 
 
-def test_signing_secret_alone_is_not_required_in_sandbox() -> None:
-    assert load_settings({"SLACK_SIGNING_SECRET": "sss"}).sandbox is True
+def test_signing_secret_alone_is_accepted() -> None:
+    settings = load_settings({"SLACK_SIGNING_SECRET": "sss"})
+    assert settings.slack_signing_secret == "sss" and not settings.sandbox
+
+
+@pytest.mark.parametrize("token", ["short", "x" * 31, " " * 40])
+def test_short_dashboard_token_is_refused_with_how_to_make_one(token: str) -> None:
+    [problem] = settings_problems({"CXLOOP_DASHBOARD_TOKEN": token})
+    assert problem.startswith("CXLOOP_DASHBOARD_TOKEN:") and "at least 32" in problem
+    assert "secrets.token_urlsafe(32)" in problem
+
+
+def test_dashboard_token_of_32_characters_is_accepted() -> None:
+    assert load_settings({"CXLOOP_DASHBOARD_TOKEN": "x" * 32}).dashboard_token == "x" * 32
+
+
+@pytest.mark.parametrize("hours", ["0", "nan", "1e9", "twelve"])
+def test_bad_dashboard_session_hours_names_variable(hours: str) -> None:
+    [problem] = settings_problems({"CXLOOP_DASHBOARD_SESSION_HOURS": hours})
+    assert problem.startswith("CXLOOP_DASHBOARD_SESSION_HOURS:")
 
 
 def test_bad_slack_api_url_names_variable() -> None:
