@@ -17,6 +17,12 @@ import migrations
 
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Pages that only read (the dashboard) wait at most this long for a lock or a connection: a locked or
+# unreachable database is a 503 page in a couple of seconds, not a 500 after the writers' 10 s.
+READ_LOCK_TIMEOUT_MS = 2_000
+# And a read query is bounded (Postgres): the largest dashboard over a year takes well under this.
+READ_STATEMENT_TIMEOUT_MS = 30_000
+READ_CONNECT_TIMEOUT_SECONDS = 3
 
 
 class NotMigratedError(RuntimeError):
@@ -50,6 +56,41 @@ def make_engine(url: str, **kwargs) -> Engine:
     if "poolclass" not in kwargs:
         kwargs.update(pool_size=10, max_overflow=10)
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def make_read_engine(url: str) -> Engine:
+    """An engine for read-only pages: its own small pool, short waits, and writes refused."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False,
+                                                  "timeout": READ_LOCK_TIMEOUT_MS / 1000})
+
+        @event.listens_for(engine, "connect")
+        def _tune_sqlite_reader(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA busy_timeout={READ_LOCK_TIMEOUT_MS}")
+            cursor.execute("PRAGMA query_only=ON")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin_deferred(conn):
+            # Deferred, unlike the writers' BEGIN IMMEDIATE: a reader takes no write lock, so under WAL it
+            # neither waits for a writer nor holds one up, and its queries still see one snapshot.
+            conn.exec_driver_sql("BEGIN")
+
+        return engine
+    engine = create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=3,
+                           pool_timeout=READ_LOCK_TIMEOUT_MS / 1000,
+                           connect_args={"connect_timeout": READ_CONNECT_TIMEOUT_SECONDS})
+
+    @event.listens_for(engine, "begin")
+    def _bounded_read(conn):
+        # SET LOCAL, not connection options: they also pass through PgBouncer's transaction pooling.
+        conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {READ_LOCK_TIMEOUT_MS}")
+        conn.exec_driver_sql(f"SET LOCAL statement_timeout = {READ_STATEMENT_TIMEOUT_MS}")
+
+    return engine
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -6,6 +6,7 @@ their own engine or client.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import AppConfig, Settings
-from bot.db import make_engine, make_session_factory, session_scope
+from bot.db import make_engine, make_read_engine, make_session_factory, session_scope
 from bot.slack.client import make_client
 from bot.slack.directory import SlackDirectory
 from models.base import utcnow
@@ -34,6 +35,8 @@ class Runtime:
     now: Callable[[], datetime] = utcnow
     on_queued: list[Callable[[], None]] = field(default_factory=list)
     _directory: SlackDirectory | None = field(default=None, repr=False)
+    _read_factory: sessionmaker[Session] | None = field(default=None, repr=False)
+    _read_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def directory(self) -> SlackDirectory:
@@ -46,6 +49,23 @@ class Runtime:
     def session(self) -> Iterator[Session]:
         with session_scope(self.factory) as session:
             yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A read-only transaction for pages (the dashboard) that fails fast: a locked or unreachable
+        database raises OperationalError within about READ_LOCK_TIMEOUT_MS, for the page to answer 503."""
+        with self._read_lock:
+            if self._read_factory is None:
+                url = self.engine.url.render_as_string(hide_password=False)
+                self._read_factory = make_session_factory(make_read_engine(url))
+        with session_scope(self._read_factory) as session:
+            yield session
+
+    def dispose(self) -> None:
+        """Close every pooled connection (at shutdown)."""
+        self.engine.dispose()
+        if self._read_factory is not None:
+            self._read_factory.kw["bind"].dispose()
 
     def queued(self) -> None:
         """Something was committed to the outbox: wake the in-process worker, if any."""

@@ -97,7 +97,7 @@ def create_app(runtime: Runtime, *, worker: DeliveryWorker | None = None, extra_
             intake_writer.stop()
             for callback in on_shutdown or []:
                 callback()
-            runtime.engine.dispose()
+            runtime.dispose()
 
     routes = [
         Route("/", index),

@@ -4,6 +4,12 @@ The token (CXLOOP_DASHBOARD_TOKEN; a random one in the sandbox) is accepted as `
 with an HttpOnly, SameSite=Lax cookie and a redirect to the same URL without it, so the token does
 not stay in the address bar or history — as that cookie, or as `Authorization: Bearer`. Without a
 configured token the dashboard is off (404), never open.
+
+The cookie carries its expiry, signed with the token (CXLOOP_DASHBOARD_SESSION_HOURS, 12 h by default),
+and is `Secure` when the request came over https (behind a proxy: uvicorn's forwarded headers, see
+`cxloop serve --forwarded-allow-ips`). Wrong tokens are throttled per client (bot/throttle.py): after 10
+in a minute the client gets 429 for a while, even with the right token. A database that is locked or
+unreachable is a 503 page within a couple of seconds (Runtime.read_session), never a 500.
 """
 
 from __future__ import annotations
@@ -12,9 +18,13 @@ import csv
 import hashlib
 import hmac
 import io
+import itertools
+import logging
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
@@ -35,23 +45,42 @@ from bot.dashboard import (
 )
 from bot.dashboard_page import SECURITY_HEADERS, render_dashboard, render_message
 from bot.runtime import Runtime
+from bot.throttle import SIGN_IN_FAILURES, SIGN_IN_WINDOW_SECONDS, FailureThrottle
+
+log = logging.getLogger(__name__)
 
 COOKIE_NAME = "cxloop_dashboard"
-COOKIE_MAX_AGE_SECONDS = 7 * 24 * 3600
 DISABLED = "dashboard disabled: set CXLOOP_DASHBOARD_TOKEN"
+# What a client is told to wait when the database is busy.
+UNAVAILABLE_RETRY_SECONDS = 5
+# Errors of a database that is locked, down or out of connections: the page says so (503).
+UNAVAILABLE_ERRORS = (OperationalError, PoolTimeoutError)
 
 
 def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def _cookie_value(token: str) -> str:
-    # The cookie carries a value derived from the token, not the token itself.
-    return hmac.new(token.encode(), b"cxloop dashboard cookie", hashlib.sha256).hexdigest()
+def _cookie_value(token: str, expires: int) -> str:
+    # The cookie carries its expiry and a MAC of it keyed with the token, never the token itself: a
+    # copied cookie stops working when it expires, whatever the browser does with Max-Age.
+    mac = hmac.new(token.encode(), f"cxloop dashboard cookie {expires}".encode(), hashlib.sha256).hexdigest()
+    return f"{expires}.{mac}"
 
 
-def _refuse(status: int, title: str, message: str, hint: str = "", *, html: bool = True) -> Response:
-    headers = {**SECURITY_HEADERS}
+def _check_cookie(cookie: str, token: str, now: int) -> str:
+    """'ok', 'expired' (genuine but too old) or 'forged'."""
+    expires_text, _, _mac = cookie.partition(".")
+    if not (expires_text.isascii() and expires_text.isdigit() and len(expires_text) <= 12):
+        return "forged"
+    if not _same(cookie, _cookie_value(token, int(expires_text))):
+        return "forged"
+    return "ok" if int(expires_text) > now else "expired"
+
+
+def _refuse(status: int, title: str, message: str, hint: str = "", *, html: bool = True,
+            headers: dict[str, str] | None = None) -> Response:
+    headers = {**SECURITY_HEADERS, **(headers or {})}
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="cxloop dashboard"'
     if not html:
@@ -59,32 +88,94 @@ def _refuse(status: int, title: str, message: str, hint: str = "", *, html: bool
     return HTMLResponse(render_message(title, message, hint), status_code=status, headers=headers)
 
 
-def _gate(request: Request, runtime: Runtime, *, html: bool) -> Response | None:
-    """None when the request may see the dashboard; otherwise the answer to send instead."""
-    token = runtime.settings.dashboard_token
-    if not token:
-        return _refuse(404, "Dashboard disabled", DISABLED, "Set CXLOOP_DASHBOARD_TOKEN to a long random value "
-                       "and restart cxloop serve.", html=html)
-    given = request.query_params.get("token")
-    if given is not None:
-        if not _same(given, token):
-            return _refuse(401, "Wrong dashboard token", "That token does not open this dashboard.",
-                           "Use the URL that `cxloop serve` printed, or the value of CXLOOP_DASHBOARD_TOKEN.",
-                           html=html)
-        rest = [(key, value) for key, value in request.query_params.multi_items() if key != "token"]
-        response = RedirectResponse(request.url.path + (f"?{urlencode(rest)}" if rest else ""), status_code=303)
-        response.set_cookie(COOKIE_NAME, _cookie_value(token), max_age=COOKIE_MAX_AGE_SECONDS, path="/dashboard",
-                            httponly=True, samesite="lax", secure=request.url.scheme == "https")
-        return response
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip() and _same(credentials.strip(), token):
-        return None
-    cookie = request.cookies.get(COOKIE_NAME)
-    if cookie and _same(cookie, _cookie_value(token)):
-        return None
-    return _refuse(401, "Dashboard token needed", "This dashboard needs its token.",
-                   "Open /dashboard?token=… once (the sandbox prints the full URL when it starts; otherwise the "
-                   "token is CXLOOP_DASHBOARD_TOKEN), or send Authorization: Bearer ….", html=html)
+def _unavailable(exc: Exception, *, html: bool) -> Response:
+    # One line, no traceback: while the database is locked every dashboard request lands here.
+    orig = getattr(exc, "orig", None)
+    log.warning("dashboard: database unavailable: %s",
+                str(orig).splitlines()[0][:200] if orig is not None and str(orig) else type(exc).__name__)
+    return _refuse(503, "Database busy", "The dashboard could not read the database: it is locked or "
+                   "unreachable right now. Nothing was changed.",
+                   "Try again in a few seconds; GET /readyz shows the database's state.", html=html,
+                   headers={"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)})
+
+
+def _client(request: Request) -> str:
+    # Behind a trusted proxy uvicorn puts the client's own address here (X-Forwarded-For).
+    return request.client.host if request.client else "unknown"
+
+
+class DashboardGate:
+    """Who may see the dashboard: the token, its cookie, and the per-client throttle of wrong tokens."""
+
+    def __init__(self, runtime: Runtime, throttle: FailureThrottle | None = None):
+        self.runtime = runtime
+        self.throttle = throttle or FailureThrottle()
+
+    def _failed(self, request: Request) -> None:
+        client = _client(request)
+        if self.throttle.failed(client):
+            log.warning("dashboard: %d wrong tokens within %d s from %s: its sign-ins are refused for a while",
+                        SIGN_IN_FAILURES, SIGN_IN_WINDOW_SECONDS, client)
+
+    def _locked(self, request: Request, *, html: bool) -> Response | None:
+        wait = self.throttle.retry_after(_client(request))
+        if not wait:
+            return None
+        self._failed(request)  # a client that keeps guessing stays locked
+        return _refuse(429, "Too many wrong tokens",
+                       f"Too many wrong dashboard tokens came from your address ({SIGN_IN_FAILURES} within "
+                       f"{SIGN_IN_WINDOW_SECONDS:g} s), so sign-ins from it are refused for {wait} s — even "
+                       "with the right token.",
+                       "Wait, then use the URL that `cxloop serve` printed or the value of "
+                       "CXLOOP_DASHBOARD_TOKEN. A browser already signed in is not affected.",
+                       html=html, headers={"Retry-After": str(wait)})
+
+    def check(self, request: Request, *, html: bool) -> Response | None:
+        """None when the request may see the dashboard; otherwise the answer to send instead."""
+        settings = self.runtime.settings
+        token = settings.dashboard_token
+        if not token:
+            return _refuse(404, "Dashboard disabled", DISABLED, "Set CXLOOP_DASHBOARD_TOKEN to a long random "
+                           "value and restart cxloop serve.", html=html)
+        now = int(self.runtime.now().timestamp())
+        cookie = request.cookies.get(COOKIE_NAME)
+        cookie_state = _check_cookie(cookie, token, now) if cookie else None
+        given = request.query_params.get("token")
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        bearer = credentials.strip() if scheme.lower() == "bearer" and credentials.strip() else None
+        if given is None and bearer is None and cookie_state == "ok":
+            return None  # signed in already: no token checked, the throttle does not apply
+        if given is not None or bearer is not None:
+            locked = self._locked(request, html=html)
+            if locked is not None:
+                return locked
+        if given is not None:
+            if not _same(given, token):
+                self._failed(request)
+                return _refuse(401, "Wrong dashboard token", "That token does not open this dashboard.",
+                               "Use the URL that `cxloop serve` printed, or the value of "
+                               "CXLOOP_DASHBOARD_TOKEN.", html=html)
+            rest = [(key, value) for key, value in request.query_params.multi_items() if key != "token"]
+            response = RedirectResponse(request.url.path + (f"?{urlencode(rest)}" if rest else ""),
+                                        status_code=303)
+            max_age = int(settings.dashboard_session_hours * 3600)
+            response.set_cookie(COOKIE_NAME, _cookie_value(token, now + max_age), max_age=max_age,
+                                path="/dashboard", httponly=True, samesite="lax",
+                                secure=request.url.scheme == "https")
+            return response
+        if bearer is not None:
+            if _same(bearer, token):
+                return None
+            self._failed(request)
+            return _refuse(401, "Wrong dashboard token", "That token does not open this dashboard.", html=html)
+        if cookie_state == "expired":
+            return _refuse(401, "Sign-in expired", "Your dashboard sign-in has expired.",
+                           "Open /dashboard?token=… again (the token is CXLOOP_DASHBOARD_TOKEN).", html=html)
+        if cookie_state == "forged":
+            self._failed(request)
+        return _refuse(401, "Dashboard token needed", "This dashboard needs its token.",
+                       "Open /dashboard?token=… once (the sandbox prints the full URL when it starts; otherwise "
+                       "the token is CXLOOP_DASHBOARD_TOKEN), or send Authorization: Bearer ….", html=html)
 
 
 def _filter_params(request: Request) -> dict:
@@ -100,7 +191,7 @@ def _csv_stream(runtime: Runtime, filters: Filters, columns: tuple[str, ...], re
     writer = csv.writer(buffer)
     writer.writerow(columns)
     for start, end in export_days(filters):
-        with runtime.session() as session:
+        with runtime.read_session() as session:
             rows = read_rows(session, config=runtime.config, filters=filters, start=start, end=end)
         for row in rows:
             writer.writerow([csv_cell(value) for value in row])
@@ -113,34 +204,46 @@ def _csv_stream(runtime: Runtime, filters: Filters, columns: tuple[str, ...], re
 
 
 def dashboard_routes(runtime: Runtime) -> list[Route]:
+    gate = DashboardGate(runtime)
+
     async def page(request: Request) -> Response:
-        denied = _gate(request, runtime, html=True)
+        denied = gate.check(request, html=True)
         if denied is not None:
             return denied
         try:
             params = _filter_params(request)
 
             def build():
-                with runtime.session() as session:
+                with runtime.read_session() as session:
                     return dashboard_data(session, config=runtime.config, now=runtime.now(), **params)
 
             data = await run_in_threadpool(build)
         except FilterError as exc:
             return _refuse(400, "Bad filter", str(exc), "Dates are written 2026-11-20; leave a field empty for "
                                                         "its default.")
+        except UNAVAILABLE_ERRORS as exc:
+            return _unavailable(exc, html=True)
         return HTMLResponse(render_dashboard(data, runtime.config), headers=SECURITY_HEADERS)
 
     def export(name: str, columns: tuple[str, ...], read_rows):
         async def endpoint(request: Request) -> Response:
-            denied = _gate(request, runtime, html=False)
+            denied = gate.check(request, html=False)
             if denied is not None:
                 return denied
             try:
                 filters = resolve_filters(config=runtime.config, now=runtime.now(), **_filter_params(request))
             except FilterError as exc:
                 return _refuse(400, "Bad filter", str(exc), html=False)
+            rows = _csv_stream(runtime, filters, columns, read_rows)
+            try:
+                # The first day is read before the answer starts: a busy database is still a 503 then
+                # (once streaming, the status is sent and a failure can only cut the file short).
+                first = await run_in_threadpool(next, rows, None)
+            except UNAVAILABLE_ERRORS as exc:
+                return _unavailable(exc, html=False)
+            rows = itertools.chain([first] if first is not None else [], rows)
             filename = f"cxloop-{name}-{filters.start.isoformat()}-to-{filters.end.isoformat()}.csv"
-            return StreamingResponse(_csv_stream(runtime, filters, columns, read_rows),
+            return StreamingResponse(rows,
                                      media_type="text/csv; charset=utf-8",
                                      headers={**SECURITY_HEADERS,
                                               "Content-Disposition": f'attachment; filename="{filename}"'})
