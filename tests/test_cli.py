@@ -44,7 +44,7 @@ team = "success"
 
 # Variables that would change what the commands do; each test sets the ones it needs.
 CLEARED = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PORT",
-           "GENERIC_WEBHOOK_SECRET", "LOG_LEVEL")
+           "GENERIC_WEBHOOK_SECRET", "LOG_LEVEL", "CXLOOP_DASHBOARD_TOKEN", "FORWARDED_ALLOW_IPS")
 
 
 @pytest.fixture
@@ -292,3 +292,83 @@ def test_jobs_lists_each_teams_next_digest_and_the_recurring_jobs(workdir: Path)
     assert result.output.count("next digest") == 2  # one per team
     assert "sla_nudge" in result.output and "vip_checkins" in result.output
     assert "No runs yet." in result.output
+
+
+# --- configuration never fails open (issue 13) ----------------------------------------------------
+
+SLACK_ENV = {"SLACK_BOT_TOKEN": "xoxb-1-2", "SLACK_SIGNING_SECRET": "sss", "SLACK_API_URL": "http://127.0.0.1:9/api/"}
+
+
+@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["worker"], ["clock", "--once"]])
+def test_slack_commands_without_a_token_refuse_and_name_the_variable(workdir: Path, no_listen, command) -> None:
+    assert run(["db", "upgrade"], workdir).exit_code == 0
+    before = set(_fake_slack_threads())
+    result = run(command, workdir)
+    assert result.exit_code != 0
+    assert "SLACK_BOT_TOKEN" in result.output and "--sandbox" in result.output and "cxloop demo" in result.output
+    assert no_listen == [] and "listening" not in result.output and "Sandbox" not in result.output
+    assert set(_fake_slack_threads()) == before, "no fake Slack may start without --sandbox"
+
+
+@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["worker"], ["clock", "--once"], ["check-config"],
+                                     ["jobs"]])
+@pytest.mark.parametrize("value", ["", "  "])
+def test_unset_source_secret_is_a_start_up_error_outside_the_sandbox(workdir: Path, no_listen, command,
+                                                                       value: str) -> None:
+    assert run(["db", "upgrade"], workdir).exit_code == 0
+    result = run(command, workdir, GENERIC_WEBHOOK_SECRET=value, **SLACK_ENV)
+    assert result.exit_code != 0
+    assert "sources[0].secret_env" in result.output and "GENERIC_WEBHOOK_SECRET" in result.output
+    assert no_listen == []
+
+
+def test_unset_api_token_of_a_source_is_a_start_up_error(workdir: Path, no_listen) -> None:
+    path = workdir / "cxloop.toml"
+    path.write_text(VALID_TOML.replace('secret_env = "GENERIC_WEBHOOK_SECRET"',
+                                       'secret_env = "GENERIC_WEBHOOK_SECRET"\napi_token_env = "GENERIC_API_TOKEN"'),
+                    encoding="utf-8")
+    assert run(["db", "upgrade"], workdir).exit_code == 0
+    result = run(["serve", "--port", "0"], workdir, **SLACK_ENV)
+    assert result.exit_code != 0 and "sources[0].api_token_env" in result.output
+    assert "GENERIC_API_TOKEN" in result.output and no_listen == []
+
+
+@pytest.mark.parametrize("flags", [[], ["--sandbox"]])
+def test_short_dashboard_token_is_refused_at_start_up(workdir: Path, no_listen, flags) -> None:
+    assert run(["db", "upgrade"], workdir).exit_code == 0
+    result = run(["serve", "--port", "0", *flags], workdir, CXLOOP_DASHBOARD_TOKEN="hunter2-is-not-enough",
+                 **({} if flags else SLACK_ENV))
+    assert result.exit_code != 0
+    assert "CXLOOP_DASHBOARD_TOKEN" in result.output and "secrets.token_urlsafe(32)" in result.output
+    assert no_listen == []
+
+
+@pytest.fixture
+def uvicorn_calls(monkeypatch):
+    """Record how serve would start uvicorn, and return at once (serve then stops its fake Slack)."""
+    import uvicorn
+
+    calls: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append(kwargs))
+    return calls
+
+
+def test_sandbox_listens_on_localhost_unless_told_otherwise(workdir: Path, uvicorn_calls) -> None:
+    assert run(["db", "upgrade"], workdir).exit_code == 0
+    before = set(_fake_slack_threads())
+    assert run(["serve", "--sandbox", "--port", "0"], workdir).exit_code == 0
+    explicit = run(["serve", "--sandbox", "--port", "0", "--host", "0.0.0.0"], workdir)
+    assert explicit.exit_code == 0 and "Warning" in explicit.output
+    assert run(["serve", "--port", "0"], workdir, **SLACK_ENV).exit_code == 0
+    assert [call["host"] for call in uvicorn_calls] == ["127.0.0.1", "0.0.0.0", "0.0.0.0"]
+    assert set(_fake_slack_threads()) == before, "serve stops its fake Slack when uvicorn returns"
+
+
+def test_serve_passes_the_trusted_proxies_to_uvicorn(workdir: Path, uvicorn_calls) -> None:
+    assert run(["db", "upgrade"], workdir).exit_code == 0
+    run(["serve", "--port", "0"], workdir, **SLACK_ENV)
+    run(["serve", "--port", "0"], workdir, FORWARDED_ALLOW_IPS="10.0.0.0/8", **SLACK_ENV)
+    run(["serve", "--port", "0", "--forwarded-allow-ips", "*"], workdir, FORWARDED_ALLOW_IPS="10.0.0.0/8",
+        **SLACK_ENV)
+    assert [(c["proxy_headers"], c["forwarded_allow_ips"]) for c in uvicorn_calls] == [
+        (True, "127.0.0.1"), (True, "10.0.0.0/8"), (True, "*")]
