@@ -100,8 +100,8 @@ def main() -> None:
               help="Talk to a built-in fake Slack instead of Slack, with public test secrets. For trying cxloop "
                    "on your machine only.")
 @click.option("--forwarded-allow-ips", default=None,
-              help="Proxies whose X-Forwarded-Proto/-For are trusted, comma-separated, or * behind a router that "
-                   "strips them (Heroku). Defaults to $FORWARDED_ALLOW_IPS or 127.0.0.1.")
+              help="Proxies whose X-Forwarded-Proto/-For are trusted: comma-separated addresses, or * behind a "
+                   "router that is the only way in (Heroku). Defaults to $FORWARDED_ALLOW_IPS or 127.0.0.1.")
 # `cxloop demo` serves its own database and configuration through these.
 @click.option("--database-url", default=None, hidden=True)
 @click.option("--config", "config_path", default=None, hidden=True)

@@ -384,7 +384,7 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None,
         for key, variable in (("user", source.api_user_env), ("token", source.api_token_env)):
             if variable:
                 value = environ.get(variable, "")
-                if not value and not sandbox:
+                if not value.strip() and not sandbox:
                     problems.append(f"sources[{index}].api_{key}_env: environment variable {variable} is not set")
                 credentials[source.name][key] = value
     email_credentials: dict[str, str] = {}
@@ -392,7 +392,7 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None,
         for key, variable in (("username", parsed.email.username_env), ("password", parsed.email.password_env)):
             if variable:
                 value = environ.get(variable, "")
-                if not value and not sandbox:
+                if not value.strip() and not sandbox:
                     problems.append(f"email.{key}_env: environment variable {variable} is not set")
                 email_credentials[key] = value
     if problems:
