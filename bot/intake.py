@@ -2,7 +2,8 @@
 
 The caller (handlers/webhooks.py) verifies the signature and owns the session; nothing here talks to
 Slack. A retried webhook (same source and id) is a duplicate; a changed one updates the stored item
-and queues an edit of its Slack message instead of a second post.
+and queues an edit of its Slack message instead of a second post — only when its source version is
+newer than the stored one (see source_version), and merged: what it does not carry keeps its value.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from pydantic import (
     model_validator,
 )
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.close_loop import queue_promoter_hand_off
 from bot.config import AppConfig, error_location
@@ -42,6 +44,8 @@ from models.followup import OPEN
 
 MAX_BODY_BYTES = 1_000_000
 MAX_COMMENT_CHARS = 100_000
+MAX_VERSION = 2**63 - 1  # fits the 19 digits of source_version
+_VERSION_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class PayloadError(Exception):
@@ -84,6 +88,15 @@ def _parse_timestamp(value: Any) -> Any:
             return datetime.fromtimestamp(value, UTC)
         except (OverflowError, OSError, ValueError):
             raise ValueError("is not a plausible unix time") from None
+    return value
+
+
+def _whole_number(value: Any) -> Any:
+    # 7 or "7"; true, 7.5 or "seven" are not versions.
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number, not a boolean")
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
     return value
 
 
@@ -139,6 +152,12 @@ class GenericPayload(BaseModel):
     tags: Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=50)] = []
     url: OptionalText(3000) = None
     created_at: Annotated[datetime | None, BeforeValidator(_parse_timestamp)] = None
+    # The sender's version of this response (README: "Sending responses"): an event whose
+    # (updated_at, version) is not newer than the stored one changes nothing. Adapters set them from
+    # the provider's own update time and event stage.
+    updated_at: Annotated[datetime | None, BeforeValidator(_parse_timestamp)] = None
+    version: Annotated[Annotated[int, Field(ge=0, le=MAX_VERSION, strict=True)] | None,
+                       BeforeValidator(_whole_number)] = None
     subject: OptionalText(500) = None
     priority: OptionalText(32) = None
     # Where the item lives at its source (e.g. {"zendesk_ticket_id": 123}), for calls back on resolve.
@@ -159,7 +178,7 @@ class GenericPayload(BaseModel):
             raise ValueError("must be an http(s) URL")
         return value
 
-    @field_validator("created_at")
+    @field_validator("created_at", "updated_at")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
@@ -268,12 +287,26 @@ class IngestResult:
     item_id: int
     status: Literal["accepted", "duplicate"]
     updated: bool = False  # a duplicate whose content changed: the stored item and its message were updated
+    stale: bool = False  # a duplicate whose source version is not newer than the stored one: nothing changed
 
     def as_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"id": self.item_id, "status": self.status}
         if self.status == "duplicate":
             body["updated"] = self.updated
+        if self.stale:
+            body["stale"] = True
         return body
+
+
+def source_version(payload: GenericPayload, now: datetime) -> str:
+    """The sender's version of a payload as text that sorts like (updated time, sequence).
+
+    The time is the payload's updated_at; without one, the arrival time `now` (so, as before, the later
+    arrival wins), unless the payload carries only a `version`, which is then compared alone. Fixed
+    width (ISO 8601 UTC with microseconds, 19 digits), so comparing the strings compares the versions."""
+    at = payload.updated_at or (_VERSION_EPOCH if payload.version is not None else now)
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return f"{at.isoformat(timespec='microseconds')}/{payload.version or 0:019d}"
 
 
 def _content_fields(payload: GenericPayload) -> dict[str, Any]:
@@ -307,8 +340,9 @@ def ingest_item(session: Session, *, source: str, payload: GenericPayload, confi
     """Store a new item (with follow-up and outbox rows) or recognise a retry/edit of a stored one."""
     fields = _content_fields(payload)
     fingerprint = _fingerprint(fields)
+    version = source_version(payload, now)
     item = Item(source=source, external_id=payload.id, received_at=now, updated_at=now,
-                content_hash=fingerprint, revision=1, **fields)
+                content_hash=fingerprint, revision=1, source_version=version, **fields)
     # No autoflush in the reads and the insert below: they need none of the rows still pending, and
     # with group commit the follow-up and outbox rows of a whole batch are then flushed at its
     # commit, two multi-row INSERTs instead of two per webhook.
@@ -340,7 +374,10 @@ def ingest_item(session: Session, *, source: str, payload: GenericPayload, confi
         existing = session.scalar(select(Item).where(Item.source == source, Item.external_id == payload.id))
         if existing is None:  # the conflicting insert was rolled back after all: let the sender retry
             raise RuntimeError(f"item {source}/{payload.id[:40]} conflicted but is not stored")
-        return _update_existing(session, existing, fields, fingerprint, config, now)
+        # Without a version of its own, the event's arrival time is its version, and of two arriving at
+        # the same instant (a frozen clock) the one written last wins, as it always did.
+        by_arrival = payload.updated_at is None and payload.version is None
+        return _update_existing(session, existing, fields, fingerprint, version, by_arrival, config, now)
     item.id = item_id
 
     session.add(FollowUp(item_id=item.id, status=OPEN, updated_at=now, version=1))
@@ -383,21 +420,100 @@ def _insert_item_statement(dialect: str):
             .returning(table.c.id))
 
 
-def _update_existing(session: Session, item: Item, fields: dict[str, Any], fingerprint: str,
-                     config: AppConfig, now: datetime) -> IngestResult:
-    if item.erased_at is not None:
-        # `cxloop forget` removed this customer's data: a resent webhook must not bring it back.
-        return IngestResult(item_id=item.id, status="duplicate")
-    if item.content_hash == fingerprint:
-        return IngestResult(item_id=item.id, status="duplicate", updated=False)
-    # An edit (e.g. the comment arrived after the score). The route stays: the message already
-    # lives in its channel and the team may be working on it.
+# Fields an event may leave out without meaning "clear it": the stored value stays (an edit that only
+# adds a comment must not drop the customer, the VIP badge or the tags).
+_MERGED_DICTS = ("properties", "source_ref")
+# How many times an edit is recomputed when another writer changed the item in between.
+MAX_EDIT_ATTEMPTS = 5
+
+
+def _merged(item: Item, fields: dict[str, Any]) -> dict[str, Any]:
+    """The stored item's content with what this event carries laid over it."""
+    merged: dict[str, Any] = {}
     for key, value in fields.items():
-        setattr(item, key, value)
-    _apply_scoring(item, config)
-    item.content_hash, item.updated_at, item.revision = fingerprint, now, item.revision + 1
-    session.add(OutboxMessage(kind=UPDATE_ITEM, item_id=item.id, channel=item.channel, available_at=now,
-                              created_at=now, payload={"reason": "edited"}))
-    # An edit can make a promoter (e.g. Delighted's score update); the hand-off still happens only once.
-    queue_promoter_hand_off(session, item=item, config=config, now=now)
-    return IngestResult(item_id=item.id, status="duplicate", updated=True)
+        stored = getattr(item, key)
+        if key in _MERGED_DICTS:
+            merged[key] = {**(stored or {}), **value}
+        elif key == "vip":
+            # No sender says "not VIP any more" by leaving the flag out; the VIP book keeps it too.
+            merged[key] = bool(stored) or value
+        elif value is None or value == []:
+            merged[key] = stored
+        else:
+            merged[key] = value
+    return merged
+
+
+def _update_existing(session: Session, item: Item, fields: dict[str, Any], fingerprint: str, version: str,
+                     by_arrival: bool, config: AppConfig, now: datetime) -> IngestResult:
+    """Apply an event to a stored item when it is newer, merged; compare-and-set on the item's revision."""
+    for _attempt in range(MAX_EDIT_ATTEMPTS):
+        if item.erased_at is not None:
+            # `cxloop forget` removed this customer's data: a resent webhook must not bring it back.
+            return IngestResult(item_id=item.id, status="duplicate")
+        newer = (item.source_version is None or version > item.source_version
+                 or (by_arrival and version == item.source_version))
+        if item.content_hash == fingerprint:
+            # A retry: nothing to show. A newer version of the same content still raises the bar, so an
+            # older event that arrives after it stays older.
+            raised = item.source_version is None or version > item.source_version
+            changes: dict[str, Any] = {"source_version": version} if raised else {}
+            result = IngestResult(item_id=item.id, status="duplicate", updated=False)
+        elif not newer:
+            # Older than (or as old as) what is stored: a late or replayed event. Nothing changes.
+            return IngestResult(item_id=item.id, status="duplicate", updated=False, stale=True)
+        else:
+            changes = _edit(session, item, fields, config)
+            changes.update(content_hash=fingerprint, source_version=version)
+            edited = any(key not in ("content_hash", "source_version") for key in changes)
+            if edited:
+                changes.update(updated_at=now, revision=item.revision + 1)
+            result = IngestResult(item_id=item.id, status="duplicate", updated=edited)
+        if not changes:
+            return result
+        if _compare_and_set(session, item, changes):
+            if result.updated:
+                # The route stays: the message already lives in its channel and the team may be working on it.
+                session.add(OutboxMessage(kind=UPDATE_ITEM, item_id=item.id, channel=item.channel, available_at=now,
+                                          created_at=now, payload={"reason": "edited"}))
+                # An edit can make a promoter (e.g. Delighted's score update); the hand-off still happens once.
+                queue_promoter_hand_off(session, item=item, config=config, now=now)
+            return result
+        # Another writer changed the item since it was read: read it again and decide again.
+        item = session.scalar(select(Item).where(Item.id == item.id).execution_options(populate_existing=True))
+        if item is None:
+            raise RuntimeError("an edited item disappeared")
+    raise RuntimeError(f"item {item.id} kept changing while an edit was applied")
+
+
+def _edit(session: Session, item: Item, fields: dict[str, Any], config: AppConfig) -> dict[str, Any]:
+    """The columns that change when `fields` is merged into the stored item (scores recomputed)."""
+    merged = _merged(item, fields)
+    if item.account_id is None:
+        # Not linked yet: the event may name a customer the VIP book knows (the link is never undone).
+        with session.no_autoflush:
+            account = find_account_for_item(session, account_external_id=merged["account_external_id"],
+                                            email=merged["customer_email"])
+        if account is not None:
+            merged.update(account_id=account.id, vip=merged["vip"] or account.vip,
+                          account_name=merged["account_name"] or account.name, plan=merged["plan"] or account.plan)
+    scored = score_response(merged["kind"], merged["score"], merged["comment"], config.themes)
+    merged.update(category=scored.category, sentiment_polarity=scored.sentiment_polarity,
+                  sentiment_label=scored.sentiment_label, themes=list(scored.themes))
+    return {key: value for key, value in merged.items() if getattr(item, key) != value}
+
+
+def _compare_and_set(session: Session, item: Item, changes: dict[str, Any]) -> bool:
+    """UPDATE the item WHERE its revision and version are still the ones read; False when another
+    writer came first (the caller reads again and decides again)."""
+    same_version = (Item.source_version.is_(None) if item.source_version is None
+                    else Item.source_version == item.source_version)
+    done = session.execute(
+        update(Item).where(Item.id == item.id, Item.revision == item.revision, same_version,
+                           Item.erased_at.is_(None))
+        .values(**changes).execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        return False
+    for key, value in changes.items():
+        set_committed_value(item, key, value)
+    return True

@@ -9,13 +9,15 @@ request is a JSON POST `{"event_type", "event_id", "event_data"}`; the event typ
 `updated_at` (unix seconds), `person_properties`, `notes`, `tags`, `additional_answers`.
 
 The response id becomes cxloop's `id`, so the `.updated` event that adds the comment updates the stored
-item and its Slack message instead of posting a second time.
+item and its Slack message instead of posting a second time. The response's `updated_at` is the item's
+source version (a `.updated` beats a `.created` of the same second): a `.created` arriving after the
+`.updated`, or any replayed older event, changes nothing.
 
 Signature: every webhook carries `X-Delighted-Webhook-Signature: sha256=<hex HMAC-SHA256 of the raw body>`,
 keyed with the project's private API key (Delighted: Integrations → API). So `secret_env` names the
 variable holding that API key; one cxloop source per Delighted project (each project has its own key).
 Delighted signs no timestamp, so there is no freshness check: a replayed request can only repeat a
-response cxloop already has (same id → duplicate).
+response cxloop already has (same id → duplicate), and an older one is stale (its `updated_at` is older).
 
 Kinds: Delighted's `survey_type` picks the kind. `nps` → nps (0–10), `csat` → csat (1–5), `ces` → ces
 (1–7). Other types (5-star, smileys, thumbs, eNPS, PMF …) are answered 202 "ignored" with the reason.
@@ -54,6 +56,8 @@ from bot.signing import SignatureError
 
 SIGNATURE_HEADER = "X-Delighted-Webhook-Signature"
 RESPONSE_EVENTS = ("survey_response.created", "survey_response.updated")
+# The event's stage, the second part of the source version: an update beats a create of the same second.
+STAGES = {"survey_response.created": 0, "survey_response.updated": 1}
 DEFAULT_SURVEY_TYPES: dict[str, str] = {"nps": "nps", "csat": "csat", "ces": "ces"}
 # A 5-point CES answer on cxloop's 1–7 scale, keeping Delighted's disagree / neutral / agree buckets.
 CES5_TO_CES7 = {1: 1, 2: 2, 3: 4, 4: 6, 5: 7}
@@ -159,6 +163,8 @@ class DelightedAdapter:
             "tags": tag_list(response.get("tags")),
             "url": permalink if permalink and permalink.lower().startswith(("https://", "http://")) else None,
             "created_at": _unix(response.get("created_at")),
+            "updated_at": _unix(response.get("updated_at")) or _unix(response.get("created_at")),
+            "version": STAGES[event_type],
             "source_ref": source_ref,
         }]
 

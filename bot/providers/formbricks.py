@@ -11,7 +11,9 @@ userAgent}, `tags`, `variables`, `survey` {title, type, status}. The documentati
 inside a JSON array; a body that is an array of such events is accepted too.
 
 Every event maps to the response id, so a response posted at its first answer (the score) is updated in
-place — stored item and Slack message — when later events add the comment or finish it. Formbricks'
+place — stored item and Slack message — when later events add the comment or finish it. The source
+version is the response's `updatedAt`, then the event's stage (created < updated < finished, so a later
+stage wins at an equal time): a `responseCreated` delivered after `responseFinished` changes nothing. Formbricks'
 "Test endpoint" request (`{"event": "testEndpoint"}`) is answered 202 "ignored".
 
 Signature: Standard Webhooks, as the documentation's "Webhook Security with Standard Webhooks" describes:
@@ -66,6 +68,8 @@ from bot.scoring import SURVEY_KINDS
 from bot.signing import SignatureError
 
 RESPONSE_EVENTS = ("responseCreated", "responseUpdated", "responseFinished")
+# The event's stage, the second part of the source version (a later stage wins at an equal updatedAt).
+STAGES = {name: rank for rank, name in enumerate(RESPONSE_EVENTS)}
 TEST_EVENT = {"event": "testEndpoint"}
 SECRET_PREFIX = "whsec_"
 # What call-to-action and consent questions store: not comments.
@@ -238,6 +242,8 @@ class FormbricksAdapter:
                                   contact if isinstance(contact, dict) else {}),
             "tags": tag_list(response.get("tags")),
             "created_at": clean_text(response.get("createdAt")),
+            "updated_at": clean_text(response.get("updatedAt")) or clean_text(response.get("createdAt")),
+            "version": STAGES[name],
             "source_ref": source_ref,
         }
 

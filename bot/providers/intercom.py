@@ -27,6 +27,9 @@ models", API 2.x; payload shapes checked against the Conversation model of the R
   (https://api.intercom.io) and a token, GET /contacts/<id> fills it in (best effort).
 - Link: https://app.intercom.com/a/inbox/<app_id>/inbox/conversation/<id>, with the app id (workspace
   id) from `options.app_id` or the notification's `app_id`.
+- Source version: the conversation's `updated_at` (else the notification's `created_at`), then the
+  notification's `created_at`. An older notification delivered (or replayed: the signature has no
+  timestamp) after a newer one changes nothing.
 
 Options: `app_id`, `escalate_tags`, `escalate_priorities`, `admin_id` (the admin that replies sent from
 Slack are posted as; see bot/close_loop.py); `check_options` reports unknown keys and wrong
@@ -135,10 +138,16 @@ class IntercomAdapter:
             raise PayloadError(422, "must be the Intercom conversation id", field="data.item.id")
         conversation = _Conversation(source, data, item, conversation_id)
         if topic == RATING_TOPIC:
-            return conversation.rating(fetch)
-        if topic == TAG_TOPIC:
-            return conversation.tagged(fetch)
-        return conversation.prioritised(fetch)
+            parsed = conversation.rating(fetch)
+        elif topic == TAG_TOPIC:
+            parsed = conversation.tagged(fetch)
+        else:
+            parsed = conversation.prioritised(fetch)
+        if isinstance(parsed, Ignored):
+            return parsed
+        notified = _seconds(data.get("created_at"))
+        updated_at = _unix(item.get("updated_at")) or _unix(notified)
+        return [{**payload, "updated_at": updated_at, "version": notified} for payload in parsed]
 
 
 ADAPTER = IntercomAdapter()
@@ -288,7 +297,10 @@ def _plain(value: Any) -> str | None:
     return "\n".join(line for line in lines if line) or None
 
 
+def _seconds(value: Any) -> int | None:
+    return None if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 10**11 else value
+
+
 def _unix(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 10**11:
-        return None
-    return datetime.fromtimestamp(value, UTC).isoformat()
+    seconds = _seconds(value)
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC).isoformat()

@@ -36,7 +36,8 @@ Mapping (``options`` of the source, all optional):
   e-mail rows; ``custom_variables`` (and ``custom_value``) → ``customer.properties``, from which
   account, account id, plan, segment and VIP are read by common names (see
   ``bot.providers.wootric.customer_from_properties``).
-- ``analyze_url`` (else ``href``) → url; ``date_modified`` (else ``date_created``) → created_at;
+- ``analyze_url`` (else ``href``) → url; ``date_modified`` (else ``date_created``) → created_at and
+  the source version (a callback answered from an older copy of the response changes nothing);
   ``source_ref`` = survey, response and collector ids. Responses whose ``response_status`` is not
   ``completed``, and survey previews (``collection_mode`` preview), are ignored.
 
@@ -410,6 +411,7 @@ class SurveyMonkeyAdapter:
             "customer": _customer(details, survey, answered),
             "url": url,
             "created_at": details.get("date_modified") or details.get("date_created"),
+            "updated_at": details.get("date_modified") or details.get("date_created"),
             "source_ref": source_ref,
         }]
 

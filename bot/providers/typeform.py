@@ -12,7 +12,8 @@ opinion_scale and number questions answer `{"type": "number", "number": …}`; s
 Signature: "Secure your webhooks" (https://www.typeform.com/developers/webhooks/secure-your-webhooks/):
 `Typeform-Signature: sha256=<base64 HMAC-SHA256 of the raw body>`, keyed with the webhook's secret.
 Typeform signs no timestamp, so there is no freshness check: a replay can only repeat a response cxloop
-already has (same token → duplicate).
+already has (same token → duplicate); `submitted_at` is the source version, so an older delivery of the
+same token changes nothing.
 
 Mapping: `form_response.token` → id; the score answer → score; the comment answer → comment;
 `submitted_at` (else `landed_at`) → created_at; `response_url` → url; e-mail from a hidden field named
@@ -202,6 +203,7 @@ class TypeformAdapter:
             "customer": _customer(hidden, email),
             "url": url if url and url.lower().startswith(("https://", "http://")) else None,
             "created_at": clean_text(response.get("submitted_at")) or clean_text(response.get("landed_at")),
+            "updated_at": clean_text(response.get("submitted_at")) or clean_text(response.get("landed_at")),
             "source_ref": {"typeform_form_id": form_id, "typeform_token": token},
         }]
 

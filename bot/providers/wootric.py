@@ -13,7 +13,9 @@ github.com/Wootric/slate, source/includes/_webhooks.md):
 - **Signature.** Wootric signs every request: ``X-Wootric-Signature: sha1=<hex HMAC-SHA1 of the raw
   body>``, keyed with the account's secret token shown on the Outgoing Webhooks settings page. The
   source's ``secret_env`` holds that token. Wootric sends no timestamp, so a replayed request is
-  recognised by its response id instead (the same id again is a duplicate, never a second post).
+  recognised by its response id instead (the same id again is a duplicate, never a second post), and
+  the response's ``updated_at`` (then the event: updated beats created) is the source version, so an
+  older event delivered or replayed after a newer one changes nothing.
 
 Mapping: ``response[id]`` → ``id`` (``source_ref.wootric_response_id``); ``survey_mode`` NPS / CSAT /
 CES → kind ``nps`` / ``csat`` / ``ces`` (absent → ``nps``); ``score``; ``text`` → comment;
@@ -46,6 +48,8 @@ SIGNATURE_HEADER = "X-Wootric-Signature"
 MAX_FORM_FIELDS = 1000
 MAX_DEPTH = 5
 SURVEY_MODES = {"NPS": "nps", "CSAT": "csat", "CES": "ces"}
+# The event's stage, the second part of the source version.
+STAGES = {"created": 0, None: 0, "updated": 1}
 # Wootric's form-encoded dates look like "2016-08-04 13:57:26 -0700".
 _FORM_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S.%f %z")
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
@@ -221,6 +225,9 @@ class WootricAdapter:
             "comment": response.get("text"),
             "customer": customer,
             "created_at": _timestamp(response.get("created_at")),
+            "updated_at": _timestamp(response.get("updated_at") or response.get("created_at")
+                                     or data.get("timestamp")),
+            "version": STAGES[event],
             "source_ref": source_ref,
         }]
 

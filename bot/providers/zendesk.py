@@ -52,6 +52,11 @@ What becomes an item:
   the same item instead of posting twice.
 - anything else (other events, a normal-priority ticket without a rating) → Ignored with the reason.
 
+Source version (an older event delivered after a newer one changes nothing): the ticket's `updated_at`
+(event detail or trigger body; the event's `time` when absent), then the signed
+`X-Zendesk-Webhook-Signature-Timestamp`, which orders two deliveries within the same minute (trigger
+placeholders render times to the minute).
+
 Options: `subdomain` ("acme" or "acme.zendesk.com": ticket links become
 https://acme.zendesk.com/agent/tickets/<id>; otherwise the payload's `{{ticket.link}}` or `api_url`),
 `escalate_priorities`, `escalate_tags` (lists of strings, compared lower-cased); `check_options` reports
@@ -149,11 +154,15 @@ class ZendeskAdapter:
         # Normally caught at start-up; 500 so Zendesk shows a failed delivery until it is fixed.
         require_valid_options(source, check_options)
         data = decode_json_object(body)
+        # verify() checked this header: the moment Zendesk signed this delivery.
+        signed_at = _signed_at(headers.get(TIMESTAMP_HEADER.lower(), ""))
         event_type = data.get("type")
         if isinstance(event_type, str) and event_type.startswith(EVENT_PREFIX):
-            return _parse_event(source, data, event_type, fetch)
+            return _versioned(_parse_event(source, data, event_type, fetch),
+                              _time(_dict(data.get("detail")).get("updated_at")) or _time(data.get("time")), signed_at)
         if "ticket" in data:
-            return _parse_trigger(source, data)
+            return _versioned(_parse_trigger(source, data), _time(_dict(data.get("ticket")).get("updated_at")),
+                              signed_at)
         raise PayloadError(422, 'expected a Zendesk event ("type": "zen:event-type:…") or the cxloop '
                                 'trigger body (a "ticket" object, see the README)', field="ticket")
 
@@ -167,16 +176,38 @@ def _check_fresh(raw: str, now: float) -> None:
     if raw.isascii() and raw.isdigit():
         check_timestamp(raw, now, name=TIMESTAMP_HEADER)
         return
+    moment = _signed_at(raw)
+    if moment is None:
+        raise SignatureError(f"{TIMESTAMP_HEADER} must be an ISO 8601 time such as 2021-03-25T05:09:27Z")
+    if abs(now - moment) > MAX_SKEW_SECONDS:
+        raise SignatureError(f"{TIMESTAMP_HEADER} is more than {MAX_SKEW_SECONDS} seconds from now")
+
+
+def _signed_at(raw: str) -> int | None:
+    """The signature timestamp header as unix seconds (ISO 8601 or unix seconds), or None."""
+    raw = raw.strip()
+    if raw.isascii() and raw.isdigit() and len(raw) <= 12:
+        return int(raw)
     try:
         moment = datetime.fromisoformat(raw) if len(raw) <= 40 else None
     except ValueError:
-        moment = None
+        return None
     if moment is None:
-        raise SignatureError(f"{TIMESTAMP_HEADER} must be an ISO 8601 time such as 2021-03-25T05:09:27Z")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    if abs(now - moment.timestamp()) > MAX_SKEW_SECONDS:
-        raise SignatureError(f"{TIMESTAMP_HEADER} is more than {MAX_SKEW_SECONDS} seconds from now")
+        return None
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _versioned(parsed: list[dict[str, Any]] | Ignored, updated_at: str | None,
+               signed_at: int | None) -> list[dict[str, Any]] | Ignored:
+    """Each item with the source version: the ticket's update time, then when this delivery was signed."""
+    if isinstance(parsed, Ignored):
+        return parsed
+    return [{**item, "updated_at": updated_at, "version": signed_at if signed_at and signed_at > 0 else None}
+            for item in parsed]
 
 
 # --- event subscriptions ---------------------------------------------------------------------------
