@@ -15,6 +15,7 @@ that records counts and a hash of the e-mail, never the data itself.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -34,6 +35,7 @@ from bot.digest import (
     without_items,
 )
 from bot.reminders import FOLLOW_UP_RENDERER, follow_up_due_message
+from bot.slack.mrkdwn import escape_mrkdwn
 from models import (
     AuditEntry,
     Contact,
@@ -50,6 +52,7 @@ from models.delivery import (
     DEAD,
     HTTP_CALL,
     PENDING,
+    POST_MESSAGE,
     PUBLISH_HOME,
     REDACT_MESSAGE,
     REDACT_THREAD,
@@ -112,9 +115,48 @@ def _rerender(session: Session, payload: dict[str, Any], erased_ids: set[int]) -
     return {"text": text, "blocks": blocks, **({"render": render} if render else {}), **kept}
 
 
+# Legacy: messages queued before message_quotes existed carry no record of what they quote. They are
+# searched as before, with whitespace folded as the digest folds it; a matching string becomes "[erased]".
+LEGACY_NAME_CHARS = 8
+LEGACY_COMMENT_CHARS = 12
+LEGACY_PREFIX_CHARS = 40
+_SPACES = re.compile(r"\s+")
+
+
+def _fold(text: str) -> str:
+    return _SPACES.sub(" ", text).strip().lower()
+
+
+def _legacy_needles(items: list[Item], email: str) -> list[str]:
+    found = {_fold(email)}
+    for item in items:
+        name = _fold(item.customer_name or "")
+        if len(name) >= LEGACY_NAME_CHARS and " " in name:  # a lone first name would match others' lines
+            found.add(name)
+        comment = _fold(item.comment or "")
+        if len(comment) >= LEGACY_COMMENT_CHARS:
+            found.add(comment[:LEGACY_PREFIX_CHARS])
+            found.add(_fold(escape_mrkdwn(item.comment or ""))[:LEGACY_PREFIX_CHARS])
+    return sorted(found, key=len, reverse=True)
+
+
+def _legacy_scrub(value: Any, needles: list[str]) -> tuple[Any, bool]:
+    if isinstance(value, str):
+        folded = _fold(value)
+        return (ERASED, True) if any(needle in folded for needle in needles) else (value, False)
+    if isinstance(value, list):
+        pairs = [_legacy_scrub(v, needles) for v in value]
+        return [v for v, _ in pairs], any(c for _, c in pairs)
+    if isinstance(value, dict):
+        pairs = {k: _legacy_scrub(v, needles) if k != "posted" else (v, False) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(c for _, c in pairs.values())
+    return value, False
+
+
 def forget_customer(session: Session, *, email: str, actor: str, now: datetime) -> ForgetReport:
     email = email.strip()
     items = list(session.scalars(select(Item).where(func.lower(Item.customer_email) == email.lower())))
+    legacy_needles = _legacy_needles(items, email)  # before the items are erased
     item_ids = [item.id for item in items]
     slack_updates = cancelled = notes = 0
 
@@ -176,6 +218,22 @@ def forget_customer(session: Session, *, email: str, actor: str, now: datetime) 
             session.add(OutboxMessage(kind=PUBLISH_HOME, channel=user_id, available_at=now, created_at=now,
                                       payload={}))
             slack_updates += 1
+
+    if item_ids:
+        recorded = select(MessageQuote.id).where(MessageQuote.outbox_id == OutboxMessage.id)
+        legacy = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == POST_MESSAGE, ~exists(recorded))
+                                 .order_by(OutboxMessage.id).execution_options(yield_per=500))
+        for row in legacy:
+            if "render" in (row.payload or {}):
+                continue  # queued with a renderer: it records its quotes, and quoted none of hers
+            scrubbed, changed = _legacy_scrub(copy.deepcopy(row.payload or {}), legacy_needles)
+            if not changed:
+                continue
+            row.payload = scrubbed
+            if row.status == SENT or (row.status == PENDING and row.attempts > 0):
+                session.add(OutboxMessage(kind=REDACT_MESSAGE, channel=row.channel, available_at=now,
+                                          created_at=now, payload={"outbox_id": row.id}))
+                slack_updates += 1
 
     contacts = session.execute(delete(Contact).where(func.lower(Contact.email) == email.lower())).rowcount
     report = ForgetReport(items=len(items), contacts=contacts, notes=notes, slack_updates=slack_updates,

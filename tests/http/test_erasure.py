@@ -12,8 +12,9 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from bot.cli import main
+from bot.digest import build_daily_digest, digest_message
 from bot.erasure import email_hash
-from bot.jobs import send_digest
+from bot.jobs import queue_message, send_digest
 from bot.reminders import remind_follow_ups
 from bot.signing import sign_slack_request
 from bot.slack.ids import ActionId, InputId, ViewId, item_value
@@ -190,6 +191,30 @@ def test_forget_rewrites_every_message_that_quoted_her_whatever_the_text_looks_l
     stored = _all_payloads(app)
     assert not [word for word in DANA_WORDS if word.lower() in stored.lower()], "an outbox payload kept her words"
     assert "Sam Ortiz" in stored
+
+
+def test_forget_still_finds_a_digest_queued_before_quotes_were_recorded(make_app, database_url):
+    """A digest stored the old way (no quote record): found by its text, newline and double spaces folded."""
+    app = make_app()
+    app.post_webhook({**DANA, "customer": {"email": "dana@initech.example", "name": "Dana"}})
+    app.wait_for_post("C0SUCCESS")
+    team = app.runtime.config.team("success")
+    with app.runtime.session() as session:
+        now = utcnow()
+        text, blocks = digest_message(build_daily_digest(
+            session, team=team, day=now.astimezone(ZoneInfo(team.timezone)).date(), now=now))
+        queue_message(session, channel=team.channel, text=text, blocks=blocks, now=now)  # as before 0009
+    app.runtime.queued()
+    app.idle()
+    [digest] = [m for m in app.fake.messages("C0SUCCESS") if (m.get("metadata") or {}).get("event_type") == "cxloop_outbox"]
+    assert "555-0100" in json.dumps(digest)
+
+    assert _cli(["forget", "dana@initech.example"], database_url).exit_code == 0
+    app.runtime.queued()
+    app.idle(timeout=15)
+    rewritten = json.dumps(app.fake.message("C0SUCCESS", digest["ts"]))
+    assert "555-0100" not in rewritten and "Call me" not in rewritten and "[erased]" in rewritten
+    assert "555-0100" not in _all_payloads(app)
 
 
 def _item_at(session, item_id: int, *, days_old: int, status: str | None = None) -> None:
