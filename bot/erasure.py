@@ -32,6 +32,7 @@ from bot.digest import (
     digest_data,
     digest_from_data,
     digest_message,
+    quoted_items,
     without_items,
 )
 from bot.reminders import FOLLOW_UP_RENDERER, follow_up_due_message
@@ -97,8 +98,7 @@ def _rerender(session: Session, payload: dict[str, Any], erased_ids: set[int]) -
     text, blocks = ERASED_NOTICE, [{"type": "section", "text": {"type": "mrkdwn", "text": ERASED_NOTICE}}]
     if render.get("name") == DIGEST_RENDERER and render.get("data"):
         digest = digest_from_data(render["data"])
-        quoted = {q.item_id for q in (digest.critical_quote, digest.glowing_quote) if q}
-        quoted |= {ref.item_id for ref in digest.oldest_unclaimed}
+        quoted = set(quoted_items(digest))
         items = {item.id: item for item in session.scalars(select(Item).where(Item.id.in_(quoted & erased_ids)))}
         labels = {item_id: current_label(items[item_id]) if item_id in items else ERASED
                   for item_id in quoted & erased_ids}
