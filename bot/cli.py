@@ -582,14 +582,14 @@ def forget(email: str) -> None:
 @main.command()
 @click.option("--older-than", "older_than", required=True, metavar="DAYS",
               help="Retention period, e.g. 400d: what was received before that is deleted.")
+@click.option("--include-open", is_flag=True,
+              help="Delete open and claimed items too (by default only resolved ones are purged).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def purge(older_than: str, yes: bool) -> None:
-    """Apply a retention policy: delete items, delivered outbox rows, job runs and touches older than DAYS."""
-    from sqlalchemy import func, select
-
+def purge(older_than: str, include_open: bool, yes: bool) -> None:
+    """Apply a retention policy: delete resolved items, delivered outbox rows, job runs and touches older
+    than DAYS. Open and claimed items and each VIP account's latest touch are kept."""
     from bot.db import make_engine, make_session_factory, session_scope
-    from bot.erasure import parse_retention, purge_item_batch, purge_rest
-    from models import Item
+    from bot.erasure import parse_retention, purge_item_batch, purge_plan, purge_rest
     from models.base import utcnow
 
     try:
@@ -601,19 +601,24 @@ def purge(older_than: str, yes: bool) -> None:
     _check_migrated(engine)
     factory = make_session_factory(engine)
     now = utcnow()
+    cutoff = now - retention
     with session_scope(factory) as session:
-        due = session.scalar(select(func.count()).where(Item.received_at < now - retention))
-    if due and not yes:
-        click.confirm(f"Delete {due} item(s) received before {now - retention:%Y-%m-%d}?", abort=True)
-    cutoff, items = now - retention, 0
+        plan = purge_plan(session, cutoff=cutoff, include_open=include_open)
+    which = "items (open and claimed included)" if include_open else "resolved items"
+    click.echo(f"Purge before {cutoff:%Y-%m-%d} will delete: {plan.items} {which} with their follow-ups, "
+               f"notes and outbox rows; {plan.outbox_rows} other delivered outbox row(s); {plan.job_runs} job "
+               f"run(s); {plan.touches} touch(es) (each account keeps its latest).")
+    if not yes and any((plan.items, plan.outbox_rows, plan.job_runs, plan.touches)):
+        click.confirm("Delete them?", abort=True)
+    items = 0
     while True:  # one transaction per batch: intake and delivery keep going during a long purge
         with session_scope(factory) as session:
-            deleted = purge_item_batch(session, cutoff=cutoff)
+            deleted = purge_item_batch(session, cutoff=cutoff, include_open=include_open)
         items += deleted
         if not deleted:
             break
     with session_scope(factory) as session:
-        report = purge_rest(session, cutoff=cutoff, items=items, actor=_actor(), now=now)
+        report = purge_rest(session, cutoff=cutoff, items=items, actor=_actor(), now=now, include_open=include_open)
     click.echo(f"Purged before {report.cutoff:%Y-%m-%d}: {report.items} item(s), {report.outbox_rows} delivered "
                f"outbox row(s), {report.job_runs} job run(s), {report.touches} touch(es). Recorded in the audit log.")
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.close_loop import CallFailed, prepare_call, reply_route, send_call
 from bot.config import DEFAULT_LEASE_SECONDS, AppConfig
 from bot.db import session_scope
+from bot.home import publish_home
 from bot.logs import request_id_var
 from bot.slack.blocks import ItemView, item_message
 from bot.slack.client import SlackFailure, classify_failure
@@ -33,6 +34,7 @@ from models.delivery import (
     PENDING,
     POST_ITEM,
     POST_MESSAGE,
+    PUBLISH_HOME,
     REDACT_MESSAGE,
     REDACT_THREAD,
     SENT,
@@ -193,9 +195,18 @@ def deliver_row(factory: sessionmaker[Session], client: WebClient, row_id: int,
             if attempts > 1 and channel_id[0] in "CG" and _find_posted(
                     client, channel_id, row_id, created_at, event_type=OUTBOX_EVENT_TYPE, key="outbox_id"):
                 return _finish(factory, row_id, channel, "sent", note="found in history")
-            client.chat_postMessage(channel=channel_id, text=payload.get("text") or " ", blocks=payload.get("blocks"),
-                                    thread_ts=payload.get("thread_ts"), unfurl_links=False, unfurl_media=False,
-                                    metadata={"event_type": OUTBOX_EVENT_TYPE, "event_payload": {"outbox_id": row_id}})
+            response = client.chat_postMessage(
+                channel=channel_id, text=payload.get("text") or " ", blocks=payload.get("blocks"),
+                thread_ts=payload.get("thread_ts"), unfurl_links=False, unfurl_media=False,
+                metadata={"event_type": OUTBOX_EVENT_TYPE, "event_payload": {"outbox_id": row_id}})
+            # Where it landed, so an erasure can rewrite it without searching the channel's history.
+            return _finish(factory, row_id, channel, "sent",
+                           posted_at={"channel": response.get("channel") or channel_id, "ts": response.get("ts")})
+        if kind == PUBLISH_HOME:
+            if config is None:
+                return _record_failure(factory, row_id, channel,
+                                       SlackFailure("transient", "this worker has no configuration"))
+            publish_home(factory, client, user_id=channel, config=config, now=utcnow())
             return _finish(factory, row_id, channel, "sent")
         if kind == UPLOAD_FILE:
             client.files_upload_v2(channel=_conversation(client, channel), filename=payload["filename"],
@@ -254,8 +265,12 @@ def _redact_message(factory, client: WebClient, row_id: int, channel: str, origi
     if original is None:
         return _finish(factory, row_id, channel, "sent", note="the original row is gone")
     original_id, original_channel, created_at, scrubbed = original
-    channel_id = _conversation(client, original_channel)
-    ts = _find_posted(client, channel_id, original_id, created_at, event_type=OUTBOX_EVENT_TYPE, key="outbox_id")
+    posted = scrubbed.get("posted") or {}
+    channel_id, ts = posted.get("channel"), posted.get("ts")
+    if not (channel_id and ts):  # posted before its place was recorded: search for it
+        channel_id = _conversation(client, original_channel)
+        ts = _find_posted(client, channel_id, original_id, created_at, event_type=OUTBOX_EVENT_TYPE,
+                          key="outbox_id")
     if ts is None:
         return _finish(factory, row_id, channel, "sent", note="not found in the channel's recent history")
     client.chat_update(channel=channel_id, ts=ts, text=scrubbed.get("text") or " ", blocks=scrubbed.get("blocks"))
@@ -288,7 +303,8 @@ def _redact_thread(client: WebClient, channel: str, ts: str) -> None:
 
 
 def _finish(factory, row_id: int, channel: str, result: str, *, item_id: int | None = None,
-            posted_ts: str | None = None, note: str | None = None, error: str | None = None) -> DeliveryOutcome:
+            posted_ts: str | None = None, note: str | None = None, error: str | None = None,
+            posted_at: dict | None = None) -> DeliveryOutcome:
     now = utcnow()
     with session_scope(factory) as session:
         row = session.get(OutboxMessage, row_id)
@@ -301,6 +317,8 @@ def _finish(factory, row_id: int, channel: str, result: str, *, item_id: int | N
             row.status, row.last_error = DEAD, error
         else:
             row.status, row.sent_at, row.last_error = SENT, now, note
+            if posted_at is not None and posted_at.get("ts"):
+                row.payload = {**(row.payload or {}), "posted": posted_at}
         if posted_ts is not None:
             # In the same transaction as 'sent': a crash between two commits would leave the row sent and
             # the message unrecorded, and the item's updates and thread replies would wait for it forever.

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -498,6 +498,56 @@ def digest_message(d: DailyDigest) -> tuple[str, list[dict]]:
     blocks.append({"type": "context", "block_id": "cx_digest_footer",
                    "elements": [{"type": "mrkdwn", "text": truncate(" · ".join(footer), 2000)}]})
     return escaped_truncated(fallback, FALLBACK_MAX), blocks
+
+
+# --- the digest as stored data, so erasure can re-render it ----------------------------------------
+
+DIGEST_RENDERER = "digest"
+
+
+def quoted_items(d: DailyDigest) -> list[int]:
+    """The items whose customer data (comment, name, e-mail, subject) the digest shows."""
+    quotes = [q.item_id for q in (d.critical_quote, d.glowing_quote) if q is not None]
+    return quotes + [ref.item_id for ref in d.oldest_unclaimed]
+
+
+def digest_data(d: DailyDigest) -> dict:
+    """JSON-safe: stored with the posted digest, so its figures stay as posted when it is re-rendered."""
+    data = asdict(d)
+    data["day"] = d.day.isoformat()
+    data["oldest_unclaimed"] = [{**asdict(ref), "received_at": ref.received_at.isoformat()}
+                                for ref in d.oldest_unclaimed]
+    return data
+
+
+def digest_from_data(data: dict) -> DailyDigest:
+    def quote(value: dict | None) -> Quote | None:
+        return Quote(**value) if value else None
+
+    return DailyDigest(**{
+        **data, "day": date.fromisoformat(data["day"]),
+        "top_themes": [tuple(pair) for pair in data["top_themes"]],
+        "critical_quote": quote(data["critical_quote"]), "glowing_quote": quote(data["glowing_quote"]),
+        "oldest_unclaimed": [ItemRef(**{**ref, "received_at": datetime.fromisoformat(ref["received_at"])})
+                             for ref in data["oldest_unclaimed"]],
+        "top_closer": tuple(data["top_closer"]) if data["top_closer"] else None,
+    })
+
+
+def without_items(d: DailyDigest, labels: dict[int, str], erased: str) -> DailyDigest:
+    """The digest with the quotes of the items in `labels` replaced by `erased`, and their lines in
+    "oldest unclaimed" relabelled (`labels`: item id → its label from the erased data)."""
+    def quote(value: Quote | None) -> Quote | None:
+        return replace(value, text=erased, who=erased) if value and value.item_id in labels else value
+
+    return replace(d, critical_quote=quote(d.critical_quote), glowing_quote=quote(d.glowing_quote),
+                   oldest_unclaimed=[replace(ref, label=labels[ref.item_id]) if ref.item_id in labels else ref
+                                     for ref in d.oldest_unclaimed])
+
+
+def current_label(item: Item) -> str:
+    """An item's label as the digest shows it, from the item as it is now."""
+    return item_label(item.kind, item.score, _who(item.customer_name, item.customer_email, item.subject))
 
 
 # --- trend reports ---------------------------------------------------------------------------------

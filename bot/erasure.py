@@ -4,8 +4,12 @@ Forgetting a customer removes their personal data (comment, name, e-mail, subjec
 properties, notes about them, their VIP-book contact) from every row, keeps the anonymous facts
 (score, category, themes, timings) so reports stay true, and queues the Slack side through the
 outbox: the item's message is re-rendered showing "[erased]", quotes in its thread are blanked, and
-digests that quoted the comment are rewritten. An erased item ignores later webhooks for it, so a
-provider's retry cannot bring the data back. Both commands are idempotent and write an audit entry
+every other message that showed the item (digests, DMs, App Homes; recorded in message_quotes when it
+was queued or published, whatever its text) is rebuilt from the erased data and edited in place.
+An erased item ignores later webhooks for it, so a provider's retry cannot bring the data back.
+
+A retention purge keeps open and claimed items (unless told otherwise) and each VIP account's latest
+touch, and `purge_plan` says what it would delete before anything is. Both commands are idempotent and write an audit entry
 that records counts and a hash of the e-mail, never the data itself.
 """
 
@@ -19,9 +23,19 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
+from bot.digest import (
+    DIGEST_RENDERER,
+    current_label,
+    digest_data,
+    digest_from_data,
+    digest_message,
+    quoted_items,
+    without_items,
+)
+from bot.reminders import FOLLOW_UP_RENDERER, follow_up_due_message
 from bot.slack.mrkdwn import escape_mrkdwn
 from models import (
     AuditEntry,
@@ -30,6 +44,7 @@ from models import (
     FollowUpEvent,
     Item,
     JobRun,
+    MessageQuote,
     OutboxMessage,
     SlackMessage,
     Touch,
@@ -39,19 +54,16 @@ from models.delivery import (
     HTTP_CALL,
     PENDING,
     POST_MESSAGE,
+    PUBLISH_HOME,
     REDACT_MESSAGE,
     REDACT_THREAD,
     SENT,
     THREAD_REPLY,
     UPDATE_ITEM,
 )
+from models.followup import RESOLVED
 
 ERASED = "[erased]"
-# Parts of a comment shorter than this are not searched for in digests: they would match other text.
-MIN_NEEDLE_CHARS = 12
-MIN_NAME_CHARS = 8
-# How much of a (possibly truncated) quoted comment identifies it inside a digest's text.
-NEEDLE_PREFIX_CHARS = 40
 RETENTION_PATTERN = re.compile(r"^(\d{1,5})d$")
 
 
@@ -73,34 +85,70 @@ class ForgetReport:
         return any(asdict(self).values())
 
 
-def _needles(items: list[Item], email: str) -> list[str]:
-    """Strings whose presence in a stored message means it quotes this customer."""
-    found = {email.lower()}
+ERASED_NOTICE = "This message quoted a customer whose data has been erased."
+
+
+def _rerender(session: Session, payload: dict[str, Any], erased_ids: set[int]) -> dict[str, Any]:
+    """A quoting message's payload rebuilt from the erased data by the builder that made it (its
+    "render" entry); a message no builder can rebuild is replaced by a notice. Where it was posted
+    ("posted", "thread_ts") is kept, so the message is edited in place."""
+
+    render = payload.get("render") or {}
+    kept = {key: payload[key] for key in ("posted", "thread_ts") if key in payload}
+    text, blocks = ERASED_NOTICE, [{"type": "section", "text": {"type": "mrkdwn", "text": ERASED_NOTICE}}]
+    if render.get("name") == DIGEST_RENDERER and render.get("data"):
+        digest = digest_from_data(render["data"])
+        quoted = set(quoted_items(digest))
+        items = {item.id: item for item in session.scalars(select(Item).where(Item.id.in_(quoted & erased_ids)))}
+        labels = {item_id: current_label(items[item_id]) if item_id in items else ERASED
+                  for item_id in quoted & erased_ids}
+        digest = without_items(digest, labels, ERASED)
+        text, blocks = digest_message(digest)
+        render = {**render, "data": digest_data(digest)}
+    elif render.get("name") == FOLLOW_UP_RENDERER and render.get("item_id") is not None:
+        item = session.get(Item, render["item_id"])
+        if item is not None:
+            message = session.scalar(select(SlackMessage).where(SlackMessage.item_id == item.id))
+            text, blocks = follow_up_due_message(item, message)
+    else:
+        render = {}
+    return {"text": text, "blocks": blocks, **({"render": render} if render else {}), **kept}
+
+
+# Legacy: messages queued before message_quotes existed carry no record of what they quote. They are
+# searched as before, with whitespace folded as the digest folds it; a matching string becomes "[erased]".
+LEGACY_NAME_CHARS = 8
+LEGACY_COMMENT_CHARS = 12
+LEGACY_PREFIX_CHARS = 40
+_SPACES = re.compile(r"\s+")
+
+
+def _fold(text: str) -> str:
+    return _SPACES.sub(" ", text).strip().lower()
+
+
+def _legacy_needles(items: list[Item], email: str) -> list[str]:
+    found = {_fold(email)}
     for item in items:
-        # A full name only (two words or more): a lone first name or a ticket subject ("Billing issue")
-        # would match other customers' lines too, and erase what is not hers.
-        name = (item.customer_name or "").strip()
-        if len(name) >= MIN_NAME_CHARS and " " in name:
-            found.add(name.lower())
-        comment = (item.comment or "").strip()
-        if len(comment) >= MIN_NEEDLE_CHARS:
-            # Digests show the comment escaped and cut short: look for the start of both forms.
-            found.add(comment[:NEEDLE_PREFIX_CHARS].lower())
-            found.add(escape_mrkdwn(comment)[:NEEDLE_PREFIX_CHARS].lower())
+        name = _fold(item.customer_name or "")
+        if len(name) >= LEGACY_NAME_CHARS and " " in name:  # a lone first name would match others' lines
+            found.add(name)
+        comment = _fold(item.comment or "")
+        if len(comment) >= LEGACY_COMMENT_CHARS:
+            found.add(comment[:LEGACY_PREFIX_CHARS])
+            found.add(_fold(escape_mrkdwn(item.comment or ""))[:LEGACY_PREFIX_CHARS])
     return sorted(found, key=len, reverse=True)
 
 
-def _scrub_blocks(value: Any, needles: list[str]) -> tuple[Any, bool]:
-    """Every string that contains a needle becomes "[erased]" (a quote cannot be cut out cleanly once
-    escaped and truncated, so the whole text goes)."""
+def _legacy_scrub(value: Any, needles: list[str]) -> tuple[Any, bool]:
     if isinstance(value, str):
-        lowered = value.lower()
-        return (ERASED, True) if any(needle in lowered for needle in needles) else (value, False)
+        folded = _fold(value)
+        return (ERASED, True) if any(needle in folded for needle in needles) else (value, False)
     if isinstance(value, list):
-        pairs = [_scrub_blocks(v, needles) for v in value]
+        pairs = [_legacy_scrub(v, needles) for v in value]
         return [v for v, _ in pairs], any(c for _, c in pairs)
     if isinstance(value, dict):
-        pairs = {k: _scrub_blocks(v, needles) for k, v in value.items()}
+        pairs = {k: _legacy_scrub(v, needles) if k != "posted" else (v, False) for k, v in value.items()}
         return {k: v for k, (v, _) in pairs.items()}, any(c for _, c in pairs.values())
     return value, False
 
@@ -108,7 +156,7 @@ def _scrub_blocks(value: Any, needles: list[str]) -> tuple[Any, bool]:
 def forget_customer(session: Session, *, email: str, actor: str, now: datetime) -> ForgetReport:
     email = email.strip()
     items = list(session.scalars(select(Item).where(func.lower(Item.customer_email) == email.lower())))
-    needles = _needles(items, email)
+    legacy_needles = _legacy_needles(items, email)  # before the items are erased
     item_ids = [item.id for item in items]
     slack_updates = cancelled = notes = 0
 
@@ -149,18 +197,43 @@ def forget_customer(session: Session, *, email: str, actor: str, now: datetime) 
                               available_at=now, created_at=now, payload={}),
             ])
             slack_updates += 2
+        session.flush()  # the erased items, before messages are re-rendered from them
 
-    # Digests and DMs that quoted the customer: scrub what we store; rewrite what Slack already shows.
-    for row in session.scalars(select(OutboxMessage).where(OutboxMessage.kind == POST_MESSAGE)
-                               .execution_options(yield_per=500)):
-        scrubbed, changed = _scrub_blocks(copy.deepcopy(row.payload or {}), needles)
-        if not changed:
-            continue
-        row.payload = scrubbed
-        if row.status == SENT:
-            session.add(OutboxMessage(kind=REDACT_MESSAGE, channel=row.channel, available_at=now, created_at=now,
-                                      payload={"outbox_id": row.id}))
+        # Messages that quoted her (digests, DMs): found by what they recorded when they were queued,
+        # rebuilt from the erased data, and rewritten where Slack shows them.
+        erased_ids = set(item_ids)
+        quoting = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(
+            select(MessageQuote.outbox_id).where(MessageQuote.item_id.in_(item_ids)))).order_by(OutboxMessage.id))
+        for row in quoting:
+            row.payload = _rerender(session, dict(row.payload or {}), erased_ids)
+            if row.status == SENT or (row.status == PENDING and row.attempts > 0):
+                # A row being delivered right now may reach Slack with its old text: rewrite it after.
+                session.add(OutboxMessage(kind=REDACT_MESSAGE, channel=row.channel, available_at=now,
+                                          created_at=now, payload={"outbox_id": row.id}))
+                slack_updates += 1
+        # Each App Home that showed her items is published again from the database.
+        homes = session.scalars(select(MessageQuote.home_user).distinct().where(
+            MessageQuote.item_id.in_(item_ids), MessageQuote.home_user.is_not(None)))
+        for user_id in sorted(homes):
+            session.add(OutboxMessage(kind=PUBLISH_HOME, channel=user_id, available_at=now, created_at=now,
+                                      payload={}))
             slack_updates += 1
+
+    if item_ids:
+        recorded = select(MessageQuote.id).where(MessageQuote.outbox_id == OutboxMessage.id)
+        legacy = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == POST_MESSAGE, ~exists(recorded))
+                                 .order_by(OutboxMessage.id).execution_options(yield_per=500))
+        for row in legacy:
+            if "render" in (row.payload or {}):
+                continue  # queued with a renderer: it records its quotes, and quoted none of hers
+            scrubbed, changed = _legacy_scrub(copy.deepcopy(row.payload or {}), legacy_needles)
+            if not changed:
+                continue
+            row.payload = scrubbed
+            if row.status == SENT or (row.status == PENDING and row.attempts > 0):
+                session.add(OutboxMessage(kind=REDACT_MESSAGE, channel=row.channel, available_at=now,
+                                          created_at=now, payload={"outbox_id": row.id}))
+                slack_updates += 1
 
     contacts = session.execute(delete(Contact).where(func.lower(Contact.email) == email.lower())).rowcount
     report = ForgetReport(items=len(items), contacts=contacts, notes=notes, slack_updates=slack_updates,
@@ -185,24 +258,70 @@ class PurgeReport:
     outbox_rows: int = 0
     job_runs: int = 0
     touches: int = 0
+    include_open: bool = False
 
 
-def purge_item_batch(session: Session, *, cutoff: datetime, batch_size: int = 1000) -> int:
-    """Delete up to `batch_size` items received before `cutoff`, with their follow-ups, events, outbox
-    rows and Slack message records (ON DELETE CASCADE). The caller commits each batch, so a first
+def _purgeable_items(cutoff: datetime, include_open: bool):
+    """Items received before `cutoff`; unless `include_open`, only those whose follow-up is resolved
+    (an open or claimed item is work in progress, whatever its age)."""
+    conditions = [Item.received_at < cutoff]
+    if not include_open:
+        conditions.append(~exists().where(FollowUp.item_id == Item.id, FollowUp.status != RESOLVED))
+    return select(Item.id).where(*conditions)
+
+
+def _purgeable_outbox(cutoff: datetime, include_open: bool):
+    """Delivered (sent or dead) rows created before `cutoff`, except those of a purged item (they go with
+    it) and those quoting an item that is kept (a later `forget` must still find and rewrite them)."""
+    purged = _purgeable_items(cutoff, include_open)
+    return select(OutboxMessage.id).where(
+        OutboxMessage.created_at < cutoff, OutboxMessage.status.in_((SENT, DEAD)),
+        or_(OutboxMessage.item_id.is_(None), OutboxMessage.item_id.not_in(purged)),
+        ~exists().where(MessageQuote.outbox_id == OutboxMessage.id, MessageQuote.item_id.not_in(purged)))
+
+
+def _purgeable_touches(cutoff: datetime):
+    """Touches created before `cutoff`, except each account's latest: "last touched" stays true."""
+    newer = aliased(Touch)
+    latest = (select(newer.id).where(newer.account_id == Touch.account_id)
+              .order_by(newer.touched_at.desc(), newer.id.desc()).limit(1).scalar_subquery())
+    return select(Touch.id).where(Touch.created_at < cutoff, Touch.id != latest)
+
+
+def purge_plan(session: Session, *, cutoff: datetime, include_open: bool) -> PurgeReport:
+    """What a purge would delete now, per kind: told to the admin before anything is deleted."""
+    def count(ids) -> int:
+        return session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+
+    return PurgeReport(cutoff=cutoff, items=count(_purgeable_items(cutoff, include_open)),
+                       outbox_rows=count(_purgeable_outbox(cutoff, include_open)),
+                       job_runs=count(select(JobRun.id).where(JobRun.claimed_at < cutoff)),
+                       touches=count(_purgeable_touches(cutoff)), include_open=include_open)
+
+
+def purge_item_batch(session: Session, *, cutoff: datetime, include_open: bool = False,
+                     batch_size: int = 1000) -> int:
+    """Delete up to `batch_size` purgeable items, with their follow-ups, events, outbox rows, quote
+    records and Slack message records (ON DELETE CASCADE). The caller commits each batch, so a first
     purge of a big database never holds the write lock for long (intake and delivery go on)."""
-    ids = list(session.scalars(select(Item.id).where(Item.received_at < cutoff).limit(batch_size)))
+    ids = list(session.scalars(_purgeable_items(cutoff, include_open).limit(batch_size)))
     return session.execute(delete(Item).where(Item.id.in_(ids))).rowcount if ids else 0
 
 
-def purge_rest(session: Session, *, cutoff: datetime, items: int, actor: str, now: datetime) -> PurgeReport:
+def purge_rest(session: Session, *, cutoff: datetime, items: int, actor: str, now: datetime,
+               include_open: bool = False) -> PurgeReport:
     """After the item batches: delivered outbox rows, job-ledger rows and touches older than `cutoff`,
     and the audit entry. Slack's copies stay in Slack, under the workspace's own retention settings."""
     outbox = session.execute(delete(OutboxMessage).where(
-        OutboxMessage.created_at < cutoff, or_(OutboxMessage.status == SENT, OutboxMessage.status == DEAD))).rowcount
+        OutboxMessage.id.in_(_purgeable_outbox(cutoff, include_open))).execution_options(
+        synchronize_session=False)).rowcount
     runs = session.execute(delete(JobRun).where(JobRun.claimed_at < cutoff)).rowcount
-    touches = session.execute(delete(Touch).where(Touch.created_at < cutoff)).rowcount
-    report = PurgeReport(cutoff=cutoff, items=items, outbox_rows=outbox, job_runs=runs, touches=touches)
+    # Materialised first: a DELETE reading its own table in a subquery is refused by some databases.
+    touch_ids = list(session.scalars(_purgeable_touches(cutoff)))
+    touches = session.execute(delete(Touch).where(Touch.id.in_(touch_ids)).execution_options(
+        synchronize_session=False)).rowcount if touch_ids else 0
+    report = PurgeReport(cutoff=cutoff, items=items, outbox_rows=outbox, job_runs=runs, touches=touches,
+                         include_open=include_open)
     session.add(AuditEntry(action="purge", actor=actor[:100], subject=f"before {cutoff:%Y-%m-%d}",
                            detail=json.loads(json.dumps(asdict(report), default=str)), created_at=now))
     return report

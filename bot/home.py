@@ -8,19 +8,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from slack_sdk import WebClient
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands import message_link
 from bot.config import AppConfig
+from bot.db import session_scope
 from bot.slack.ids import ActionId, account_value, item_value
 from bot.slack.mrkdwn import escaped_truncated, slack_date
 from bot.vip import cadence_status, due_accounts
-from models import FollowUp, Item, SlackMessage, Touch
+from models import FollowUp, Item, MessageQuote, SlackMessage, Touch
 from models.followup import CLAIMED, OPEN, RESOLVED
 
 LIST_LIMIT = 10
 HOME_BLOCKS_MAX = 100
+# A quote record newer than this is never pruned: another publish of the same Home may still be in flight.
+HOME_QUOTE_GRACE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -149,3 +153,43 @@ def home_view(data: HomeData) -> dict[str, Any]:
     blocks.append(_section(f"*Your last 7 days*\n{data.touches_7d} VIP touch{'es' if data.touches_7d != 1 else ''}"
                            f" · {data.resolved_7d} resolved · median time to claim {median}"))
     return {"type": "home", "blocks": blocks[:HOME_BLOCKS_MAX]}
+
+
+def shown_items(data: HomeData) -> set[int]:
+    """The items whose customer data (name, e-mail, subject in the label) the Home shows."""
+    return {entry.item_id for entry in data.claims + data.unclaimed}
+
+
+def record_home_quotes(session: Session, *, user_id: str, item_ids: set[int], now: datetime) -> None:
+    """Before a Home is published: which items it shows (so `cxloop forget` re-publishes it)."""
+    if not item_ids:
+        return
+    known = {quote.item_id: quote for quote in session.scalars(select(MessageQuote).where(
+        MessageQuote.home_user == user_id, MessageQuote.item_id.in_(item_ids)))}
+    for item_id in item_ids:
+        if item_id in known:
+            known[item_id].created_at = now  # shown again: not prunable for another grace period
+        else:
+            session.add(MessageQuote(home_user=user_id, item_id=item_id, created_at=now))
+
+
+def prune_home_quotes(session: Session, *, user_id: str, shown: set[int], now: datetime) -> None:
+    """After a Home is published: items it no longer shows are forgotten (past the grace period)."""
+    statement = delete(MessageQuote).where(MessageQuote.home_user == user_id,
+                                           MessageQuote.created_at < now - HOME_QUOTE_GRACE)
+    if shown:
+        statement = statement.where(MessageQuote.item_id.not_in(shown))
+    session.execute(statement.execution_options(synchronize_session=False))
+
+
+def publish_home(factory: sessionmaker[Session], client: WebClient, *, user_id: str, config: AppConfig,
+                 now: datetime) -> None:
+    """Build one user's Home from the database and publish it; what it shows is recorded first and
+    committed, so an erasure never misses a Home that reached Slack."""
+    with session_scope(factory) as session:
+        data = load_home(session, user_id=user_id, config=config, now=now)
+        shown = shown_items(data)
+        record_home_quotes(session, user_id=user_id, item_ids=shown, now=now)
+    client.views_publish(user_id=user_id, view=home_view(data))
+    with session_scope(factory) as session:
+        prune_home_quotes(session, user_id=user_id, shown=shown, now=now)

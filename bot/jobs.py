@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
@@ -19,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.config import WEEKDAYS, AppConfig, TeamConfig
-from models import JobRun, OutboxMessage
+from models import JobRun, MessageQuote, OutboxMessage
 from models.delivery import POST_MESSAGE, UPLOAD_FILE
 
 log = logging.getLogger(__name__)
@@ -113,11 +114,20 @@ def claim_run(session: Session, *, job: str, target: str, period: str, scheduled
 
 
 def queue_message(session: Session, *, channel: str, text: str, blocks: list[dict], now: datetime,
-                  thread_ts: str | None = None) -> None:
+                  thread_ts: str | None = None, quotes: Iterable[int] = (), render: dict | None = None) -> None:
+    """Queue a message. `quotes`: the items whose customer data it shows (recorded in message_quotes,
+    in this transaction); `render`: how `cxloop forget` rebuilds it from erased data (bot/erasure.py)."""
     payload: dict = {"text": text, "blocks": blocks}
     if thread_ts:
         payload["thread_ts"] = thread_ts
-    session.add(OutboxMessage(kind=POST_MESSAGE, channel=channel, payload=payload, available_at=now, created_at=now))
+    if render is not None:
+        payload["render"] = render
+    row = OutboxMessage(kind=POST_MESSAGE, channel=channel, payload=payload, available_at=now, created_at=now)
+    session.add(row)
+    item_ids = sorted(set(quotes))
+    if item_ids:
+        session.flush()  # the row's id, for its quotes
+        session.add_all([MessageQuote(outbox_id=row.id, item_id=item_id, created_at=now) for item_id in item_ids])
 
 
 def queue_upload(session: Session, *, channel: str, content: bytes, filename: str, title: str,
@@ -130,13 +140,15 @@ def queue_upload(session: Session, *, channel: str, content: bytes, filename: st
 def send_digest(session: Session, *, config: AppConfig, team: TeamConfig, day: date, now: datetime,
                 claimed_by: str, scheduled_for: datetime | None = None) -> bool:
     """Claim and queue the digest of `team` for the local `day`. False: it was already sent."""
-    from bot.digest import build_daily_digest, digest_message
+    from bot.digest import DIGEST_RENDERER, build_daily_digest, digest_data, digest_message, quoted_items
 
     if not claim_run(session, job=DIGEST, target=team.name, period=day.isoformat(),
                      scheduled_for=scheduled_for or now, now=now, claimed_by=claimed_by):
         return False
-    text, blocks = digest_message(build_daily_digest(session, team=team, day=day, now=now))
-    queue_message(session, channel=team.channel, text=text, blocks=blocks, now=now)
+    digest = build_daily_digest(session, team=team, day=day, now=now)
+    text, blocks = digest_message(digest)
+    queue_message(session, channel=team.channel, text=text, blocks=blocks, now=now, quotes=quoted_items(digest),
+                  render={"name": DIGEST_RENDERER, "data": digest_data(digest)})
     return True
 
 

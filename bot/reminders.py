@@ -101,6 +101,28 @@ def _item_label(item: Item) -> str:
     return f"{head} · {who}"
 
 
+FOLLOW_UP_RENDERER = "follow_up_due"
+
+
+def follow_up_due_message(item: Item, message: SlackMessage | None) -> tuple[str, list[dict[str, Any]]]:
+    """(fallback text, blocks) of the owner's "follow up today" DM, from the item as it is now."""
+    label = escaped_truncated(_item_label(item), 200)
+    link = f"<{message_link(message.channel, message.ts)}|{label}>" if message else label
+    text = f"📅 Follow up today: {link}"
+    value = item_value(item.id)
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "actions", "elements": [
+            {"type": "button", "text": {"type": "plain_text", "text": "Resolve"}, "style": "primary",
+             "action_id": ActionId.RESOLVE.value, "value": value},
+            {"type": "button", "text": {"type": "plain_text", "text": "Push to next workday"},
+             "action_id": ActionId.FOLLOW_UP_PUSH.value, "value": value},
+            {"type": "button", "text": {"type": "plain_text", "text": "Pick a date"},
+             "action_id": ActionId.FOLLOW_UP_PICK.value, "value": value}]},
+    ]
+    return f"📅 Follow up today: {label}", blocks
+
+
 def remind_follow_ups(session: Session, *, config: AppConfig, now: datetime, claimed_by: str) -> int:
     """Items whose follow-up date has come: a DM to the owner at the start of their working day."""
     rows = session.execute(
@@ -120,22 +142,10 @@ def remind_follow_ups(session: Session, *, config: AppConfig, now: datetime, cla
         if not claim_run(session, job=FOLLOW_UP_DUE, target=f"item:{item.id}", period=follow_up.follow_up_on.isoformat(),
                          scheduled_for=start, now=now, claimed_by=claimed_by):
             continue
-        label = escaped_truncated(_item_label(item), 200)
-        link = f"<{message_link(message.channel, message.ts)}|{label}>" if message else label
-        text = f"📅 Follow up today: {link}"
-        value = item_value(item.id)
-        blocks: list[dict[str, Any]] = [
-            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-            {"type": "actions", "elements": [
-                {"type": "button", "text": {"type": "plain_text", "text": "Resolve"}, "style": "primary",
-                 "action_id": ActionId.RESOLVE.value, "value": value},
-                {"type": "button", "text": {"type": "plain_text", "text": "Push to next workday"},
-                 "action_id": ActionId.FOLLOW_UP_PUSH.value, "value": value},
-                {"type": "button", "text": {"type": "plain_text", "text": "Pick a date"},
-                 "action_id": ActionId.FOLLOW_UP_PICK.value, "value": value}]},
-        ]
         if owner:
-            queue_message(session, channel=owner, text=f"📅 Follow up today: {label}", blocks=blocks, now=now)
+            text, blocks = follow_up_due_message(item, message)
+            queue_message(session, channel=owner, text=text, blocks=blocks, now=now, quotes=[item.id],
+                          render={"name": FOLLOW_UP_RENDERER, "item_id": item.id})
         else:  # nobody owns it: remind the team in the item's thread
             _thread_reply(session, item, "📅 The follow-up date of this item is today, and nobody has claimed it.",
                           now=now, broadcast=False)

@@ -6,7 +6,7 @@ import logging
 
 from slack_bolt import App
 
-from bot.home import home_view, load_home
+from bot.home import publish_home
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -15,9 +15,7 @@ log = logging.getLogger(__name__)
 def refresh_home(runtime: Runtime, user_id: str) -> None:
     """Re-publish one user's App Home from the database (after a commit; a lost refresh is harmless)."""
     try:
-        with runtime.session() as session:
-            data = load_home(session, user_id=user_id, config=runtime.config, now=runtime.now())
-        runtime.client.views_publish(user_id=user_id, view=home_view(data))
+        publish_home(runtime.factory, runtime.client, user_id=user_id, config=runtime.config, now=runtime.now())
     except Exception as exc:  # noqa: BLE001 — the home is a view; the next open rebuilds it
         log.warning("could not refresh the App Home of %s: %s", user_id, type(exc).__name__)
 

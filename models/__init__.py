@@ -3,9 +3,9 @@
 from models.account import Account, AccountDomain, Contact, Touch
 from models.audit import AuditEntry
 from models.base import Base
-from models.delivery import OutboxMessage, SlackMessage
+from models.delivery import MessageQuote, OutboxMessage, SlackMessage
 from models.followup import FollowUp, FollowUpEvent
 from models.item import Item
 from models.job_run import JobRun
 
-__all__ = ["Account", "AccountDomain", "AuditEntry", "Base", "Contact", "Touch", "FollowUp", "FollowUpEvent", "Item", "JobRun", "OutboxMessage", "SlackMessage"]
+__all__ = ["Account", "AccountDomain", "AuditEntry", "Base", "Contact", "Touch", "FollowUp", "FollowUpEvent", "Item", "JobRun", "MessageQuote", "OutboxMessage", "SlackMessage"]

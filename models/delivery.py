@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, JSONType, UTCDateTime
@@ -22,6 +22,8 @@ POST_MESSAGE = "post_message"  # a message not tied to an item: digests, DMs (ch
 # item's thread; REDACT_MESSAGE replaces an earlier POST_MESSAGE (a digest quote) with its scrubbed payload.
 REDACT_THREAD = "redact_thread"
 REDACT_MESSAGE = "redact_message"
+# Re-publish one user's App Home (channel = their user id) from the database, e.g. after an erasure.
+PUBLISH_HOME = "publish_home"
 UPLOAD_FILE = "upload_file"    # a file (e.g. a report's chart) through Slack's external upload flow
 HTTP_CALL = "http_call"        # a call back to a source (Zendesk note, resolved/promoter webhooks)
 
@@ -60,3 +62,21 @@ class SlackMessage(Base):
     channel: Mapped[str] = mapped_column(String(32))
     ts: Mapped[str] = mapped_column(String(32))
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MessageQuote(Base):
+    """An item whose customer data a posted message shows: a POST_MESSAGE row (digest, DM) or a user's
+    App Home. Written with the outbox row (or before the Home is published), so `cxloop forget` knows
+    exactly which messages to re-render, whatever their text looks like."""
+
+    __tablename__ = "message_quotes"
+    __table_args__ = (
+        CheckConstraint("(outbox_id IS NULL) <> (home_user IS NULL)", name="one_target"),
+        Index("ix_message_quotes_home_user", "home_user"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), index=True)
+    home_user: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
