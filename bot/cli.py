@@ -561,11 +561,14 @@ def _actor() -> str:
 def forget(email: str) -> None:
     """Erase a customer's personal data (comments, name, e-mail) here and in Slack's copies. Idempotent."""
     from bot.db import make_engine, make_session_factory, session_scope
+    from bot.email_address import InvalidEmail, normalise_email
     from bot.erasure import forget_customer
     from models.base import utcnow
 
-    if "@" not in email or len(email) > 320:
-        _fail(f"expected an e-mail address, got {email[:60]!r}")
+    try:
+        email = normalise_email(email)
+    except InvalidEmail as exc:
+        _fail(f"expected one e-mail address: {email[:60]!r} {exc}")
     settings = _settings()
     engine = make_engine(settings.database_url)
     _check_migrated(engine)

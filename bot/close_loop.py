@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, SourceConfig
+from bot.email_address import email_or_none
 from bot.jobs import claim_run
 from bot.outbound import TIMEOUT, USER_AGENT, api_auth
 from bot.signing import sign_webhook
@@ -92,8 +93,10 @@ def reply_route(item: Item, config: AppConfig) -> ReplyRoute | None:
             return ReplyRoute(ZENDESK_REPLY, "Zendesk (public comment on the ticket)", who)
         if source.type == "intercom" and ref.get("intercom_conversation_id") and source.options.get("admin_id"):
             return ReplyRoute(INTERCOM_REPLY, "Intercom (conversation reply)", who)
-    if config.email is not None and item.customer_email:
-        return ReplyRoute(EMAIL_REPLY, f"e-mail from {config.email.sender}", item.customer_email)
+    # An address stored before addresses were checked (a list, a line break) is no way to reach anyone.
+    address = email_or_none(item.customer_email) if config.email is not None else None
+    if address is not None:
+        return ReplyRoute(EMAIL_REPLY, f"e-mail from {config.email.sender}", address)
     return None
 
 
@@ -178,11 +181,11 @@ def prepare_call(session: Session, row_payload: dict[str, Any], item_id: int | N
                                                   "admin_id": str(source.options.get("admin_id")),
                                                   "body": row_payload["text"]}, api=True)
     if purpose == EMAIL_REPLY:
-        if config.email is None or not item.customer_email:
-            raise CallFailed("no [email] configuration or no customer e-mail", retryable=False)
+        address = email_or_none(item.customer_email)
+        if config.email is None or address is None:
+            raise CallFailed("no [email] configuration, or the customer has no valid e-mail address", retryable=False)
         subject = f"Re: {item.subject}" if item.subject else "About your feedback"
-        return PreparedCall(source, "SMTP", item.customer_email, {"subject": subject, "text": row_payload["text"]},
-                            api=False)
+        return PreparedCall(source, "SMTP", address, {"subject": subject, "text": row_payload["text"]}, api=False)
     if purpose == RESOLVED_WEBHOOK and source.resolved_url:
         return PreparedCall(source, "POST", source.resolved_url,
                             {"event": "resolved", "item": _item_json(item, follow_up)}, api=False)

@@ -69,6 +69,18 @@ class TeamPermissions(_Strict):
     resolve: PermissionList = ["anyone"]
     reassign: PermissionList = ["anyone"]
     reopen: PermissionList = ["anyone"]
+    # Replying to the customer and adding notes follow `resolve` unless a team sets them apart.
+    reply: PermissionList | None = None
+    note: PermissionList | None = None
+
+    def rule(self, action: str) -> list[str]:
+        """Who may do `action`. Snoozing the SLA and setting or pushing follow-up dates change the
+        item as much as resolving it does, so they follow `resolve` (as reply and note do when unset)."""
+        own = getattr(self, action) if action in PERMISSION_KEYS else None
+        return own if own is not None else self.resolve
+
+
+PERMISSION_KEYS = ("claim", "resolve", "reassign", "reopen", "reply", "note")
 
 
 class TeamConfig(_Strict):

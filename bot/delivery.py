@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import logging
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,6 +54,7 @@ MAX_BACKOFF_SECONDS = 60
 # Updates and thread replies wait for the item's first post; this is how long between looks.
 WAIT_FOR_POST_SECONDS = 1.0
 HISTORY_LOOKBACK = timedelta(hours=1)
+_ADDRESS = re.compile(r"\S+@\S+")
 
 
 def item_view(item: Item, follow_up: FollowUp, *, reply_via: str | None = None) -> ItemView:
@@ -146,7 +148,31 @@ def _conversation(client: WebClient, channel: str) -> str:
 
 def deliver_row(factory: sessionmaker[Session], client: WebClient, row_id: int,
                 config: AppConfig | None = None, *, before_call: Callable[[], None] | None = None) -> DeliveryOutcome:
-    """Perform one leased row. Slack (or any other service) is called outside any transaction."""
+    """Perform one leased row. Slack (or any other service) is called outside any transaction.
+
+    Any exception nobody expected (a bad stored address, a payload a handler cannot read) counts as a
+    failed attempt like a 5xx: backoff, then parked dead after MAX_FAILURES, with the reason in
+    `cxloop outbox`. Without this the row was retaken at each lease end, for ever."""
+    try:
+        return _deliver_row(factory, client, row_id, config, before_call=before_call)
+    except Exception as exc:  # noqa: BLE001 — recorded on the row, never lost, never retried for ever
+        reason = unexpected_reason(exc)
+        log.warning("outbox row %s failed unexpectedly: %s", row_id, reason)
+        with session_scope(factory) as session:
+            row = session.get(OutboxMessage, row_id)
+            channel = row.channel if row is not None else ""
+        return _record_failure(factory, row_id, channel, SlackFailure("transient", reason))
+
+
+def unexpected_reason(exc: BaseException) -> str:
+    """The exception's type and a short message, on one line, with e-mail addresses masked: it is shown
+    in `cxloop outbox` and logged, and must not carry a customer's address or a forged log line."""
+    message = " ".join(_ADDRESS.sub("<address>", str(exc)).split())[:120]
+    return f"unexpected {type(exc).__name__}" + (f": {message}" if message else "")
+
+
+def _deliver_row(factory: sessionmaker[Session], client: WebClient, row_id: int,
+                 config: AppConfig | None = None, *, before_call: Callable[[], None] | None = None) -> DeliveryOutcome:
     request_id_var.set(None)  # pool threads are reused: no id from the previous row
     with session_scope(factory) as session:
         head = session.get(OutboxMessage, row_id)

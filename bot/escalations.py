@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig
+from bot.email_address import email_or_none
 from bot.intake import IngestResult, ingest_item, validate_payload
 from bot.slack.ids import SEVERITIES, InputId, ViewId
 
@@ -51,7 +52,8 @@ def escalate_from_slack(session: Session, *, config: AppConfig, channel_id: str,
                         now: datetime) -> IngestResult:
     """One escalation per Slack message: escalating the same message again is a duplicate."""
     customer = customer.strip()
-    who = {"email": customer.lower()} if "@" in customer and " " not in customer else {"name": customer}
+    email = email_or_none(customer)
+    who = {"email": email} if email else {"name": customer}
     payload = validate_payload({
         "id": f"{channel_id}-{message_ts}", "kind": "escalation", "priority": severity,
         "subject": f"Escalated from Slack by <@{reporter}>"[:500] if not note else note.strip().splitlines()[0][:200],

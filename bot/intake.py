@@ -34,6 +34,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.close_loop import queue_promoter_hand_off
 from bot.config import AppConfig, error_location
+from bot.email_address import normalise_email
 from bot.routing import RouteDecision, RoutingFacts, route_item
 from bot.scoring import KINDS, SCORE_RANGES, SURVEY_KINDS, score_response
 from bot.slack.mrkdwn import mention_target
@@ -134,9 +135,7 @@ class Customer(BaseModel):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        if value is not None and ("@" not in value or value.startswith("@") or value.endswith("@") or " " in value):
-            raise ValueError("is not an e-mail address")
-        return value.lower() if value else value
+        return normalise_email(value) if value is not None else None
 
 
 class GenericPayload(BaseModel):

@@ -1,4 +1,9 @@
-"""Who may claim, resolve, reassign and reopen a team's items: `[teams.permissions]` in the config.
+"""Who may act on a team's items: `[teams.permissions]` in the config.
+
+Every action that changes an item or speaks to its customer is checked: claim, unclaim, resolve,
+reassign, reopen, reply (to the customer), note, snooze (the SLA) and follow-up dates. Reply and note
+have keys of their own that default to the resolve rule; snooze and follow-up dates follow resolve.
+A modal is checked when it opens and again when it is submitted (permissions may change between).
 
 The check runs after Slack's ack, before the state change, and answers with the reason to tell the
 user (or None when they may go ahead). Admins may always act. Membership of a channel or user
@@ -20,7 +25,11 @@ from bot.slack.directory import DirectoryUnavailable, SlackDirectory
 from bot.slack.mrkdwn import escape_mrkdwn, mention_target
 from models import FollowUp, Item
 
-PermissionAction = Literal["claim", "unclaim", "resolve", "reassign", "reopen"]
+PermissionAction = Literal["claim", "unclaim", "resolve", "reassign", "reopen", "reply", "note", "snooze",
+                           "follow_up"]
+# How a refusal names the action: "You can't <verb> success items".
+VERBS = {"reply": "reply to the customers of", "note": "add notes to", "snooze": "snooze",
+         "follow_up": "set or push follow-up dates on"}
 
 
 def is_permitted(action: str, user_id: str, team: TeamConfig, *, config: AppConfig,
@@ -28,7 +37,7 @@ def is_permitted(action: str, user_id: str, team: TeamConfig, *, config: AppConf
     """Raises DirectoryUnavailable when the answer depends on Slack and Slack cannot give it."""
     if config.is_admin(user_id):
         return True
-    allowed: list[str] = getattr(team.permissions, action)
+    allowed = team.permissions.rule(action)
     # Cheap answers first, so a Slack look-up happens only when nothing local settles it.
     for who in allowed:
         if (who == "anyone" or who == user_id
@@ -43,19 +52,26 @@ def is_permitted(action: str, user_id: str, team: TeamConfig, *, config: AppConf
     return False
 
 
-def describe_allowed(allowed: list[str], team: TeamConfig) -> str:
-    names = {"channel": f"members of <#{team.channel}>", "members": f"the {escape_mrkdwn(team.name)} team's members",
-             "lead": "its lead", "admins": "cxloop admins", "anyone": "anyone"}
-    parts = [names.get(who) or mention_target(who) for who in allowed]
+def describe_allowed(allowed: list[str], team: TeamConfig, *, plain: bool = False) -> str:
+    """Who is allowed, in mrkdwn (an ephemeral), or `plain` text (a modal's error, where mentions do not render)."""
+    if plain:
+        names = {"channel": f"members of the {team.name} team's channel", "members": f"the {team.name} team's members",
+                 "lead": "its lead", "admins": "cxloop admins", "anyone": "anyone"}
+        parts = [names.get(who) or (f"user group {who}" if who.startswith("S") else f"user {who}") for who in allowed]
+    else:
+        names = {"channel": f"members of <#{team.channel}>", "members": f"the {escape_mrkdwn(team.name)} team's members",
+                 "lead": "its lead", "admins": "cxloop admins", "anyone": "anyone"}
+        parts = [names.get(who) or mention_target(who) for who in allowed]
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
 
 
 def permission_refusal(open_session: Callable[[], AbstractContextManager[Session]], action: PermissionAction, *,
-                       item_id: int, user_id: str, config: AppConfig, directory: SlackDirectory) -> str | None:
+                       item_id: int, user_id: str, config: AppConfig, directory: SlackDirectory,
+                       plain: bool = False) -> str | None:
     """Why `user_id` may not do `action` on the item, or None when they may (or the item is gone:
     the state change itself then says so). Reads the item in its own short session, then asks Slack
-    (if it must) outside any transaction."""
-    if all(getattr(team.permissions, policy) == ["anyone"] for team in config.teams
+    (if it must) outside any transaction. `plain`: the reason is shown as a modal's error (plain text)."""
+    if all(team.permissions.rule(policy) == ["anyone"] for team in config.teams
            for policy in ({"unclaim": ("claim", "reassign")}.get(action) or (action,))):
         return None  # the default: nobody configured a rule, so no read and no Slack look-up per click
     with open_session() as session:
@@ -70,13 +86,14 @@ def permission_refusal(open_session: Callable[[], AbstractContextManager[Session
         return None  # a team removed from the config since: nobody configured a rule for it
     # Giving up your own claim is part of claiming; taking someone else's off them is a reassignment.
     policy = ("claim" if row.claimed_by in (None, user_id) else "reassign") if action == "unclaim" else action
-    verb = "take someone else's claim off" if action == "unclaim" and policy == "reassign" else policy
+    verb = ("take someone else's claim off" if action == "unclaim" and policy == "reassign"
+            else VERBS.get(policy, policy))
     try:
         if is_permitted(policy, user_id, team, config=config, directory=directory):
             return None
     except DirectoryUnavailable as exc:
         return (f"I could not check whether you may {verb} this item: Slack did not answer ({exc}). "
                 "Please try again in a minute.")
-    allowed = getattr(team.permissions, policy)
-    return (f"You can't {verb} {escape_mrkdwn(team.name)} items: only "
-            f"{describe_allowed(allowed, team)} may. Ask a cxloop admin if that is wrong.")
+    allowed = describe_allowed(team.permissions.rule(policy), team, plain=plain)
+    name = team.name if plain else escape_mrkdwn(team.name)
+    return f"You can't {verb} {name} items: only {allowed} may. Ask a cxloop admin if that is wrong."

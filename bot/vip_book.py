@@ -59,6 +59,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.email_address import email_or_none
 from bot.vip import due_at, refresh_due, search_key
 from models import Account, AccountDomain, Contact
 from models.account import DEFAULT_CADENCE_DAYS
@@ -72,7 +73,6 @@ _MAX_LENGTHS = {"name": 255, "external_id": 255, "tier": 50, "plan": 100}
 _TRUE = frozenset({"", "true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
-_EMAIL = re.compile(r"^[^@\s\"<>(),;:\[\]\\]+@([^@\s\"<>(),;:\[\]\\]+)$")
 _DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _DOMAIN_SPLIT = re.compile(r"[;,\s]+")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
@@ -449,12 +449,8 @@ def _parse_contacts(text: str) -> tuple[tuple[str, str | None], ...]:
 
 
 def _email(text: str) -> str | None:
-    """The address lower-cased, or None when it is not one."""
-    text = text.strip().lower()
-    match = _EMAIL.match(text)
-    if match is None or len(text) > 320 or not _is_domain(match.group(1)):
-        return None
-    return text
+    """The address lower-cased, or None when it is not exactly one (bot/email_address.py)."""
+    return email_or_none(text)
 
 
 def _cell(value: str) -> str:

@@ -84,7 +84,9 @@ def register(app: App, runtime: Runtime) -> None:
         decoded = _context(body, action.get("value", ""))
         if decoded is None:
             return
-        user_id, _, item_id = decoded
+        user_id, channel_id, item_id = decoded
+        if refused("follow_up", user_id, channel_id, item_id, respond):
+            return
         now = runtime.now()
         day = next_workday(now, runtime.config, runtime.config.timezone_of(user_id))
         with runtime.session() as session:
@@ -94,11 +96,12 @@ def register(app: App, runtime: Runtime) -> None:
         respond(text=text, replace_original=True)
 
     @app.action(ActionId.FOLLOW_UP_PICK.value)
-    def pick_follow_up(ack: Ack, body: dict, action: dict, client) -> None:
+    def pick_follow_up(ack: Ack, body: dict, action: dict, client, respond) -> None:
         ack()
         decoded = _context(body, action.get("value", ""))
-        if decoded is not None:
-            client.views_open(trigger_id=body["trigger_id"], view=blocks.follow_up_modal(decoded[2]))
+        if decoded is None or refused("follow_up", *decoded, respond):
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=blocks.follow_up_modal(decoded[2]))
 
     @app.action(ActionId.REPLY.value)
     def open_reply(ack: Ack, body: dict, action: dict, client, respond) -> None:
@@ -107,6 +110,8 @@ def register(app: App, runtime: Runtime) -> None:
         if decoded is None:
             return
         user_id, channel_id, item_id = decoded
+        if refused("reply", user_id, channel_id, item_id, respond):
+            return
         with runtime.session() as session:
             item = session.get(Item, item_id)
             route = reply_route(item, runtime.config) if item else None
@@ -132,7 +137,12 @@ def register(app: App, runtime: Runtime) -> None:
         if decoded is None:
             return
         user_id, channel_id, item_id = decoded
-        if choice == OverflowChoice.REASSIGN and refused("reassign", user_id, channel_id, item_id, respond):
+        # Each modal is authorised as it opens, and again when it is submitted (handlers/slack_views.py).
+        permission: PermissionAction | None = {
+            OverflowChoice.REASSIGN: "reassign", OverflowChoice.NOTE: "note", OverflowChoice.FOLLOW_UP: "follow_up",
+            OverflowChoice.SNOOZE: "snooze",
+        }.get(choice)
+        if permission is not None and refused(permission, user_id, channel_id, item_id, respond):
             return
         modal = {
             OverflowChoice.REASSIGN: lambda: blocks.reassign_modal(item_id),

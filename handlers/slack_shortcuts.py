@@ -8,6 +8,7 @@ import logging
 from slack_bolt import Ack, App
 
 from bot.config import AppConfig
+from bot.email_address import email_or_none
 from bot.escalations import escalate_from_slack, escalate_modal
 from bot.runtime import Runtime
 from bot.slack.ids import SEVERITIES, InputId, ShortcutId, ViewId
@@ -21,6 +22,8 @@ def _errors(config: AppConfig, customer: str, severity: str | None, team: str | 
     errors = {}
     if not customer:
         errors[InputId.CUSTOMER.value] = "Who is the customer? An e-mail or a name."
+    elif "@" in customer and email_or_none(customer) is None:
+        errors[InputId.CUSTOMER.value] = "Write one e-mail address (like ann@acme.com), or a name without @."
     if severity not in SEVERITIES:
         errors[InputId.SEVERITY.value] = "Choose a severity."
     if team not in {t.name for t in config.teams}:

@@ -7,35 +7,44 @@ from datetime import date
 from slack_bolt import Ack, App
 
 from bot import followups
-from bot.close_loop import queue_customer_reply, queue_resolution_callbacks
-from bot.permissions import permission_refusal
+from bot.close_loop import queue_customer_reply, queue_resolution_callbacks, reply_route
+from bot.permissions import PermissionAction, permission_refusal
 from bot.runtime import Runtime
 from bot.slack.ids import OUTCOMES, SNOOZE_CHOICES_HOURS, InputId, ViewId
 from bot.slack.replies import change_reply
 from handlers.slack_events import refresh_home
 from handlers.slack_reply import tell_user
 from handlers.view_state import input_state, metadata_id, selected_value
+from models import Item
+
+# A refusal shown under a modal's input: long enough for "only … may", short enough to read there.
+MAX_ERROR_CHARS = 500
 
 
 def register(app: App, runtime: Runtime) -> None:
-    def submit(ack: Ack, body: dict, view: dict, action_name: str, change, errors: dict | None = None,
-               **arguments) -> None:
+    def refusal(view: dict, body: dict, permission: PermissionAction) -> tuple[int | None, str | None]:
+        """The modal's item, and why this user may not act on it now (re-checked at submission: the
+        modal may have been opened before their permission was withdrawn, or never opened at all)."""
         item_id = metadata_id(view)
+        if item_id is None:
+            return None, None
+        return item_id, permission_refusal(runtime.session, permission, item_id=item_id, user_id=body["user"]["id"],
+                                           config=runtime.config, directory=runtime.directory, plain=True)
+
+    def submit(ack: Ack, body: dict, view: dict, action_name: str, change, errors: dict | None = None, *,
+               permission: PermissionAction, answer_in: InputId, **arguments) -> None:
         if errors:
             ack(response_action="errors", errors=errors)
+            return
+        item_id, reason = refusal(view, body, permission)
+        if reason:
+            # Inside the modal, so the person sees it where they clicked; nothing is stored.
+            ack(response_action="errors", errors={answer_in.value: reason[:MAX_ERROR_CHARS]})
             return
         ack()
         if item_id is None:
             return
         user_id = body["user"]["id"]
-        permission = action_name if action_name in ("resolve", "reassign") else None
-        reason = permission and permission_refusal(runtime.session, permission, item_id=item_id, user_id=user_id,
-                                                   config=runtime.config, directory=runtime.directory)
-        if reason:
-            with runtime.session() as session:
-                channel = followups.item_channel(session, item_id)
-            tell_user(runtime.client, user_id=user_id, channel_id=channel, text=reason)
-            return
         with runtime.session() as session:
             result = change(session, item_id=item_id, user_id=user_id, now=runtime.now(), **arguments)
             if result.changed and change is followups.resolve_followup:
@@ -53,8 +62,8 @@ def register(app: App, runtime: Runtime) -> None:
     def resolve(ack: Ack, body: dict, view: dict) -> None:
         outcome = selected_value(view, InputId.OUTCOME)
         errors = None if outcome in OUTCOMES else {InputId.OUTCOME.value: "Choose an outcome."}
-        submit(ack, body, view, "resolve", followups.resolve_followup, errors, outcome=outcome or "",
-               note=input_state(view, InputId.NOTE).get("value"))
+        submit(ack, body, view, "resolve", followups.resolve_followup, errors, permission="resolve",
+               answer_in=InputId.OUTCOME, outcome=outcome or "", note=input_state(view, InputId.NOTE).get("value"))
 
     @app.view(ViewId.REPLY.value)
     def reply(ack: Ack, body: dict, view: dict) -> None:
@@ -62,7 +71,16 @@ def register(app: App, runtime: Runtime) -> None:
         if not text:
             ack(response_action="errors", errors={InputId.REPLY_TEXT.value: "Write your reply."})
             return
-        item_id = metadata_id(view)
+        item_id, reason = refusal(view, body, "reply")
+        if item_id is not None and reason is None:
+            with runtime.session() as session:
+                item = session.get(Item, item_id)
+                if item is None or reply_route(item, runtime.config) is None:
+                    reason = "Not sent: this customer cannot be reached from here any more (no ticket, " \
+                             "conversation or valid e-mail address)."
+        if reason:
+            ack(response_action="errors", errors={InputId.REPLY_TEXT.value: reason[:MAX_ERROR_CHARS]})
+            return
         ack()
         if item_id is None:
             return
@@ -80,13 +98,15 @@ def register(app: App, runtime: Runtime) -> None:
     def note(ack: Ack, body: dict, view: dict) -> None:
         text = (input_state(view, InputId.NOTE).get("value") or "").strip()
         errors = None if text else {InputId.NOTE.value: "Write a note."}
-        submit(ack, body, view, "add a note to", followups.add_note, errors, text=text)
+        submit(ack, body, view, "add a note to", followups.add_note, errors, permission="note",
+               answer_in=InputId.NOTE, text=text)
 
     @app.view(ViewId.REASSIGN.value)
     def reassign(ack: Ack, body: dict, view: dict) -> None:
         assignee = input_state(view, InputId.ASSIGNEE).get("selected_user")
         errors = None if assignee else {InputId.ASSIGNEE.value: "Choose a person."}
-        submit(ack, body, view, "reassign", followups.reassign_followup, errors, assignee=assignee or "")
+        submit(ack, body, view, "reassign", followups.reassign_followup, errors, permission="reassign",
+               answer_in=InputId.ASSIGNEE, assignee=assignee or "")
 
     @app.view(ViewId.FOLLOW_UP.value)
     def follow_up(ack: Ack, body: dict, view: dict) -> None:
@@ -96,10 +116,12 @@ def register(app: App, runtime: Runtime) -> None:
         except ValueError:
             on = None
         errors = None if on else {InputId.FOLLOW_UP_ON.value: "Pick a date."}
-        submit(ack, body, view, "set a follow-up date on", followups.set_follow_up_date, errors, on=on)
+        submit(ack, body, view, "set a follow-up date on", followups.set_follow_up_date, errors,
+               permission="follow_up", answer_in=InputId.FOLLOW_UP_ON, on=on)
 
     @app.view(ViewId.SNOOZE.value)
     def snooze(ack: Ack, body: dict, view: dict) -> None:
         hours = SNOOZE_CHOICES_HOURS.get(selected_value(view, InputId.SNOOZE_FOR) or "")
         errors = None if hours else {InputId.SNOOZE_FOR.value: "Choose how long."}
-        submit(ack, body, view, "snooze", followups.snooze_followup, errors, hours=hours or 0)
+        submit(ack, body, view, "snooze", followups.snooze_followup, errors, permission="snooze",
+               answer_in=InputId.SNOOZE_FOR, hours=hours or 0)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.config import SourceConfig
+from bot.email_address import email_or_none  # noqa: F401 — the adapters' one e-mail check
 from bot.signing import MAX_SKEW_SECONDS, SignatureError
 
 # bot.intake is imported inside the functions that raise its PayloadError: bot.intake imports (through
@@ -109,7 +109,6 @@ def best_effort_fetch(fetch: Fetch, path: str, *, log: logging.Logger, provider:
 
 # --- values ----------------------------------------------------------------------------------------------
 
-_STRICT_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 YES_WORDS = ("true", "yes", "1", "y")
 MAX_TAGS, MAX_TAG_CHARS = 50, 100
 
@@ -124,18 +123,6 @@ def short_text(value: Any, limit: int) -> str | None:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         return None
     return str(value).strip()[:limit] or None
-
-
-def email_or_none(value: Any, *, strict: bool = False) -> str | None:
-    """A plausible e-mail address, or None (strict: no white space of any kind, and a dot in the domain)."""
-    if strict:  # wootric and surveymonkey
-        if isinstance(value, str) and len(value.strip()) <= 320 and _STRICT_EMAIL.match(value.strip()):
-            return value.strip()
-        return None
-    text = clean_text(value)
-    if not text or len(text) > 320 or " " in text or text.count("@") != 1 or text[0] == "@" or text[-1] == "@":
-        return None
-    return text
 
 
 def is_yes(value: Any, *, numbers: bool = False) -> bool:

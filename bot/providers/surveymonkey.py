@@ -308,8 +308,8 @@ def _customer(details: Mapping[str, Any], survey: _Survey,
     contact = metadata.get("contact") if isinstance(metadata.get("contact"), dict) else {}
     found: dict[str, Any] = {}
 
-    email = (email_or_none(details.get("email_address"), strict=True)
-             or email_or_none(_contact_value(contact, "email"), strict=True))
+    email = (email_or_none(details.get("email_address"))
+             or email_or_none(_contact_value(contact, "email")))
     names = [details.get("first_name"), details.get("last_name")]
     if not any(isinstance(n, str) and n.strip() for n in names):
         names = [_contact_value(contact, "first_name"), _contact_value(contact, "last_name")]
@@ -326,7 +326,7 @@ def _customer(details: Mapping[str, Any], survey: _Survey,
             if not isinstance(text, str) or not text.strip():
                 continue
             if row.get("type") == "email" and not email:
-                email = email_or_none(text, strict=True)
+                email = email_or_none(text)
             elif row.get("type") == "name" and not name:
                 name = text.strip()
             elif row.get("type") == "company":
@@ -337,7 +337,7 @@ def _customer(details: Mapping[str, Any], survey: _Survey,
     if isinstance(details.get("custom_value"), str) and details["custom_value"].strip():
         properties["custom_value"] = details["custom_value"]
     if not email:
-        email = next((email_or_none(value, strict=True) for key, value in variables.items()
+        email = next((email_or_none(value) for key, value in variables.items()
                       if str(key).lower() in ("email", "email_address", "e-mail")), None)
     # The respondent's own Contact Information answers beat custom variables.
     customer = {**customer_from_properties(variables), **found, "email": email, "properties": properties}

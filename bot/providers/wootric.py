@@ -205,8 +205,8 @@ class WootricAdapter:
                                field="response[end_user_properties]")
         properties: dict[str, Any] = dict(props)
         raw_email = response.get("email", end_user.get("email"))
-        # Strict, so a user id in the e-mail field goes to properties instead of being a 422.
-        email = email_or_none(raw_email, strict=True)
+        # Not an address (a user id, a list): kept in properties, and the item has no e-mail rather than a 422.
+        email = email_or_none(raw_email)
         if raw_email and not email:
             properties["wootric_email"] = str(raw_email)[:320]
         external_id = response.get("external_id", end_user.get("external_id"))

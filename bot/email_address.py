@@ -1,0 +1,47 @@
+"""The one check of a customer's e-mail address, used wherever an address comes in or goes out.
+
+An address is exactly one mailbox: `carl@acme.example`, never `carl@acme.example,eve@evil.example`
+(a reply went to both), a display name, or anything with a line break (the worker could not send it).
+The syntax is checked by the `email-validator` library (RFC 5321/5322 and IDNA rules), without DNS
+look-ups: intake must not wait on DNS, and a domain that resolves today may not tomorrow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+
+MAX_EMAIL_CHARS = 320
+
+
+class InvalidEmail(ValueError):
+    """str() says what is wrong, without repeating the address (it may be anything a sender typed)."""
+
+
+def normalise_email(value: Any) -> str:
+    """The address, checked and lower-cased; raises InvalidEmail unless `value` is exactly one mailbox."""
+    if not isinstance(value, str):
+        raise InvalidEmail("is not an e-mail address")
+    text = value.strip()
+    if not text or len(text) > MAX_EMAIL_CHARS:
+        raise InvalidEmail("is not an e-mail address")
+    try:
+        checked = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidEmail(f"is not one e-mail address ({_reason(exc)})") from None
+    return checked.normalized.lower()
+
+
+def email_or_none(value: Any) -> str | None:
+    """The checked address, or None when `value` is not exactly one valid mailbox."""
+    try:
+        return normalise_email(value)
+    except InvalidEmail:
+        return None
+
+
+def _reason(exc: EmailNotValidError) -> str:
+    # The library's messages describe the problem ("The part after the @-sign contains invalid
+    # characters: ','"), and only quote the offending characters, never the whole address.
+    return " ".join(str(exc).split())[:160].rstrip(".")
