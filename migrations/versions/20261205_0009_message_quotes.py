@@ -4,7 +4,7 @@ message_quotes records which items each posted message (a POST_MESSAGE outbox ro
 each user's App Home shows, so `cxloop forget` re-renders exactly those messages.
 
 Revision ID: 20261205_0009
-Revises: 20261122_0007
+Revises: 20261205_0008
 Create Date: 2026-12-05 17:20:00.000000
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '20261205_0009'
-down_revision = '20261122_0007'
+down_revision = '20261205_0008'
 branch_labels = None
 depends_on = None
 
