@@ -17,6 +17,7 @@ from bot.db import current_revision, head_revision
 from bot.delivery import outbox_backlog
 from bot.group_commit import GroupCommitWriter
 from bot.metrics import exposition
+from bot.outbound import ProviderAPIs
 from bot.runtime import Runtime
 from bot.slack.app import create_bolt_app, dispatch_to_bolt
 from bot.worker import DeliveryWorker
@@ -57,10 +58,12 @@ class Readiness:
 
 
 def create_app(runtime: Runtime, *, worker: DeliveryWorker | None = None, extra_routes: list | None = None,
-               on_shutdown: list | None = None) -> Starlette:
+               on_shutdown: list | None = None, providers: ProviderAPIs | None = None) -> Starlette:
     bolt_app = create_bolt_app(runtime)
     # Webhooks arriving together share one transaction (bot/group_commit.py).
     intake_writer = GroupCommitWriter(runtime.factory)
+    # Provider API calls: a pooled client and a bounded pool per source, apart from Slack's threads.
+    provider_apis = providers or ProviderAPIs(runtime.config)
     if worker is not None:
         runtime.on_queued.append(worker.wake)
 
@@ -94,6 +97,7 @@ def create_app(runtime: Runtime, *, worker: DeliveryWorker | None = None, extra_
         finally:
             if worker is not None:
                 worker.stop()
+            provider_apis.close()
             intake_writer.stop()
             for callback in on_shutdown or []:
                 callback()
@@ -105,7 +109,7 @@ def create_app(runtime: Runtime, *, worker: DeliveryWorker | None = None, extra_
         Route("/readyz", readyz),
         Route("/metrics", metrics),
         # HEAD: some providers (SurveyMonkey) check the URL answers before they subscribe it.
-        Route("/webhooks/{source}", make_webhook_endpoint(runtime, intake_writer), methods=["POST", "HEAD"]),
+        Route("/webhooks/{source}", make_webhook_endpoint(runtime, intake_writer, provider_apis), methods=["POST", "HEAD"]),
         # One Request URL for events, interactivity and slash commands, as manifest.yml sets it.
         Route("/slack/events", slack_events, methods=["POST"]),
         # Always mounted: without CXLOOP_DASHBOARD_TOKEN (outside the sandbox) it answers 404, never opens.

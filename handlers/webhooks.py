@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.config import SourceConfig
 from bot.group_commit import GroupCommitWriter
-from bot.intake import MAX_BODY_BYTES, PayloadError, ingest_item, parse_generic_payload, validate_payload
+from bot.intake import (
+    MAX_BODY_BYTES,
+    IngestResult,
+    PayloadError,
+    ingest_item,
+    parse_generic_payload,
+    validate_payload,
+)
 from bot.logs import REQUEST_ID_HEADER, new_request_id, request_id_var
 from bot.metrics import ITEMS_INGESTED, WEBHOOKS
-from bot.outbound import make_fetch
+from bot.outbound import PROVIDER_RETRY_AFTER_SECONDS, ProviderAPI, ProviderAPIs
 from bot.providers import adapter_for
 from bot.providers.base import Ignored, ProviderUnavailable
 from bot.runtime import Runtime
 from bot.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify_webhook
+from models import Item
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +51,29 @@ async def _read_limited(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def make_webhook_endpoint(runtime: Runtime, writer: GroupCommitWriter):
+@dataclass(frozen=True)
+class _Stored:
+    """Every item the webhook names is stored already: a replay, answered without calling the API."""
+
+    item_ids: list[int]
+
+
+def _parse_provider(runtime: Runtime, api: ProviderAPI, source: SourceConfig, body: bytes,
+                    headers: dict[str, str]) -> list[dict[str, Any]] | Ignored | _Stored:
+    """On the source's own pool: the duplicate check, then the adapter's parse (which may call the API)."""
+    adapter = adapter_for(source.type)
+    item_ids = getattr(adapter, "item_ids", None)
+    ids = item_ids(source, body, headers) if item_ids else None
+    if ids:
+        with runtime.session() as session:
+            found = dict(session.execute(select(Item.external_id, Item.id).where(
+                Item.source == source.name, Item.external_id.in_(set(ids)))).all())
+        if all(external_id in found for external_id in ids):
+            return _Stored([found[external_id] for external_id in ids])
+    return adapter.parse(source, body, headers, api.fetch)
+
+
+def make_webhook_endpoint(runtime: Runtime, writer: GroupCommitWriter, providers: ProviderAPIs):
     async def endpoint(request: Request) -> Response:
         """Give the request its id (logged with every line, stored for the Slack post) and count it."""
         request_id = new_request_id(request.headers.get(REQUEST_ID_HEADER))
@@ -86,9 +121,22 @@ def make_webhook_endpoint(runtime: Runtime, writer: GroupCommitWriter):
             if source.type == "generic":
                 payloads = [parse_generic_payload(body)]
             else:
-                # Adapters may call the provider's API (SurveyMonkey sends ids only): off the event loop.
-                parsed = await run_in_threadpool(adapter_for(source.type).parse, source, body, headers,
-                                                 make_fetch(runtime.config, source))
+                # Adapters may call the provider's API (SurveyMonkey sends ids only): on the source's own
+                # bounded pool, never on the threads Slack requests and the dashboard share.
+                api = providers.get(source)
+                work = api.submit(partial(contextvars.copy_context().run, _parse_provider, runtime, api,
+                                          source, body, headers))
+                if work is None:
+                    log.warning("webhook for %s refused: %d already running or waiting for its API",
+                                source.name, api.admitted)
+                    return JSONResponse({"error": f"too many {source.name} webhooks in progress, retry later"},
+                                        status_code=503, headers={"Retry-After": str(PROVIDER_RETRY_AFTER_SECONDS)})
+                parsed = await asyncio.wrap_future(work)
+                if isinstance(parsed, _Stored):
+                    log.info("webhook %s: already stored as item(s) %s, no API call", source.name, parsed.item_ids)
+                    answers = [IngestResult(item_id=i, status="duplicate").as_json() for i in parsed.item_ids]
+                    return JSONResponse(answers[0] if len(answers) == 1 else
+                                        {"status": "duplicate", "items": answers}, status_code=200)
                 if isinstance(parsed, Ignored):
                     return JSONResponse({"status": "ignored", "reason": parsed.reason}, status_code=202)
                 payloads = [validate_payload(data) for data in parsed]
@@ -96,6 +144,10 @@ def make_webhook_endpoint(runtime: Runtime, writer: GroupCommitWriter):
             return JSONResponse(exc.as_json(), status_code=exc.status)
         except ProviderUnavailable as exc:
             return JSONResponse({"error": str(exc)}, status_code=503, headers={"Retry-After": "30"})
+        except OperationalError as exc:  # the duplicate check could not read the database
+            log.warning("database unavailable while checking a webhook for %s: %s", source.name, type(exc).__name__)
+            return JSONResponse({"error": "database unavailable, retry later"}, status_code=503,
+                                headers={"Retry-After": "5"})
         if not payloads:
             return JSONResponse({"status": "ignored", "reason": "nothing to store in this event"}, status_code=202)
 

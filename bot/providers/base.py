@@ -16,9 +16,12 @@ from bot.signing import MAX_SKEW_SECONDS, SignatureError
 # bot.intake is imported inside the functions that raise its PayloadError: bot.intake imports (through
 # bot.close_loop and bot.outbound) this module.
 
-# `fetch(path)` GETs `path` from the source's configured `api_url` with its API token and returns the
-# decoded JSON; it raises ProviderUnavailable when the provider cannot be reached.
-Fetch = Callable[[str], dict[str, Any]]
+class Fetch(Protocol):
+    """`fetch(path)` GETs `path` from the source's configured `api_url` with its API token and returns
+    the decoded JSON; it raises ProviderUnavailable when the provider cannot be reached. An answer may
+    come from a short cache (bot/outbound.py); `fresh=True` asks the provider again."""
+
+    def __call__(self, path: str, *, fresh: bool = False) -> dict[str, Any]: ...
 
 
 class ProviderUnavailable(Exception):
@@ -38,6 +41,15 @@ class Adapter(Protocol):
 
     def parse(self, source: SourceConfig, body: bytes, headers: Mapping[str, str],
               fetch: Fetch) -> list[dict[str, Any]] | Ignored: ...
+
+
+# Optional, for an adapter whose parse calls the provider's API and whose stored items never change
+# once made (SurveyMonkey's completed responses):
+#     item_ids(source, body, headers) -> list[str] | None
+# the generic ids the webhook would store, read from the body alone (None when the body cannot say:
+# parse then answers it). When every one is stored already the webhook is a duplicate, answered
+# without calling the API. Adapters whose items are updated by later events under the same id
+# (Zendesk, Intercom) have none: their look-ups are shared and cached instead (bot/outbound.py).
 
 
 def hmac_digest(secret: str, message: bytes, algorithm: str = "sha256") -> bytes:

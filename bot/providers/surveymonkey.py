@@ -19,7 +19,8 @@ _questions.md):
   cached copy lacks). Answers name choices by ``choice_id`` only; the choice's text comes from the
   survey's ``pages[].questions[].answers.choices[]``. Both calls use the source's ``api_url``
   (``https://api.surveymonkey.com``) and its ``api_token_env`` access token as a Bearer token. When
-  the API cannot be reached the webhook is answered 503, so SurveyMonkey sends it again.
+  the API cannot be reached the webhook is answered 503, so SurveyMonkey sends it again. A callback
+  whose response is already stored is answered 200 duplicate before any fetch (``item_ids``).
 
 Mapping (``options`` of the source, all optional):
 
@@ -110,9 +111,9 @@ def _digits(value: Any, field: str) -> str:
     return value
 
 
-def _get(fetch: Fetch, path: str) -> dict[str, Any]:
+def _get(fetch: Fetch, path: str, *, fresh: bool = False) -> dict[str, Any]:
     try:
-        data = fetch(path)
+        data = fetch(path, fresh=True) if fresh else fetch(path)
     except httpx.HTTPStatusError as exc:
         status = exc.response.status_code
         if status == 404:
@@ -166,7 +167,7 @@ class _Survey:
         if cached and not fresh and now - cached[0] < SURVEY_TTL_SECONDS:
             return cached[1]
         try:
-            index = _index_survey(_get(self.fetch, f"/v3/surveys/{self.survey_id}/details"))
+            index = _index_survey(_get(self.fetch, f"/v3/surveys/{self.survey_id}/details", fresh=fresh))
         except _Gone:
             index = {}
         with _CACHE_LOCK:
@@ -361,6 +362,20 @@ class SurveyMonkeyAdapter:
         expected = base64.b64encode(hmac_digest(secret, body, "sha1")).decode()
         if not hmac.compare_digest(expected.encode(), given.encode()):
             raise SignatureError(f"{SIGNATURE_HEADER} does not match the body")
+
+    def item_ids(self, source: SourceConfig, body: bytes, headers: Mapping[str, str]) -> list[str] | None:
+        """The response id of a response_completed callback (what parse stores it under), before any fetch.
+
+        A completed response is stored once: a replay whose id is stored is a duplicate without
+        an API call (SurveyMonkey apps have daily request limits, and its API can be slow).
+        """
+        try:
+            event = decode_json_object(body)
+            if event.get("event_type") != ACTED_ON or event.get("object_type", "response") != "response":
+                return None
+            return [_digits(event.get("object_id"), "object_id")]
+        except PayloadError:
+            return None  # parse answers it with the field at fault
 
     def parse(self, source: SourceConfig, body: bytes, headers: Mapping[str, str],
               fetch: Fetch) -> list[dict[str, Any]] | Ignored:

@@ -120,7 +120,7 @@ def check(adapter, src: SourceConfig, body: bytes, headers: dict, fetch) -> str:
 
 def fetch_for(kind: str, data: st.DataObject):
     """A provider API whose answers are fuzzed too (SurveyMonkey details, Zendesk/Intercom look-ups)."""
-    def fetch(path: str):
+    def fetch(path: str, *, fresh: bool = False):
         failure = data.draw(st.integers(0, 19), label="api failure")
         if failure == 0:
             raise ProviderUnavailable("down")
