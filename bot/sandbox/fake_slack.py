@@ -403,7 +403,7 @@ class FakeSlack:
             "chat.delete": self._delete, "chat.postEphemeral": self._post_ephemeral,
             "chat.getPermalink": self._permalink, "conversations.open": self._conv_open,
             "conversations.history": self._history, "conversations.replies": self._replies,
-            "conversations.join": self._conv_join,
+            "conversations.join": self._conv_join, "conversations.info": self._conv_info,
             "users.info": self._users_info, "users.lookupByEmail": self._lookup_by_email,
             "conversations.members": self._conv_members, "usergroups.users.list": self._usergroup_users,
             "files.getUploadURLExternal": self._get_upload_url, "files.completeUploadExternal": self._complete_upload,
@@ -801,6 +801,12 @@ class FakeSlack:
         self._joined.add(channel)
         return {"channel": {"id": channel, "is_channel": True, "is_member": True},
                 **({"warning": "already_in_channel"} if already else {})}
+
+    def _conv_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args)
+        return {"channel": {"id": channel, "is_channel": channel[0] == "C", "is_private": channel[0] == "G",
+                            "is_im": channel[0] == "D", "is_archived": False,
+                            "is_member": channel[0] != "C" or channel in self._joined}}
 
     def _member_of(self, channel: str) -> None:
         """History and replies: Slack answers not_in_channel where the bot is not a member."""
