@@ -42,6 +42,8 @@ PERMALINK_BASE = "https://sandbox.slack.local/archives"
 # Public (C), private (G) and DM (D) conversation ids are accepted; channels spring into existence
 # on first use so tests need no per-channel setup.
 _CHANNEL_RE = re.compile(r"[CGD][A-Z0-9]+")
+RESPONSE_URL_MAX_USES, RESPONSE_URL_TTL_S = 5, 30 * 60  # Slack: 5 uses within 30 minutes
+TRIGGER_TTL_S = 3.0  # Slack: a trigger_id opens one view, within 3 seconds
 # Form-encoded requests carry these as JSON strings; decode so recorded args compare as data.
 _JSON_FIELDS = ("blocks", "metadata", "view", "attachments", "files")
 
@@ -396,6 +398,7 @@ class FakeSlack:
         self._thread: threading.Thread | None = None
         self._users = {u["id"]: copy.deepcopy(u) for u in DEFAULT_USERS}
         self._users.update({u["id"]: _normalize_user(u) for u in users or []})
+        self._response_url_seq = 0
         self._last_ts_us = 0  # survives reset() so ts keep strictly increasing for this instance
         self._in_flight: dict[str, int] = {}  # Web API calls received and not yet answered, by method
         self._methods = {
@@ -452,10 +455,20 @@ class FakeSlack:
         """Where files.getUploadURLExternal sends the bytes (files.slack.com in real Slack)."""
         return f"{self.url}/upload/{quote(file_id, safe='')}"
 
+    def trigger_id(self) -> str:
+        """A trigger_id as Slack puts in an interaction: single use, expiring 3 s after it is issued."""
+        with self._lock:
+            self._response_url_seq += 1
+            trigger = f"{self._response_url_seq}.{int(time.time())}.sandbox"
+            self._triggers[trigger] = time.monotonic()
+            return trigger
+
     def response_url(self, key: str = "") -> str:
         """A Slack-like response_url. With ``key`` "C123", in_channel replies land in C123; with
         "C123:<ts>", replace_original/delete_original also act on that message."""
-        return f"{self.url}/response_url/{quote(key, safe='')}"
+        with self._lock:
+            self._response_url_seq += 1  # each URL is its own: Slack allows 5 uses of one in 30 minutes
+            return f"{self.url}/response_url/{quote(key, safe='')}?u={self._response_url_seq}"
 
     # ---- configuration
     def set_faults(self, *, rate_429: float = 0.0, rate_500: float = 0.0, latency_s: float = 0.0,
@@ -483,6 +496,9 @@ class FakeSlack:
             self._home_ids: dict[str, str] = {}
             self._view_seq = 0
             self._uploads: dict[str, dict[str, Any]] = {}  # file id -> upload, pending or completed
+            self._response_url_uses: dict[str, list[float]] = {}  # url -> when each use came
+            self._triggers: dict[str, float] = {}  # trigger_id -> when issued (or first seen)
+            self._used_triggers: set[str] = set()
             self._file_seq = 0
             # Channel membership and user groups; a channel nobody set has every user in it.
             self._channel_members: dict[str, list[str]] = {}
@@ -921,6 +937,13 @@ class FakeSlack:
         user, trigger, ext = args.get("user_id"), args.get("trigger_id"), view.get("external_id") or ""
         if action in ("open", "push") and not trigger:
             raise _invalid("invalid_arguments", ["missing required field: trigger_id"])
+        if action in ("open", "push"):
+            issued = self._triggers.setdefault(trigger, time.monotonic())  # ids made elsewhere: seen now
+            if trigger in self._used_triggers:
+                raise _ApiError("exchanged_trigger_id")
+            if time.monotonic() - issued > TRIGGER_TTL_S:
+                raise _ApiError("expired_trigger_id")
+            self._used_triggers.add(trigger)
         if action == "update":
             vid, ext_arg = args.get("view_id"), args.get("external_id")
             prev = self._live_views.get(vid) if vid else next(
@@ -956,7 +979,15 @@ class FakeSlack:
     # ---- response_url: a different Slack service, so injected faults don't apply
     def _response_url_post(self, key: str, body: dict[str, Any]) -> tuple[int, str]:
         with self._lock:
-            status, text = self._response_url_apply(key, body)
+            url, now = f"{key}?{body.pop('u', '')}", time.monotonic()
+            uses = self._response_url_uses.setdefault(url, [])
+            if uses and now - uses[0] > RESPONSE_URL_TTL_S:
+                status, text = 404, "expired_url"
+            elif len(uses) >= RESPONSE_URL_MAX_USES:
+                status, text = 404, "used_url"
+            else:
+                uses.append(now)
+                status, text = self._response_url_apply(key, body)
             self._record("response_url", {**body, "key": key}, status, None if status == 200 else text)
             return status, text
 

@@ -287,3 +287,29 @@ def test_strict_block_kit_and_metadata_rules(fake: FakeSlack) -> None:
     with pytest.raises(SlackApiError) as exc:
         c.chat_postMessage(channel="C0OPEN", text="x", metadata={"event_type": "Item Posted", "event_payload": {}})
     assert exc.value.response["error"] == "invalid_metadata_format"
+
+
+def test_a_response_url_takes_five_uses(fake: FakeSlack) -> None:
+    url = fake.response_url("C0OPEN")
+    answers = []
+    for n in range(6):
+        request = urllib.request.Request(url, data=json.dumps({"text": f"answer {n}"}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request) as response:
+                answers.append(response.read().decode())
+        except urllib.error.HTTPError as exc:
+            answers.append(exc.read().decode())
+    assert answers == ["ok"] * 5 + ["used_url"]
+    assert fake.response_url("C0OPEN") != url  # another interaction, another budget
+
+
+def test_a_trigger_id_opens_one_view(fake: FakeSlack) -> None:
+    c = client(fake)
+    modal = {"type": "modal", "title": {"type": "plain_text", "text": "Hi"},
+             "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}]}
+    trigger = fake.trigger_id()
+    assert c.views_open(trigger_id=trigger, view=modal)["ok"]
+    with pytest.raises(SlackApiError) as exc:
+        c.views_open(trigger_id=trigger, view=modal)
+    assert exc.value.response["error"] == "exchanged_trigger_id"
