@@ -302,6 +302,53 @@ def outbox(ctx: click.Context, status: str | None, limit: int) -> None:
         for row in rows:
             click.echo(f"#{row.id:<6} {row.status:<7} {row.kind:<12} item {row.item_id or '-':<6} {row.channel:<12} "
                        f"failures {row.failures}  {(row.last_error or '')[:80]}")
+            if row.status == "dead" and len(row.last_error or "") > 80:
+                click.echo(f"        {row.last_error}")  # the whole error: it says what to fix
+
+
+@main.command()
+@click.option("--config", "path", default=None, help="Config file (default: $CXLOOP_CONFIG).")
+def doctor(path: str | None) -> None:
+    """Check the Slack app, its scopes and channels, the config's secrets, the database, clock and worker."""
+    from bot.db import current_revision, head_revision, make_engine, make_session_factory, session_scope
+    from bot.doctor import Check, database_checks, slack_checks
+    from bot.slack.client import make_client
+    from models.base import utcnow
+
+    settings = _settings()
+    checks: list[Check] = []
+    config_path = path or settings.config_path
+    try:
+        config = load_config(config_path, sandbox=settings.sandbox)
+        checks.append(Check(True, f"{config_path}: valid; every source's secret is set "
+                                  f"({', '.join(s.secret_env for s in config.sources)})"))
+    except ConfigError as exc:
+        config = None
+        checks.append(Check(False, f"{config_path} does not load", f"{exc} (set each source's secret_env variable)"))
+    if not settings.slack_bot_token:
+        checks.append(Check(False, "no bot token", "set SLACK_BOT_TOKEN to the app's Bot User OAuth Token"))
+    elif config is not None:
+        checks += slack_checks(make_client(settings.slack_bot_token, settings.slack_api_url), config)
+    engine = make_engine(settings.database_url)
+    try:
+        current, head = current_revision(engine), head_revision()
+    except Exception as exc:  # noqa: BLE001 — an unreachable database is a line of the checklist
+        current, head = f"unreachable ({type(exc).__name__})", None
+    migrated = current == head
+    checks.append(Check(migrated, "the database is migrated" if migrated else f"the database is at {current}, "
+                        f"expected {head}", "run `cxloop db upgrade`"))
+    if migrated:
+        with session_scope(make_session_factory(engine)) as session:
+            checks += database_checks(session, now=utcnow())
+    for check in checks:
+        mark = "ok  " if check.ok else ("FAIL" if check.fatal else "warn")
+        click.secho(f"[{mark}] {check.what}", fg=None if check.ok else ("red" if check.fatal else "yellow"))
+        if not check.ok and check.fix:
+            click.echo(f"       fix: {check.fix}")
+    failed = [c for c in checks if not c.ok and c.fatal]
+    click.echo("All good." if not failed else f"{len(failed)} check(s) failed: cxloop would not work as configured.")
+    if failed:
+        sys.exit(1)
 
 
 @outbox.command("retry")

@@ -14,8 +14,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -118,6 +120,20 @@ def lease_due_rows(session: Session, *, worker_id: str, now: datetime, limit: in
             if lease_row(session, row_id, worker_id=worker_id, now=now, lease_seconds=lease_seconds)]
 
 
+def _read_channel(client: WebClient, read: Callable[..., Any], channel: str, **kwargs: Any) -> Any:
+    """conversations.history/.replies need membership, which chat:write.public posting never gave: on
+    `not_in_channel` the bot joins (public channels; channels:join) and reads again. A private channel
+    it is not in answers the join with an error that parks the row with its fix (invite the bot)."""
+    try:
+        return read(channel=channel, **kwargs)
+    except SlackApiError as exc:
+        if (exc.response.data or {}).get("error") != "not_in_channel" or channel[:1] == "D":
+            raise
+    client.conversations_join(channel=channel)
+    log.info("joined %s to read its history", channel)
+    return read(channel=channel, **kwargs)
+
+
 def _find_posted(client: WebClient, channel: str, item_id: int, since: datetime, *,
                  event_type: str = METADATA_EVENT_TYPE, key: str = "item_id") -> str | None:
     """The ts of our earlier post (found by its metadata), if an attempt reached Slack but was not recorded.
@@ -127,8 +143,8 @@ def _find_posted(client: WebClient, channel: str, item_id: int, since: datetime,
     """
     cursor = None
     while True:
-        response = client.conversations_history(channel=channel, limit=200, include_all_metadata=True,
-                                                oldest=f"{(since - HISTORY_LOOKBACK).timestamp():.6f}", cursor=cursor)
+        response = _read_channel(client, client.conversations_history, channel, limit=200, include_all_metadata=True,
+                                 oldest=f"{(since - HISTORY_LOOKBACK).timestamp():.6f}", cursor=cursor)
         for message in response.get("messages", []):
             metadata = message.get("metadata") or {}
             if (metadata.get("event_type") == event_type
@@ -316,7 +332,7 @@ def _redact_quotes(text: str) -> str:
 
 def _redact_thread(client: WebClient, channel: str, ts: str) -> None:
     """Blank the quoted notes in our replies in an item's thread (notes and replies quote the customer)."""
-    replies = client.conversations_replies(channel=channel, ts=ts, limit=200).get("messages", [])
+    replies = _read_channel(client, client.conversations_replies, channel, ts=ts, limit=200).get("messages", [])
     for message in replies:
         if message.get("ts") == ts or not message.get("bot_id"):
             continue  # the item's own message is re-rendered by UPDATE_ITEM; people's replies are theirs

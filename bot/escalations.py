@@ -15,6 +15,17 @@ from bot.slack.ids import SEVERITIES, InputId, ViewId
 
 SLACK_SOURCE = "slack"
 NOTE_MAX = 2900
+SELECT_OPTIONS_MAX = 100  # Slack's limit for a static_select and for one options response
+
+
+def _team_option(name: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": name[:75]}, "value": name}
+
+
+def team_options(config: AppConfig, query: str = "") -> list[dict[str, Any]]:
+    """The escalate modal's team choices for what the user typed (all teams, at most 100, when empty)."""
+    wanted = query.strip().lower()
+    return [_team_option(team.name) for team in config.teams if wanted in team.name.lower()][:SELECT_OPTIONS_MAX]
 
 
 def escalate_modal(*, channel_id: str, message_ts: str, message_text: str, config: AppConfig) -> dict[str, Any]:
@@ -28,7 +39,11 @@ def escalate_modal(*, channel_id: str, message_ts: str, message_text: str, confi
         return {"type": "input", "block_id": input_id.value, "label": plain(label), "optional": optional,
                 "element": {**element, "action_id": input_id.value}}
 
-    teams = [option(team.name, team.name) for team in config.teams]
+    teams = [_team_option(team.name) for team in config.teams]
+    # Past 100 teams the list comes from team_options() as the user types (handlers/slack_shortcuts.py).
+    team_select = ({"type": "static_select", "options": teams, "initial_option": teams[0]}
+                   if len(teams) <= SELECT_OPTIONS_MAX else
+                   {"type": "external_select", "min_query_length": 0, "initial_option": teams[0]})
     severities = [option(key, label) for key, label in SEVERITIES.items()]
     return {
         "type": "modal", "callback_id": ViewId.ESCALATE.value, "title": plain("Escalate to CX"),
@@ -38,7 +53,7 @@ def escalate_modal(*, channel_id: str, message_ts: str, message_text: str, confi
             field(InputId.CUSTOMER, "Customer (e-mail or name)", {"type": "plain_text_input", "max_length": 255}),
             field(InputId.SEVERITY, "Severity", {"type": "static_select", "options": severities,
                                                  "initial_option": severities[1]}),
-            field(InputId.TEAM, "Team", {"type": "static_select", "options": teams, "initial_option": teams[0]}),
+            field(InputId.TEAM, "Team", team_select),
             field(InputId.NOTE, "What happened", {"type": "plain_text_input", "multiline": True,
                                                   "max_length": NOTE_MAX,
                                                   **({"initial_value": message_text[:NOTE_MAX]} if message_text else {})},

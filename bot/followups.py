@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.slack.blocks import thread_note
 from bot.slack.ids import OUTCOMES
-from bot.slack.mrkdwn import user_mention
+from bot.slack.mrkdwn import escaped_truncated, user_mention
 from models import FollowUp, FollowUpEvent, Item, OutboxMessage
 from models.delivery import THREAD_REPLY, UPDATE_ITEM
 from models.followup import CLAIMED, OPEN, RESOLVED
@@ -227,5 +227,6 @@ def log_reply(session: Session, *, item_id: int, user_id: str, text: str, via: s
     follow_up = _follow_up(session, item_id)
     _record(session, item_id, actor=user_id, action="reply", from_status=follow_up.status,
             to_status=follow_up.status, now=now, detail={"via": via, "text": text},
-            thread_text=f"↩️ {user_mention(user_id)} replied to the customer via {via}:", quote=text,
+            thread_text=f"↩️ {user_mention(user_id)} replied to the customer via {escaped_truncated(via, 300)}:",
+            quote=text,
             refresh_message=False)

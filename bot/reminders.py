@@ -178,26 +178,43 @@ def remind_vip_checkins(session: Session, *, config: AppConfig, now: datetime, c
         if not claim_run(session, job=VIP_CHECKINS, target=owner, period=start.date().isoformat(),
                          scheduled_for=start, now=now, claimed_by=claimed_by):
             continue
-        blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text":
-                                         f"*VIPs to touch today* — your {len(due)} most overdue"}}]
-        for entry in due:
-            account = entry.account
-            value = account_value(account.id)
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text":
-                           f"*{escaped_truncated(account.name, 150)}* — {cadence_status(account, now)}"
-                           f" (every {account.cadence_days} days)"}})
-            blocks.append({"type": "actions", "elements": [
-                {"type": "button", "text": {"type": "plain_text", "text": "Log touch"}, "style": "primary",
-                 "action_id": ActionId.VIP_LOG_TOUCH.value, "value": value},
-                {"type": "button", "text": {"type": "plain_text", "text": f"Snooze {VIP_SNOOZE_DAYS} days"},
-                 "action_id": ActionId.VIP_SNOOZE.value, "value": value},
-                {"type": "button", "text": {"type": "plain_text", "text": "Open"},
-                 "action_id": ActionId.VIP_OPEN.value, "value": value}]})
+        blocks = checkin_blocks(due, now=now)
         names = ", ".join(e.account.name for e in due)
         queue_message(session, channel=owner, text=f"VIPs to touch today: {escaped_truncated(names, 200)}",
                       blocks=blocks, now=now)
         sent += 1
     return sent
+
+
+MESSAGE_BLOCKS_MAX = 50  # Slack's limit for one message
+
+
+def checkin_blocks(due: list, *, now: datetime) -> list[dict[str, Any]]:
+    """Two blocks per account (its line, its buttons), the heading inside the first line: 25 accounts,
+    the most [schedule] vip_checkins allows, are exactly 50 blocks. Past that, "and N more" names
+    the command that lists them all."""
+    shown = due[:MESSAGE_BLOCKS_MAX // 2]
+    if len(shown) < len(due):
+        shown = due[:(MESSAGE_BLOCKS_MAX - 1) // 2]
+    blocks: list[dict[str, Any]] = []
+    for index, entry in enumerate(shown):
+        account = entry.account
+        value = account_value(account.id)
+        heading = f"*VIPs to touch today* — your {len(due)} most overdue\n\n" if index == 0 else ""
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text":
+                       f"{heading}*{escaped_truncated(account.name, 150)}* — {cadence_status(account, now)}"
+                       f" (every {account.cadence_days} days)"}})
+        blocks.append({"type": "actions", "elements": [
+            {"type": "button", "text": {"type": "plain_text", "text": "Log touch"}, "style": "primary",
+             "action_id": ActionId.VIP_LOG_TOUCH.value, "value": value},
+            {"type": "button", "text": {"type": "plain_text", "text": f"Snooze {VIP_SNOOZE_DAYS} days"},
+             "action_id": ActionId.VIP_SNOOZE.value, "value": value},
+            {"type": "button", "text": {"type": "plain_text", "text": "Open"},
+             "action_id": ActionId.VIP_OPEN.value, "value": value}]})
+    if len(shown) < len(due):
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
+                       f"…and {len(due) - len(shown)} more: `/vip due` lists them all."}]})
+    return blocks
 
 
 def snooze_checkins(session: Session, *, account_id: int, user_id: str, now: datetime) -> Account | None:

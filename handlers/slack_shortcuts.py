@@ -9,7 +9,7 @@ from slack_bolt import Ack, App
 
 from bot.config import AppConfig
 from bot.email_address import email_or_none
-from bot.escalations import escalate_from_slack, escalate_modal
+from bot.escalations import escalate_from_slack, escalate_modal, team_options
 from bot.runtime import Runtime
 from bot.slack.ids import SEVERITIES, InputId, ShortcutId, ViewId
 from handlers.slack_reply import tell_user
@@ -39,6 +39,11 @@ def register(app: App, runtime: Runtime) -> None:
         client.views_open(trigger_id=shortcut["trigger_id"], view=escalate_modal(
             channel_id=(shortcut.get("channel") or {}).get("id", ""), message_ts=message.get("ts", ""),
             message_text=message.get("text", ""), config=runtime.config))
+
+    @app.options(InputId.TEAM.value)
+    def load_teams(ack: Ack, payload: dict) -> None:
+        # The team select turns external past 100 teams: Slack asks for the choices matching what was typed.
+        ack(options=team_options(runtime.config, str(payload.get("value") or "")))
 
     @app.view(ViewId.ESCALATE.value)
     def submit_escalation(ack: Ack, body: dict, view: dict, client) -> None:

@@ -179,7 +179,7 @@ class AppUnderTest:
                       "action_ts": f"{time.time():.6f}"}
         payload = message_block_actions(action, user=user, channel=channel, ts=ts,
                                         response_url=self.fake.response_url(f"{channel}:{ts}"),
-                                        trigger_id=f"trigger-{self._counter[0]}")
+                                        trigger_id=self.fake.trigger_id())
         return self.post_slack({"payload": json.dumps(payload)})
 
     def submit_view(self, view: dict, values: dict, *, user: str) -> httpx.Response:
@@ -197,7 +197,7 @@ class AppUnderTest:
             "token": "legacy", "team_id": "T0SANDBOX", "team_domain": "sandbox", "channel_id": channel,
             "channel_name": "cx", "user_id": user, "user_name": user.lower(), "command": "/cxloop",
             "text": text_, "api_app_id": "A0CXLOOP", "response_url": self.fake.response_url("cmd"),
-            "trigger_id": "trigger-cmd",
+            "trigger_id": self.fake.trigger_id(),
         })
 
     # Reading what reached Slack.

@@ -372,3 +372,49 @@ def test_serve_passes_the_trusted_proxies_to_uvicorn(workdir: Path, uvicorn_call
         **SLACK_ENV)
     assert [(c["proxy_headers"], c["forwarded_allow_ips"]) for c in uvicorn_calls] == [
         (True, "127.0.0.1"), (True, "10.0.0.0/8"), (True, "*")]
+
+
+# --- cxloop doctor against the strict fake Slack ------------------------------------------------
+
+def _doctor(workdir: Path, fake, **env: str):
+    from bot.db import upgrade
+
+    upgrade(f"sqlite:///{workdir / 'cxloop.db'}")
+    return run(["doctor"], workdir, SLACK_BOT_TOKEN="xoxb-doctor", SLACK_SIGNING_SECRET="sig",
+               SLACK_API_URL=fake.base_url, GENERIC_WEBHOOK_SECRET="s3cret", **env)
+
+
+@pytest.fixture
+def doctor_slack():
+    from bot.sandbox.fake_slack import FakeSlack
+
+    fake = FakeSlack(token="xoxb-doctor").start()
+    fake.set_usergroup("S0CSLEADS", ["U0ANA"])
+    yield fake
+    fake.stop()
+
+
+def test_doctor_passes_a_correct_install(workdir, doctor_slack):
+    result = _doctor(workdir, doctor_slack)
+    assert result.exit_code == 0, result.output
+    assert "[ok  ] the token has every scope cxloop needs" in result.output
+    assert "[ok  ] the database is migrated" in result.output and "All good." in result.output
+
+
+def test_doctor_names_a_missing_scope_and_a_missing_channel_with_their_fixes(workdir, doctor_slack):
+    doctor_slack.set_scopes(doctor_slack.scopes - {"files:write", "channels:join"})
+    doctor_slack.remove_channel("C0SUPPORT")
+    result = _doctor(workdir, doctor_slack)
+    assert result.exit_code == 1, result.output
+    assert "[FAIL] missing scope(s): channels:join, files:write" in result.output
+    assert "reinstall the app" in result.output and "upload the weekly and monthly report charts" in result.output
+    assert "[FAIL] team support: channel C0SUPPORT" in result.output
+    assert "channel_not_found" in result.output and "check the channel id in the config file" in result.output
+    assert "[ok  ] team success: channel C0SUCCESS" in result.output
+
+
+def test_doctor_fails_on_an_unmigrated_database_and_a_missing_secret(workdir, doctor_slack):
+    result = run(["doctor"], workdir, db="empty.db", SLACK_BOT_TOKEN="xoxb-doctor", SLACK_SIGNING_SECRET="sig",
+                 SLACK_API_URL=doctor_slack.base_url)
+    assert result.exit_code == 1
+    assert "GENERIC_WEBHOOK_SECRET" in result.output and "cxloop db upgrade" in result.output

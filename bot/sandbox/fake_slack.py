@@ -31,6 +31,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from bot.slack.scopes import METHOD_SCOPES, manifest_scopes
+
 BOT_USER_ID = "U0CXLOOPBOT"
 BOT_ID = "B0CXLOOP"
 TEAM_ID = "T0SANDBOX"
@@ -40,6 +42,8 @@ PERMALINK_BASE = "https://sandbox.slack.local/archives"
 # Public (C), private (G) and DM (D) conversation ids are accepted; channels spring into existence
 # on first use so tests need no per-channel setup.
 _CHANNEL_RE = re.compile(r"[CGD][A-Z0-9]+")
+RESPONSE_URL_MAX_USES, RESPONSE_URL_TTL_S = 5, 30 * 60  # Slack: 5 uses within 30 minutes
+TRIGGER_TTL_S = 3.0  # Slack: a trigger_id opens one view, within 3 seconds
 # Form-encoded requests carry these as JSON strings; decode so recorded args compare as data.
 _JSON_FIELDS = ("blocks", "metadata", "view", "attachments", "files")
 
@@ -80,6 +84,18 @@ _SIMPLE_ELEMENTS = {"users_select", "multi_users_select", "conversations_select"
                     "timepicker", "datetimepicker", "workflow_button"} | _INPUT_ONLY
 
 
+# The <…> tokens Slack's mrkdwn knows; anything else (e.g. a raw "Acme CX <cx@acme.example>") is a bug.
+_MRKDWN_TOKEN_RE = re.compile(
+    r"@[UW][A-Z0-9]+(\|[^>]*)?|#[CG][A-Z0-9]+(\|[^>]*)?|!subteam\^S[A-Z0-9]+(\|[^>]*)?"
+    r"|!date\^-?\d+\^[^|>]*(\^[^|>]*)?\|[^>]*|!(here|channel|everyone)(\|[^>]*)?"
+    r"|(https?://|mailto:)[^|>\s]+(\|[^>]*)?")
+
+
+def mrkdwn_token_errors(text: str) -> list[str]:
+    return [f"unknown mrkdwn token <{token[:60]}>" for token in re.findall(r"<([^<>]*)>", text or "")
+            if not _MRKDWN_TOKEN_RE.fullmatch(token)]
+
+
 class _Validator:
     def __init__(self) -> None:
         self.errors: list[str] = []
@@ -101,6 +117,11 @@ class _Validator:
         allowed = ("plain_text",) if plain else ("plain_text", "mrkdwn")
         if obj.get("type") not in allowed:
             self.err(f"{ptr}/type", "must be one of: " + ", ".join(allowed))
+        if obj.get("type") == "mrkdwn":
+            if "emoji" in obj:
+                self.err(f"{ptr}/emoji", "emoji is only allowed on plain_text")
+            for problem in mrkdwn_token_errors(obj.get("text") if isinstance(obj.get("text"), str) else ""):
+                self.err(f"{ptr}/text", problem)
         s = obj.get("text")
         if not isinstance(s, str):
             self.err(f"{ptr}/text", "must be a string")
@@ -151,12 +172,18 @@ class _Validator:
         elif t in ("static_select", "multi_static_select"):
             if "option_groups" not in el:
                 self.options(el.get("options"), f"{ptr}/options", 1, 100)
+                if el.get("initial_option") is not None and el["initial_option"] not in (el.get("options") or []):
+                    self.err(f"{ptr}/initial_option", "must match one of the provided options")
             for p, g in self.items(el.get("option_groups", []), f"{ptr}/option_groups", 0, 100):
                 g = g if isinstance(g, dict) else {}
                 self.text(g.get("label"), f"{p}/label", 75, plain=True)
                 self.options(g.get("options"), f"{p}/options", 1, 100)
         elif t in ("checkboxes", "radio_buttons"):
             self.options(el.get("options"), f"{ptr}/options", 1, 10, plain=False)
+        elif t == "plain_text_input":
+            initial, most = el.get("initial_value"), el.get("max_length")
+            if isinstance(initial, str) and isinstance(most, int) and len(initial) > most:
+                self.err(f"{ptr}/initial_value", f"must be less than {most + 1} characters (max_length)")
         elif t == "datepicker":
             if el.get("initial_date") is not None and not _is_date(el["initial_date"]):
                 self.err(f"{ptr}/initial_date", "must be a valid date in the format YYYY-MM-DD")
@@ -362,13 +389,16 @@ class FakeSlack:
     """A fake Slack workspace reachable over HTTP; see the module docstring."""
 
     def __init__(self, *, token: str = "xoxb-sandbox", host: str = "127.0.0.1", port: int = 0,
-                 users: list[dict] | None = None) -> None:
+                 users: list[dict] | None = None, scopes: set[str] | None = None) -> None:
         self.token, self._host, self._port = token, host, port
+        # The token's scopes: what manifest.yml grants, unless a test installs the app mis-scoped.
+        self.scopes: set[str] = set(manifest_scopes() if scopes is None else scopes)
         self._lock = threading.RLock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._users = {u["id"]: copy.deepcopy(u) for u in DEFAULT_USERS}
         self._users.update({u["id"]: _normalize_user(u) for u in users or []})
+        self._response_url_seq = 0
         self._last_ts_us = 0  # survives reset() so ts keep strictly increasing for this instance
         self._in_flight: dict[str, int] = {}  # Web API calls received and not yet answered, by method
         self._methods = {
@@ -376,6 +406,7 @@ class FakeSlack:
             "chat.delete": self._delete, "chat.postEphemeral": self._post_ephemeral,
             "chat.getPermalink": self._permalink, "conversations.open": self._conv_open,
             "conversations.history": self._history, "conversations.replies": self._replies,
+            "conversations.join": self._conv_join, "conversations.info": self._conv_info,
             "users.info": self._users_info, "users.lookupByEmail": self._lookup_by_email,
             "conversations.members": self._conv_members, "usergroups.users.list": self._usergroup_users,
             "files.getUploadURLExternal": self._get_upload_url, "files.completeUploadExternal": self._complete_upload,
@@ -424,10 +455,20 @@ class FakeSlack:
         """Where files.getUploadURLExternal sends the bytes (files.slack.com in real Slack)."""
         return f"{self.url}/upload/{quote(file_id, safe='')}"
 
+    def trigger_id(self) -> str:
+        """A trigger_id as Slack puts in an interaction: single use, expiring 3 s after it is issued."""
+        with self._lock:
+            self._response_url_seq += 1
+            trigger = f"{self._response_url_seq}.{int(time.time())}.sandbox"
+            self._triggers[trigger] = time.monotonic()
+            return trigger
+
     def response_url(self, key: str = "") -> str:
         """A Slack-like response_url. With ``key`` "C123", in_channel replies land in C123; with
         "C123:<ts>", replace_original/delete_original also act on that message."""
-        return f"{self.url}/response_url/{quote(key, safe='')}"
+        with self._lock:
+            self._response_url_seq += 1  # each URL is its own: Slack allows 5 uses of one in 30 minutes
+            return f"{self.url}/response_url/{quote(key, safe='')}?u={self._response_url_seq}"
 
     # ---- configuration
     def set_faults(self, *, rate_429: float = 0.0, rate_500: float = 0.0, latency_s: float = 0.0,
@@ -455,9 +496,15 @@ class FakeSlack:
             self._home_ids: dict[str, str] = {}
             self._view_seq = 0
             self._uploads: dict[str, dict[str, Any]] = {}  # file id -> upload, pending or completed
+            self._response_url_uses: dict[str, list[float]] = {}  # url -> when each use came
+            self._triggers: dict[str, float] = {}  # trigger_id -> when issued (or first seen)
+            self._used_triggers: set[str] = set()
             self._file_seq = 0
             # Channel membership and user groups; a channel nobody set has every user in it.
             self._channel_members: dict[str, list[str]] = {}
+            # Public channels the bot joined: chat:write.public posts anywhere, but reading history needs this.
+            self._joined: set[str] = set()
+            self._missing: set[str] = set()  # channels that do not exist (deleted, or a typo in the config)
             self._usergroups: dict[str, list[str]] = {}
             self.enforce_channel_rate(None)
             self.set_faults()
@@ -570,6 +617,7 @@ class FakeSlack:
                 fn = self._methods.get(method)
                 if fn is None or token != self.token:
                     raise _ApiError("unknown_method" if fn is None else "invalid_auth" if token else "not_authed")
+                self._scope_check(method, args)
                 status, body, headers = 200, {"ok": True, **fn(args)}, {}
                 if roll < f["rate_429"] + f["rate_500"] + f["rate_500_after_effect"]:
                     raise _ApiError("fatal_error", status=500)
@@ -578,6 +626,9 @@ class FakeSlack:
             except (TypeError, ValueError, AttributeError) as e:  # malformed args, e.g. limit="abc"
                 status, body, headers = 200, {"ok": False, "error": "invalid_arguments", "detail": str(e)}, {}
             self._record(method, args, status, body.get("error"))
+            # Slack names the token's scopes on every Web API answer; `cxloop doctor` reads them here.
+            headers = {**headers, "X-OAuth-Scopes": ",".join(sorted(self.scopes)),
+                       "X-Accepted-OAuth-Scopes": ",".join(METHOD_SCOPES.get(method, ()))}
             return status, body, headers
 
     def _record(self, method: str, args: dict[str, Any], status: int, error: str | None) -> None:
@@ -593,7 +644,7 @@ class FakeSlack:
 
     def _channel(self, args: dict[str, Any]) -> str:
         ch = args.get("channel")
-        if not isinstance(ch, str) or not _CHANNEL_RE.fullmatch(ch):
+        if not isinstance(ch, str) or not _CHANNEL_RE.fullmatch(ch) or ch in self._missing:
             raise _ApiError("channel_not_found")
         return ch
 
@@ -649,6 +700,8 @@ class FakeSlack:
 
     def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
+        if channel[0] == "C" and channel not in self._joined and "chat:write.public" not in self.scopes:
+            raise _ApiError("not_in_channel")  # only chat:write.public posts where the bot was not invited
         if self._channel_rate:
             # Slack's special chat.postMessage limit (about 1/s per channel); a rejected post doesn't
             # reset the window, only successful ones do.
@@ -660,6 +713,7 @@ class FakeSlack:
         meta = args.get("metadata")
         if meta is not None and not (isinstance(meta, dict) and meta.get("event_type")
                                      and isinstance(meta["event_type"], str)
+                                     and re.fullmatch(r"[a-z0-9_]{1,255}", meta["event_type"])
                                      and isinstance(meta.get("event_payload"), dict)):
             raise _ApiError("invalid_metadata_format")
         thread_ts = self._thread_root(channel, args.get("thread_ts") or None)
@@ -710,6 +764,7 @@ class FakeSlack:
 
     def _history(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
+        self._member_of(channel)
         inclusive = _truthy(args.get("inclusive"))
         lo, hi = _ts_key(args.get("oldest") or "0"), _ts_key(args.get("latest") or "9999999999")
         top = [m for m in reversed(self._messages.get(channel, []))  # newest first, as Slack returns them
@@ -722,6 +777,7 @@ class FakeSlack:
 
     def _replies(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
+        self._member_of(channel)
         parent = self._find(channel, args.get("ts"))
         if parent is None:
             raise _ApiError("thread_not_found")
@@ -733,6 +789,54 @@ class FakeSlack:
         if args.get("user") not in self._users:
             raise _ApiError("user_not_found")
         return {"user": copy.deepcopy(self._users[args["user"]])}
+
+    def set_scopes(self, scopes: set[str]) -> None:
+        """Reinstall the app with these bot scopes (e.g. without files:write)."""
+        with self._lock:
+            self.scopes = set(scopes)
+
+    def join(self, channel: str) -> None:
+        """The bot is invited to a public channel (as /invite @cxloop does)."""
+        with self._lock:
+            self._joined.add(channel)
+
+    def remove_channel(self, channel: str) -> None:
+        """The channel does not exist: every method answers channel_not_found."""
+        with self._lock:
+            self._missing.add(channel)
+
+    def joined(self) -> set[str]:
+        with self._lock:
+            return set(self._joined)
+
+    def _conv_join(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args)
+        if channel[0] != "C":
+            raise _ApiError("method_not_supported_for_channel_type")
+        already = channel in self._joined
+        self._joined.add(channel)
+        return {"channel": {"id": channel, "is_channel": True, "is_member": True},
+                **({"warning": "already_in_channel"} if already else {})}
+
+    def _conv_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args)
+        return {"channel": {"id": channel, "is_channel": channel[0] == "C", "is_private": channel[0] == "G",
+                            "is_im": channel[0] == "D", "is_archived": False,
+                            "is_member": channel[0] != "C" or channel in self._joined}}
+
+    def _member_of(self, channel: str) -> None:
+        """History and replies: Slack answers not_in_channel where the bot is not a member."""
+        if channel[0] == "C" and channel not in self._joined:
+            raise _ApiError("not_in_channel")
+
+    def _scope_check(self, method: str, args: dict[str, Any]) -> None:
+        needed = METHOD_SCOPES.get(method, ())
+        channel = str(args.get("channel") or "")
+        if method in ("conversations.history", "conversations.replies", "conversations.members") and channel:
+            kind = {"C": "channels", "G": "groups", "D": "im"}.get(channel[0], "channels")
+            needed = (f"{kind}:{'read' if method.endswith('members') else 'history'}",)
+        if needed and not set(needed) & self.scopes:
+            raise _ApiError("missing_scope", needed=needed[0], provided=",".join(sorted(self.scopes)))
 
     def set_channel_members(self, channel: str, users: list[str]) -> None:
         with self._lock:
@@ -833,6 +937,13 @@ class FakeSlack:
         user, trigger, ext = args.get("user_id"), args.get("trigger_id"), view.get("external_id") or ""
         if action in ("open", "push") and not trigger:
             raise _invalid("invalid_arguments", ["missing required field: trigger_id"])
+        if action in ("open", "push"):
+            issued = self._triggers.setdefault(trigger, time.monotonic())  # ids made elsewhere: seen now
+            if trigger in self._used_triggers:
+                raise _ApiError("exchanged_trigger_id")
+            if time.monotonic() - issued > TRIGGER_TTL_S:
+                raise _ApiError("expired_trigger_id")
+            self._used_triggers.add(trigger)
         if action == "update":
             vid, ext_arg = args.get("view_id"), args.get("external_id")
             prev = self._live_views.get(vid) if vid else next(
@@ -868,7 +979,15 @@ class FakeSlack:
     # ---- response_url: a different Slack service, so injected faults don't apply
     def _response_url_post(self, key: str, body: dict[str, Any]) -> tuple[int, str]:
         with self._lock:
-            status, text = self._response_url_apply(key, body)
+            url, now = f"{key}?{body.pop('u', '')}", time.monotonic()
+            uses = self._response_url_uses.setdefault(url, [])
+            if uses and now - uses[0] > RESPONSE_URL_TTL_S:
+                status, text = 404, "expired_url"
+            elif len(uses) >= RESPONSE_URL_MAX_USES:
+                status, text = 404, "used_url"
+            else:
+                uses.append(now)
+                status, text = self._response_url_apply(key, body)
             self._record("response_url", {**body, "key": key}, status, None if status == 200 else text)
             return status, text
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from urllib.parse import urlencode
 
 import pytest
@@ -120,7 +121,7 @@ def block_actions(draw) -> dict:
         "team": {"id": "T0SANDBOX", "domain": "sandbox"},
         "user": {"id": USER, "username": "ana", "name": "ana", "team_id": "T0SANDBOX"},
         "container": {"type": "message", "message_ts": "1.000001", "channel_id": CHANNEL, "is_ephemeral": False},
-        "trigger_id": "trigger-fuzz", "channel": {"id": CHANNEL, "name": "cx"},
+        "trigger_id": f"trigger-{uuid.uuid4().hex}", "channel": {"id": CHANNEL, "name": "cx"},
         "message": {"ts": "1.000001", "type": "message", "text": "item"},
         "response_url": "RESPONSE_URL", "actions": [action],
     }
@@ -230,7 +231,7 @@ def test_slash_commands_with_any_text_answer_politely(slack_app, command, text):
     response = post(slack_app, {
         "token": "legacy", "team_id": "T0SANDBOX", "team_domain": "sandbox", "channel_id": CHANNEL,
         "channel_name": "cx", "user_id": USER, "user_name": "ana", "command": command, "text": text,
-        "api_app_id": "A0CXLOOP", "response_url": slack_app.fake.response_url("cmd"), "trigger_id": "t"})
+        "api_app_id": "A0CXLOOP", "response_url": slack_app.fake.response_url("cmd"), "trigger_id": f"trigger-{uuid.uuid4().hex}"})
     settle(slack_app, before)
     assert_answered(slack_app, response)
     assert response.status_code == 200
@@ -246,7 +247,7 @@ def test_slash_commands_with_any_text_answer_politely(slack_app, command, text):
 def test_message_shortcut_with_odd_messages_never_fails(slack_app, shortcut):
     slack_app.listener_errors.records.clear()
     before = len(slack_app.fake.calls())
-    payload = {"type": "message_action", "callback_id": ShortcutId.ESCALATE.value, "trigger_id": "trigger-sc",
+    payload = {"type": "message_action", "callback_id": ShortcutId.ESCALATE.value, "trigger_id": f"trigger-{uuid.uuid4().hex}",
                "team": {"id": "T0SANDBOX"}, "user": {"id": USER}, "response_url": slack_app.fake.response_url("sc"),
                **shortcut}
     response = post_json(slack_app, payload)
@@ -301,7 +302,7 @@ def test_unsigned_or_stale_slack_requests_are_401_and_change_nothing(slack_app, 
     before, calls = stored(slack_app), len(slack_app.fake.calls())
     if kind == "claim":
         form = {"payload": json.dumps({"type": "block_actions", "user": {"id": USER}, "channel": {"id": CHANNEL},
-                                       "trigger_id": "t", "actions": [{"action_id": ActionId.CLAIM.value,
+                                       "trigger_id": f"trigger-{uuid.uuid4().hex}", "actions": [{"action_id": ActionId.CLAIM.value,
                                                                         "value": "item:1"}]})}
     elif kind == "resolve view":
         form = {"payload": json.dumps({"type": "view_submission", "user": {"id": USER}, "view": {

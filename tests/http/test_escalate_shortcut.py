@@ -9,7 +9,7 @@ from tests.conftest import wait_for
 
 
 def _shortcut(app, *, channel: str, ts: str, text: str, user: str = "U0BEN"):
-    payload = {"type": "message_action", "callback_id": ShortcutId.ESCALATE.value, "trigger_id": "trigger-esc",
+    payload = {"type": "message_action", "callback_id": ShortcutId.ESCALATE.value, "trigger_id": app.fake.trigger_id(),
                "team": {"id": "T0SANDBOX", "domain": "sandbox"}, "user": {"id": user, "name": user.lower()},
                "channel": {"id": channel, "name": "sales"}, "message": {"type": "message", "ts": ts, "text": text},
                "response_url": app.fake.response_url(channel), "message_ts": ts, "api_app_id": "A0CXLOOP",

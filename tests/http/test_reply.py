@@ -91,6 +91,9 @@ def test_a_reply_by_email_reaches_the_customer_and_is_logged_as_a_touch(make_app
         assert touch.actor == "U0ANA" and touch.channel == "email" and "shipped a fix" in touch.note
     app.idle()
     assert len(mailbox.messages) == 1
+    # The note reached the strict fake once, with the sender escaped (a raw <cx@…> is no mrkdwn token).
+    [note] = [m for m in app.fake.thread("C0SUCCESS", post["ts"]) if "replied to the customer" in json.dumps(m)]
+    assert "e-mail from Acme CX &lt;cx@acme.example&gt;" in json.dumps(note["blocks"])
 
 
 def test_a_zendesk_item_is_answered_with_a_public_comment(make_app, smtp, target):

@@ -39,6 +39,7 @@ def test_auth_test_identity(fake: FakeSlack) -> None:
 
 def test_post_then_history_metadata_only_when_asked(fake: FakeSlack) -> None:
     c = client(fake)
+    fake.join("C0FEED")  # reading history needs membership, as in Slack
     meta = {"event_type": "feedback_posted", "event_payload": {"feedback_id": 42}}
     first = c.chat_postMessage(channel="C0FEED", text="first")
     posted = c.chat_postMessage(channel="C0FEED", text="hello", blocks=[section("*hello*")], metadata=meta)
@@ -58,6 +59,7 @@ def test_post_then_history_metadata_only_when_asked(fake: FakeSlack) -> None:
 
 def test_threads_updates_and_permalink(fake: FakeSlack) -> None:
     c = client(fake)
+    fake.join("C1")  # reading history needs membership, as in Slack
     parent = c.chat_postMessage(channel="C1", text="parent")["ts"]
     reply = c.chat_postMessage(channel="C1", text="reply", thread_ts=parent)["ts"]
     c.chat_update(channel="C1", ts=parent, text="parent (edited)")
@@ -158,6 +160,7 @@ def test_rate_429_fault_surfaces_retry_after(fake: FakeSlack) -> None:
 
 def test_stop_refuses_then_restart_same_port_keeps_state(fake: FakeSlack) -> None:
     c = client(fake)
+    fake.join("C1")  # reading history needs membership, as in Slack
     ts = c.chat_postMessage(channel="C1", text="before outage")["ts"]
     url = fake.base_url
     fake.stop()
@@ -241,3 +244,72 @@ def test_latency_and_thread_safety(fake: FakeSlack) -> None:
     assert time.monotonic() - started < 16 * 0.05  # latency overlaps across requests
     assert len(set(results)) == 16
     assert [m["ts"] for m in fake.messages("C1")] == sorted(results)
+
+
+def test_strict_scopes_membership_and_the_granted_scopes_header(fake: FakeSlack) -> None:
+    c = client(fake)
+    posted = c.chat_postMessage(channel="C0OPEN", text="hi")  # chat:write.public: no invitation needed
+    assert "files:write" in posted.headers["X-OAuth-Scopes"].split(",")
+    with pytest.raises(SlackApiError) as exc:
+        c.conversations_history(channel="C0OPEN")
+    assert exc.value.response["error"] == "not_in_channel"
+    assert c.conversations_join(channel="C0OPEN")["ok"]
+    assert c.conversations_history(channel="C0OPEN")["messages"][0]["text"] == "hi"
+    fake.set_scopes(fake.scopes - {"files:write", "chat:write.public"})
+    with pytest.raises(SlackApiError) as exc:
+        c.files_upload_v2(channel="C0OPEN", content=b"x", filename="x.txt")
+    assert (exc.value.response["error"], exc.value.response["needed"]) == ("missing_scope", "files:write")
+    with pytest.raises(SlackApiError) as exc:
+        c.chat_postMessage(channel="C0ELSEWHERE", text="hi")
+    assert exc.value.response["error"] == "not_in_channel"
+    fake.remove_channel("C0GONE")
+    with pytest.raises(SlackApiError) as exc:
+        c.chat_postMessage(channel="C0GONE", text="hi")
+    assert exc.value.response["error"] == "channel_not_found"
+
+
+def test_strict_block_kit_and_metadata_rules(fake: FakeSlack) -> None:
+    c = client(fake)
+    for blocks, problem in [
+        ([section("Mail Acme CX <cx@acme.example>")], "unknown mrkdwn token"),
+        ([{"type": "section", "text": {"type": "mrkdwn", "text": "x", "emoji": True}}], "only allowed on plain_text"),
+        ([{"type": "section", "text": {"type": "mrkdwn", "text": "x"}, "accessory": {
+            "type": "static_select", "action_id": "a", "options": [{"text": {"type": "plain_text", "text": "A"},
+                                                                    "value": "a"}],
+            "initial_option": {"text": {"type": "plain_text", "text": "B"}, "value": "b"}}}], "must match"),
+    ]:
+        with pytest.raises(SlackApiError) as exc:
+            c.chat_postMessage(channel="C0OPEN", text="x", blocks=blocks)
+        assert problem in str(exc.value.response["response_metadata"]["messages"])
+    ok = "<@U0ANA> <#C0OPEN> <!subteam^S0ONCALL> <!here> <https://x.example|x> <mailto:a@b.example|a> " \
+         "<!date^1700000000^{date_short}|2023-11-14>"
+    assert c.chat_postMessage(channel="C0OPEN", text="x", blocks=[section(ok)])["ok"]
+    with pytest.raises(SlackApiError) as exc:
+        c.chat_postMessage(channel="C0OPEN", text="x", metadata={"event_type": "Item Posted", "event_payload": {}})
+    assert exc.value.response["error"] == "invalid_metadata_format"
+
+
+def test_a_response_url_takes_five_uses(fake: FakeSlack) -> None:
+    url = fake.response_url("C0OPEN")
+    answers = []
+    for n in range(6):
+        request = urllib.request.Request(url, data=json.dumps({"text": f"answer {n}"}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request) as response:
+                answers.append(response.read().decode())
+        except urllib.error.HTTPError as exc:
+            answers.append(exc.read().decode())
+    assert answers == ["ok"] * 5 + ["used_url"]
+    assert fake.response_url("C0OPEN") != url  # another interaction, another budget
+
+
+def test_a_trigger_id_opens_one_view(fake: FakeSlack) -> None:
+    c = client(fake)
+    modal = {"type": "modal", "title": {"type": "plain_text", "text": "Hi"},
+             "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}]}
+    trigger = fake.trigger_id()
+    assert c.views_open(trigger_id=trigger, view=modal)["ok"]
+    with pytest.raises(SlackApiError) as exc:
+        c.views_open(trigger_id=trigger, view=modal)
+    assert exc.value.response["error"] == "exchanged_trigger_id"

@@ -39,6 +39,7 @@ def post(url: str, data: bytes, headers: dict[str, str] | None = None) -> tuple[
 
 
 def test_files_upload_v2_shares_the_exact_bytes(fake: FakeSlack) -> None:
+    fake.join("C0SUCCESS")
     r = client(fake).files_upload_v2(channel="C0SUCCESS", file=PNG, filename="nps.png", title="NPS trend",
                                      initial_comment="Weekly report", alt_txt="NPS by week")
     assert r["file"]["id"] == r["files"][0]["id"]

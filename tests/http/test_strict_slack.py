@@ -1,0 +1,69 @@
+"""Against the strict fake Slack (scopes from manifest.yml, channel membership, Slack's Block Kit rules):
+what a first install in a real workspace would meet."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.db import session_scope
+from bot.reminders import remind_vip_checkins
+from bot.sandbox.fake_slack import validate_blocks
+from bot.vip_book import AccountRecord, upsert_account
+from models import OutboxMessage
+from models.delivery import DEAD
+from tests.conftest import TEST_CONFIG, make_config, wait_for
+
+
+def test_an_item_in_a_public_channel_never_joined_is_posted_once_when_its_first_answer_was_lost(make_app):
+    app = make_app()
+    assert "C0SUCCESS" not in app.fake.joined()
+    app.fake.set_faults(rate_500_after_effect=1.0, seed=1)  # Slack posts it; cxloop never hears back
+    app.post_webhook({"id": "lost-1", "kind": "nps", "score": 2, "comment": "Checkout broke"})
+    wait_for(lambda: app.fake.calls("chat.postMessage"), what="the first post")
+    app.fake.set_faults()
+    app.idle(timeout=20)
+    assert len(app.posts("C0SUCCESS")) == 1  # found in history, not posted again
+    assert [c["args"]["channel"] for c in app.fake.calls("conversations.join")] == ["C0SUCCESS"]
+    with session_scope(app.runtime.factory) as session:
+        row = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "post_item")).one()
+        assert (row.status, row.last_error) == ("sent", "found in history")
+
+
+def test_a_check_in_dm_for_25_vips_reaches_slack_once(make_app):
+    config = make_config({**TEST_CONFIG, "schedule": {"vip_checkins": 25}})
+    app = make_app(config)
+    created = datetime(2026, 6, 1, tzinfo=ZoneInfo("UTC"))
+    now = datetime(2026, 11, 18, 10, 0, tzinfo=ZoneInfo("America/New_York"))
+    with session_scope(app.runtime.factory) as session:
+        for n in range(30):
+            upsert_account(session, AccountRecord(name=f"Account <{n}>", external_id=f"a{n}", owner="U0ANA",
+                                                  cadence_days=10 + n), now=created)
+    with session_scope(app.runtime.factory) as session:
+        assert remind_vip_checkins(session, config=config, now=now, claimed_by="test") == 1
+    app.runtime.queued()
+    app.idle(timeout=20)
+    [dm] = app.wait_for_post("DU0ANA")
+    assert len(dm["blocks"]) == 50 and validate_blocks(dm["blocks"]) == []
+    assert sum(b["type"] == "actions" for b in dm["blocks"]) == 25
+    with session_scope(app.runtime.factory) as session:
+        assert session.scalar(select(OutboxMessage).where(OutboxMessage.status == DEAD)) is None
+
+
+def test_a_mis_scoped_install_parks_the_chart_at_once_with_the_fix(make_app):
+    app = make_app()
+    app.fake.set_scopes(app.fake.scopes - {"files:write"})
+    from bot.jobs import queue_upload
+    from models.base import utcnow
+    with session_scope(app.runtime.factory) as session:
+        queue_upload(session, channel="C0SUCCESS", content=b"\x89PNG", filename="c.png", title="NPS", comment=None,
+                     now=utcnow())
+    app.runtime.queued()
+    app.idle(timeout=20)
+    with session_scope(app.runtime.factory) as session:
+        row = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "upload_file")).one()
+        assert row.status == DEAD and row.failures == 1  # parked at once, not after 15 retries
+        assert row.last_error.startswith("missing_scope files:write:") and "manifest.yml" in row.last_error
+    assert len(app.fake.calls("files.getUploadURLExternal")) == 1
