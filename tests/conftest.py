@@ -215,7 +215,18 @@ class AppUnderTest:
         def drained() -> bool:
             with session_scope(self.runtime.factory) as session:
                 return outbox_counts(session)["pending"] == 0
-        wait_for(drained, timeout, what="the outbox to drain")
+        try:
+            wait_for(drained, timeout, what="the outbox to drain")
+        except AssertionError as exc:
+            from sqlalchemy import select
+
+            from models import OutboxMessage
+
+            with session_scope(self.runtime.factory) as session:
+                stuck = session.scalars(select(OutboxMessage).where(OutboxMessage.status == "pending")).all()
+                detail = "; ".join(f"#{row.id} {row.kind} to {row.channel}: {row.failures} failure(s), "
+                                   f"{row.last_error or 'no error'}" for row in stuck)
+            raise AssertionError(f"{exc}: {detail}") from None
 
 
 @pytest.fixture
