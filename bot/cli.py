@@ -152,8 +152,12 @@ def serve(host: str, port: int | None, socket_mode: bool, no_worker: bool, datab
     click.echo(f"Dashboard: {dashboard_url}" if dashboard_url else
                f"Dashboard: http://{host}:{port}/dashboard (token: $CXLOOP_DASHBOARD_TOKEN)" if settings.dashboard_token
                else "Dashboard: off (set CXLOOP_DASHBOARD_TOKEN to open /dashboard)")
+    from bot.request_bounds import uvicorn_options
+
     # log_config=None: keep our handler (request ids, redaction, JSON) for uvicorn's own lines too.
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False, log_config=None)
+    # uvicorn_options: deadlines for a request's headers and for idle connections (bot/request_bounds.py).
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False, log_config=None,
+                **uvicorn_options())
 
 
 @main.command()
