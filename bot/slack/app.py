@@ -16,11 +16,12 @@ from starlette.responses import JSONResponse, Response
 
 from bot.metrics import SLACK_ACK_SECONDS
 from bot.runtime import Runtime
-from bot.slack.guards import RetryFilter, malformed, refusal
+from bot.slack.guards import SIGNATURE_VERIFIED, RetryFilter, malformed, refusal, unverified
 
 # Bolt runs listeners (and the work after ack) in this pool; its default of 5 threads lets slow
 # post-ack work delay other users' acks.
 LISTENER_THREADS = 32
+# Slack's own payloads are far smaller; bot/request_bounds.py enforces this while the body streams in.
 MAX_SLACK_BODY_BYTES = 1_000_000
 
 
@@ -105,19 +106,28 @@ def _request_kind(body: bytes) -> str:
 
 
 async def dispatch_to_bolt(app: App, request: Request) -> Response:
-    """Starlette request → Bolt (which checks Slack's signature) → Starlette response."""
+    """Starlette request → signature check → shape check → Bolt → Starlette response.
+
+    The body is already bounded in size and time (bot/request_bounds.py). Nothing reads the payload
+    before its signature holds, so an unverified request is a 401 and nothing at all (no error
+    handler, no ephemeral) acts on what it names."""
     body = await request.body()
     if len(body) > MAX_SLACK_BODY_BYTES:
         return Response("request body too large", status_code=413)
+    reason = unverified(app._signing_secret, body, request.headers, time.time())
+    if reason is not None:
+        log.info("refused a request to /slack/events: %s", reason)
+        return JSONResponse({"error": "invalid request"}, status_code=401)
     try:
         bolt_request = BoltRequest(body=body.decode("utf-8", errors="replace"), query=request.url.query,
                                    headers={k: [v] for k, v in request.headers.items()})
         problem = malformed(bolt_request.body)
     except Exception:  # noqa: BLE001 — Bolt reads the payload (e.g. "user": true) before the signature
         problem = "(body)"
-    if problem is not None:  # a clear 400 (401 when unsigned), not a 500 from inside Bolt
-        status, answer = refusal(app._signing_secret, body, request.headers, problem)
+    if problem is not None:  # a clear 400, not a 500 from inside Bolt
+        status, answer = refusal(body, problem)
         return JSONResponse(answer, status_code=status)
+    bolt_request.context[SIGNATURE_VERIFIED] = True
     started = time.perf_counter()
     bolt_response: BoltResponse = await run_in_threadpool(app.dispatch, bolt_request)
     SLACK_ACK_SECONDS.labels(kind=_request_kind(body)).observe(time.perf_counter() - started)
