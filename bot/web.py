@@ -22,6 +22,7 @@ from bot.metrics import exposition
 from bot.request_bounds import BODY_TIMEOUT_SECONDS, RequestBounds
 from bot.runtime import Runtime
 from bot.slack.app import MAX_SLACK_BODY_BYTES, create_bolt_app, dispatch_to_bolt
+from bot.slack.replays import ReplayGuard
 from bot.worker import DeliveryWorker
 from handlers.dashboard import dashboard_routes
 from handlers.webhooks import make_webhook_endpoint
@@ -69,8 +70,10 @@ def create_app(runtime: Runtime, *, worker: DeliveryWorker | None = None, extra_
     if worker is not None:
         runtime.on_queued.append(worker.wake)
 
+    replays = ReplayGuard(runtime.factory, lambda: runtime.now())  # tests may set a clock later
+
     async def slack_events(request: Request):
-        return await dispatch_to_bolt(bolt_app, request)
+        return await dispatch_to_bolt(bolt_app, request, replays)
 
     readiness = Readiness(runtime)
 
