@@ -42,9 +42,10 @@ def request_key(timestamp: str, raw_body: bytes) -> str:
 def record_first(session: Session, *, key: str, kind: str, now: datetime) -> bool:
     """True when `key` was not taken before (it is now, once the caller commits)."""
     insert = postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = session.execute(insert(SlackRequestSeen).values(key=key, kind=kind[:32], created_at=now)
-                             .on_conflict_do_nothing(index_elements=["key"]))
-    return result.rowcount == 1
+    # RETURNING, not rowcount: psycopg reports -1 for this statement. No row back: the key was taken.
+    taken = session.scalar(insert(SlackRequestSeen).values(key=key, kind=kind[:32], created_at=now)
+                           .on_conflict_do_nothing(index_elements=["key"]).returning(SlackRequestSeen.key))
+    return taken is not None
 
 
 def prune_seen(session: Session, *, now: datetime) -> int:
