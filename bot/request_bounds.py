@@ -15,6 +15,7 @@ header bytes would hold a connection forever; `header_deadline_protocol` adds on
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
@@ -129,11 +130,12 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 async def _answer(send: Send, status: int, text: str) -> None:
-    payload = (text + "\n").encode()
+    # JSON {"error": …}, as every other refusal of the webhook and Slack endpoints.
+    payload = json.dumps({"error": text}).encode()
     # Connection: close — the rest of an oversized or stalled body is never read, so the connection
     # cannot carry another request.
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(payload)).encode()), (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": payload})
 
