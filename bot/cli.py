@@ -187,13 +187,16 @@ def serve(host: str | None, port: int | None, socket_mode: bool, no_worker: bool
     click.echo(f"Dashboard: {dashboard_url}" if dashboard_url else
                f"Dashboard: http://{host}:{port}/dashboard (token: $CXLOOP_DASHBOARD_TOKEN)" if settings.dashboard_token
                else "Dashboard: off (set CXLOOP_DASHBOARD_TOKEN to open /dashboard)")
+    from bot.request_bounds import uvicorn_options
+
     # log_config=None: keep our handler (request ids, redaction, JSON) for uvicorn's own lines too.
     # proxy_headers: behind a trusted proxy, request.url.scheme is the client's (https), so the dashboard
     # cookie gets Secure, and the client address is the real one (the sign-in throttle is per client).
     try:
         uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False,
                     log_config=None, proxy_headers=True,
-                    forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips)
+                    forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips,
+                    **uvicorn_options())
     finally:
         if fake is not None:
             fake.stop()

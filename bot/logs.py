@@ -1,10 +1,12 @@
-"""Logging: a request id carried from webhook to Slack post, JSON lines on demand, secrets redacted.
+"""Logging: a request id carried from webhook to Slack post, JSON lines on demand, secrets redacted,
+control characters escaped.
 
 A webhook gets a request id (the sender's `X-Request-Id` when it is a sane token, else a new one);
 it is stored on the item's outbox rows, so the delivery worker — in this process or another — logs
 the Slack post under the same id. `LOG_FORMAT=json` writes one JSON object per line for log
 shippers. Whatever the format, configured secrets and `token=` query values are replaced by
-"[redacted]" before a record is written.
+"[redacted]" before a record is written, and control characters from payloads are escaped (a record
+is one line; a traceback's lines are indented).
 """
 
 from __future__ import annotations
@@ -70,6 +72,43 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+# C0 and C1 control characters, DEL, and Unicode's line and paragraph separators: any of them in a
+# payload value (an id "x\nFAKE LOG LINE") would otherwise start a forged line in the log.
+_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_control_chars(text: str) -> str:
+    """`text` with each control character written as its escape (a newline becomes the two characters \\n)."""
+    return _CONTROL_CHARS.sub(lambda m: _NAMED_ESCAPES.get(m.group()) or
+                              (f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"),
+                              text)
+
+
+class EscapeControlChars(logging.Filter):
+    """One record, one line: control characters in the formatted message (template and arguments) are
+    escaped; a traceback keeps its line breaks, but each of its lines is indented, so nothing it quotes
+    (an exception message built from a payload) can start a line of its own."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 — a malformed record is still logged, as its raw template
+            message = str(record.msg)
+        escaped = escape_control_chars(message)
+        if escaped != message or record.args:
+            record.msg, record.args = escaped, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and not getattr(record, "_cxloop_exc_escaped", False):
+            lines = record.exc_text.split("\n")
+            record.exc_text = "\n".join("  " + escape_control_chars(line) for line in lines)
+            record._cxloop_exc_escaped = True  # pytest's capture and ours may both see the record
+        if record.stack_info:
+            record.stack_info = "\n".join("  " + escape_control_chars(line) for line in record.stack_info.split("\n"))
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {"ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
@@ -88,6 +127,7 @@ def configure_logging(level: str, *, fmt: str = "text", secrets: Iterable[str] =
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdFilter())
     handler.addFilter(RedactSecrets(secrets))
+    handler.addFilter(EscapeControlChars())  # after redaction, which matches on the raw text
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     handler.set_name("cxloop")
     root = logging.getLogger()

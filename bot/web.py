@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -16,16 +17,21 @@ from starlette.routing import Route
 from bot.db import current_revision, head_revision
 from bot.delivery import outbox_backlog
 from bot.group_commit import GroupCommitWriter
+from bot.intake import MAX_BODY_BYTES
 from bot.metrics import exposition
 from bot.outbound import ProviderAPIs
+from bot.request_bounds import BODY_TIMEOUT_SECONDS, RequestBounds
 from bot.runtime import Runtime
-from bot.slack.app import create_bolt_app, dispatch_to_bolt
+from bot.slack.app import MAX_SLACK_BODY_BYTES, create_bolt_app, dispatch_to_bolt
+from bot.slack.replays import ReplayGuard
 from bot.worker import DeliveryWorker
 from handlers.dashboard import dashboard_routes
 from handlers.webhooks import make_webhook_endpoint
 
 log = logging.getLogger(__name__)
 
+# Everything else posted to cxloop is a small form (dashboard sign-in, the sandbox's buttons).
+MAX_OTHER_BODY_BYTES = 64 * 1024
 # /readyz answers 503 when this many rows wait to be delivered: something is stuck, someone should look.
 BACKLOG_LIMIT = 1000
 
@@ -58,7 +64,8 @@ class Readiness:
 
 
 def create_app(runtime: Runtime, *, worker: DeliveryWorker | None = None, extra_routes: list | None = None,
-               on_shutdown: list | None = None, providers: ProviderAPIs | None = None) -> Starlette:
+               on_shutdown: list | None = None, providers: ProviderAPIs | None = None,
+               body_timeout: float = BODY_TIMEOUT_SECONDS) -> Starlette:
     bolt_app = create_bolt_app(runtime)
     # Webhooks arriving together share one transaction (bot/group_commit.py).
     intake_writer = GroupCommitWriter(runtime.factory)
@@ -67,8 +74,10 @@ def create_app(runtime: Runtime, *, worker: DeliveryWorker | None = None, extra_
     if worker is not None:
         runtime.on_queued.append(worker.wake)
 
+    replays = ReplayGuard(runtime.factory, lambda: runtime.now())  # tests may set a clock later
+
     async def slack_events(request: Request):
-        return await dispatch_to_bolt(bolt_app, request)
+        return await dispatch_to_bolt(bolt_app, request, replays)
 
     readiness = Readiness(runtime)
 
@@ -116,4 +125,7 @@ def create_app(runtime: Runtime, *, worker: DeliveryWorker | None = None, extra_
         *dashboard_routes(runtime),
         *(extra_routes or []),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    # Size and time limits on every body, before any route (and so before any signature check) reads it.
+    bounds = Middleware(RequestBounds, limits=[("/webhooks/", MAX_BODY_BYTES), ("/slack/", MAX_SLACK_BODY_BYTES)],
+                        default_limit=MAX_OTHER_BODY_BYTES, body_timeout=body_timeout)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[bounds])

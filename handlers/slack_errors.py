@@ -10,10 +10,11 @@ import functools
 import logging
 from collections.abc import Callable
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest
 from sqlalchemy.exc import DBAPIError
 
 from bot.runtime import Runtime
+from bot.slack.guards import verified_request
 from handlers.slack_reply import tell_user
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,10 @@ class GuardedApp:
 
 def register(app: App, runtime: Runtime) -> None:
     @app.error
-    def tell_whoever_clicked(error: Exception, body: dict) -> None:
+    def tell_whoever_clicked(error: Exception, body: dict, request: BoltRequest) -> None:
         # Anything not raised inside a wrapped listener (e.g. a middleware).
+        if not verified_request(request):
+            # Never act on what an unverified body names (a user, a channel): one line, nobody told.
+            log.warning("a Slack request failed before its signature was verified: %s", type(error).__name__)
+            return
         tell_about_failure(runtime, error, body)

@@ -7,5 +7,6 @@ from models.delivery import MessageQuote, OutboxMessage, SlackMessage
 from models.followup import FollowUp, FollowUpEvent
 from models.item import Item
 from models.job_run import JobRun
+from models.slack_request import SlackRequestSeen
 
-__all__ = ["Account", "AccountDomain", "AuditEntry", "Base", "Contact", "Touch", "FollowUp", "FollowUpEvent", "Item", "JobRun", "MessageQuote", "OutboxMessage", "SlackMessage"]
+__all__ = ["Account", "AccountDomain", "AuditEntry", "Base", "Contact", "Touch", "FollowUp", "FollowUpEvent", "Item", "JobRun", "MessageQuote", "OutboxMessage", "SlackMessage", "SlackRequestSeen"]

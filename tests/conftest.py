@@ -183,16 +183,19 @@ class AppUnderTest:
         return self.post_slack({"payload": json.dumps(payload)})
 
     def submit_view(self, view: dict, values: dict, *, user: str) -> httpx.Response:
+        # Each request unique, as Slack's are: a repeat of the same signed bytes is a replay (refused).
+        self._counter[0] += 1
         payload = {
             "type": "view_submission", "api_app_id": "A0CXLOOP", "token": "legacy",
             "team": {"id": "T0SANDBOX", "domain": "sandbox"},
             "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0SANDBOX"},
-            "trigger_id": "trigger-view",
+            "trigger_id": f"trigger-view-{self._counter[0]}",
             "view": {**view, "id": view.get("id", "V0TEST"), "state": {"values": values}},
         }
         return self.post_slack({"payload": json.dumps(payload)})
 
     def slash(self, text_: str, *, user: str, channel: str) -> httpx.Response:
+        self._counter[0] += 1
         return self.post_slack({
             "token": "legacy", "team_id": "T0SANDBOX", "team_domain": "sandbox", "channel_id": channel,
             "channel_name": "cx", "user_id": user, "user_name": user.lower(), "command": "/cxloop",

@@ -10,17 +10,20 @@ from concurrent.futures import ThreadPoolExecutor
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot.metrics import SLACK_ACK_SECONDS
 from bot.runtime import Runtime
-from bot.slack.guards import RetryFilter, malformed, refusal
+from bot.slack.guards import SIGNATURE_VERIFIED, RetryFilter, malformed, refusal, unverified
+from bot.slack.replays import ReplayGuard
 
 # Bolt runs listeners (and the work after ack) in this pool; its default of 5 threads lets slow
 # post-ack work delay other users' acks.
 LISTENER_THREADS = 32
+# Slack's own payloads are far smaller; bot/request_bounds.py enforces this while the body streams in.
 MAX_SLACK_BODY_BYTES = 1_000_000
 
 
@@ -104,22 +107,61 @@ def _request_kind(body: bytes) -> str:
     return "command" if b"command=" in body else "other"
 
 
-async def dispatch_to_bolt(app: App, request: Request) -> Response:
-    """Starlette request → Bolt (which checks Slack's signature) → Starlette response."""
+def replay_kind(raw_body: bytes, body: object) -> str | None:
+    """What a replay guard records for this request: interactions and slash commands (form-encoded),
+    not Events API deliveries (JSON, retried by Slack on purpose and keyed by event_id instead)."""
+    if raw_body.lstrip()[:1] == b"{" or not isinstance(body, dict):
+        return None
+    if isinstance(body.get("command"), str):
+        return "command"
+    kind = body.get("type")
+    return kind if isinstance(kind, str) and kind else "other"
+
+
+def _dispatch(app: App, bolt_request: BoltRequest, replays: ReplayGuard | None, raw_body: bytes,
+              kind: str | None) -> BoltResponse:
+    """In a worker thread: the replay check (its own transaction), then Bolt."""
+    if replays is not None and kind is not None:
+        timestamp = bolt_request.headers.get("x-slack-request-timestamp", [""])[0].strip()
+        try:
+            first = replays.first_time(timestamp=timestamp, raw_body=raw_body, kind=kind)
+        except SQLAlchemyError as exc:
+            # Nothing fails open: without the record, a replay could not be told apart.
+            log.warning("database unavailable while checking a Slack %s for replay: %s", kind, type(exc).__name__)
+            return BoltResponse(status=503, body='{"error": "database unavailable, try again"}',
+                                headers={"content-type": "application/json"})
+        if not first:
+            # A normal ack (with RetryFilter's "stop retrying"): nothing to retry, and nothing runs.
+            return BoltResponse(status=200, body="", headers={"X-Slack-No-Retry": "1"})
+    return app.dispatch(bolt_request)
+
+
+async def dispatch_to_bolt(app: App, request: Request, replays: ReplayGuard | None = None) -> Response:
+    """Starlette request → signature check → shape check → replay check → Bolt → Starlette response.
+
+    The body is already bounded in size and time (bot/request_bounds.py). Nothing reads the payload
+    before its signature holds, so an unverified request is a 401 and nothing at all (no error
+    handler, no ephemeral) acts on what it names."""
     body = await request.body()
     if len(body) > MAX_SLACK_BODY_BYTES:
         return Response("request body too large", status_code=413)
+    reason = unverified(app._signing_secret, body, request.headers, time.time())
+    if reason is not None:
+        log.info("refused a request to /slack/events: %s", reason)
+        return JSONResponse({"error": "invalid request"}, status_code=401)
     try:
         bolt_request = BoltRequest(body=body.decode("utf-8", errors="replace"), query=request.url.query,
                                    headers={k: [v] for k, v in request.headers.items()})
         problem = malformed(bolt_request.body)
     except Exception:  # noqa: BLE001 — Bolt reads the payload (e.g. "user": true) before the signature
         problem = "(body)"
-    if problem is not None:  # a clear 400 (401 when unsigned), not a 500 from inside Bolt
-        status, answer = refusal(app._signing_secret, body, request.headers, problem)
+    if problem is not None:  # a clear 400, not a 500 from inside Bolt
+        status, answer = refusal(body, problem)
         return JSONResponse(answer, status_code=status)
+    bolt_request.context[SIGNATURE_VERIFIED] = True
     started = time.perf_counter()
-    bolt_response: BoltResponse = await run_in_threadpool(app.dispatch, bolt_request)
+    bolt_response: BoltResponse = await run_in_threadpool(_dispatch, app, bolt_request, replays, body,
+                                                          replay_kind(body, bolt_request.body))
     SLACK_ACK_SECONDS.labels(kind=_request_kind(body)).observe(time.perf_counter() - started)
     headers = {k: v[0] for k, v in bolt_response.headers.items() if v}
     headers.pop("content-length", None)

@@ -132,7 +132,8 @@ def test_everything_posted_for_a_hostile_response_escapes_it(make_app, comment, 
     app.wait_for_post("C0SUCCESS")
     app.slash("open", user="U0ANA", channel="C0SUCCESS")
     vip = app.post_slack({"command": "/vip", "text": company[:200], "user_id": "U0ANA", "channel_id": "C0SUCCESS",
-                          "team_id": "T0SANDBOX", "response_url": app.fake.response_url("vip"), "trigger_id": "t"})
+                          "team_id": "T0SANDBOX", "response_url": app.fake.response_url("vip"),
+                          "trigger_id": f"t-{_runs[0]}"})  # unique, as Slack's are (a repeat is a replay)
     with app.runtime.session() as session:
         nudge_unclaimed_items(session, config=app.runtime.config, now=datetime.now(UTC) + timedelta(days=3),
                               claimed_by="fuzz")

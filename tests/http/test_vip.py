@@ -41,10 +41,11 @@ def _seed(app, *, days_since_created: int = 20) -> dict[str, int]:
 
 
 def _slash_vip(app, text: str, *, user: str, channel: str = "C0SUCCESS"):
+    app._counter[0] += 1  # each command unique, as Slack's are: the same signed bytes again are a replay
     return app.post_slack({
         "token": "legacy", "team_id": "T0SANDBOX", "team_domain": "sandbox", "channel_id": channel,
         "channel_name": "cx", "user_id": user, "user_name": user.lower(), "command": "/vip", "text": text,
-        "api_app_id": "A0CXLOOP", "response_url": app.fake.response_url("vip"), "trigger_id": "trigger-vip",
+        "api_app_id": "A0CXLOOP", "response_url": app.fake.response_url("vip"), "trigger_id": f"trigger-vip-{app._counter[0]}",
     })
 
 
