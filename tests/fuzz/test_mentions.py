@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import update
 
 from bot.digest import build_daily_digest, digest_message
 from bot.home import HomeData, HomeItem, home_view
@@ -23,6 +24,7 @@ from bot.slack.blocks import ItemView, item_message, thread_note
 from bot.slack.mrkdwn import escape_mrkdwn
 from bot.slack.vip_blocks import account_choices, due_list, no_match
 from bot.vip_search import Match
+from models import OutboxMessage
 from tests.conftest import SIGNING_SECRET
 from tests.fuzz.counting import counted
 from tests.fuzz.strategies import MENTIONS, budget, unicode_text
@@ -140,6 +142,10 @@ def test_everything_posted_for_a_hostile_response_escapes_it(make_app, comment, 
         digest = build_daily_digest(session, team=app.runtime.config.team("success"),
                                     day=date.today(), now=datetime.now(UTC) + timedelta(days=1))
         digest_text, digest_blocks = digest_message(digest)
+        # The nudge was queued as of its `now`, three days ahead: let the worker see it due today. (Without
+        # this the test only passed when that day fell outside business hours and nothing was nudged.)
+        session.execute(update(OutboxMessage).where(OutboxMessage.status == "pending")
+                        .values(available_at=datetime.now(UTC)))
     app.runtime.queued()
     app.idle()
     home = app.http.post(f"{app.url}/slack/events", content=HOME_OPENED, headers={
