@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 from slack_bolt import Ack, App
 
@@ -16,6 +17,11 @@ from handlers.slack_reply import tell_user
 from handlers.view_state import input_state, selected_value
 
 log = logging.getLogger(__name__)
+
+
+# What Slack sends as a message's channel and ts (the modal carries both to its submission).
+_SLACK_CHANNEL = re.compile(r"[CDG][A-Z0-9]{2,31}")
+_SLACK_TS = re.compile(r"\d{1,12}\.\d{1,9}")
 
 
 def _errors(config: AppConfig, customer: str, severity: str | None, team: str | None) -> dict[str, str]:
@@ -36,9 +42,15 @@ def register(app: App, runtime: Runtime) -> None:
     def open_escalation(ack: Ack, shortcut: dict, client) -> None:
         ack()
         message = shortcut.get("message") or {}
+        channel_id, message_ts = (shortcut.get("channel") or {}).get("id", ""), message.get("ts", "")
+        if not (isinstance(channel_id, str) and _SLACK_CHANNEL.fullmatch(channel_id)
+                and isinstance(message_ts, str) and _SLACK_TS.fullmatch(message_ts)):
+            # Slack never sends these; they would not fit the modal's private_metadata (3 000 characters).
+            log.warning("escalate shortcut ignored: not a Slack channel id and message ts")
+            return
         client.views_open(trigger_id=shortcut["trigger_id"], view=escalate_modal(
-            channel_id=(shortcut.get("channel") or {}).get("id", ""), message_ts=message.get("ts", ""),
-            message_text=message.get("text", ""), config=runtime.config))
+            channel_id=channel_id, message_ts=message_ts, message_text=message.get("text", ""),
+            config=runtime.config))
 
     @app.options(InputId.TEAM.value)
     def load_teams(ack: Ack, payload: dict) -> None:
