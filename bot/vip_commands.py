@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.commands import message_link
 from bot.config import AppConfig
+from bot.jobs import queue_message
 from bot.slack.mrkdwn import escape_mrkdwn, escaped_truncated, user_mention
 from bot.slack.vip_blocks import (
     AccountCard,
@@ -91,7 +92,7 @@ def load_card(session: Session, account: Account, *, now: datetime) -> AccountCa
         .outerjoin(SlackMessage, SlackMessage.item_id == Item.id)
         .where(Item.account_id == account.id, FollowUp.status != RESOLVED)
         .order_by(Item.received_at.desc()).limit(5)).all()
-    comments = session.execute(select(Item.received_at, Item.comment)
+    comments = session.execute(select(Item.received_at, Item.comment, Item.id)
                                .where(Item.account_id == account.id, Item.comment.is_not(None))
                                .order_by(Item.received_at.desc(), Item.id.desc()).limit(3)).all()
 
@@ -107,7 +108,8 @@ def load_card(session: Session, account: Account, *, now: datetime) -> AccountCa
         scores=tuple((when, kind, score) for when, kind, score in scored),
         open_items=tuple(ItemLine(item.id, label(item), message_link(msg.channel, msg.ts) if msg else None,
                                   item.received_at) for item, msg in open_rows),
-        comments=tuple((when, comment) for when, comment in comments),
+        comments=tuple((when, comment) for when, comment, _ in comments),
+        quoted_items=tuple(sorted({item.id for item, _ in open_rows} | {item_id for _, _, item_id in comments})),
     )
 
 
@@ -115,6 +117,14 @@ def card_reply(session: Session, account: Account, *, now: datetime, shareable: 
     # The fallback text is parsed for mentions too (and a shared card is posted in the channel): escaped.
     return Reply(text=f"{escaped_truncated(account.name, 200)}: {cadence_status(account, now)}",
                  blocks=account_card(load_card(session, account, now=now), shareable=shareable))
+
+
+def share_card(session: Session, account: Account, *, channel: str, now: datetime) -> None:
+    """Post the account's card in the channel through the outbox, recording the items it quotes, so
+    `cxloop forget` reaches it as it reaches digests (a response_url post could never be edited again)."""
+    card = load_card(session, account, now=now)
+    queue_message(session, channel=channel, text=f"{escaped_truncated(account.name, 200)}: {card.cadence_status}",
+                  blocks=account_card(card, shareable=False), now=now, quotes=card.quoted_items)
 
 
 def look_up(session: Session, query: str, *, now: datetime) -> Reply:

@@ -10,7 +10,7 @@ from bot.runtime import Runtime
 from bot.slack.ids import ActionId, InputId, ViewId, parse_item_value
 from bot.slack.mrkdwn import escaped_truncated
 from bot.slack.vip_blocks import assign_owner_modal, log_touch_modal
-from bot.vip_commands import Reply, assign_owner, card_reply, run_vip_command
+from bot.vip_commands import Reply, assign_owner, card_reply, run_vip_command, share_card
 from handlers.slack_events import refresh_home
 from handlers.slack_reply import tell_user
 from handlers.view_state import input_state, metadata_id, selected_value
@@ -54,15 +54,22 @@ def register(app: App, runtime: Runtime) -> None:
         respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=True)
 
     @app.action(ActionId.VIP_SHARE.value)
-    def share(ack: Ack, action: dict, respond) -> None:
+    def share(ack: Ack, body: dict, action: dict, respond) -> None:
         ack()
         account_id = _account_id(action.get("value", ""))
+        channel = (body.get("channel") or {}).get("id")
         with runtime.session() as session:
             account = session.get(Account, account_id) if account_id else None
             if account is None:
                 return
-            reply = card_reply(session, account, now=runtime.now(), shareable=False)
-        respond(text=reply.text, blocks=reply.blocks, response_type="in_channel", replace_original=False)
+            if channel:  # through the outbox, so an erasure can rewrite it later
+                share_card(session, account, channel=channel, now=runtime.now())
+            else:
+                reply = card_reply(session, account, now=runtime.now(), shareable=False)
+        if channel:
+            runtime.queued()
+        else:  # no channel to post in (Slack always names one for a message button): answer where clicked
+            respond(text=reply.text, blocks=reply.blocks, response_type="in_channel", replace_original=False)
 
     @app.action(ActionId.VIP_SNOOZE.value)
     def snooze_checkin(ack: Ack, body: dict, action: dict, respond) -> None:

@@ -87,6 +87,9 @@ class AccountCard:
     scores: tuple[tuple[datetime, str, int], ...]  # (when, kind, score), newest first; 5 are shown
     open_items: tuple[ItemLine, ...]
     comments: tuple[tuple[datetime, str], ...]  # (when, text), newest first; 3 are shown
+    # The items whose customer words the card shows (open items, comments): a shared card records
+    # them, so `cxloop forget` can rewrite it (bot/erasure.py).
+    quoted_items: tuple[int, ...] = ()
 
 
 # --- small helpers ---------------------------------------------------------------------------

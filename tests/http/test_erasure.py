@@ -266,3 +266,28 @@ def test_purge_keeps_open_and_claimed_items_and_each_accounts_latest_touch_and_s
         assert list(session.scalars(select(Touch.id))) == [latest_touch]
         assert [e.detail["items"] for e in session.scalars(
             select(AuditEntry).where(AuditEntry.action == "purge").order_by(AuditEntry.id))] == [1, 2]
+
+
+def test_forget_rewrites_a_vip_card_shared_in_the_channel(make_app, database_url):
+    """`/vip` → Share in channel posts the account card, with her comment, for everyone: erasure reaches it."""
+    app = make_app()
+    dana_id = app.post_webhook(DANA).json()["id"]
+    app.wait_for_post("C0SUCCESS")
+    with app.runtime.session() as session:
+        account_id = _account_id(session)
+        session.get(Item, dana_id).account_id = account_id
+    before = len(app.fake.messages("C0SUCCESS"))
+    response = app.click(ActionId.VIP_SHARE, f"account:{account_id}", user="U0ANA", channel="C0SUCCESS",
+                         ts="1700000000.000100")
+    assert response.status_code == 200
+    card = wait_for(lambda: len(app.fake.messages("C0SUCCESS")) > before and app.fake.messages("C0SUCCESS")[-1],
+                    what="the shared card")
+    assert "Acme Corp" in json.dumps(card) and "555-0100" in json.dumps(card)
+
+    result = _cli(["forget", "dana@initech.example"], database_url)
+    assert result.exit_code == 0, result.output
+    app.runtime.queued()
+    app.idle(timeout=15)
+    shared = json.dumps(app.fake.message("C0SUCCESS", card["ts"]))
+    assert not [word for word in DANA_WORDS if word in shared], shared
+    assert not [word for word in DANA_WORDS if word.lower() in _all_payloads(app).lower()]
