@@ -13,7 +13,7 @@ from bot.slack import blocks
 from bot.slack.ids import ActionId, OverflowChoice, parse_item_value
 from bot.slack.replies import change_reply, claim_reply
 from handlers.slack_events import refresh_home
-from handlers.slack_reply import tell_user
+from handlers.slack_reply import answer, tell_user
 from models import Item
 
 
@@ -79,7 +79,7 @@ def register(app: App, runtime: Runtime) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=blocks.resolve_modal(item_id, summary=summary))
 
     @app.action(ActionId.FOLLOW_UP_PUSH.value)
-    def push_follow_up(ack: Ack, body: dict, action: dict, respond) -> None:
+    def push_follow_up(ack: Ack, body: dict, action: dict, respond, client) -> None:
         ack()
         decoded = _context(body, action.get("value", ""))
         if decoded is None:
@@ -93,7 +93,7 @@ def register(app: App, runtime: Runtime) -> None:
             result = followups.set_follow_up_date(session, item_id=item_id, user_id=user_id, on=day, now=now)
         runtime.queued()
         text = change_reply("move the follow-up date of", result) or f"📅 Pushed to {day:%a %d %b}."
-        respond(text=text, replace_original=True)
+        answer(respond, client, user_id=user_id, text=text, replace_original=True)
 
     @app.action(ActionId.FOLLOW_UP_PICK.value)
     def pick_follow_up(ack: Ack, body: dict, action: dict, client, respond) -> None:

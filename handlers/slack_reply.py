@@ -23,3 +23,16 @@ def tell_user(client: WebClient, *, user_id: str, channel_id: str | None, text: 
         client.chat_postMessage(channel=user_id, text=text, blocks=ephemeral_text(text))
     except Exception as exc:  # noqa: BLE001 — a lost reply must not fail the listener
         log.warning("could not send a private reply: %s", exc)
+
+
+def answer(respond, client: WebClient, *, user_id: str, text: str, blocks: list | None = None,
+           response_type: str = "ephemeral", replace_original: bool = False) -> None:
+    """Answer a click where it was made (its response_url); a click without one (the App Home) gets
+    the answer in the app's DM instead of failing the listener."""
+    if respond is not None and getattr(respond, "response_url", None):
+        respond(text=text, blocks=blocks, response_type=response_type, replace_original=replace_original)
+        return
+    try:
+        client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+    except Exception as exc:  # noqa: BLE001 — a lost reply must not fail the listener
+        log.warning("could not send a private reply: %s", exc)

@@ -12,7 +12,7 @@ from bot.slack.mrkdwn import escaped_truncated
 from bot.slack.vip_blocks import assign_owner_modal, log_touch_modal
 from bot.vip_commands import Reply, assign_owner, card_reply, run_vip_command, share_card
 from handlers.slack_events import refresh_home
-from handlers.slack_reply import tell_user
+from handlers.slack_reply import answer, tell_user
 from handlers.view_state import input_state, metadata_id, selected_value
 from models import Account
 from models.account import TOUCH_CHANNELS
@@ -44,17 +44,18 @@ def register(app: App, runtime: Runtime) -> None:
             refresh_home(runtime, user_id)
 
     @app.action(ActionId.VIP_OPEN.value)
-    def open_account(ack: Ack, action: dict, respond) -> None:
+    def open_account(ack: Ack, body: dict, action: dict, respond, client) -> None:
         ack()
         account_id = _account_id(action.get("value", ""))
         with runtime.session() as session:
             account = session.get(Account, account_id) if account_id else None
             reply = card_reply(session, account, now=runtime.now()) if account else \
                 Reply.plain("That account no longer exists.")
-        respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=True)
+        answer(respond, client, user_id=body["user"]["id"], text=reply.text, blocks=reply.blocks,
+               replace_original=True)
 
     @app.action(ActionId.VIP_SHARE.value)
-    def share(ack: Ack, body: dict, action: dict, respond) -> None:
+    def share(ack: Ack, body: dict, action: dict, respond, client) -> None:
         ack()
         account_id = _account_id(action.get("value", ""))
         channel = (body.get("channel") or {}).get("id")
@@ -69,10 +70,11 @@ def register(app: App, runtime: Runtime) -> None:
         if channel:
             runtime.queued()
         else:  # no channel to post in (Slack always names one for a message button): answer where clicked
-            respond(text=reply.text, blocks=reply.blocks, response_type="in_channel", replace_original=False)
+            answer(respond, client, user_id=body["user"]["id"], text=reply.text, blocks=reply.blocks,
+                   response_type="in_channel")
 
     @app.action(ActionId.VIP_SNOOZE.value)
-    def snooze_checkin(ack: Ack, body: dict, action: dict, respond) -> None:
+    def snooze_checkin(ack: Ack, body: dict, action: dict, respond, client) -> None:
         ack()
         account_id = _account_id(action.get("value", ""))
         if account_id is None:
@@ -81,8 +83,8 @@ def register(app: App, runtime: Runtime) -> None:
             account = snooze_checkins(session, account_id=account_id, user_id=body["user"]["id"], now=runtime.now())
             name = account.name if account else None
         if name:
-            respond(text=f"😴 No check-in reminders for {escaped_truncated(name, 100)} for {VIP_SNOOZE_DAYS} days.", response_type="ephemeral",
-                    replace_original=False)
+            answer(respond, client, user_id=body["user"]["id"],
+                   text=f"😴 No check-in reminders for {escaped_truncated(name, 100)} for {VIP_SNOOZE_DAYS} days.")
 
     @app.action(ActionId.VIP_LOG_TOUCH.value)
     def open_touch_modal(ack: Ack, body: dict, action: dict, client) -> None:
