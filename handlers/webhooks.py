@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot import webhook_events
 from bot.config import SourceConfig
 from bot.group_commit import GroupCommitWriter
 from bot.intake import IngestResult, PayloadError, ingest_item, parse_generic_payload, validate_payload
@@ -39,17 +41,27 @@ class _Stored:
 
 def _parse_provider(runtime: Runtime, api: ProviderAPI, source: SourceConfig, body: bytes,
                     headers: dict[str, str]) -> list[dict[str, Any]] | Ignored | _Stored:
-    """On the source's own pool: the duplicate check, then the adapter's parse (which may call the API)."""
+    """On the source's own pool: the replay check, then the adapter's parse (which may call the API)."""
     adapter = adapter_for(source.type)
     item_ids = getattr(adapter, "item_ids", None)
+    event_id = getattr(adapter, "event_id", None)
     ids = item_ids(source, body, headers) if item_ids else None
-    if ids:
+    event = event_id(source, body, headers) if event_id else None
+    if ids and event:
         with runtime.session() as session:
+            applied = webhook_events.seen(session, source=source.name, event_id=event)
             found = dict(session.execute(select(Item.external_id, Item.id).where(
                 Item.source == source.name, Item.external_id.in_(set(ids)))).all())
-        if all(external_id in found for external_id in ids):
+        if applied and all(external_id in found for external_id in ids):
             return _Stored([found[external_id] for external_id in ids])
+        if found:
+            # A new event about a stored response is an edit: ask the API again, never a cached copy.
+            return adapter.parse(source, body, headers, partial(_fresh, api.fetch))
     return adapter.parse(source, body, headers, api.fetch)
+
+
+def _fresh(fetch: Callable[..., dict[str, Any]], path: str, *, fresh: bool = False) -> dict[str, Any]:
+    return fetch(path, fresh=True)
 
 
 def make_webhook_endpoint(runtime: Runtime, writer: GroupCommitWriter, providers: ProviderAPIs):
@@ -131,9 +143,16 @@ def make_webhook_endpoint(runtime: Runtime, writer: GroupCommitWriter, providers
 
         request_id = request_id_var.get()
 
+        event = None if source.type == "generic" else getattr(adapter_for(source.type), "event_id", None)
+        event = event(source, body, headers) if event else None
+
         def store(session):
-            return [ingest_item(session, source=source.name, payload=payload, config=runtime.config,
-                                now=runtime.now(), request_id=request_id) for payload in payloads]
+            now = runtime.now()
+            results = [ingest_item(session, source=source.name, payload=payload, config=runtime.config,
+                                   now=now, request_id=request_id) for payload in payloads]
+            if event:
+                webhook_events.record(session, source=source.name, event_id=event, now=now)
+            return results
 
         try:
             results = await asyncio.wrap_future(writer.submit(store))

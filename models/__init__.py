@@ -8,5 +8,6 @@ from models.followup import FollowUp, FollowUpEvent
 from models.item import Item
 from models.job_run import JobRun
 from models.slack_request import SlackRequestSeen
+from models.webhook_event import WebhookEventSeen
 
-__all__ = ["Account", "AccountDomain", "AuditEntry", "Base", "Contact", "Touch", "FollowUp", "FollowUpEvent", "Item", "JobRun", "MessageQuote", "OutboxMessage", "SlackMessage", "SlackRequestSeen"]
+__all__ = ["Account", "AccountDomain", "AuditEntry", "Base", "Contact", "Touch", "FollowUp", "FollowUpEvent", "Item", "JobRun", "MessageQuote", "OutboxMessage", "SlackMessage", "SlackRequestSeen", "WebhookEventSeen"]

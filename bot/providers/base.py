@@ -43,13 +43,14 @@ class Adapter(Protocol):
               fetch: Fetch) -> list[dict[str, Any]] | Ignored: ...
 
 
-# Optional, for an adapter whose parse calls the provider's API and whose stored items never change
-# once made (SurveyMonkey's completed responses):
+# Optional, for an adapter whose parse calls the provider's API (SurveyMonkey sends ids only):
 #     item_ids(source, body, headers) -> list[str] | None
-# the generic ids the webhook would store, read from the body alone (None when the body cannot say:
-# parse then answers it). When every one is stored already the webhook is a duplicate, answered
-# without calling the API. Adapters whose items are updated by later events under the same id
-# (Zendesk, Intercom) have none: their look-ups are shared and cached instead (bot/outbound.py).
+#     event_id(source, body, headers) -> str | None
+# the generic ids the webhook would store and the provider's id of this event, read from the body alone
+# (None when the body cannot say: parse then answers it). When the event was applied before
+# (bot/webhook_events.py) and its items are stored, the webhook is a duplicate answered without calling
+# the API; a new event about a stored item (an edit) is fetched and applied. Adapters whose look-ups
+# are shared and cached instead (Zendesk, Intercom) have neither (bot/outbound.py).
 
 
 def hmac_digest(secret: str, message: bytes, algorithm: str = "sha256") -> bytes:

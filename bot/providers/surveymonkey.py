@@ -366,8 +366,8 @@ class SurveyMonkeyAdapter:
     def item_ids(self, source: SourceConfig, body: bytes, headers: Mapping[str, str]) -> list[str] | None:
         """The response id of a response_completed callback (what parse stores it under), before any fetch.
 
-        A completed response is stored once: a replay whose id is stored is a duplicate without
-        an API call (SurveyMonkey apps have daily request limits, and its API can be slow).
+        With event_id: an event applied before whose response is stored is a duplicate without an API
+        call (SurveyMonkey apps have daily request limits, and its API can be slow).
         """
         try:
             event = decode_json_object(body)
@@ -376,6 +376,15 @@ class SurveyMonkeyAdapter:
             return [_digits(event.get("object_id"), "object_id")]
         except PayloadError:
             return None  # parse answers it with the field at fault
+
+    def event_id(self, source: SourceConfig, body: bytes, headers: Mapping[str, str]) -> str | None:
+        """The callback's event_id: a retry repeats it, an edit of the response is a new event."""
+        try:
+            event_id = decode_json_object(body).get("event_id")
+        except PayloadError:
+            return None
+        return str(event_id) if isinstance(event_id, str | int) and not isinstance(event_id, bool) and \
+            str(event_id).strip() else None
 
     def parse(self, source: SourceConfig, body: bytes, headers: Mapping[str, str],
               fetch: Fetch) -> list[dict[str, Any]] | Ignored:

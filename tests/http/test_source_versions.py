@@ -247,9 +247,14 @@ def test_surveymonkey_an_older_copy_of_the_response_changes_nothing(make_app, sm
     second = edited(callback, lambda d: d.update(event_id="10031456790"))
     assert more.post(app, "surveymonkey", second, more.surveymonkey_headers(second)).json()["updated"] is True
     item = item_of(app, "surveymonkey", more.RESPONSE_ID)
-    # A replayed callback answered from an older copy (a lagging API replica, a cached proxy).
+    # The first callback delivered again: the event was applied, so no API call and nothing changes.
+    calls = len(sm_api.requests)
+    again = more.post(app, "surveymonkey", callback, more.surveymonkey_headers(callback))
+    assert (again.status_code, again.json()["status"], len(sm_api.requests)) == (200, "duplicate", calls)
+    # A new callback answered from an older copy (a lagging API replica, a cached proxy).
     sm_api.documents[more.RESPONSE_PATH] = version("2024-05-14T16:41:05+00:00", "First answer")
-    assert_stale(more.post(app, "surveymonkey", callback, more.surveymonkey_headers(callback)), item.id)
+    third = edited(callback, lambda d: d.update(event_id="10031456791"))
+    assert_stale(more.post(app, "surveymonkey", third, more.surveymonkey_headers(third)), item.id)
     assert item_of(app, "surveymonkey", more.RESPONSE_ID).comment == "Edited answer"
     assert_edited_once(app, item, "C0SUCCESS", message["ts"], "Edited answer", "First answer")
 
