@@ -40,7 +40,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from bot.commands import message_link
 from bot.config import AppConfig
 from bot.digest import DETRACTOR, PASSIVE, PROMOTER, iso_week_label, local_midnight, nps_score
-from bot.scoring import KINDS
+from bot.vocabulary import KINDS
 from models import Account, FollowUp, Item, SlackMessage, Touch
 from models.followup import CLAIMED, OPEN
 

@@ -20,7 +20,7 @@ from bot.dashboard import (
 )
 from bot.dashboard_svg import category_mix_svg, detractor_age_svg, nps_trend_svg, themes_svg
 from bot.digest import format_minutes
-from bot.scoring import KINDS
+from bot.vocabulary import KINDS
 
 esc = html.escape
 KIND_LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "psat": "PSAT", "escalation": "Escalation"}

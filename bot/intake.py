@@ -36,9 +36,10 @@ from bot.close_loop import queue_promoter_hand_off
 from bot.config import AppConfig, error_location
 from bot.email_address import normalise_email
 from bot.routing import RouteDecision, RoutingFacts, route_item
-from bot.scoring import KINDS, SCORE_RANGES, SURVEY_KINDS, score_response
+from bot.scoring import score_response
 from bot.slack.mrkdwn import mention_target
 from bot.vip import find_account_for_item
+from bot.vocabulary import KINDS, SCORE_RANGES, SURVEY_KINDS
 from models import FollowUp, Item, OutboxMessage
 from models.delivery import POST_ITEM, THREAD_REPLY, UPDATE_ITEM
 from models.followup import OPEN

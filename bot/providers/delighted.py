@@ -51,8 +51,8 @@ from bot.providers.base import (
     short_text,
     tag_list,
 )
-from bot.scoring import SURVEY_KINDS
 from bot.signing import SignatureError
+from bot.vocabulary import SURVEY_KINDS
 
 SIGNATURE_HEADER = "X-Delighted-Webhook-Signature"
 RESPONSE_EVENTS = ("survey_response.created", "survey_response.updated")

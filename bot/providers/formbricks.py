@@ -64,8 +64,8 @@ from bot.providers.base import (
     short_text,
     tag_list,
 )
-from bot.scoring import SURVEY_KINDS
 from bot.signing import SignatureError
+from bot.vocabulary import SURVEY_KINDS
 
 RESPONSE_EVENTS = ("responseCreated", "responseUpdated", "responseFinished")
 # The event's stage, the second part of the source version (a later stage wins at an equal updatedAt).

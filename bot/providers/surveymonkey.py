@@ -74,8 +74,8 @@ from bot.providers.base import (
     require_header,
 )
 from bot.providers.wootric import customer_from_properties
-from bot.scoring import SCORE_RANGES, SURVEY_KINDS
 from bot.signing import SignatureError
+from bot.vocabulary import SCORE_RANGES, SURVEY_KINDS
 
 SIGNATURE_HEADER = "Sm-Signature"
 APIKEY_HEADER = "Sm-Apikey"

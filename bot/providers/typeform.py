@@ -53,8 +53,8 @@ from bot.providers.base import (
     same,
     short_text,
 )
-from bot.scoring import SURVEY_KINDS
 from bot.signing import SignatureError
+from bot.vocabulary import SURVEY_KINDS
 
 SIGNATURE_HEADER = "Typeform-Signature"
 SCORE_FIELD_TYPES = ("nps", "opinion_scale", "rating")

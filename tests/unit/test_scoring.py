@@ -5,10 +5,6 @@ import time
 import pytest
 
 from bot.scoring import (
-    DEFAULT_THEMES,
-    KINDS,
-    SCORE_RANGES,
-    SURVEY_KINDS,
     Scored,
     categorize,
     compile_taxonomy,
@@ -17,6 +13,7 @@ from bot.scoring import (
     tokenize,
 )
 from bot.sentiment import Sentiment, analyze_sentiment
+from bot.vocabulary import DEFAULT_THEMES, KINDS, SCORE_RANGES, SURVEY_KINDS
 
 # --- categorize ------------------------------------------------------------------------------
 
