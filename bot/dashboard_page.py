@@ -19,7 +19,7 @@ from bot.dashboard import (
     Dashboard,
 )
 from bot.dashboard_svg import category_mix_svg, detractor_age_svg, nps_trend_svg, themes_svg
-from bot.digest import format_minutes
+from bot.durations import duration, hours_label
 from bot.vocabulary import KINDS
 
 esc = html.escape
@@ -95,11 +95,11 @@ def _figures(d: Dashboard) -> str:
         _card("volume", "Items", f"{d.volume:,}", d.volume, "received in the range"),
         _card("open-items", "Open items", f"{d.open_items_total:,}", d.open_items_total, "unclaimed or claimed"),
         _card("open-detractors", "Open detractors", f"{d.open_detractors:,}", d.open_detractors,
-              f"oldest {format_minutes(d.oldest_open_detractor_days * 1440)}"
+              f"oldest {duration(d.oldest_open_detractor_days * 1440)}"
               if d.oldest_open_detractor_days is not None else "none waiting"),
-        _card("median-claim", "Median time to claim", format_minutes(d.median_claim_minutes), d.median_claim_minutes,
+        _card("median-claim", "Median time to claim", duration(d.median_claim_minutes), d.median_claim_minutes,
               f"over {_plural(d.claimed_count, 'claimed item')}"),
-        _card("median-resolve", "Median time to resolve", format_minutes(d.median_resolve_minutes),
+        _card("median-resolve", "Median time to resolve", duration(d.median_resolve_minutes),
               d.median_resolve_minutes, f"over {_plural(d.resolved_count, 'resolved item')}"),
         _card("sla-breaches", "SLA breaches", f"{d.sla_breaches:,}", d.sla_breaches,
               "claimed late or still unclaimed past SLA", "bad" if d.sla_breaches else ""),
@@ -150,7 +150,7 @@ def _open_table(d: Dashboard) -> str:
                 else f"#{item.item_id}")
         rows.append(
             f'<tr data-item-id="{item.item_id}"><td>{link}</td><td class="t">{esc(_local(item.received_at, tz))}</td>'
-            f'<td class="n">{esc(format_minutes(item.age_days * 1440))}</td><td>{esc(item.team)}</td>'
+            f'<td class="n">{esc(duration(item.age_days * 1440))}</td><td>{esc(item.team)}</td>'
             f"<td>{esc(KIND_LABELS.get(item.kind, item.kind))} {esc(score)}</td>"
             f'<td><span class="tag {esc(category)}">{esc(category)}</span></td>'
             f"<td>{esc(item.customer)}{' ⭐' if item.vip else ''}</td><td>{esc(item.summary)}</td>"
@@ -166,7 +166,7 @@ def _open_table(d: Dashboard) -> str:
 
 
 def _notes(d: Dashboard, config: AppConfig) -> str:
-    sla = ", ".join(f"{key} {hours:g} h" for key, hours in sorted(config.schedule.sla_hours.items())) or "none set"
+    sla = ", ".join(f"{key} {hours_label(hours)}" for key, hours in sorted(config.schedule.sla_hours.items())) or "none set"
     notes = [
         f"The range is whole days in {d.filters.timezone}; weeks are ISO weeks (Monday to Sunday), and the first "
         "and last may be cut by the range. All teams means the teams in cxloop.toml.",

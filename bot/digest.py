@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from bot.commands import message_link
 from bot.config import TeamConfig
+from bot.durations import duration
 from bot.slack.mrkdwn import escape_mrkdwn, escaped_truncated, slack_date, truncate, user_mention
 from models import Account, FollowUp, Item, SlackMessage, Touch
 from models.followup import CLAIMED, OPEN, RESOLVED
@@ -141,18 +142,6 @@ def item_label(kind: str, score: int | None, who: str) -> str:
 
 def _score_label(kind: str, score: int | None) -> str:
     return _kind_label(kind) + (f" {score}" if score is not None else "")
-
-
-def format_minutes(minutes: float | None) -> str:
-    """42 → "42m", 190 → "3h 10m", 3000 → "2d 2h"; None → "–"."""
-    if minutes is None:
-        return "–"
-    total = max(0, round(minutes))
-    if total < 60:
-        return f"{total}m"
-    if total < 24 * 60:
-        return f"{total // 60}h {total % 60:02d}m"
-    return f"{total // 1440}d {total % 1440 // 60}h"
 
 
 def _signed(value: int | None) -> str:
@@ -420,8 +409,8 @@ def digest_text(d: DailyDigest) -> str:
         f"Detractors: {d.detractors_new} new, {d.detractors_claimed} claimed, {d.detractors_resolved} resolved, "
         f"{d.detractors_open} still open at end of day",
         f"Claimed: {d.claimed_total}, resolved: {d.resolved_total}",
-        f"Median time to claim: {format_minutes(d.median_claim_minutes)}; "
-        f"to resolve: {format_minutes(d.median_resolve_minutes)}",
+        f"Median time to claim: {duration(d.median_claim_minutes)}; "
+        f"to resolve: {duration(d.median_resolve_minutes)}",
         "Top themes: " + (", ".join(f"{_theme_label(t)} {n}" for t, n in d.top_themes) or "none"),
     ]
     for title, quote in (("Critical", d.critical_quote), ("Glowing", d.glowing_quote)):
@@ -472,8 +461,8 @@ def digest_message(d: DailyDigest) -> tuple[str, list[dict]]:
     blocks.append({"type": "section", "block_id": "cx_digest_work", "fields": [
         {"type": "mrkdwn", "text": f"*Detractors*\n{d.detractors_new} new · {d.detractors_claimed} claimed · "
                                    f"{d.detractors_resolved} resolved\n*{d.detractors_open} still open* at end of day"},
-        {"type": "mrkdwn", "text": f"*Median time*\nto claim {format_minutes(d.median_claim_minutes)} · "
-                                   f"to resolve {format_minutes(d.median_resolve_minutes)}\n"
+        {"type": "mrkdwn", "text": f"*Median time*\nto claim {duration(d.median_claim_minutes)} · "
+                                   f"to resolve {duration(d.median_resolve_minutes)}\n"
                                    f"{d.claimed_total} claimed · {d.resolved_total} resolved"},
     ]})
     if d.top_themes:
@@ -684,7 +673,7 @@ def _table(r: TrendReport) -> str:
     for p in r.periods:
         dpp = f"{p.detractors}/{p.passives}/{p.promoters}"
         rows.append(f"{p.label:<9} {p.volume:>6} {_signed(p.nps):>5} {dpp:>11} "
-                    f"{format_minutes(p.median_claim_minutes):>8}")
+                    f"{duration(p.median_claim_minutes):>8}")
     return "\n".join(rows)
 
 

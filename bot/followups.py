@@ -14,6 +14,7 @@ from typing import Any, Literal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.durations import hours_label
 from bot.slack.blocks import thread_note
 from bot.slack.ids import OUTCOMES
 from bot.slack.mrkdwn import escaped_truncated, user_mention
@@ -200,7 +201,7 @@ def snooze_followup(session: Session, *, item_id: int, user_id: str, hours: int,
                      values={"snoozed_until": until})
     _record(session, item_id, actor=user_id, action="snooze", from_status=follow_up.status,
             to_status=follow_up.status, now=now, detail={"until": until.isoformat()},
-            thread_text=f"😴 {user_mention(user_id)} snoozed reminders for {hours // 24} day(s).")
+            thread_text=f"😴 {user_mention(user_id)} snoozed reminders for {hours_label(hours)}.")
     return ChangeResult("changed", status=follow_up.status)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.commands import message_link
 from bot.config import AppConfig
 from bot.db import session_scope
+from bot.durations import duration
 from bot.slack.ids import ActionId, account_value, item_value
 from bot.slack.mrkdwn import escaped_truncated, slack_date
 from bot.vip import cadence_status, due_accounts
@@ -108,14 +109,6 @@ def _item_text(entry: HomeItem, when_label: str) -> str:
     return f"{label}\n{when_label} {slack_date(entry.since, '{date_short_pretty}')}"
 
 
-def _duration(minutes: float) -> str:
-    if minutes < 90:
-        return f"{minutes:.0f} min"
-    if minutes < 48 * 60:
-        return f"{minutes / 60:.1f} h"
-    return f"{minutes / 1440:.1f} days"
-
-
 def home_view(data: HomeData) -> dict[str, Any]:
     """Pure: the `home` view for views.publish."""
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": "Your day in cxloop"}}]
@@ -149,7 +142,7 @@ def home_view(data: HomeData) -> dict[str, Any]:
                                _button("Log touch", ActionId.VIP_LOG_TOUCH, account_value(account_id))))
     blocks.append({"type": "divider"})
 
-    median = _duration(data.median_claim_minutes) if data.median_claim_minutes is not None else "–"
+    median = duration(data.median_claim_minutes)
     blocks.append(_section(f"*Your last 7 days*\n{data.touches_7d} VIP touch{'es' if data.touches_7d != 1 else ''}"
                            f" · {data.resolved_7d} resolved · median time to claim {median}"))
     return {"type": "home", "blocks": blocks[:HOME_BLOCKS_MAX]}

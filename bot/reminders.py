@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.commands import message_link
 from bot.config import AppConfig
+from bot.durations import duration, hours_label
 from bot.jobs import claim_run, in_business_hours, is_workday, local_time, queue_message
 from bot.slack.ids import ActionId, account_value, item_value
 from bot.slack.mrkdwn import escaped_truncated, mention_target
@@ -27,10 +28,6 @@ SLA_NUDGE, FOLLOW_UP_DUE, VIP_CHECKINS = "sla_nudge", "follow_up_due", "vip_chec
 # Items older than this are no longer nudged: the digest's "oldest unclaimed" covers them.
 NUDGE_LOOKBACK = timedelta(days=14)
 VIP_SNOOZE_DAYS = 7
-
-
-def _hours(value: float) -> str:
-    return f"{value:g} h" if value < 48 else f"{value / 24:g} days"
 
 
 def sla_key(item: Item) -> str | None:
@@ -69,14 +66,14 @@ def nudge_unclaimed_items(session: Session, *, config: AppConfig, now: datetime,
             if claim_run(session, job=SLA_NUDGE, target=f"item:{item.id}", period="level-2",
                          scheduled_for=item.received_at + timedelta(hours=2 * hours), now=now, claimed_by=claimed_by):
                 lead = mention_target(team.lead or team.mention)
-                text = (f"🚨 Still unclaimed after {_hours(waited.total_seconds() / 3600)} — twice the "
-                        f"{_hours(hours)} SLA. {lead + ' please' if lead else 'Please'} assign someone.")
+                text = (f"🚨 Still unclaimed after {duration(waited)} — twice the "
+                        f"{hours_label(hours)} SLA. {lead + ' please' if lead else 'Please'} assign someone.")
                 _thread_reply(session, item, text, now=now, broadcast=True)
                 sent += 1
         elif claim_run(session, job=SLA_NUDGE, target=f"item:{item.id}", period="level-1",
                        scheduled_for=item.received_at + timedelta(hours=hours), now=now, claimed_by=claimed_by):
             who = mention_target(team.mention)
-            text = f"⏰ Unclaimed for {_hours(round(waited.total_seconds() / 3600, 1))} (SLA {_hours(hours)})." \
+            text = f"⏰ Unclaimed for {duration(waited)} (SLA {hours_label(hours)})." \
                    + (f" {who}, can someone take this?" if who else " Can someone take this?")
             _thread_reply(session, item, text, now=now, broadcast=False)
             sent += 1

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.durations import hours_label
 from bot.slack.ids import (
     OUTCOMES,
     SNOOZE_CHOICES_HOURS,
@@ -132,16 +133,6 @@ def _quote(text: str, limit: int) -> tuple[str, bool]:
     quoted = "\n".join(f"> {line}" for line in escape_mrkdwn(normalised).split("\n"))
     shown = truncate(quoted, limit)
     return shown, shown != quoted
-
-
-def _hours_label(hours: int) -> str:
-    if hours % 168 == 0:
-        weeks = hours // 168
-        return f"{weeks} week" if weeks == 1 else f"{weeks} weeks"
-    if hours % 24 == 0:
-        days = hours // 24
-        return f"{days} day" if days == 1 else f"{days} days"
-    return f"{hours} hour" if hours == 1 else f"{hours} hours"
 
 
 def _outcome_label(outcome: str | None) -> str | None:
@@ -429,7 +420,7 @@ def follow_up_modal(item_id: int, initial: date | None = None) -> dict[str, Any]
 
 
 def snooze_modal(item_id: int) -> dict[str, Any]:
-    options = [_option(_hours_label(hours), key) for key, hours in SNOOZE_CHOICES_HOURS.items()]
+    options = [_option(hours_label(hours), key) for key, hours in SNOOZE_CHOICES_HOURS.items()]
     select = {"type": "static_select", "options": options, "initial_option": options[0]}
     return _modal(
         ViewId.SNOOZE,

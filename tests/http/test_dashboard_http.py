@@ -191,7 +191,7 @@ def test_page_shows_the_seeded_figures_charts_and_open_items(app) -> None:
     assert page.metrics["open-items"][0] == str(len(open_ids))
     assert page.metrics["open-detractors"][0] == str(detractors_open) == "3"
     assert float(page.metrics["median-claim"][0]) == pytest.approx(claims[1], abs=0.01)
-    assert page.metrics["median-claim"][1] == "1h 30m"
+    assert page.metrics["median-claim"][1] == "1 h 30 min"
     assert float(page.metrics["median-resolve"][0]) == pytest.approx(90, abs=0.01)
     assert page.metrics["sla-breaches"][0] == "1"  # r1: a detractor claimed after 5 h, SLA 4 h
     assert page.metrics["vip-coverage"] == ("50.00", "50%")
