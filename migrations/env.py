@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import pool
 
 from bot.db import make_engine
+from migrations.schema_filter import AUTOGENERATE_OPTIONS
 from models import Base
 
 config = context.config
@@ -12,7 +13,7 @@ target_metadata = Base.metadata
 
 def run_migrations_offline() -> None:
     context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
-                      literal_binds=True, render_as_batch=True)
+                      literal_binds=True, render_as_batch=True, **AUTOGENERATE_OPTIONS)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -30,7 +31,9 @@ def run_migrations_online() -> None:
 
 def _run(connection) -> None:
     # render_as_batch: SQLite cannot ALTER most things; batch mode copies the table instead.
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    # AUTOGENERATE_OPTIONS: `alembic revision --autogenerate` leaves the hand-made /vip search indexes alone.
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                      **AUTOGENERATE_OPTIONS)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, JSONType, UTCDateTime
@@ -42,7 +42,8 @@ class Item(Base):
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
     url: Mapped[str | None] = mapped_column(String(3000))
     # Where it lives at its source (ticket, conversation, response ids), for calls back on resolve.
-    source_ref: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # The server default (migration 20261122_0005) gave the rows that existed before this column an empty one.
+    source_ref: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default=text("'{}'"))
     source_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
