@@ -39,8 +39,9 @@ TEAM_ID = "T0SANDBOX"
 TEAM_NAME = "Sandbox"
 PERMALINK_BASE = "https://sandbox.slack.local/archives"
 
-# Public (C), private (G) and DM (D) conversation ids are accepted; channels spring into existence
-# on first use so tests need no per-channel setup.
+# Public (C), private (G) and DM (D) conversation ids are accepted; public channels and DMs spring into
+# existence on first use so tests need no per-channel setup. A private channel is seen only once the
+# bot was invited (join()), as in Slack: before that every method answers channel_not_found.
 _CHANNEL_RE = re.compile(r"[CGD][A-Z0-9]+")
 RESPONSE_URL_MAX_USES, RESPONSE_URL_TTL_S = 5, 30 * 60  # Slack: 5 uses within 30 minutes
 TRIGGER_TTL_S = 3.0  # Slack: a trigger_id opens one view, within 3 seconds
@@ -463,11 +464,13 @@ class FakeSlack:
             self._triggers[trigger] = time.monotonic()
             return trigger
 
-    def response_url(self, key: str = "") -> str:
+    def response_url(self, key: str = "", *, user: str | None = None) -> str:
         """A Slack-like response_url. With ``key`` "C123", in_channel replies land in C123; with
-        "C123:<ts>", replace_original/delete_original also act on that message."""
+        "C123:<ts>", replace_original/delete_original also act on that message. ``user`` is who
+        interacted: Slack shows the URL's ephemeral answers to that person only."""
         with self._lock:
             self._response_url_seq += 1  # each URL is its own: Slack allows 5 uses of one in 30 minutes
+            self._response_url_users[f"{key}?{self._response_url_seq}"] = user
             return f"{self.url}/response_url/{quote(key, safe='')}?u={self._response_url_seq}"
 
     # ---- configuration
@@ -497,6 +500,7 @@ class FakeSlack:
             self._view_seq = 0
             self._uploads: dict[str, dict[str, Any]] = {}  # file id -> upload, pending or completed
             self._response_url_uses: dict[str, list[float]] = {}  # url -> when each use came
+            self._response_url_users: dict[str, str | None] = {}  # url -> who interacted
             self._triggers: dict[str, float] = {}  # trigger_id -> when issued (or first seen)
             self._used_triggers: set[str] = set()
             self._file_seq = 0
@@ -646,7 +650,15 @@ class FakeSlack:
         ch = args.get("channel")
         if not isinstance(ch, str) or not _CHANNEL_RE.fullmatch(ch) or ch in self._missing:
             raise _ApiError("channel_not_found")
+        if ch[0] == "G" and ch not in self._joined:
+            raise _ApiError("channel_not_found")  # a private channel is invisible to a bot never invited
         return ch
+
+    def _user_in(self, channel: str, user: str) -> bool:
+        """Is the user a member? A DM D<user> has that user; a channel nobody set has everyone."""
+        if channel[0] == "D" and channel[1:] in self._users:
+            return user == channel[1:]
+        return user in self._channel_members.get(channel, self._users)
 
     def _find(self, channel: str, ts: Any) -> dict[str, Any] | None:
         return next((m for m in self._messages.get(channel, []) if m["ts"] == ts), None)
@@ -699,6 +711,8 @@ class FakeSlack:
                 "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
 
     def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(args.get("channel"), str) and args["channel"] in self._users:
+            args = {**args, "channel": f"D{args['channel']}"}  # a user id posts in the app's DM with them
         channel = self._channel(args)
         if channel[0] == "C" and channel not in self._joined and "chat:write.public" not in self.scopes:
             raise _ApiError("not_in_channel")  # only chat:write.public posts where the bot was not invited
@@ -738,8 +752,12 @@ class FakeSlack:
 
     def _post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
-        if args.get("user") not in self._users:
-            raise _ApiError("user_not_in_channel" if args.get("user") else "invalid_arguments")
+        if channel[0] == "C" and channel not in self._joined and "chat:write.public" not in self.scopes:
+            raise _ApiError("not_in_channel")
+        if not args.get("user"):
+            raise _ApiError("invalid_arguments")
+        if args["user"] not in self._users or not self._user_in(channel, args["user"]):
+            raise _ApiError("user_not_in_channel")  # Slack shows an ephemeral only to a member of the channel
         self._check_content(args)
         ts = self._new_ts()
         self._ephemerals.append({"ts": ts, "channel": channel, "user": args["user"], "text": args.get("text") or "",
@@ -796,7 +814,7 @@ class FakeSlack:
             self.scopes = set(scopes)
 
     def join(self, channel: str) -> None:
-        """The bot is invited to a public channel (as /invite @cxloop does)."""
+        """The bot is invited to a channel, public or private (as /invite @cxloop does)."""
         with self._lock:
             self._joined.add(channel)
 
@@ -848,9 +866,7 @@ class FakeSlack:
 
     def _conv_members(self, args: dict[str, Any]) -> dict[str, Any]:
         # Paginated as Slack does: `limit` per page, `cursor` an offset we hand out.
-        channel = str(args.get("channel") or "")
-        if not channel or channel[0] not in "CGD":
-            raise _ApiError("channel_not_found")
+        channel = self._channel(args)
         members = self._channel_members.get(channel, list(self._users))
         start = int(args.get("cursor") or 0)
         limit = max(1, min(int(args.get("limit") or 100), 1000))
@@ -987,11 +1003,11 @@ class FakeSlack:
                 status, text = 404, "used_url"
             else:
                 uses.append(now)
-                status, text = self._response_url_apply(key, body)
+                status, text = self._response_url_apply(key, body, self._response_url_users.get(url))
             self._record("response_url", {**body, "key": key}, status, None if status == 200 else text)
             return status, text
 
-    def _response_url_apply(self, key: str, body: dict[str, Any]) -> tuple[int, str]:
+    def _response_url_apply(self, key: str, body: dict[str, Any], user: str | None) -> tuple[int, str]:
         channel, _, ts = key.partition(":")
         is_channel = bool(_CHANNEL_RE.fullmatch(channel))
         original = self._find(channel, ts) if is_channel and ts else None
@@ -1010,7 +1026,7 @@ class FakeSlack:
             self._store(channel, body, body.get("thread_ts"))
         else:
             self._ephemerals.append({
-                "ts": self._new_ts(), "channel": channel if is_channel else None, "user": None,
+                "ts": self._new_ts(), "channel": channel if is_channel else None, "user": user,
                 "text": body.get("text") or "", "blocks": body.get("blocks") or [], "thread_ts": body.get("thread_ts"),
                 "source": "response_url", "key": key, "replace_original": _truthy(body.get("replace_original"))})
         return 200, "ok"

@@ -3,6 +3,7 @@ what a first install in a real workspace would meet."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from bot.db import session_scope
 from bot.reminders import remind_vip_checkins
 from bot.sandbox.fake_slack import validate_blocks
+from bot.slack.ids import ActionId, InputId
 from bot.vip_book import AccountRecord, upsert_account
 from models import OutboxMessage
 from models.delivery import DEAD
@@ -67,3 +69,29 @@ def test_a_mis_scoped_install_parks_the_chart_at_once_with_the_fix(make_app):
         assert row.status == DEAD and row.failures == 1  # parked at once, not after 15 retries
         assert row.last_error.startswith("missing_scope files:write:") and "manifest.yml" in row.last_error
     assert len(app.fake.calls("files.getUploadURLExternal")) == 1
+
+
+def _resolve_modal(app, post, user: str) -> dict:
+    value = next(e["value"] for b in post["blocks"] if b["type"] == "actions" for e in b["elements"]
+                 if e.get("action_id") == ActionId.RESOLVE)
+    before = len(app.fake.views())
+    app.click(ActionId.RESOLVE, value, user=user, channel="C0SUCCESS", ts=post["ts"])
+    return wait_for(lambda: len(app.fake.views()) > before and app.fake.views()[-1]["view"], what="the modal")
+
+
+def test_an_answer_slack_cannot_show_as_an_ephemeral_reaches_the_person_in_the_dm(make_app, fake_slack):
+    # Cara reads the public channel without being a member: Slack shows her no ephemeral there.
+    fake_slack.set_channel_members("C0SUCCESS", ["U0ANA", "U0BEN"])
+    app = make_app()
+    app.post_webhook({"id": "both-1", "kind": "nps", "score": 2, "comment": "Checkout broke"})
+    [post] = app.wait_for_post("C0SUCCESS")
+    ana, cara = _resolve_modal(app, post, "U0ANA"), _resolve_modal(app, post, "U0CARA")
+    values = {InputId.OUTCOME: {InputId.OUTCOME: {"type": "static_select", "selected_option": {
+        "text": {"type": "plain_text", "text": "Fixed"}, "value": "fixed"}}}}
+    assert app.submit_view(ana, values, user="U0ANA").status_code == 200
+    wait_for(lambda: "Resolved by" in json.dumps(app.fake.message("C0SUCCESS", post["ts"])), what="Ana's resolve")
+    assert app.submit_view(cara, values, user="U0CARA").status_code == 200  # too late: already resolved
+    [dm] = app.wait_for_post("DU0CARA")
+    assert "Could not resolve this item" in json.dumps(dm) and validate_blocks(dm["blocks"]) == []
+    assert [c["error"] for c in app.fake.calls("chat.postEphemeral")] == ["user_not_in_channel"]
+    assert app.fake.ephemerals() == []

@@ -313,3 +313,30 @@ def test_a_trigger_id_opens_one_view(fake: FakeSlack) -> None:
     with pytest.raises(SlackApiError) as exc:
         c.views_open(trigger_id=trigger, view=modal)
     assert exc.value.response["error"] == "exchanged_trigger_id"
+
+
+def test_ephemerals_reach_members_only_and_private_channels_need_an_invitation(fake: FakeSlack) -> None:
+    c = client(fake)
+    fake.set_channel_members("C0OPEN", ["U0ANA"])
+    assert c.chat_postEphemeral(channel="C0OPEN", user="U0ANA", text="psst")["ok"]
+    for channel, user, error in [("C0OPEN", "U0BEN", "user_not_in_channel"),  # Ben is not in C0OPEN
+                                 ("DU0ANA", "U0BEN", "user_not_in_channel"),  # nor in Ana's DM
+                                 ("C0OPEN", "U0NOBODY", "user_not_in_channel"),
+                                 ("G0SECRET", "U0ANA", "channel_not_found")]:  # the bot was never invited
+        with pytest.raises(SlackApiError) as exc:
+            c.chat_postEphemeral(channel=channel, user=user, text="psst")
+        assert exc.value.response["error"] == error
+    for call in (lambda: c.chat_postMessage(channel="G0SECRET", text="hi"),
+                 lambda: c.conversations_history(channel="G0SECRET"),
+                 lambda: c.conversations_members(channel="G0SECRET"),
+                 lambda: c.conversations_info(channel="G0SECRET")):
+        with pytest.raises(SlackApiError) as exc:  # chat:write.public covers public channels only
+            call()
+        assert exc.value.response["error"] == "channel_not_found"
+    fake.join("G0SECRET")  # /invite @cxloop
+    assert c.chat_postMessage(channel="G0SECRET", text="hi")["ok"]
+    assert c.conversations_history(channel="G0SECRET")["messages"][0]["text"] == "hi"
+    assert c.chat_postEphemeral(channel="G0SECRET", user="U0BEN", text="psst")["ok"]
+    assert c.chat_postMessage(channel="U0BEN", text="hello")["channel"] == "DU0BEN"  # a user id: the app's DM
+    assert [e["user"] for e in fake.ephemerals()] == ["U0ANA", "U0BEN"]
+
