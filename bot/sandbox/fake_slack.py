@@ -10,7 +10,8 @@ a section, a modal title one character too long) are caught locally.
 File uploads follow Slack's external flow (``files.getUploadURLExternal``, a POST of the bytes to the
 returned URL, ``files.completeUploadExternal``), which is what ``WebClient.files_upload_v2`` uses.
 
-Standard library only. All mutable state sits behind one lock because ``ThreadingHTTPServer``
+Standard library only, apart from slack_sdk's Block Kit models (the fields each block and element
+type may have) and the scope table. All mutable state sits behind one lock because ``ThreadingHTTPServer``
 serves every request on its own thread.
 """
 
@@ -30,6 +31,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from slack_sdk.models.blocks import Block, BlockElement
 
 from bot.slack.scopes import METHOD_SCOPES, manifest_scopes
 
@@ -85,6 +88,30 @@ _SIMPLE_ELEMENTS = {"users_select", "multi_users_select", "conversations_select"
                     "timepicker", "datetimepicker", "workflow_button"} | _INPUT_ONLY
 
 
+
+
+def _schema_fields(base: type) -> dict[str, frozenset[str]]:
+    """type -> the fields Block Kit defines for it, read from slack_sdk's models (one class per block
+    and element type; two classes may share a type, e.g. a link button, so their fields are merged)."""
+    fields: dict[str, set[str]] = {}
+    todo = [base]
+    while todo:
+        cls = todo.pop()
+        todo += cls.__subclasses__()
+        kind = getattr(cls, "type", None)
+        if isinstance(kind, str):
+            fields.setdefault(kind, set()).update(cls.__new__(cls).attributes)
+    return {kind: frozenset(names) for kind, names in fields.items()}
+
+
+_BLOCK_FIELDS = _schema_fields(Block)
+_ELEMENT_FIELDS = _schema_fields(BlockElement)
+# Composition objects slack_sdk serialises by hand (no `attributes` to read): Slack's reference.
+_TEXT_FIELDS = {"plain_text": frozenset({"type", "text", "emoji"}),
+                "mrkdwn": frozenset({"type", "text", "verbatim", "emoji"})}  # emoji: its own error below
+_OPTION_FIELDS = frozenset({"text", "value", "description", "url"})
+_OPTION_GROUP_FIELDS = frozenset({"label", "options"})
+
 # The <…> tokens Slack's mrkdwn knows; anything else (e.g. a raw "Acme CX <cx@acme.example>") is a bug.
 _MRKDWN_TOKEN_RE = re.compile(
     r"@[UW][A-Z0-9]+(\|[^>]*)?|#[CG][A-Z0-9]+(\|[^>]*)?|!subteam\^S[A-Z0-9]+(\|[^>]*)?"
@@ -104,6 +131,11 @@ class _Validator:
     def err(self, ptr: str, msg: str) -> None:
         self.errors.append(f"{msg} [json-pointer:{ptr}]")
 
+    def known_fields(self, obj: dict[str, Any], ptr: str, known: frozenset[str] | None) -> None:
+        """Slack rejects a field its schema does not define for that type (a typo, a field of another type)."""
+        for name in sorted(set(obj) - known) if known is not None else ():
+            self.err(f"{ptr}/{name}", f"unknown field {name!r} for this type")
+
     def maxlen(self, ptr: str, value: Any, n: int) -> None:
         if value is not None and not isinstance(value, str):
             self.err(ptr, "must be a string")
@@ -118,6 +150,7 @@ class _Validator:
         allowed = ("plain_text",) if plain else ("plain_text", "mrkdwn")
         if obj.get("type") not in allowed:
             self.err(f"{ptr}/type", "must be one of: " + ", ".join(allowed))
+        self.known_fields(obj, ptr, _TEXT_FIELDS.get(obj.get("type")))
         if obj.get("type") == "mrkdwn":
             if "emoji" in obj:
                 self.err(f"{ptr}/emoji", "emoji is only allowed on plain_text")
@@ -146,6 +179,7 @@ class _Validator:
             if not isinstance(o, dict):
                 self.err(p, "must provide an object")
                 continue
+            self.known_fields(o, p, _OPTION_FIELDS)
             self.text(o.get("text"), f"{p}/text", 75, plain=plain)
             self.maxlen(f"{p}/value", o.get("value"), 150)
             self.text(o.get("description"), f"{p}/description", 75, plain=plain, required=False)
@@ -160,6 +194,7 @@ class _Validator:
                      "input": {"button", "overflow", "image"}}[where]
         if t in misplaced:
             return self.err(f"{ptr}/type", f"{t} is not allowed in {where}")
+        self.known_fields(el, ptr, _ELEMENT_FIELDS.get(t))
         self.maxlen(f"{ptr}/action_id", el.get("action_id"), 255)
         self.text(el.get("placeholder"), f"{ptr}/placeholder", 150, plain=True, required=False)
         if t == "button":
@@ -177,6 +212,7 @@ class _Validator:
                     self.err(f"{ptr}/initial_option", "must match one of the provided options")
             for p, g in self.items(el.get("option_groups", []), f"{ptr}/option_groups", 0, 100):
                 g = g if isinstance(g, dict) else {}
+                self.known_fields(g, p, _OPTION_GROUP_FIELDS)
                 self.text(g.get("label"), f"{p}/label", 75, plain=True)
                 self.options(g.get("options"), f"{p}/options", 1, 100)
         elif t in ("checkboxes", "radio_buttons"):
@@ -203,6 +239,7 @@ class _Validator:
 
     def block(self, b: dict[str, Any], p: str) -> None:
         t = b.get("type")
+        self.known_fields(b, p, _BLOCK_FIELDS.get(t))
         if t == "section":
             if b.get("text") is None and b.get("fields") is None:
                 self.err(p, "must provide text or fields")
@@ -216,6 +253,7 @@ class _Validator:
         elif t == "context":
             for ep, e in self.items(b.get("elements"), f"{p}/elements", 1, 10):
                 if isinstance(e, dict) and e.get("type") == "image":
+                    self.known_fields(e, ep, _ELEMENT_FIELDS["image"])
                     self.image(e, ep)
                 else:  # Slack doesn't document a limit here; 2000 is the conservative guess
                     self.text(e, ep, 2000)
