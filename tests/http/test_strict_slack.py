@@ -7,14 +7,19 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+from slack_sdk.models.blocks import Block
 from sqlalchemy import select
 
 from bot.db import session_scope
+from bot.digest import iso_week_label
+from bot.jobs import send_report
 from bot.reminders import remind_vip_checkins
 from bot.sandbox.fake_slack import validate_blocks
 from bot.slack.ids import ActionId, InputId
 from bot.vip_book import AccountRecord, upsert_account
 from models import OutboxMessage
+from models.base import utcnow
 from models.delivery import DEAD
 from tests.conftest import TEST_CONFIG, make_config, wait_for
 
@@ -95,3 +100,31 @@ def test_an_answer_slack_cannot_show_as_an_ephemeral_reaches_the_person_in_the_d
     assert "Could not resolve this item" in json.dumps(dm) and validate_blocks(dm["blocks"]) == []
     assert [c["error"] for c in app.fake.calls("chat.postEphemeral")] == ["user_not_in_channel"]
     assert app.fake.ephemerals() == []
+
+
+@pytest.mark.parametrize("kind", ["weekly", "monthly"])
+def test_a_report_and_its_chart_reach_slack_once_in_a_channel_never_joined(make_app, kind):
+    app = make_app()
+    for n, score in enumerate([2, 9, 10, 7, 3, 9]):
+        app.post_webhook({"id": f"r{n}", "kind": "nps", "score": score, "comment": f"Checkout <{n}> & export"})
+    app.wait_for_post("C0SUCCESS", count=6)
+    now = utcnow()
+    period = iso_week_label(now.date()) if kind == "weekly" else now.strftime("%Y-%m")
+    with session_scope(app.runtime.factory) as session:
+        assert send_report(session, config=app.runtime.config, team=app.runtime.config.team("success"), kind=kind,
+                           period=period, now=now, claimed_by="test")
+    app.runtime.queued()
+    app.idle(timeout=20)
+    reports = [m for m in app.posts("C0SUCCESS") if "report for success" in m["text"]]
+    [report] = reports  # once
+    assert validate_blocks(report["blocks"]) == []
+    for block in report["blocks"]:
+        Block.parse(block).validate_json()
+    assert f"{kind.title()} report · success · {period}" in json.dumps(report["blocks"], ensure_ascii=False)
+    [chart] = app.fake.files()  # once, a PNG, shared in the team's channel
+    assert chart["bytes"].startswith(b"\x89PNG") and chart["channels"] == ["C0SUCCESS"] and chart["alt_txt"] is None
+    assert [len(app.fake.calls(m)) for m in ("files.getUploadURLExternal", "files.completeUploadExternal")] == [1, 1]
+    assert [c for c in app.fake.calls() if c["error"]] == []  # nothing Slack refused on the way
+    assert "C0SUCCESS" not in app.fake.joined()  # chat:write.public and files:write were enough
+    with session_scope(app.runtime.factory) as session:
+        assert {row.status for row in session.scalars(select(OutboxMessage))} == {"sent"}
