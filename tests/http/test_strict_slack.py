@@ -12,6 +12,7 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy import select
 
 from bot.db import session_scope
+from bot.delivery import requeue_dead
 from bot.digest import iso_week_label
 from bot.jobs import send_report
 from bot.reminders import remind_vip_checkins
@@ -128,3 +129,23 @@ def test_a_report_and_its_chart_reach_slack_once_in_a_channel_never_joined(make_
     assert "C0SUCCESS" not in app.fake.joined()  # chat:write.public and files:write were enough
     with session_scope(app.runtime.factory) as session:
         assert {row.status for row in session.scalars(select(OutboxMessage))} == {"sent"}
+
+
+def test_an_item_for_a_private_channel_the_bot_was_not_invited_to_is_parked_with_the_fix_then_posted_once(make_app):
+    teams = [{**team, "channel": "G0PRIVATE"} if team["name"] == "success" else team for team in TEST_CONFIG["teams"]]
+    app = make_app(make_config({**TEST_CONFIG, "teams": teams}))
+    app.post_webhook({"id": "priv-1", "kind": "nps", "score": 2, "comment": "Checkout broke"})
+    app.idle(timeout=20)
+    with session_scope(app.runtime.factory) as session:
+        row = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "post_item")).one()
+        # chat:write.public covers public channels only: parked at once, saying what the admin does.
+        assert (row.status, row.failures) == (DEAD, 1)
+        assert row.last_error.startswith("channel_not_found: channel G0PRIVATE") and "/invite @cxloop" in row.last_error
+    assert app.fake.messages("G0PRIVATE") == []
+    app.fake.join("G0PRIVATE")  # /invite @cxloop, then `cxloop outbox retry`
+    with session_scope(app.runtime.factory) as session:
+        assert requeue_dead(session, now=utcnow()) == 1
+    app.runtime.queued()
+    app.idle(timeout=20)
+    [post] = app.wait_for_post("G0PRIVATE")
+    assert validate_blocks(post["blocks"]) == [] and "Checkout broke" in json.dumps(post["blocks"])
