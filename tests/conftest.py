@@ -178,7 +178,7 @@ class AppUnderTest:
                       "selected_option": {"text": {"type": "plain_text", "text": "x"}, "value": selected_option},
                       "action_ts": f"{time.time():.6f}"}
         payload = message_block_actions(action, user=user, channel=channel, ts=ts,
-                                        response_url=self.fake.response_url(f"{channel}:{ts}"),
+                                        response_url=self.fake.response_url(f"{channel}:{ts}", user=user),
                                         trigger_id=self.fake.trigger_id())
         return self.post_slack({"payload": json.dumps(payload)})
 
@@ -199,7 +199,7 @@ class AppUnderTest:
         return self.post_slack({
             "token": "legacy", "team_id": "T0SANDBOX", "team_domain": "sandbox", "channel_id": channel,
             "channel_name": "cx", "user_id": user, "user_name": user.lower(), "command": "/cxloop",
-            "text": text_, "api_app_id": "A0CXLOOP", "response_url": self.fake.response_url("cmd"),
+            "text": text_, "api_app_id": "A0CXLOOP", "response_url": self.fake.response_url("cmd", user=user),
             "trigger_id": self.fake.trigger_id(),
         })
 

@@ -10,7 +10,8 @@ a section, a modal title one character too long) are caught locally.
 File uploads follow Slack's external flow (``files.getUploadURLExternal``, a POST of the bytes to the
 returned URL, ``files.completeUploadExternal``), which is what ``WebClient.files_upload_v2`` uses.
 
-Standard library only. All mutable state sits behind one lock because ``ThreadingHTTPServer``
+Standard library only, apart from slack_sdk's Block Kit models (the fields each block and element
+type may have) and the scope table. All mutable state sits behind one lock because ``ThreadingHTTPServer``
 serves every request on its own thread.
 """
 
@@ -31,6 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from slack_sdk.models.blocks import Block, BlockElement
+
 from bot.slack.scopes import METHOD_SCOPES, manifest_scopes
 
 BOT_USER_ID = "U0CXLOOPBOT"
@@ -39,8 +42,9 @@ TEAM_ID = "T0SANDBOX"
 TEAM_NAME = "Sandbox"
 PERMALINK_BASE = "https://sandbox.slack.local/archives"
 
-# Public (C), private (G) and DM (D) conversation ids are accepted; channels spring into existence
-# on first use so tests need no per-channel setup.
+# Public (C), private (G) and DM (D) conversation ids are accepted; public channels and DMs spring into
+# existence on first use so tests need no per-channel setup. A private channel is seen only once the
+# bot was invited (join()), as in Slack: before that every method answers channel_not_found.
 _CHANNEL_RE = re.compile(r"[CGD][A-Z0-9]+")
 RESPONSE_URL_MAX_USES, RESPONSE_URL_TTL_S = 5, 30 * 60  # Slack: 5 uses within 30 minutes
 TRIGGER_TTL_S = 3.0  # Slack: a trigger_id opens one view, within 3 seconds
@@ -84,6 +88,30 @@ _SIMPLE_ELEMENTS = {"users_select", "multi_users_select", "conversations_select"
                     "timepicker", "datetimepicker", "workflow_button"} | _INPUT_ONLY
 
 
+
+
+def _schema_fields(base: type) -> dict[str, frozenset[str]]:
+    """type -> the fields Block Kit defines for it, read from slack_sdk's models (one class per block
+    and element type; two classes may share a type, e.g. a link button, so their fields are merged)."""
+    fields: dict[str, set[str]] = {}
+    todo = [base]
+    while todo:
+        cls = todo.pop()
+        todo += cls.__subclasses__()
+        kind = getattr(cls, "type", None)
+        if isinstance(kind, str):
+            fields.setdefault(kind, set()).update(cls.__new__(cls).attributes)
+    return {kind: frozenset(names) for kind, names in fields.items()}
+
+
+_BLOCK_FIELDS = _schema_fields(Block)
+_ELEMENT_FIELDS = _schema_fields(BlockElement)
+# Composition objects slack_sdk serialises by hand (no `attributes` to read): Slack's reference.
+_TEXT_FIELDS = {"plain_text": frozenset({"type", "text", "emoji"}),
+                "mrkdwn": frozenset({"type", "text", "verbatim", "emoji"})}  # emoji: its own error below
+_OPTION_FIELDS = frozenset({"text", "value", "description", "url"})
+_OPTION_GROUP_FIELDS = frozenset({"label", "options"})
+
 # The <…> tokens Slack's mrkdwn knows; anything else (e.g. a raw "Acme CX <cx@acme.example>") is a bug.
 _MRKDWN_TOKEN_RE = re.compile(
     r"@[UW][A-Z0-9]+(\|[^>]*)?|#[CG][A-Z0-9]+(\|[^>]*)?|!subteam\^S[A-Z0-9]+(\|[^>]*)?"
@@ -103,6 +131,11 @@ class _Validator:
     def err(self, ptr: str, msg: str) -> None:
         self.errors.append(f"{msg} [json-pointer:{ptr}]")
 
+    def known_fields(self, obj: dict[str, Any], ptr: str, known: frozenset[str] | None) -> None:
+        """Slack rejects a field its schema does not define for that type (a typo, a field of another type)."""
+        for name in sorted(set(obj) - known) if known is not None else ():
+            self.err(f"{ptr}/{name}", f"unknown field {name!r} for this type")
+
     def maxlen(self, ptr: str, value: Any, n: int) -> None:
         if value is not None and not isinstance(value, str):
             self.err(ptr, "must be a string")
@@ -117,6 +150,7 @@ class _Validator:
         allowed = ("plain_text",) if plain else ("plain_text", "mrkdwn")
         if obj.get("type") not in allowed:
             self.err(f"{ptr}/type", "must be one of: " + ", ".join(allowed))
+        self.known_fields(obj, ptr, _TEXT_FIELDS.get(obj.get("type")))
         if obj.get("type") == "mrkdwn":
             if "emoji" in obj:
                 self.err(f"{ptr}/emoji", "emoji is only allowed on plain_text")
@@ -145,6 +179,7 @@ class _Validator:
             if not isinstance(o, dict):
                 self.err(p, "must provide an object")
                 continue
+            self.known_fields(o, p, _OPTION_FIELDS)
             self.text(o.get("text"), f"{p}/text", 75, plain=plain)
             self.maxlen(f"{p}/value", o.get("value"), 150)
             self.text(o.get("description"), f"{p}/description", 75, plain=plain, required=False)
@@ -159,6 +194,7 @@ class _Validator:
                      "input": {"button", "overflow", "image"}}[where]
         if t in misplaced:
             return self.err(f"{ptr}/type", f"{t} is not allowed in {where}")
+        self.known_fields(el, ptr, _ELEMENT_FIELDS.get(t))
         self.maxlen(f"{ptr}/action_id", el.get("action_id"), 255)
         self.text(el.get("placeholder"), f"{ptr}/placeholder", 150, plain=True, required=False)
         if t == "button":
@@ -176,6 +212,7 @@ class _Validator:
                     self.err(f"{ptr}/initial_option", "must match one of the provided options")
             for p, g in self.items(el.get("option_groups", []), f"{ptr}/option_groups", 0, 100):
                 g = g if isinstance(g, dict) else {}
+                self.known_fields(g, p, _OPTION_GROUP_FIELDS)
                 self.text(g.get("label"), f"{p}/label", 75, plain=True)
                 self.options(g.get("options"), f"{p}/options", 1, 100)
         elif t in ("checkboxes", "radio_buttons"):
@@ -202,6 +239,7 @@ class _Validator:
 
     def block(self, b: dict[str, Any], p: str) -> None:
         t = b.get("type")
+        self.known_fields(b, p, _BLOCK_FIELDS.get(t))
         if t == "section":
             if b.get("text") is None and b.get("fields") is None:
                 self.err(p, "must provide text or fields")
@@ -215,6 +253,7 @@ class _Validator:
         elif t == "context":
             for ep, e in self.items(b.get("elements"), f"{p}/elements", 1, 10):
                 if isinstance(e, dict) and e.get("type") == "image":
+                    self.known_fields(e, ep, _ELEMENT_FIELDS["image"])
                     self.image(e, ep)
                 else:  # Slack doesn't document a limit here; 2000 is the conservative guess
                     self.text(e, ep, 2000)
@@ -463,11 +502,13 @@ class FakeSlack:
             self._triggers[trigger] = time.monotonic()
             return trigger
 
-    def response_url(self, key: str = "") -> str:
+    def response_url(self, key: str = "", *, user: str | None = None) -> str:
         """A Slack-like response_url. With ``key`` "C123", in_channel replies land in C123; with
-        "C123:<ts>", replace_original/delete_original also act on that message."""
+        "C123:<ts>", replace_original/delete_original also act on that message. ``user`` is who
+        interacted: Slack shows the URL's ephemeral answers to that person only."""
         with self._lock:
             self._response_url_seq += 1  # each URL is its own: Slack allows 5 uses of one in 30 minutes
+            self._response_url_users[f"{key}?{self._response_url_seq}"] = user
             return f"{self.url}/response_url/{quote(key, safe='')}?u={self._response_url_seq}"
 
     # ---- configuration
@@ -497,6 +538,7 @@ class FakeSlack:
             self._view_seq = 0
             self._uploads: dict[str, dict[str, Any]] = {}  # file id -> upload, pending or completed
             self._response_url_uses: dict[str, list[float]] = {}  # url -> when each use came
+            self._response_url_users: dict[str, str | None] = {}  # url -> who interacted
             self._triggers: dict[str, float] = {}  # trigger_id -> when issued (or first seen)
             self._used_triggers: set[str] = set()
             self._file_seq = 0
@@ -646,7 +688,15 @@ class FakeSlack:
         ch = args.get("channel")
         if not isinstance(ch, str) or not _CHANNEL_RE.fullmatch(ch) or ch in self._missing:
             raise _ApiError("channel_not_found")
+        if ch[0] == "G" and ch not in self._joined:
+            raise _ApiError("channel_not_found")  # a private channel is invisible to a bot never invited
         return ch
+
+    def _user_in(self, channel: str, user: str) -> bool:
+        """Is the user a member? A DM D<user> has that user; a channel nobody set has everyone."""
+        if channel[0] == "D" and channel[1:] in self._users:
+            return user == channel[1:]
+        return user in self._channel_members.get(channel, self._users)
 
     def _find(self, channel: str, ts: Any) -> dict[str, Any] | None:
         return next((m for m in self._messages.get(channel, []) if m["ts"] == ts), None)
@@ -699,6 +749,8 @@ class FakeSlack:
                 "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
 
     def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(args.get("channel"), str) and args["channel"] in self._users:
+            args = {**args, "channel": f"D{args['channel']}"}  # a user id posts in the app's DM with them
         channel = self._channel(args)
         if channel[0] == "C" and channel not in self._joined and "chat:write.public" not in self.scopes:
             raise _ApiError("not_in_channel")  # only chat:write.public posts where the bot was not invited
@@ -738,8 +790,12 @@ class FakeSlack:
 
     def _post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
-        if args.get("user") not in self._users:
-            raise _ApiError("user_not_in_channel" if args.get("user") else "invalid_arguments")
+        if channel[0] == "C" and channel not in self._joined and "chat:write.public" not in self.scopes:
+            raise _ApiError("not_in_channel")
+        if not args.get("user"):
+            raise _ApiError("invalid_arguments")
+        if args["user"] not in self._users or not self._user_in(channel, args["user"]):
+            raise _ApiError("user_not_in_channel")  # Slack shows an ephemeral only to a member of the channel
         self._check_content(args)
         ts = self._new_ts()
         self._ephemerals.append({"ts": ts, "channel": channel, "user": args["user"], "text": args.get("text") or "",
@@ -796,7 +852,7 @@ class FakeSlack:
             self.scopes = set(scopes)
 
     def join(self, channel: str) -> None:
-        """The bot is invited to a public channel (as /invite @cxloop does)."""
+        """The bot is invited to a channel, public or private (as /invite @cxloop does)."""
         with self._lock:
             self._joined.add(channel)
 
@@ -848,9 +904,7 @@ class FakeSlack:
 
     def _conv_members(self, args: dict[str, Any]) -> dict[str, Any]:
         # Paginated as Slack does: `limit` per page, `cursor` an offset we hand out.
-        channel = str(args.get("channel") or "")
-        if not channel or channel[0] not in "CGD":
-            raise _ApiError("channel_not_found")
+        channel = self._channel(args)
         members = self._channel_members.get(channel, list(self._users))
         start = int(args.get("cursor") or 0)
         limit = max(1, min(int(args.get("limit") or 100), 1000))
@@ -987,11 +1041,11 @@ class FakeSlack:
                 status, text = 404, "used_url"
             else:
                 uses.append(now)
-                status, text = self._response_url_apply(key, body)
+                status, text = self._response_url_apply(key, body, self._response_url_users.get(url))
             self._record("response_url", {**body, "key": key}, status, None if status == 200 else text)
             return status, text
 
-    def _response_url_apply(self, key: str, body: dict[str, Any]) -> tuple[int, str]:
+    def _response_url_apply(self, key: str, body: dict[str, Any], user: str | None) -> tuple[int, str]:
         channel, _, ts = key.partition(":")
         is_channel = bool(_CHANNEL_RE.fullmatch(channel))
         original = self._find(channel, ts) if is_channel and ts else None
@@ -1010,7 +1064,7 @@ class FakeSlack:
             self._store(channel, body, body.get("thread_ts"))
         else:
             self._ephemerals.append({
-                "ts": self._new_ts(), "channel": channel if is_channel else None, "user": None,
+                "ts": self._new_ts(), "channel": channel if is_channel else None, "user": user,
                 "text": body.get("text") or "", "blocks": body.get("blocks") or [], "thread_ts": body.get("thread_ts"),
                 "source": "response_url", "key": key, "replace_original": _truthy(body.get("replace_original"))})
         return 200, "ok"

@@ -406,7 +406,7 @@ class SandboxPage:
                 message={"type": "message", "user": message["user"], "ts": ts, "text": message["text"],
                          "blocks": message["blocks"]},
                 # An ephemeral's response_url answers into the channel (a new ephemeral, or in_channel when shared).
-                response_url=self.fake.response_url(channel if is_ephemeral else f"{channel}:{ts}"))
+                response_url=self.fake.response_url(channel if is_ephemeral else f"{channel}:{ts}", user=uid))
         self.send(uid, channel or None, urlencode({"payload": json.dumps(payload)}))
 
     def submit_view(self, form: dict[str, str]) -> None:
@@ -459,7 +459,7 @@ class SandboxPage:
         fields = {"token": VERIFICATION_TOKEN, "team_id": TEAM_ID, "team_domain": TEAM_DOMAIN,
                   "channel_id": channel, "channel_name": self.channels().get(channel, "directmessage"),
                   "user_id": uid, "user_name": self.user(uid)["name"], "command": command, "text": text,
-                  "response_url": self.fake.response_url(channel), "trigger_id": self.new_trigger(uid),
+                  "response_url": self.fake.response_url(channel, user=uid), "trigger_id": self.new_trigger(uid),
                   "api_app_id": API_APP_ID}
         answer = _json(self.send(uid, channel, urlencode(fields)))
         if answer.get("text") or answer.get("blocks"):  # /cxloop answers in the HTTP response itself

@@ -9,8 +9,10 @@ from email import message_from_bytes, policy
 
 import pytest
 from aiosmtpd.controller import Controller
+from slack_sdk.models.blocks import Block
 
 from bot.intake import ingest_item, validate_payload
+from bot.sandbox.fake_slack import validate_blocks
 from bot.slack.ids import ActionId, InputId, ViewId, item_value
 from bot.vip import last_touch
 from bot.vip_book import AccountRecord, upsert_account
@@ -94,6 +96,10 @@ def test_a_reply_by_email_reaches_the_customer_and_is_logged_as_a_touch(make_app
     # The note reached the strict fake once, with the sender escaped (a raw <cx@…> is no mrkdwn token).
     [note] = [m for m in app.fake.thread("C0SUCCESS", post["ts"]) if "replied to the customer" in json.dumps(m)]
     assert "e-mail from Acme CX &lt;cx@acme.example&gt;" in json.dumps(note["blocks"])
+    assert validate_blocks(note["blocks"]) == []
+    for block in note["blocks"]:  # and valid for slack_sdk's models, an independent check
+        Block.parse(block).validate_json()
+    assert [c for c in app.fake.calls("chat.postMessage") if c["error"]] == []
 
 
 def test_a_zendesk_item_is_answered_with_a_public_comment(make_app, smtp, target):

@@ -313,3 +313,59 @@ def test_a_trigger_id_opens_one_view(fake: FakeSlack) -> None:
     with pytest.raises(SlackApiError) as exc:
         c.views_open(trigger_id=trigger, view=modal)
     assert exc.value.response["error"] == "exchanged_trigger_id"
+
+
+def test_ephemerals_reach_members_only_and_private_channels_need_an_invitation(fake: FakeSlack) -> None:
+    c = client(fake)
+    fake.set_channel_members("C0OPEN", ["U0ANA"])
+    assert c.chat_postEphemeral(channel="C0OPEN", user="U0ANA", text="psst")["ok"]
+    for channel, user, error in [("C0OPEN", "U0BEN", "user_not_in_channel"),  # Ben is not in C0OPEN
+                                 ("DU0ANA", "U0BEN", "user_not_in_channel"),  # nor in Ana's DM
+                                 ("C0OPEN", "U0NOBODY", "user_not_in_channel"),
+                                 ("G0SECRET", "U0ANA", "channel_not_found")]:  # the bot was never invited
+        with pytest.raises(SlackApiError) as exc:
+            c.chat_postEphemeral(channel=channel, user=user, text="psst")
+        assert exc.value.response["error"] == error
+    for call in (lambda: c.chat_postMessage(channel="G0SECRET", text="hi"),
+                 lambda: c.conversations_history(channel="G0SECRET"),
+                 lambda: c.conversations_members(channel="G0SECRET"),
+                 lambda: c.conversations_info(channel="G0SECRET")):
+        with pytest.raises(SlackApiError) as exc:  # chat:write.public covers public channels only
+            call()
+        assert exc.value.response["error"] == "channel_not_found"
+    fake.join("G0SECRET")  # /invite @cxloop
+    assert c.chat_postMessage(channel="G0SECRET", text="hi")["ok"]
+    assert c.conversations_history(channel="G0SECRET")["messages"][0]["text"] == "hi"
+    assert c.chat_postEphemeral(channel="G0SECRET", user="U0BEN", text="psst")["ok"]
+    assert c.chat_postMessage(channel="U0BEN", text="hello")["channel"] == "DU0BEN"  # a user id: the app's DM
+    assert [e["user"] for e in fake.ephemerals()] == ["U0ANA", "U0BEN"]
+
+
+def test_a_field_block_kit_does_not_define_for_that_type_is_invalid_blocks(fake: FakeSlack) -> None:
+    c = client(fake)
+    button = {"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "Go"}}
+    for blocks, pointer in [
+        ([{"type": "section", "text": {"type": "mrkdwn", "text": "x"}, "label": "x"}], "/blocks/0/label"),
+        ([{"type": "divider", "text": "x"}], "/blocks/0/text"),
+        ([{"type": "actions", "elements": [{**button, "initial_option": None}]}], "/blocks/0/elements/0/initial_option"),
+        ([{"type": "section", "text": {"type": "plain_text", "text": "x", "verbatim": True}}], "/blocks/0/text/verbatim"),
+        ([{"type": "actions", "elements": [{"type": "overflow", "action_id": "o", "options": [
+            {"text": {"type": "plain_text", "text": f"O{n}"}, "value": str(n), "style": "danger"} for n in range(2)]}]}],
+         "/blocks/0/elements/0/options/0/style"),
+        ([{"type": "context", "elements": [{"type": "image", "image_url": "https://x.example/i.png", "alt_text": "i",
+                                            "title": {"type": "plain_text", "text": "t"}}]}], "/blocks/0/elements/0/title"),
+    ]:
+        with pytest.raises(SlackApiError) as exc:
+            c.chat_postMessage(channel="C0OPEN", text="x", blocks=blocks)
+        assert exc.value.response["error"] == "invalid_blocks"
+        assert f"[json-pointer:{pointer}]" in str(exc.value.response["response_metadata"]["messages"])
+    # Every field Block Kit defines passes, e.g. a select's confirm and focus_on_load, a section's expand.
+    select = {"type": "static_select", "action_id": "s", "focus_on_load": False, "placeholder": {
+        "type": "plain_text", "text": "Pick", "emoji": True}, "options": [{"text": {"type": "plain_text", "text": "A"},
+                                                                          "value": "a", "description": {
+                                                                              "type": "plain_text", "text": "d"}}],
+        "confirm": {"title": {"type": "plain_text", "text": "Sure?"}, "text": {"type": "plain_text", "text": "y"},
+                    "confirm": {"type": "plain_text", "text": "Yes"}, "deny": {"type": "plain_text", "text": "No"}}}
+    ok = [{"type": "section", "block_id": "b", "expand": True, "text": {"type": "mrkdwn", "text": "x", "verbatim": True},
+           "accessory": select}, {"type": "actions", "elements": [{**button, "style": "primary", "value": "v"}]}]
+    assert c.chat_postMessage(channel="C0OPEN", text="x", blocks=ok)["ok"]
