@@ -10,7 +10,7 @@ from bot.permissions import PermissionAction, check_permission, permission_refus
 from bot.reminders import next_workday
 from bot.runtime import Runtime
 from bot.slack import blocks
-from bot.slack.ids import ActionId, OverflowChoice, parse_item_value
+from bot.slack.ids import ActionId, OverflowChoice, parse_item_value, split_version
 from bot.slack.replies import change_reply, claim_reply
 from handlers.slack_events import refresh_home
 from handlers.slack_reply import answer, tell_user
@@ -48,7 +48,9 @@ def register(app: App, runtime: Runtime) -> None:
         runtime.queued()
         return result
 
-    def changed(action_name: PermissionAction, change, body: dict, value: str, respond) -> None:
+    def changed(action_name: PermissionAction, change, body: dict, value: str, respond,
+                shown_version: int | None = None) -> None:
+        """`shown_version`: the version the clicked message showed; a change committed since makes the click lose."""
         decoded = _context(body, value)
         if decoded is None:
             return
@@ -56,8 +58,9 @@ def register(app: App, runtime: Runtime) -> None:
         if refused(action_name, user_id, channel_id, item_id, respond):
             return
         result = decided_change(action_name, user_id, channel_id, item_id, respond,
-                                lambda session, version: change(session, item_id=item_id, user_id=user_id,
-                                                                now=runtime.now(), expected_version=version))
+                                lambda session, version: change(
+                                    session, item_id=item_id, user_id=user_id, now=runtime.now(),
+                                    expected_version=version if shown_version is None else shown_version))
         if result is None:
             return
         text = (claim_reply(result, user_id, runtime.now()) if action_name == "claim"
@@ -151,7 +154,11 @@ def register(app: App, runtime: Runtime) -> None:
         value = (action.get("selected_option") or {}).get("value", "")
         choice = value.partition(":")[0]
         if choice == OverflowChoice.UNCLAIM:
-            changed("unclaim", followups.unclaim_followup, body, value, respond)
+            try:
+                value, shown_version = split_version(value)
+            except ValueError:
+                return
+            changed("unclaim", followups.unclaim_followup, body, value, respond, shown_version)
             return
         decoded = _context(body, value)
         if decoded is None:

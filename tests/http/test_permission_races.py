@@ -89,3 +89,41 @@ def test_an_unclaim_decided_on_anas_claim_cannot_remove_bens(make_app, fake_slac
     assert (follow_up.status, follow_up.claimed_by) == ("claimed", "U0BEN")
     assert _events(app.runtime.factory, "unclaim") == unclaims
     assert "unclaimed" not in json.dumps(app.fake.thread("C0SUCCESS", post["ts"]))
+
+
+def _unclaim_option(message: dict | None) -> str | None:
+    for block in (message or {}).get("blocks") or []:
+        for element in block.get("elements") or []:
+            for option in element.get("options") or []:
+                if option.get("value", "").startswith(f"{OverflowChoice.UNCLAIM}:"):
+                    return option["value"]
+    return None
+
+
+def test_an_unclaim_clicked_on_a_message_from_before_a_reassignment_loses(make_app):
+    """Default permissions (anyone may reassign): Ana opens the menu on her claimed item; before she
+    picks Unclaim, the item is reassigned to Ben. Her click was prepared on Ana's claim, so it must not
+    remove Ben's; she is told who holds it now. Unclaim on the refreshed message still works."""
+    app = make_app()
+    item_id = app.post_webhook(NPS_2).json()["id"]
+    [post] = app.wait_for_post("C0SUCCESS")
+    app.click(ActionId.CLAIM, item_value(item_id), user="U0ANA", channel="C0SUCCESS", ts=post["ts"])
+    anas = wait_for(lambda: _unclaim_option(app.fake.message("C0SUCCESS", post["ts"])), what="the Unclaim option")
+
+    _reassign_to_ben(app, item_id)
+    bens = wait_for(lambda: (message := app.fake.message("C0SUCCESS", post["ts"])) and "<@U0BEN>" in json.dumps(message)
+                    and _unclaim_option(message), what="the message refreshed after the reassignment")
+    unclaims = _events(app.runtime.factory, "unclaim")
+    app.click(ActionId.MORE, "", user="U0ANA", channel="C0SUCCESS", ts=post["ts"], selected_option=anas)
+
+    told = wait_for(lambda: next((e for e in app.fake.ephemerals() if e.get("user") == "U0ANA"), None),
+                    what="the answer to Ana")
+    assert "<@U0BEN> has it now" in json.dumps(told)
+    assert _follow_up(app, item_id).claimed_by == "U0BEN"
+    assert _events(app.runtime.factory, "unclaim") == unclaims
+
+    # A forged or mangled version changes nothing either; the current message's Unclaim goes through.
+    app.click(ActionId.MORE, "", user="U0ANA", channel="C0SUCCESS", ts=post["ts"], selected_option=f"{anas}@x")
+    app.click(ActionId.MORE, "", user="U0BEN", channel="C0SUCCESS", ts=post["ts"], selected_option=bens)
+    wait_for(lambda: _follow_up(app, item_id).status == "open", what="Ben's unclaim")
+    assert _events(app.runtime.factory, "unclaim") == unclaims + 1
