@@ -69,7 +69,7 @@ def item_view(item: Item, follow_up: FollowUp, *, reply_via: str | None = None) 
         themes=tuple(item.themes or ()), tags=tuple(item.tags or ()), url=item.url, route_name=item.route_name,
         claimed_by=follow_up.claimed_by, claimed_at=follow_up.claimed_at, resolved_by=follow_up.resolved_by,
         resolved_at=follow_up.resolved_at, outcome=follow_up.outcome, follow_up_on=follow_up.follow_up_on,
-        snoozed_until=follow_up.snoozed_until, reply_via=reply_via,
+        snoozed_until=follow_up.snoozed_until, reply_via=reply_via, version=follow_up.version,
     )
 
 

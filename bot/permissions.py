@@ -6,7 +6,8 @@ have keys of their own that default to the resolve rule; snooze and follow-up da
 A modal is checked when it opens and again when it is submitted (permissions may change between).
 
 The check runs after Slack's ack, before the state change, and answers with the reason to tell the
-user (or None when they may go ahead). Admins may always act. Membership of a channel or user
+user (or None when they may go ahead). A change decides in its own transaction (`check_permission`)
+and its compare-and-set requires the follow-up version that decision read. Admins may always act. Membership of a channel or user
 group is asked of Slack through a short-lived cache (bot/slack/directory.py); when Slack cannot
 answer, the action is refused rather than allowed ("fail closed"), with a reason that says so.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import select
@@ -65,14 +67,39 @@ def describe_allowed(allowed: list[str], team: TeamConfig, *, plain: bool = Fals
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
 
 
+@dataclass(frozen=True)
+class Permission:
+    """A decision and the state it relied on: the change must still find that state (compare-and-set)."""
+
+    reason: str | None  # why not, or None when the user may go ahead
+    version: int | None  # the follow-up version the decision read (None: the item is gone)
+
+
+def check_permission(session: Session, action: PermissionAction, *, item_id: int, user_id: str,
+                     config: AppConfig, directory: SlackDirectory, plain: bool = False) -> Permission:
+    """Decide in the caller's transaction, on the state the change will then require in its WHERE
+    (`expected_version`): read → decide → compare-and-set, so a reassignment committed in between
+    makes the change lose instead of acting on a claim nobody authorised it to touch. Callers ask
+    `permission_refusal` first, outside the transaction, so a Slack look-up this needs is usually cached."""
+    row = session.execute(
+        select(Item.team, FollowUp.claimed_by, FollowUp.version).join(FollowUp, FollowUp.item_id == Item.id)
+        .where(Item.id == item_id)
+    ).first()
+    if row is None:
+        return Permission(None, None)  # the change itself says the item is gone
+    return Permission(_decide(action, row.team, row.claimed_by, user_id=user_id, config=config,
+                              directory=directory, plain=plain), row.version)
+
+
 def permission_refusal(open_session: Callable[[], AbstractContextManager[Session]], action: PermissionAction, *,
                        item_id: int, user_id: str, config: AppConfig, directory: SlackDirectory,
                        plain: bool = False) -> str | None:
     """Why `user_id` may not do `action` on the item, or None when they may (or the item is gone:
     the state change itself then says so). Reads the item in its own short session, then asks Slack
-    (if it must) outside any transaction. `plain`: the reason is shown as a modal's error (plain text)."""
-    if all(team.permissions.rule(policy) == ["anyone"] for team in config.teams
-           for policy in ({"unclaim": ("claim", "reassign")}.get(action) or (action,))):
+    (if it must) outside any transaction: for opening a modal, and before a change's own
+    `check_permission` (which then finds Slack's answer cached). `plain`: the reason is shown as a
+    modal's error (plain text)."""
+    if _unrestricted(action, config):
         return None  # the default: nobody configured a rule, so no read and no Slack look-up per click
     with open_session() as session:
         row = session.execute(
@@ -81,11 +108,24 @@ def permission_refusal(open_session: Callable[[], AbstractContextManager[Session
         ).first()
     if row is None:
         return None
-    team = next((t for t in config.teams if t.name == row.team), None)
+    return _decide(action, row.team, row.claimed_by, user_id=user_id, config=config, directory=directory,
+                   plain=plain)
+
+
+def _unrestricted(action: PermissionAction, config: AppConfig) -> bool:
+    return all(team.permissions.rule(policy) == ["anyone"] for team in config.teams
+               for policy in ({"unclaim": ("claim", "reassign")}.get(action) or (action,)))
+
+
+def _decide(action: PermissionAction, team_name: str | None, claimed_by: str | None, *, user_id: str,
+            config: AppConfig, directory: SlackDirectory, plain: bool) -> str | None:
+    if _unrestricted(action, config):
+        return None
+    team = next((t for t in config.teams if t.name == team_name), None)
     if team is None:
         return None  # a team removed from the config since: nobody configured a rule for it
     # Giving up your own claim is part of claiming; taking someone else's off them is a reassignment.
-    policy = ("claim" if row.claimed_by in (None, user_id) else "reassign") if action == "unclaim" else action
+    policy = ("claim" if claimed_by in (None, user_id) else "reassign") if action == "unclaim" else action
     verb = ("take someone else's claim off" if action == "unclaim" and policy == "reassign"
             else VERBS.get(policy, policy))
     try:

@@ -6,11 +6,11 @@ from slack_bolt import Ack, App
 
 from bot import followups
 from bot.close_loop import reply_route
-from bot.permissions import PermissionAction, permission_refusal
+from bot.permissions import PermissionAction, check_permission, permission_refusal
 from bot.reminders import next_workday
 from bot.runtime import Runtime
 from bot.slack import blocks
-from bot.slack.ids import ActionId, OverflowChoice, parse_item_value
+from bot.slack.ids import ActionId, OverflowChoice, parse_item_value, split_version
 from bot.slack.replies import change_reply, claim_reply
 from handlers.slack_events import refresh_home
 from handlers.slack_reply import answer, tell_user
@@ -33,16 +33,36 @@ def register(app: App, runtime: Runtime) -> None:
             tell_user(runtime.client, user_id=user_id, channel_id=channel_id, text=reason, respond=respond)
         return reason is not None
 
-    def changed(action_name: PermissionAction, change, body: dict, value: str, respond) -> None:
+    def decided_change(action: PermissionAction, user_id: str, channel_id: str | None, item_id: int, respond,
+                       change):
+        """Decide and change in one transaction: the change's compare-and-set requires the version the
+        decision read, so nothing committed in between is acted on. None (and the user told) when refused."""
+        with runtime.session() as session:
+            permission = check_permission(session, action, item_id=item_id, user_id=user_id,
+                                          config=runtime.config, directory=runtime.directory)
+            result = None if permission.reason else change(session, permission.version)
+        if permission.reason:
+            tell_user(runtime.client, user_id=user_id, channel_id=channel_id, text=permission.reason,
+                      respond=respond)
+            return None
+        runtime.queued()
+        return result
+
+    def changed(action_name: PermissionAction, change, body: dict, value: str, respond,
+                shown_version: int | None = None) -> None:
+        """`shown_version`: the version the clicked message showed; a change committed since makes the click lose."""
         decoded = _context(body, value)
         if decoded is None:
             return
         user_id, channel_id, item_id = decoded
         if refused(action_name, user_id, channel_id, item_id, respond):
             return
-        with runtime.session() as session:
-            result = change(session, item_id=item_id, user_id=user_id, now=runtime.now())
-        runtime.queued()
+        result = decided_change(action_name, user_id, channel_id, item_id, respond,
+                                lambda session, version: change(
+                                    session, item_id=item_id, user_id=user_id, now=runtime.now(),
+                                    expected_version=version if shown_version is None else shown_version))
+        if result is None:
+            return
         text = (claim_reply(result, user_id, runtime.now()) if action_name == "claim"
                 else change_reply(action_name, result))
         if text:
@@ -89,9 +109,12 @@ def register(app: App, runtime: Runtime) -> None:
             return
         now = runtime.now()
         day = next_workday(now, runtime.config, runtime.config.timezone_of(user_id))
-        with runtime.session() as session:
-            result = followups.set_follow_up_date(session, item_id=item_id, user_id=user_id, on=day, now=now)
-        runtime.queued()
+        result = decided_change("follow_up", user_id, channel_id, item_id, respond,
+                                lambda session, version: followups.set_follow_up_date(
+                                    session, item_id=item_id, user_id=user_id, on=day, now=now,
+                                    expected_version=version))
+        if result is None:
+            return
         text = change_reply("move the follow-up date of", result) or f"📅 Pushed to {day:%a %d %b}."
         answer(respond, client, user_id=user_id, text=text, replace_original=True)
 
@@ -131,7 +154,11 @@ def register(app: App, runtime: Runtime) -> None:
         value = (action.get("selected_option") or {}).get("value", "")
         choice = value.partition(":")[0]
         if choice == OverflowChoice.UNCLAIM:
-            changed("unclaim", followups.unclaim_followup, body, value, respond)
+            try:
+                value, shown_version = split_version(value)
+            except ValueError:
+                return
+            changed("unclaim", followups.unclaim_followup, body, value, respond, shown_version)
             return
         decoded = _context(body, value)
         if decoded is None:

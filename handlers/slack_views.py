@@ -8,7 +8,7 @@ from slack_bolt import Ack, App
 
 from bot import followups
 from bot.close_loop import queue_customer_reply, queue_resolution_callbacks, reply_route
-from bot.permissions import PermissionAction, permission_refusal
+from bot.permissions import PermissionAction, check_permission, permission_refusal
 from bot.runtime import Runtime
 from bot.slack.ids import OUTCOMES, SNOOZE_CHOICES_HOURS, InputId, ViewId
 from bot.slack.replies import change_reply
@@ -32,20 +32,31 @@ def register(app: App, runtime: Runtime) -> None:
                                            config=runtime.config, directory=runtime.directory, plain=True)
 
     def submit(ack: Ack, body: dict, view: dict, action_name: str, change, errors: dict | None = None, *,
-               permission: PermissionAction, answer_in: InputId, **arguments) -> None:
+               permission: PermissionAction, answer_in: InputId, versioned: bool = True, **arguments) -> None:
+        """`versioned`: the change is a compare-and-set that must find the version the permission check
+        read (a note changes no state, so it only needs the check in the same transaction)."""
         if errors:
             ack(response_action="errors", errors=errors)
             return
-        item_id, reason = refusal(view, body, permission)
+        item_id, reason = refusal(view, body, permission)  # outside the transaction: it may ask Slack
         if reason:
             # Inside the modal, so the person sees it where they clicked; nothing is stored.
             ack(response_action="errors", errors={answer_in.value: reason[:MAX_ERROR_CHARS]})
             return
-        ack()
         if item_id is None:
+            ack()
             return
         user_id = body["user"]["id"]
         with runtime.session() as session:
+            # Decided again in the transaction that changes it, on the state the change then requires.
+            decision = check_permission(session, permission, item_id=item_id, user_id=user_id, config=runtime.config,
+                                        directory=runtime.directory, plain=True)
+            if decision.reason:
+                ack(response_action="errors", errors={answer_in.value: decision.reason[:MAX_ERROR_CHARS]})
+                return
+            ack()
+            if versioned:
+                arguments["expected_version"] = decision.version
             result = change(session, item_id=item_id, user_id=user_id, now=runtime.now(), **arguments)
             if result.changed and change is followups.resolve_followup:
                 # Close the loop at the source too (Zendesk note, resolved webhook), in the same transaction.
@@ -71,21 +82,26 @@ def register(app: App, runtime: Runtime) -> None:
         if not text:
             ack(response_action="errors", errors={InputId.REPLY_TEXT.value: "Write your reply."})
             return
-        item_id, reason = refusal(view, body, "reply")
-        if item_id is not None and reason is None:
-            with runtime.session() as session:
-                item = session.get(Item, item_id)
-                if item is None or reply_route(item, runtime.config) is None:
-                    reason = "Not sent: this customer cannot be reached from here any more (no ticket, " \
-                             "conversation or valid e-mail address)."
+        item_id, reason = refusal(view, body, "reply")  # outside the transaction: it may ask Slack
         if reason:
             ack(response_action="errors", errors={InputId.REPLY_TEXT.value: reason[:MAX_ERROR_CHARS]})
             return
-        ack()
         if item_id is None:
+            ack()
             return
         user_id = body["user"]["id"]
         with runtime.session() as session:
+            # Decided again, and the route chosen, in the transaction that queues the reply.
+            reason = check_permission(session, "reply", item_id=item_id, user_id=user_id, config=runtime.config,
+                                      directory=runtime.directory, plain=True).reason
+            item = session.get(Item, item_id)
+            if reason is None and (item is None or reply_route(item, runtime.config) is None):
+                reason = "Not sent: this customer cannot be reached from here any more (no ticket, " \
+                         "conversation or valid e-mail address)."
+            if reason:
+                ack(response_action="errors", errors={InputId.REPLY_TEXT.value: reason[:MAX_ERROR_CHARS]})
+                return
+            ack()
             route = queue_customer_reply(session, item_id=item_id, user_id=user_id, text=text,
                                          config=runtime.config, now=runtime.now())
             channel = followups.item_channel(session, item_id)
@@ -99,7 +115,7 @@ def register(app: App, runtime: Runtime) -> None:
         text = (input_state(view, InputId.NOTE).get("value") or "").strip()
         errors = None if text else {InputId.NOTE.value: "Write a note."}
         submit(ack, body, view, "add a note to", followups.add_note, errors, permission="note",
-               answer_in=InputId.NOTE, text=text)
+               answer_in=InputId.NOTE, versioned=False, text=text)
 
     @app.view(ViewId.REASSIGN.value)
     def reassign(ack: Ack, body: dict, view: dict) -> None:

@@ -82,6 +82,7 @@ class ItemView:
     snoozed_until: datetime | None = None
     # How a reply would reach the customer ("Zendesk", "Intercom", "e-mail"), or None: no Reply button.
     reply_via: str | None = None
+    version: int | None = None  # the follow-up's version (compare-and-set) this message shows
 
 
 # --- small element helpers -------------------------------------------------------------------
@@ -246,7 +247,9 @@ def _overflow(item: ItemView) -> dict[str, Any]:
     return {
         "type": "overflow",
         "action_id": ActionId.MORE.value,
-        "options": [_option(labels[c], overflow_value(c, item.item_id)) for c in choices],
+        # Unclaim carries the version shown: giving up a claim must not remove one made since.
+        "options": [_option(labels[c], overflow_value(c, item.item_id, item.version if c == OverflowChoice.UNCLAIM
+                                                      else None)) for c in choices],
     }
 
 

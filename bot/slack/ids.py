@@ -94,8 +94,22 @@ def item_value(item_id: int) -> str:
     return f"item:{item_id}"
 
 
-def overflow_value(choice: OverflowChoice, item_id: int) -> str:
-    return f"{choice.value}:{item_id}"
+def overflow_value(choice: OverflowChoice, item_id: int, version: int | None = None) -> str:
+    """'unclaim:42', or 'unclaim:42@7' with the follow-up version the message showed: not state (that
+    is read from the database), a precondition, so a click prepared before a change loses; a forged
+    version can only make the click lose."""
+    return f"{choice.value}:{item_id}" + (f"@{version}" if version is not None else "")
+
+
+def split_version(value: str) -> tuple[str, int | None]:
+    """'unclaim:42@7' -> ('unclaim:42', 7); a value without a version (older messages) -> (value, None).
+    Raises ValueError on a version that is not a small non-negative integer."""
+    if not isinstance(value, str) or "@" not in value:
+        return value, None
+    head, _, raw = value.rpartition("@")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > MAX_ID:
+        raise ValueError(f"not a version: {value[:40]!r}")
+    return head, int(raw)
 
 
 def parse_item_value(value: str) -> tuple[str, int]:

@@ -31,6 +31,8 @@ def claim_reply(result: ChangeResult, user_id: str, now: datetime) -> str | None
         return f"Already resolved by {user_mention(result.resolved_by)}."
     if result.claimed_by == user_id:
         return "You have already claimed this one."
+    if result.claimed_by is None:  # still unclaimed, but it changed under the click: nothing was done
+        return f"Could not claim this item: {result.reason or 'it changed meanwhile; please try again.'}"
     return f"Already claimed by {user_mention(result.claimed_by)} {ago(result.claimed_at, now)}."
 
 

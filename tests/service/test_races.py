@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
+from bot import followups
 from bot.db import session_scope
 from bot.delivery import lease_row
 from bot.followups import claim_followup, resolve_followup
@@ -119,3 +121,65 @@ def test_refused_and_edited_webhooks(session_factory):
         assert item.channel == "C0SUCCESS"
         kinds = session.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id)).all()
         assert kinds == ["post_item", "update_item"]
+
+
+def _event_count(factory, action: str) -> int:
+    with session_scope(factory) as session:
+        return session.scalar(select(func.count()).select_from(FollowUpEvent).where(FollowUpEvent.action == action))
+
+
+# Each change, as a permission-checked click would make it, with the version that check read.
+CHANGES = {
+    "claim": lambda s, i, v: followups.claim_followup(s, item_id=i, user_id="U0ANA", now=NOW, expected_version=v),
+    "unclaim": lambda s, i, v: followups.unclaim_followup(s, item_id=i, user_id="U0ANA", now=NOW,
+                                                          expected_version=v),
+    "resolve": lambda s, i, v: followups.resolve_followup(s, item_id=i, user_id="U0ANA", outcome="fixed", note=None,
+                                                          now=NOW, expected_version=v),
+    "reopen": lambda s, i, v: followups.reopen_followup(s, item_id=i, user_id="U0ANA", now=NOW, expected_version=v),
+    "reassign": lambda s, i, v: followups.reassign_followup(s, item_id=i, user_id="U0ANA", assignee="U0CARA",
+                                                            now=NOW, expected_version=v),
+    "follow_up_on": lambda s, i, v: followups.set_follow_up_date(s, item_id=i, user_id="U0ANA", on=date(2026, 12, 1),
+                                                                 now=NOW, expected_version=v),
+    "snooze": lambda s, i, v: followups.snooze_followup(s, item_id=i, user_id="U0ANA", hours=24, now=NOW,
+                                                        expected_version=v),
+}
+# The state each change starts from (so that, fresh, it would succeed), and what then changes under it.
+START = {"claim": "open", "unclaim": "claimed", "resolve": "claimed", "reopen": "resolved", "reassign": "claimed",
+         "follow_up_on": "claimed", "snooze": "claimed"}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_a_change_decided_on_a_version_that_is_gone_changes_nothing(session_factory, change):
+    with session_scope(session_factory) as session:
+        item_id = ingest_item(session, source="generic", config=make_config(), now=NOW - timedelta(hours=1),
+                              payload=parse_generic_payload(BODY)).item_id
+    with session_scope(session_factory) as session:
+        if START[change] != "open":
+            followups.claim_followup(session, item_id=item_id, user_id="U0ANA", now=NOW)
+        if START[change] == "resolved":
+            followups.resolve_followup(session, item_id=item_id, user_id="U0ANA", outcome="fixed", note=None, now=NOW)
+    with session_scope(session_factory) as session:  # what Ana's permission check read
+        seen = session.scalar(select(FollowUp.version).where(FollowUp.item_id == item_id))
+    with session_scope(session_factory) as session:  # meanwhile, in another transaction
+        # A change that leaves the status as it was, so only the version tells the two states apart.
+        followups.snooze_followup(session, item_id=item_id, user_id="U0BEN", hours=72, now=NOW)
+        if START[change] == "claimed":
+            followups.reassign_followup(session, item_id=item_id, user_id="U0DAN", assignee="U0BEN", now=NOW)
+    with session_scope(session_factory) as session:
+        before = session.scalar(select(FollowUp).where(FollowUp.item_id == item_id))
+        session.expunge(before)
+    events = _event_count(session_factory, change)
+
+    with session_scope(session_factory) as session:
+        result = CHANGES[change](session, item_id, seen)
+
+    assert result.outcome == "refused" and result.reason, result
+    with session_scope(session_factory) as session:
+        after = session.scalar(select(FollowUp).where(FollowUp.item_id == item_id))
+        assert (after.version, after.status, after.claimed_by, after.follow_up_on, after.snoozed_until) == (
+            before.version, before.status, before.claimed_by, before.follow_up_on, before.snoozed_until)
+    assert _event_count(session_factory, change) == events
+
+    # With the version it would read now, the same change goes through.
+    with session_scope(session_factory) as session:
+        assert CHANGES[change](session, item_id, before.version).outcome == "changed"

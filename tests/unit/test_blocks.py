@@ -19,7 +19,7 @@ from bot.slack.blocks import (
     snooze_modal,
     thread_note,
 )
-from bot.slack.ids import OUTCOMES, ActionId, InputId, ViewId, item_value, parse_item_value
+from bot.slack.ids import OUTCOMES, ActionId, InputId, ViewId, item_value, parse_item_value, split_version
 from bot.slack.mrkdwn import escape_mrkdwn, escaped_truncated, slack_date, truncate, user_mention
 
 try:  # written concurrently; used in addition to the explicit checks below when present
@@ -257,6 +257,17 @@ def test_claimed_item_shows_who_and_when_and_can_be_unclaimed() -> None:
     assert status.startswith("🙋 Claimed by <@U0ANA>")
     unix = int(RECEIVED.timestamp())
     assert f"<!date^{unix}^{{date_short_pretty}} at {{time}}|2024-05-01T12:00Z>" in status
+
+
+def test_unclaim_carries_the_version_the_message_shows_and_only_unclaim_does() -> None:
+    _, blocks = item_message(replace(with_status(make_item(), "claimed"), version=7))
+    values = overflow_values(blocks)
+    assert values[0] == "unclaim:42@7" and split_version(values[0]) == ("unclaim:42", 7)
+    assert all("@" not in value for value in values[1:])
+    assert split_version("unclaim:42") == ("unclaim:42", None)  # a message posted before versions
+    for forged in ("unclaim:42@", "unclaim:42@x", "unclaim:42@-1", f"unclaim:42@{2**31}", "unclaim:42@٣"):
+        with pytest.raises(ValueError):
+            split_version(forged)
 
 
 def test_resolved_item_offers_reopen_and_shows_outcome() -> None:
