@@ -120,12 +120,14 @@ def resolve_filters(*, config: AppConfig, team: str | None, kind: str | None, st
         raise FilterError(f"kind: unknown kind {kind[:20]!r} (kinds: {', '.join(KINDS)})")
     timezone = config.team(team).timezone if team else (config.schedule.timezone or "UTC")
     today = now.astimezone(ZoneInfo(timezone)).date()
+    end_given = end is not None
     end = end or today
     if start is None:
         monday = end - timedelta(days=end.weekday())
         start = monday - timedelta(weeks=DEFAULT_WEEKS - 1)
     if start > end:
-        raise FilterError(f"from: {start.isoformat()} is after to: {end.isoformat()}")
+        raise FilterError(f"from: {start.isoformat()} is after to: {end.isoformat()}"
+                          + ("" if end_given else " (today: an empty 'to' means today)"))
     if (end - start).days + 1 > MAX_RANGE_DAYS:
         raise FilterError(f"the range {start.isoformat()} – {end.isoformat()} is longer than {MAX_RANGE_DAYS} days")
     return Filters(team=team, kind=kind, start=start, end=end, timezone=timezone)
@@ -272,7 +274,12 @@ def week_spans(filters: Filters) -> list[tuple[str, datetime, datetime]]:
 
 
 def _bucket_of(column, bounds: Sequence[datetime]) -> ColumnElement[int]:
-    """0 for column < bounds[0], 1 for < bounds[1], …; len(bounds) for the rest."""
+    """0 for column < bounds[0], 1 for < bounds[1], …; len(bounds) for the rest.
+
+    No bounds (a range inside one ISO week, a single day) is bucket 0 for every row: SQL has no CASE
+    without a WHEN, so that one is a literal."""
+    if not bounds:
+        return literal(0)
     return case(*[(column < bound, index) for index, bound in enumerate(bounds)], else_=len(bounds))
 
 

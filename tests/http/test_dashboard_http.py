@@ -9,8 +9,9 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from bot.followups import claim_followup, resolve_followup
 from bot.scoring import categorize
 from bot.vip import log_touch
 from models import Account, Item
+from tests.conftest import TEST_CONFIG, make_config
 
 TOKEN = "dashboard-test-token-0123456789"
 
@@ -277,3 +279,118 @@ def test_touches_csv_matches_and_guards_against_formulas(app) -> None:
     assert rows[0]["account_name"] == "Acme" and rows[0]["actor"] == "U0ANA" and rows[0]["channel"] == "call"
     assert rows[0]["note"] == "'+1 call me back"
     assert read_csv(get(app, "/dashboard/touches.csv?from=2020-01-01&to=2020-01-31", headers=bearer())) == []
+
+
+# --- range shapes ----------------------------------------------------------------------------------
+# Items arrive as webhooks while the app's clock stands at chosen instants around a DST change in the
+# configured timezone (America/New_York ends DST on 2026-11-01) and the ISO week 53 of 2026 (28 Dec to
+# 3 Jan). What a range holds is computed here from each instant's local date.
+
+NEW_YORK = ZoneInfo("America/New_York")
+RANGE_NOW = datetime(2027, 1, 6, 15, 0, tzinfo=UTC)  # a Wednesday, in 2027-W01
+RANGE_INSTANTS = [
+    datetime(2026, 10, 31, 3, 59, tzinfo=UTC),   # Fri 30 Oct 23:59 EDT
+    datetime(2026, 10, 31, 4, 0, tzinfo=UTC),    # Sat 31 Oct 00:00 EDT
+    datetime(2026, 11, 1, 5, 30, tzinfo=UTC),    # Sun 1 Nov 01:30 EDT (the first one)
+    datetime(2026, 11, 1, 6, 30, tzinfo=UTC),    # Sun 1 Nov 01:30 EST (the repeated hour)
+    datetime(2026, 11, 2, 4, 59, tzinfo=UTC),    # Sun 1 Nov 23:59 EST (a 25-hour day)
+    datetime(2026, 11, 2, 5, 0, tzinfo=UTC),     # Mon 2 Nov 00:00 EST: 2026-W45
+    datetime(2026, 12, 28, 4, 59, tzinfo=UTC),   # Sun 27 Dec 23:59: 2026-W52
+    datetime(2026, 12, 28, 5, 0, tzinfo=UTC),    # Mon 28 Dec 00:00: 2026-W53
+    datetime(2027, 1, 1, 4, 30, tzinfo=UTC),     # Thu 31 Dec 23:30, still 2026
+    datetime(2027, 1, 1, 5, 0, tzinfo=UTC),      # Fri 1 Jan 00:00, 2027 but still 2026-W53
+    datetime(2027, 1, 4, 4, 59, tzinfo=UTC),     # Sun 3 Jan 23:59: the last minute of 2026-W53
+    datetime(2027, 1, 4, 5, 0, tzinfo=UTC),      # Mon 4 Jan 00:00: 2027-W01
+    datetime(2027, 1, 5, 14, 0, tzinfo=UTC),     # Tue 5 Jan
+    datetime(2027, 1, 6, 10, 0, tzinfo=UTC),     # Wed 6 Jan, this morning
+]
+
+
+@pytest.fixture
+def ranged_app(make_app):
+    """The app with [schedule].timezone = America/New_York and a clock that tests set."""
+    config = make_config({**TEST_CONFIG, "schedule": {"timezone": "America/New_York"}})
+    app = make_app(config, worker=False)
+    app.runtime.settings = replace(app.runtime.settings, dashboard_token=TOKEN)
+    clock = [RANGE_NOW]
+    app.runtime.now = lambda: clock[0]
+    app.clock = clock
+    return app
+
+
+def seed_instants(app) -> dict[int, datetime]:
+    """One NPS 3 per instant, received at that instant; then the clock is back at RANGE_NOW."""
+    received = {}
+    for n, moment in enumerate(RANGE_INSTANTS):
+        app.clock[0] = moment
+        response = app.post_webhook({"id": f"t{n}", "kind": "nps", "score": 3, "customer": {"name": f"C{n}"}})
+        assert response.status_code == 202, response.text
+        received[response.json()["id"]] = moment
+    app.clock[0] = RANGE_NOW
+    return received
+
+
+def in_range(received: dict[int, datetime], first: date, last: date) -> list[int]:
+    return sorted(i for i, moment in received.items() if first <= moment.astimezone(NEW_YORK).date() <= last)
+
+
+RANGE_SHAPES = {
+    # name: (query, first local day, last local day)
+    "this week": ("from=2027-01-04&to=2027-01-10", date(2027, 1, 4), date(2027, 1, 10)),
+    "this week, to left empty": ("from=2027-01-04&to=", date(2027, 1, 4), date(2027, 1, 6)),
+    "from = to": ("from=2027-01-05&to=2027-01-05", date(2027, 1, 5), date(2027, 1, 5)),
+    "a single day: the DST change": ("from=2026-11-01&to=2026-11-01", date(2026, 11, 1), date(2026, 11, 1)),
+    "inside the week of the DST change": ("from=2026-10-31&to=2026-11-01", date(2026, 10, 31), date(2026, 11, 1)),
+    "across the DST change": ("from=2026-10-26&to=2026-11-08", date(2026, 10, 26), date(2026, 11, 8)),
+    "ISO week 53": ("from=2026-12-28&to=2027-01-03", date(2026, 12, 28), date(2027, 1, 3)),
+    "across the year boundary": ("from=2026-12-21&to=2027-01-10", date(2026, 12, 21), date(2027, 1, 10)),
+    "in the future, within a week": ("from=2027-02-01&to=2027-02-03", date(2027, 2, 1), date(2027, 2, 3)),
+    "in the future, across the spring DST change": ("from=2027-03-08&to=2027-03-21", date(2027, 3, 8),
+                                                    date(2027, 3, 21)),
+}
+
+
+def check_range(app, query: str, want: list[int], *, team: str = "") -> None:
+    response = get(app, f"/dashboard?{query}{team}", headers=bearer())
+    assert response.status_code == 200, response.text[:2000]
+    page = Page(response.text)
+    assert page.metrics["volume"][0] == str(len(want))
+    assert page.metrics["open-detractors"][0] == str(len(want))  # every seeded item is an open NPS 3
+    assert sorted(map(int, page.open_rows)) == want
+    rows = read_csv(get(app, f"/dashboard/items.csv?{query}{team}", headers=bearer()))
+    assert sorted(int(r["id"]) for r in rows) == want
+    assert read_csv(get(app, f"/dashboard/touches.csv?{query}{team}", headers=bearer())) == []
+
+
+@pytest.mark.parametrize("shape", list(RANGE_SHAPES))
+def test_every_range_shape_answers_with_the_items_of_its_local_days(ranged_app, shape) -> None:
+    received = seed_instants(ranged_app)
+    query, first, last = RANGE_SHAPES[shape]
+    want = in_range(received, first, last)
+    check_range(ranged_app, query, want)
+
+
+def test_a_range_of_one_iso_week_is_labelled_with_that_week(ranged_app) -> None:
+    seed_instants(ranged_app)
+    response = get(ranged_app, "/dashboard?from=2026-12-28&to=2027-01-03", headers=bearer())
+    assert response.status_code == 200 and "2026-W53" in response.text
+    across = get(ranged_app, "/dashboard?from=2026-12-21&to=2027-01-10", headers=bearer()).text
+    assert across.index("2026-W52") < across.index("2026-W53") < across.index("2027-W01")
+
+
+@pytest.mark.parametrize("shape", ["this week", "from = to", "ISO week 53", "across the year boundary"])
+def test_a_range_on_an_empty_database_shows_zeros(ranged_app, shape) -> None:
+    query, _, _ = RANGE_SHAPES[shape]
+    check_range(ranged_app, query, [])
+    check_range(ranged_app, query, [], team="&team=support")  # Europe/London
+
+
+@pytest.mark.parametrize("path", ["/dashboard", "/dashboard/items.csv", "/dashboard/touches.csv"])
+@pytest.mark.parametrize(("query", "message"), [
+    ("from=2027-01-05&to=2027-01-04", "from: 2027-01-05 is after to: 2027-01-04"),
+    ("from=2027-02-01", "from: 2027-02-01 is after to: 2027-01-06 (today"),
+])
+def test_to_before_from_is_a_400_that_says_so(ranged_app, path, query, message) -> None:
+    response = get(ranged_app, f"{path}?{query}", headers=bearer())
+    assert response.status_code == 400
+    assert message in response.text
