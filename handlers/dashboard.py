@@ -35,13 +35,13 @@ from bot.dashboard import (
     TOUCH_COLUMNS,
     FilterError,
     Filters,
+    checked_filters,
     csv_cell,
     dashboard_data,
     export_days,
     export_item_rows,
     export_touch_rows,
     parse_date_param,
-    resolve_filters,
 )
 from bot.dashboard_page import SECURITY_HEADERS, render_dashboard, render_message
 from bot.runtime import Runtime
@@ -179,9 +179,11 @@ class DashboardGate:
 
 
 def _filter_params(request: Request) -> dict:
-    """The GET filters as dashboard_data's arguments; FilterError for a malformed date."""
+    """The GET filters (the names the page's form sends) as dashboard_data's arguments; FilterError for a
+    malformed date."""
     params = request.query_params
-    return {"team": params.get("team"), "kind": params.get("kind"),
+    return {"team": params.get("team"), "kind": params.get("kind"), "category": params.get("category"),
+            "vip": params.get("vip"), "theme": params.get("theme"), "owner": params.get("owner"),
             "start": parse_date_param(params.get("from"), "from"), "end": parse_date_param(params.get("to"), "to")}
 
 
@@ -220,7 +222,7 @@ def dashboard_routes(runtime: Runtime) -> list[Route]:
             data = await run_in_threadpool(build)
         except FilterError as exc:
             return _refuse(400, "Bad filter", str(exc), "Dates are written 2026-11-20; leave a field empty for "
-                                                        "its default.")
+                                                        "its default (all, or the last 12 weeks).")
         except UNAVAILABLE_ERRORS as exc:
             return _unavailable(exc, html=True)
         return HTMLResponse(render_dashboard(data, runtime.config), headers=SECURITY_HEADERS)
@@ -231,9 +233,17 @@ def dashboard_routes(runtime: Runtime) -> list[Route]:
             if denied is not None:
                 return denied
             try:
-                filters = resolve_filters(config=runtime.config, now=runtime.now(), **_filter_params(request))
+                params = _filter_params(request)
+
+                def check() -> Filters:
+                    with runtime.read_session() as session:
+                        return checked_filters(session, config=runtime.config, now=runtime.now(), **params)
+
+                filters = await run_in_threadpool(check)
             except FilterError as exc:
                 return _refuse(400, "Bad filter", str(exc), html=False)
+            except UNAVAILABLE_ERRORS as exc:
+                return _unavailable(exc, html=False)
             rows = _csv_stream(runtime, filters, columns, read_rows)
             try:
                 # The first day is read before the answer starts: a busy database is still a 503 then

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
@@ -394,3 +394,153 @@ def test_to_before_from_is_a_400_that_says_so(ranged_app, path, query, message) 
     response = get(ranged_app, f"{path}?{query}", headers=bearer())
     assert response.status_code == 400
     assert message in response.text
+
+
+# --- filters: category, VIP, theme, owner, team ------------------------------------------------------
+# Each seeded item says what it is (category by its NPS score, VIP, the theme its comment names, who
+# claims it); what a filter keeps is computed from these, not asked of the app.
+
+
+@dataclass
+class Seeded:
+    key: str
+    kind: str
+    score: int | None
+    comment: str | None
+    vip: bool
+    category: str               # NPS: 0–6 detractor, 7–8 passive, 9–10 promoter; escalations: none
+    pricing: bool               # the comment is about price
+    holder: str | None = None   # who claims it
+    resolved: bool = False
+    id: int = 0
+
+
+def filter_items() -> list[Seeded]:
+    return [
+        Seeded("f1", "nps", 1, "Far too expensive", True, "detractor", True, "U0ANA"),
+        Seeded("f2", "nps", 2, "The invoice was wrong", False, "detractor", False),
+        Seeded("f3", "nps", 0, "It crashes daily and the price is absurd", True, "detractor", True, "U0BEN"),
+        Seeded("f4", "nps", 8, "Slow every morning", False, "passive", False, "U0ANA"),
+        Seeded("f5", "nps", 10, "Great people", True, "promoter", False),
+        Seeded("f6", "escalation", None, "Server is down", True, "none", False, "U0ANA"),
+        Seeded("f7", "nps", 3, None, False, "detractor", False, "U0BEN", resolved=True),
+        Seeded("f8", "nps", 9, "Good value, not expensive at all", False, "promoter", True),
+        Seeded("f9", "nps", 6, "Too expensive for us", False, "detractor", True),
+    ]
+
+
+def seed_filters(app) -> list[Seeded]:
+    items = filter_items()
+    for it in items:
+        body = {"id": it.key, "kind": it.kind, "customer": {"name": f"Customer {it.key}", "vip": it.vip}}
+        if it.score is not None:
+            body["score"] = it.score
+        if it.comment:
+            body[("subject" if it.kind == "escalation" else "comment")] = it.comment
+        response = app.post_webhook(body)
+        assert response.status_code == 202, response.text
+        it.id = response.json()["id"]
+    now = app.runtime.now()
+    with app.runtime.session() as session:
+        for it in items:
+            if it.holder and not it.resolved:
+                assert claim_followup(session, item_id=it.id, user_id=it.holder, now=now).changed
+            if it.resolved:
+                assert resolve_followup(session, item_id=it.id, user_id=it.holder, outcome="fixed", note=None,
+                                        now=now).changed
+        for name, owner in (("Acme", "U0ANA"), ("Birch", "U0BEN"), ("Cedar", "U0BEN")):
+            account = Account(name=name, search_name=name.lower(), vip=True, owner=owner, cadence_days=30,
+                              created_at=now - timedelta(days=60), updated_at=now, next_due_at=now)
+            session.add(account)
+            session.flush()
+            if name != "Cedar":
+                log_touch(session, account_id=account.id, actor=owner, channel="call", note=None,
+                          now=now - timedelta(days=2), touched_at=now - timedelta(days=2))
+    return items
+
+
+FILTERS = {
+    # query: (which seeded items it keeps, the applied filter the page shows as data-filter=value)
+    "category=detractor": (lambda it: it.category == "detractor", [("category", "detractor")]),
+    "category=promoter": (lambda it: it.category == "promoter", [("category", "promoter")]),
+    "category=none": (lambda it: it.category == "none", [("category", "none")]),
+    "vip=yes": (lambda it: it.vip, [("vip", "yes")]),
+    "vip=no": (lambda it: not it.vip, [("vip", "no")]),
+    "theme=pricing": (lambda it: it.pricing, [("theme", "pricing")]),
+    "owner=U0ANA": (lambda it: it.holder == "U0ANA", [("owner", "U0ANA")]),
+    "owner=unclaimed": (lambda it: it.holder is None, [("owner", "unclaimed")]),
+    "team=support": (lambda it: it.kind == "escalation", [("team", "support")]),
+    "category=detractor&vip=yes&theme=pricing&owner=U0BEN": (
+        lambda it: it.category == "detractor" and it.vip and it.pricing and it.holder == "U0BEN",
+        [("category", "detractor"), ("vip", "yes"), ("theme", "pricing"), ("owner", "U0BEN")]),
+}
+
+
+class Applied(HTMLParser):
+    def __init__(self, markup: str):
+        super().__init__()
+        self.filters: list[tuple[str, str]] = []
+        self.feed(markup)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "data-filter" in a:
+            self.filters.append((a["data-filter"], a.get("data-value", "")))
+
+
+@pytest.mark.parametrize("query", list(FILTERS))
+def test_each_filter_narrows_the_figures_the_table_and_the_csv(app, query) -> None:
+    items = seed_filters(app)
+    keep, shown = FILTERS[query]
+    kept = [it for it in items if keep(it)]
+    assert 0 < len(kept) < len(items)  # the filter must change what is shown
+    response = get(app, f"/dashboard?{query}", headers=bearer())
+    assert response.status_code == 200, response.text[:2000]
+    page = Page(response.text)
+    assert page.metrics["volume"][0] == str(len(kept))
+    assert page.metrics["open-items"][0] == str(sum(not it.resolved for it in kept))
+    assert page.metrics["open-detractors"][0] == str(sum(not it.resolved and it.category == "detractor"
+                                                         for it in kept))
+    assert sorted(map(int, page.open_rows)) == sorted(it.id for it in kept if not it.resolved)
+    nps_scores = [it.score for it in kept if it.kind == "nps"]
+    assert page.metrics["nps"][0] == (str(nps_of(nps_scores)) if nps_scores else "")
+    assert Applied(response.text).filters == shown
+    # The CSV links on the page keep the filters, and the CSV holds the same items.
+    assert all(f"{name}={value}" in response.text for name, value in shown)
+    rows = read_csv(get(app, f"/dashboard/items.csv?{query}", headers=bearer()))
+    assert sorted(int(r["id"]) for r in rows) == sorted(it.id for it in kept)
+
+
+def test_no_filter_shows_every_item_and_says_so(app) -> None:
+    items = seed_filters(app)
+    response = get(app, "/dashboard", headers=bearer())
+    assert Page(response.text).metrics["volume"][0] == str(len(items))
+    assert Applied(response.text).filters == [] and "No filters" in response.text
+
+
+@pytest.mark.parametrize(("owner", "accounts", "coverage"), [
+    ("U0ANA", ["Acme"], ("100.00", "1 of 1 VIP touched")),
+    ("U0BEN", ["Birch"], ("50.00", "1 of 2 VIPs touched")),
+])
+def test_owner_filter_narrows_vip_coverage_and_the_touches_csv(app, owner, accounts, coverage) -> None:
+    seed_filters(app)
+    page = get(app, f"/dashboard?owner={owner}", headers=bearer()).text
+    value, _ = Page(page).metrics["vip-coverage"]
+    assert value == coverage[0] and coverage[1] in page
+    rows = read_csv(get(app, f"/dashboard/touches.csv?owner={owner}", headers=bearer()))
+    assert [r["account_name"] for r in rows] == accounts
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("category=angry", "category: unknown category 'angry' (category is one of: detractor, passive, promoter, none"),
+    ("vip=maybe", "vip: unknown vip 'maybe' (vip is one of: yes, no"),
+    ("theme=weather", "theme: unknown theme 'weather' (theme is one of: "),
+    ("owner=bob", "owner: expected a Slack user id such as U0ANA, or 'unclaimed', got 'bob'"),
+    ("owner=U0NOBODY", "owner: unknown owner 'U0NOBODY'"),
+])
+@pytest.mark.parametrize("path", ["/dashboard", "/dashboard/items.csv", "/dashboard/touches.csv"])
+def test_an_unknown_filter_value_is_a_400_that_lists_the_known_ones(app, path, query, message) -> None:
+    seed_filters(app)
+    response = get(app, f"{path}?{query}", headers=bearer())
+    assert response.status_code == 400
+    assert message in response.text.replace("&#x27;", "'")
