@@ -20,6 +20,7 @@ import hmac
 import io
 import itertools
 import logging
+import sqlite3
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
@@ -55,6 +56,17 @@ DISABLED = "dashboard disabled: set CXLOOP_DASHBOARD_TOKEN"
 UNAVAILABLE_RETRY_SECONDS = 5
 # Errors of a database that is locked, down or out of connections: the page says so (503).
 UNAVAILABLE_ERRORS = (OperationalError, PoolTimeoutError)
+# SQLite raises OperationalError for a locked file and for a malformed statement alike; only these are a
+# database that is busy or away. Anything else is a bug: it must surface as one (500, logged with its
+# traceback), never as "try again in a few seconds".
+SQLITE_UNAVAILABLE_WORDS = ("locked", "busy", "unable to open", "disk i/o")
+
+
+def _really_unavailable(exc: Exception) -> bool:
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, sqlite3.Error):
+        return any(word in str(orig).lower() for word in SQLITE_UNAVAILABLE_WORDS)
+    return True
 
 
 def _same(given: str, expected: str) -> bool:
@@ -90,6 +102,8 @@ def _refuse(status: int, title: str, message: str, hint: str = "", *, html: bool
 
 def _unavailable(exc: Exception, *, html: bool) -> Response:
     # One line, no traceback: while the database is locked every dashboard request lands here.
+    if not _really_unavailable(exc):
+        raise exc
     orig = getattr(exc, "orig", None)
     log.warning("dashboard: database unavailable: %s",
                 str(orig).splitlines()[0][:200] if orig is not None and str(orig) else type(exc).__name__)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import literal_column, select
 
 from bot.followups import claim_followup, resolve_followup
 from bot.scoring import categorize
@@ -544,3 +544,15 @@ def test_an_unknown_filter_value_is_a_400_that_lists_the_known_ones(app, path, q
     response = get(app, f"{path}?{query}", headers=bearer())
     assert response.status_code == 400
     assert message in response.text.replace("&#x27;", "'")
+
+
+def test_an_sql_error_is_a_500_not_a_database_busy_page(app, monkeypatch) -> None:
+    """A malformed statement (the one-week range used to build CASE without WHEN) is a bug: SQLite calls
+    it OperationalError like a lock, but the page must not tell people to wait for a busy database."""
+    import bot.dashboard
+
+    seed(app)
+    monkeypatch.setattr(bot.dashboard, "_bucket_of", lambda column, bounds: literal_column("CASE ELSE 0 END"))
+    response = get(app, "/dashboard", headers=bearer())
+    assert response.status_code == 500
+    assert "Database busy" not in response.text and "retry-after" not in response.headers
