@@ -47,6 +47,9 @@ from models.followup import CLAIMED, OPEN
 
 DEFAULT_WEEKS = 12
 MAX_RANGE_DAYS = 366
+# Days a range may name: far enough either way for any real question, and clear of date's limits (the
+# day after 9999-12-31, or year 1 in UTC−x, would overflow).
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
 OPEN_ITEMS_LIMIT = 500
 THEME_MOVES = 5
 SUMMARY_CHARS = 140
@@ -170,14 +173,18 @@ def resolve_filters(*, config: AppConfig, team: str | None, kind: str | None, st
     kind = (kind or "").strip().lower() or None
     category = (category or "").strip().lower() or None
     vip_text = (vip or "").strip().lower() or None
-    theme = (theme or "").strip().lower() or None
+    theme = (theme or "").strip() or None
     owner = (owner or "").strip() or None
     if category is not None and category not in CATEGORY_ORDER:
         raise _one_of("category", category, CATEGORY_ORDER)
     if vip_text is not None and vip_text not in VIP_VALUES:
         raise _one_of("vip", vip_text, tuple(VIP_VALUES))
-    if theme is not None and theme not in config.themes:
-        raise _one_of("theme", theme, sorted(config.themes))
+    if theme is not None:
+        # Stored themes are the configured names: "Pricing" and "pricing" find the same one.
+        names = {name.casefold(): name for name in config.themes}
+        if theme.casefold() not in names:
+            raise _one_of("theme", theme, sorted(config.themes))
+        theme = names[theme.casefold()]
     if owner is not None and owner.lower() == UNCLAIMED:
         owner = UNCLAIMED
     elif owner is not None and not _USER_ID_RE.match(owner):
@@ -197,6 +204,9 @@ def resolve_filters(*, config: AppConfig, team: str | None, kind: str | None, st
     if start is None:
         monday = end - timedelta(days=end.weekday())
         start = monday - timedelta(weeks=DEFAULT_WEEKS - 1)
+    for name, day in (("from", start), ("to", end)):
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise FilterError(f"{name}: {day.isoformat()} is outside {FIRST_DAY.isoformat()} – {LAST_DAY.isoformat()}")
     if start > end:
         raise FilterError(f"from: {start.isoformat()} is after to: {end.isoformat()}"
                           + ("" if end_given else " (today: an empty 'to' means today)"))

@@ -389,8 +389,10 @@ def test_a_range_on_an_empty_database_shows_zeros(ranged_app, shape) -> None:
 @pytest.mark.parametrize(("query", "message"), [
     ("from=2027-01-05&to=2027-01-04", "from: 2027-01-05 is after to: 2027-01-04"),
     ("from=2027-02-01", "from: 2027-02-01 is after to: 2027-01-06 (today"),
+    ("from=9999-12-31&to=9999-12-31", "from: 9999-12-31 is outside 1970-01-01 – 2999-12-31"),
+    ("from=0001-01-01&to=0001-01-02", "from: 0001-01-01 is outside"),
 ])
-def test_to_before_from_is_a_400_that_says_so(ranged_app, path, query, message) -> None:
+def test_to_before_from_or_a_day_out_of_reach_is_a_400_that_says_so(ranged_app, path, query, message) -> None:
     response = get(ranged_app, f"{path}?{query}", headers=bearer())
     assert response.status_code == 400
     assert message in response.text
@@ -467,6 +469,7 @@ FILTERS = {
     "vip=yes": (lambda it: it.vip, [("vip", "yes")]),
     "vip=no": (lambda it: not it.vip, [("vip", "no")]),
     "theme=pricing": (lambda it: it.pricing, [("theme", "pricing")]),
+    "theme=Pricing": (lambda it: it.pricing, [("theme", "pricing")]),   # as configured, whatever the case
     "owner=U0ANA": (lambda it: it.holder == "U0ANA", [("owner", "U0ANA")]),
     "owner=unclaimed": (lambda it: it.holder is None, [("owner", "unclaimed")]),
     "team=support": (lambda it: it.kind == "escalation", [("team", "support")]),
