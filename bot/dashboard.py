@@ -5,7 +5,11 @@ What each figure counts (the page repeats this under its charts):
 - The range is whole local days [start, end] in the dashboard's timezone (the team's; for all teams
   [schedule].timezone, else UTC), so a week matches the weekly report's. "All teams" means the teams
   in cxloop.toml: items are read by range over the (team, received_at) index, one range per team.
-- Weeks are ISO weeks (Monday to Sunday); the first and last may be cut by the range. NPS =
+- Filters narrow the items everywhere (figures, table, items CSV): team, kind, category ("none" =
+  unscored), VIP, theme (in the stored theme list), owner (who claimed it, or "unclaimed"). VIP coverage
+  and touches follow team and owner (as account owner) only.
+- Weeks are ISO weeks (Monday to Sunday); the first and last may be cut by the range; a range inside one
+  week is that one (cut) week. NPS =
   round(100 × (promoters − detractors) / NPS responses) over the week's NPS responses; volume counts
   every item of the week that passes the filters.
 - Open = follow-up not resolved (unclaimed or claimed), among the range's items; an open detractor's
@@ -154,8 +158,8 @@ def _one_of(name: str, value: str, choices: Sequence[str]) -> FilterError:
 
 
 def known_owners(session: Session, config: AppConfig) -> list[str]:
-    """Who an `owner` filter may name: the teams' members, the admins, VIP account owners and everyone
-    who has claimed an item."""
+    """Who an `owner` filter may name: the teams' members, the admins, account owners and everyone who has
+    claimed an item."""
     people = {m for t in config.teams for m in t.members} | set(config.admins)
     people.update(session.scalars(select(FollowUp.claimed_by).where(FollowUp.claimed_by.is_not(None)).distinct()))
     people.update(session.scalars(select(Account.owner).where(Account.owner.is_not(None)).distinct()))
@@ -181,16 +185,16 @@ def resolve_filters(*, config: AppConfig, team: str | None, kind: str | None, st
         raise _one_of("vip", vip_text, tuple(VIP_VALUES))
     if theme is not None:
         # Stored themes are the configured names: "Pricing" and "pricing" find the same one.
-        names = {name.casefold(): name for name in config.themes}
-        if theme.casefold() not in names:
+        theme_names = {name.casefold(): name for name in config.themes}
+        if theme.casefold() not in theme_names:
             raise _one_of("theme", theme, sorted(config.themes))
-        theme = names[theme.casefold()]
+        theme = theme_names[theme.casefold()]
     if owner is not None and owner.lower() == UNCLAIMED:
         owner = UNCLAIMED
     elif owner is not None and not _USER_ID_RE.match(owner):
         raise FilterError(f"owner: expected a Slack user id such as U0ANA, or {UNCLAIMED!r}, got {owner[:64]!r}")
     elif owner is not None and owners is not None and owner not in owners:
-        raise FilterError(f"owner: unknown owner {owner!r}: in no team, not an admin, owns no VIP account and "
+        raise FilterError(f"owner: unknown owner {owner!r}: in no team, not an admin, owns no account and "
                           "has never claimed an item")
     names = [t.name for t in config.teams]
     if team is not None and team not in names:
