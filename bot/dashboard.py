@@ -5,7 +5,11 @@ What each figure counts (the page repeats this under its charts):
 - The range is whole local days [start, end] in the dashboard's timezone (the team's; for all teams
   [schedule].timezone, else UTC), so a week matches the weekly report's. "All teams" means the teams
   in cxloop.toml: items are read by range over the (team, received_at) index, one range per team.
-- Weeks are ISO weeks (Monday to Sunday); the first and last may be cut by the range. NPS =
+- Filters narrow the items everywhere (figures, table, items CSV): team, kind, category ("none" =
+  unscored), VIP, theme (in the stored theme list), owner (who claimed it, or "unclaimed"). VIP coverage
+  and touches follow team and owner (as account owner) only.
+- Weeks are ISO weeks (Monday to Sunday); the first and last may be cut by the range; a range inside one
+  week is that one (cut) week. NPS =
   round(100 × (promoters − detractors) / NPS responses) over the week's NPS responses; volume counts
   every item of the week that passes the filters.
 - Open = follow-up not resolved (unclaimed or claimed), among the range's items; an open detractor's
@@ -33,8 +37,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, exists, func, literal, or_, select, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.commands import message_link
@@ -46,6 +51,9 @@ from models.followup import CLAIMED, OPEN
 
 DEFAULT_WEEKS = 12
 MAX_RANGE_DAYS = 366
+# Days a range may name: far enough either way for any real question, and clear of date's limits (the
+# day after 9999-12-31, or year 1 in UTC−x, would overflow).
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
 OPEN_ITEMS_LIMIT = 500
 THEME_MOVES = 5
 SUMMARY_CHARS = 140
@@ -57,6 +65,9 @@ CATEGORY_ORDER = (DETRACTOR, PASSIVE, PROMOTER, NO_CATEGORY)
 NOT_RESOLVED = (OPEN, CLAIMED)
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
+UNCLAIMED = "unclaimed"
+VIP_VALUES = {"yes": True, "no": False}
 
 
 class FilterError(ValueError):
@@ -68,13 +79,19 @@ class FilterError(ValueError):
 
 @dataclass(frozen=True)
 class Filters:
-    """What the dashboard shows: a team (None = all), a kind (None = all) and local days [start, end]."""
+    """What the dashboard shows: a team (None = all), a kind (None = all) and local days [start, end];
+    optionally only one category ("none": unscored), VIP or not, one theme, one owner (who holds the item:
+    its claimer, or UNCLAIMED)."""
 
     team: str | None
     kind: str | None
     start: date
     end: date
     timezone: str
+    category: str | None = None
+    vip: bool | None = None
+    theme: str | None = None
+    owner: str | None = None
 
     @property
     def start_utc(self) -> datetime:
@@ -92,7 +109,34 @@ class Filters:
             params["team"] = self.team
         if self.kind:
             params["kind"] = self.kind
+        if self.category:
+            params["category"] = self.category
+        if self.vip is not None:
+            params["vip"] = "yes" if self.vip else "no"
+        if self.theme:
+            params["theme"] = self.theme
+        if self.owner:
+            params["owner"] = self.owner
         return params
+
+    def applied(self) -> list[tuple[str, str, str]]:
+        """(parameter, value, how to say it) of each filter that narrows the items, for the page."""
+        applied = []
+        if self.team:
+            applied.append(("team", self.team, f"team {self.team}"))
+        if self.kind:
+            applied.append(("kind", self.kind, f"kind {self.kind}"))
+        if self.category:
+            applied.append(("category", self.category, "unscored items" if self.category == NO_CATEGORY
+                            else f"{self.category}s"))
+        if self.vip is not None:
+            applied.append(("vip", "yes" if self.vip else "no", "VIP customers" if self.vip else "non-VIP customers"))
+        if self.theme:
+            applied.append(("theme", self.theme, f"theme {self.theme}"))
+        if self.owner:
+            applied.append(("owner", self.owner, "unclaimed items" if self.owner == UNCLAIMED
+                            else f"held by {self.owner}"))
+        return applied
 
 
 def parse_date_param(value: str | None, name: str) -> date | None:
@@ -108,11 +152,50 @@ def parse_date_param(value: str | None, name: str) -> date | None:
         raise FilterError(f"{name}: {value!r} is not a calendar date") from None
 
 
+def _one_of(name: str, value: str, choices: Sequence[str]) -> FilterError:
+    return FilterError(f"{name}: unknown {name} {value[:64]!r} ({name} is one of: {', '.join(choices)}; "
+                       "leave it empty for all)")
+
+
+def known_owners(session: Session, config: AppConfig) -> list[str]:
+    """Who an `owner` filter may name: the teams' members, the admins, account owners and everyone who has
+    claimed an item."""
+    people = {m for t in config.teams for m in t.members} | set(config.admins)
+    people.update(session.scalars(select(FollowUp.claimed_by).where(FollowUp.claimed_by.is_not(None)).distinct()))
+    people.update(session.scalars(select(Account.owner).where(Account.owner.is_not(None)).distinct()))
+    return sorted(people)
+
+
 def resolve_filters(*, config: AppConfig, team: str | None, kind: str | None, start: date | None,
-                    end: date | None, now: datetime) -> Filters:
-    """Checked filters with defaults: all teams and kinds, the 12 ISO weeks ending today."""
+                    end: date | None, now: datetime, category: str | None = None, vip: str | None = None,
+                    theme: str | None = None, owner: str | None = None,
+                    owners: Sequence[str] | None = None) -> Filters:
+    """Checked filters with defaults: all teams, kinds, categories, themes and owners, VIP or not, the 12
+    ISO weeks ending today. An unknown value is a FilterError that lists the known ones; `owner` is checked
+    against `owners` (known_owners) when given."""
     team = (team or "").strip() or None
     kind = (kind or "").strip().lower() or None
+    category = (category or "").strip().lower() or None
+    vip_text = (vip or "").strip().lower() or None
+    theme = (theme or "").strip() or None
+    owner = (owner or "").strip() or None
+    if category is not None and category not in CATEGORY_ORDER:
+        raise _one_of("category", category, CATEGORY_ORDER)
+    if vip_text is not None and vip_text not in VIP_VALUES:
+        raise _one_of("vip", vip_text, tuple(VIP_VALUES))
+    if theme is not None:
+        # Stored themes are the configured names: "Pricing" and "pricing" find the same one.
+        theme_names = {name.casefold(): name for name in config.themes}
+        if theme.casefold() not in theme_names:
+            raise _one_of("theme", theme, sorted(config.themes))
+        theme = theme_names[theme.casefold()]
+    if owner is not None and owner.lower() == UNCLAIMED:
+        owner = UNCLAIMED
+    elif owner is not None and not _USER_ID_RE.match(owner):
+        raise FilterError(f"owner: expected a Slack user id such as U0ANA, or {UNCLAIMED!r}, got {owner[:64]!r}")
+    elif owner is not None and owners is not None and owner not in owners:
+        raise FilterError(f"owner: unknown owner {owner!r}: in no team, not an admin, owns no account and "
+                          "has never claimed an item")
     names = [t.name for t in config.teams]
     if team is not None and team not in names:
         raise FilterError(f"team: unknown team {team[:64]!r} (teams: {', '.join(names)})")
@@ -120,29 +203,63 @@ def resolve_filters(*, config: AppConfig, team: str | None, kind: str | None, st
         raise FilterError(f"kind: unknown kind {kind[:20]!r} (kinds: {', '.join(KINDS)})")
     timezone = config.team(team).timezone if team else (config.schedule.timezone or "UTC")
     today = now.astimezone(ZoneInfo(timezone)).date()
+    end_given = end is not None
     end = end or today
     if start is None:
         monday = end - timedelta(days=end.weekday())
         start = monday - timedelta(weeks=DEFAULT_WEEKS - 1)
+    for name, day in (("from", start), ("to", end)):
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise FilterError(f"{name}: {day.isoformat()} is outside {FIRST_DAY.isoformat()} – {LAST_DAY.isoformat()}")
     if start > end:
-        raise FilterError(f"from: {start.isoformat()} is after to: {end.isoformat()}")
+        raise FilterError(f"from: {start.isoformat()} is after to: {end.isoformat()}"
+                          + ("" if end_given else " (today: an empty 'to' means today)"))
     if (end - start).days + 1 > MAX_RANGE_DAYS:
         raise FilterError(f"the range {start.isoformat()} – {end.isoformat()} is longer than {MAX_RANGE_DAYS} days")
-    return Filters(team=team, kind=kind, start=start, end=end, timezone=timezone)
+    return Filters(team=team, kind=kind, start=start, end=end, timezone=timezone, category=category,
+                   vip=None if vip_text is None else VIP_VALUES[vip_text], theme=theme, owner=owner)
+
+
+def checked_filters(session: Session, *, config: AppConfig, now: datetime, **params) -> Filters:
+    """resolve_filters, with an `owner` checked against the people this database and config know."""
+    owners = known_owners(session, config) if (params.get("owner") or "").strip() else None
+    return resolve_filters(config=config, now=now, owners=owners, **params)
 
 
 def _teams(config: AppConfig, filters: Filters) -> list[str]:
     return [filters.team] if filters.team else [t.name for t in config.teams]
 
 
-def item_scope(config: AppConfig, filters: Filters, start: datetime | None = None,
+def _has_theme(session: Session, theme: str) -> ColumnElement[bool]:
+    """The item's stored theme list holds `theme` (each backend reads JSON its own way)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return type_coerce(Item.themes, JSONB).contains([theme])
+    each = func.json_each(Item.themes).table_valued("value").alias("item_theme")
+    return exists(select(literal(1)).select_from(each).where(each.c.value == theme))
+
+
+def item_scope(session: Session, config: AppConfig, filters: Filters, start: datetime | None = None,
                end: datetime | None = None) -> list[ColumnElement[bool]]:
-    """WHERE clauses for the filtered items received in [start, end) (default: the whole range)."""
+    """WHERE clauses for the filtered items received in [start, end) (default: the whole range). The
+    owner clause reads follow_ups through its own alias, so it holds with or without FollowUp joined."""
     teams = _teams(config, filters)
     scope = [Item.team == teams[0] if len(teams) == 1 else Item.team.in_(teams),
              Item.received_at >= (start or filters.start_utc), Item.received_at < (end or filters.end_utc)]
     if filters.kind:
         scope.append(Item.kind == filters.kind)
+    if filters.category:
+        scope.append(Item.category.is_(None) if filters.category == NO_CATEGORY
+                     else Item.category == filters.category)
+    if filters.vip is not None:
+        scope.append(Item.vip.is_(True) if filters.vip else or_(Item.vip.is_(False), Item.vip.is_(None)))
+    if filters.theme:
+        scope.append(_has_theme(session, filters.theme))
+    if filters.owner:
+        held = aliased(FollowUp)
+        if filters.owner == UNCLAIMED:
+            scope.append(~exists().where(held.item_id == Item.id, held.claimed_by.is_not(None)))
+        else:
+            scope.append(exists().where(held.item_id == Item.id, held.claimed_by == filters.owner))
     return scope
 
 
@@ -253,6 +370,7 @@ class Dashboard:
     themes_falling: list[ThemeChange]
     open_items: list[OpenItem]     # oldest first, at most OPEN_ITEMS_LIMIT
     teams: list[TeamRow]
+    owners: list[str]              # who the owner filter may name (known_owners)
 
     @property
     def vip_coverage(self) -> float | None:
@@ -272,7 +390,12 @@ def week_spans(filters: Filters) -> list[tuple[str, datetime, datetime]]:
 
 
 def _bucket_of(column, bounds: Sequence[datetime]) -> ColumnElement[int]:
-    """0 for column < bounds[0], 1 for < bounds[1], …; len(bounds) for the rest."""
+    """0 for column < bounds[0], 1 for < bounds[1], …; len(bounds) for the rest.
+
+    No bounds (a range inside one ISO week, a single day) is bucket 0 for every row: SQL has no CASE
+    without a WHEN, so that one is a literal."""
+    if not bounds:
+        return literal(0)
     return case(*[(column < bound, index) for index, bound in enumerate(bounds)], else_=len(bounds))
 
 
@@ -293,7 +416,7 @@ def _range_counts(session: Session, config: AppConfig, filters: Filters, spans, 
                     case((is_open, age), else_=-1).label("open_age"),
                     case((is_open, Item.received_at)).label("open_received"))
              .select_from(Item).outerjoin(FollowUp, FollowUp.item_id == Item.id)
-             .where(*item_scope(config, filters)).subquery())
+             .where(*item_scope(session, config, filters)).subquery())
     # Grouped through a subquery: Postgres would not see a CASE in SELECT and GROUP BY as one
     # expression, since each rendering binds its own parameters.
     c = inner.c
@@ -312,7 +435,7 @@ def _median(session: Session, config: AppConfig, filters: Filters, done_at, coun
         return None
     minutes = minutes_between(session, done_at, Item.received_at)
     base = (select(minutes).select_from(Item).join(FollowUp, FollowUp.item_id == Item.id)
-            .where(*item_scope(config, filters), done_at.is_not(None)))
+            .where(*item_scope(session, config, filters), done_at.is_not(None)))
     middle = [float(v) for v in session.scalars(base.order_by(minutes).offset((count - 1) // 2)
                                                 .limit(1 if count % 2 else 2))]
     return sum(middle) / len(middle)
@@ -340,7 +463,7 @@ def _theme_changes(session: Session, config: AppConfig, filters: Filters, split:
     # Grouped by the stored theme list: a taxonomy of a dozen themes makes few distinct lists, so this
     # returns a few hundred rows however many items the range holds.
     inner = select(case((Item.received_at < split, 0), else_=1).label("half"), Item.themes.label("themes")
-                   ).where(*item_scope(config, filters)).subquery()
+                   ).where(*item_scope(session, config, filters)).subquery()
     halves: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
     for half, themes, count in session.execute(
             select(inner.c.half, inner.c.themes, func.count()).group_by(inner.c.half, inner.c.themes)):
@@ -358,7 +481,7 @@ def vip_coverage(session: Session, *, owners: Sequence[str] | None, as_of: datet
     The weekly report's definition (bot/digest.py): a touch row or last_touch_at in the cadence window.
     """
     scope = [Account.vip.is_(True), Account.created_at <= as_of]
-    if owners:
+    if owners is not None:
         scope.append(Account.owner.in_(list(owners)))
     total = touched = 0
     for cadence in session.scalars(select(Account.cadence_days).where(*scope).distinct()).all():
@@ -372,9 +495,14 @@ def vip_coverage(session: Session, *, owners: Sequence[str] | None, as_of: datet
 
 
 def _team_owners(config: AppConfig, filters: Filters) -> list[str] | None:
-    if not filters.team:
-        return None
-    return list(config.team(filters.team).members) or None
+    """Whose VIP accounts count (None = everyone's): the team's members when it lists them, narrowed to
+    the owner filter's person (nobody's for "unclaimed")."""
+    members = (list(config.team(filters.team).members) or None) if filters.team else None
+    if not filters.owner:
+        return members
+    if filters.owner == UNCLAIMED or (members is not None and filters.owner not in members):
+        return []
+    return [filters.owner]
 
 
 def _one_line(text: str | None) -> str:
@@ -388,7 +516,7 @@ def _open_items(session: Session, config: AppConfig, filters: Filters, now: date
                func.substr(Item.comment, 1, SUMMARY_CHARS + 1).label("comment"),
                FollowUp.status, FollowUp.claimed_by, FollowUp.claimed_at, SlackMessage.channel, SlackMessage.ts)
         .join(FollowUp, FollowUp.item_id == Item.id).outerjoin(SlackMessage, SlackMessage.item_id == Item.id)
-        .where(*item_scope(config, filters), FollowUp.status.in_(NOT_RESOLVED))
+        .where(*item_scope(session, config, filters), FollowUp.status.in_(NOT_RESOLVED))
         .order_by(Item.received_at, Item.id).limit(OPEN_ITEMS_LIMIT)).all()
     items = []
     for row in rows:
@@ -410,12 +538,16 @@ def _open_items(session: Session, config: AppConfig, filters: Filters, now: date
 
 
 def dashboard_data(session: Session, *, config: AppConfig, team: str | None = None, kind: str | None = None,
-                   start: date | None = None, end: date | None = None, now: datetime) -> Dashboard:
+                   start: date | None = None, end: date | None = None, now: datetime, category: str | None = None,
+                   vip: str | None = None, theme: str | None = None, owner: str | None = None) -> Dashboard:
     """Every figure of the dashboard for the given filters (see the module docstring for definitions).
 
-    Raises FilterError for an unknown team or kind, or a range that is reversed or longer than a year.
+    Raises FilterError for an unknown team, kind, category, VIP value, theme or owner, or a range that is
+    reversed or longer than a year.
     """
-    filters = resolve_filters(config=config, team=team, kind=kind, start=start, end=end, now=now)
+    owners = known_owners(session, config)
+    filters = resolve_filters(config=config, team=team, kind=kind, start=start, end=end, now=now,
+                              category=category, vip=vip, theme=theme, owner=owner, owners=owners)
     spans = week_spans(filters)
 
     # Volume, NPS, category mix, open work, SLA and per-team counts: one GROUP BY over the range.
@@ -480,7 +612,7 @@ def dashboard_data(session: Session, *, config: AppConfig, team: str | None = No
         median_resolve_minutes=median_resolve, resolved_count=totals["resolved"],
         sla_breaches=sum(t.sla_breaches for t in teams), vip_total=vip_total, vip_touched=vip_touched,
         themes_split_at=split, themes_rising=rising, themes_falling=falling,
-        open_items=_open_items(session, config, filters, now), teams=teams,
+        open_items=_open_items(session, config, filters, now), teams=teams, owners=owners,
     )
 
 
@@ -531,19 +663,20 @@ def export_item_rows(session: Session, *, config: AppConfig, filters: Filters, s
                FollowUp.claimed_at, FollowUp.resolved_by, FollowUp.resolved_at, FollowUp.outcome, Item.subject,
                Item.comment, Item.url)
         .outerjoin(FollowUp, FollowUp.item_id == Item.id)
-        .where(*item_scope(config, filters, start, end)).order_by(Item.received_at, Item.id)).all()
+        .where(*item_scope(session, config, filters, start, end)).order_by(Item.received_at, Item.id)).all()
     return [(*row[:14], "; ".join(t for t in (row.themes or []) if isinstance(t, str)), *row[15:]) for row in rows]
 
 
 def export_touch_rows(session: Session, *, config: AppConfig, filters: Filters, start: datetime,
                       end: datetime) -> list[tuple]:
     """Touches logged in [start, end) on accounts of the team's members (all accounts without a team,
-    or for a team that lists no members), oldest first, as TOUCH_COLUMNS tuples. Kind does not apply."""
+    or for a team that lists no members) or of the owner filter's person, oldest first, as TOUCH_COLUMNS
+    tuples. Kind, category, VIP and theme do not apply."""
     statement = (select(Touch.id, Touch.touched_at, Touch.account_id, Account.name, Account.owner, Touch.actor,
                         Touch.channel, Touch.item_id, Touch.note)
                  .join(Account, Account.id == Touch.account_id)
                  .where(Touch.touched_at >= start, Touch.touched_at < end).order_by(Touch.touched_at, Touch.id))
     owners = _team_owners(config, filters)
-    if owners:
+    if owners is not None:
         statement = statement.where(Account.owner.in_(owners))
     return [tuple(row) for row in session.execute(statement)]

@@ -13,9 +13,12 @@ from zoneinfo import ZoneInfo
 from bot.config import AppConfig
 from bot.dashboard import (
     AGE_BUCKETS,
+    CATEGORY_ORDER,
     MAX_RANGE_DAYS,
+    NO_CATEGORY,
     OPEN_ITEMS_LIMIT,
     THEME_MOVES,
+    UNCLAIMED,
     Dashboard,
 )
 from bot.dashboard_svg import category_mix_svg, detractor_age_svg, nps_trend_svg, themes_svg
@@ -47,7 +50,8 @@ th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eef0f3;vertical-a
 th{background:#f0f2f5;font-weight:600}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .tag{display:inline-block;padding:0 6px;border-radius:8px;font-size:11px;font-weight:600;color:#fff}
 .detractor{background:#d64545}.passive{background:#c0901c}.promoter{background:#2f9e5b}.none{background:#8a96a3}
-.late{color:#b3261e;font-weight:700}td.t{white-space:nowrap}.notes li{margin:2px 0}"""
+.late{color:#b3261e;font-weight:700}td.t{white-space:nowrap}.notes li{margin:2px 0}
+.applied{margin:8px 0 0}.applied .f{display:inline-block;background:#dce7f5;border-radius:8px;padding:0 8px;margin-right:6px}"""
 
 SECURITY_HEADERS = {
     # Everything is inline and nothing is fetched: the policy says so, and nothing else may run.
@@ -180,11 +184,27 @@ def _notes(d: Dashboard, config: AppConfig) -> str:
         "VIP coverage: VIP accounts (of the team's members, when the team lists them) touched within their "
         "cadence, as of the end of the range.",
         "Themes rising and falling: items per theme in the second half of the range against the first half.",
-        f"Exports follow the same filters (touches: team only, by account owner). Ranges of up to "
+        "Category, VIP, theme and owner narrow the items (owner: who holds an item, i.e. who claimed it, or "
+        "unclaimed). VIP coverage and the touches export follow team and owner only (by account owner).",
+        f"Exports follow the same filters. Ranges of up to "
         f"{MAX_RANGE_DAYS} days; the open-items table shows at most {OPEN_ITEMS_LIMIT:,} rows.",
     ]
     return '<section class="notes"><h2>How these are counted</h2><ul>' + "".join(
         f"<li>{esc(n)}</li>" for n in notes) + "</ul></section>"
+
+
+def _applied(d: Dashboard) -> str:
+    """Which filters narrow what the page shows, each by its parameter, and a link that drops them."""
+    f = d.filters
+    applied = f.applied()
+    if not applied:
+        return ('<p class="applied muted" id="applied-filters">No filters: every team, kind, category, theme and '
+                "owner, VIP or not.</p>")
+    spans = "".join(f'<span class="f" data-filter="{esc(name)}" data-value="{esc(value)}">{esc(text)}</span>'
+                    for name, value, text in applied)
+    clear = urlencode({"from": f.start.isoformat(), "to": f.end.isoformat()})
+    return (f'<p class="applied" id="applied-filters">Filters applied: {spans}'
+            f'<a href="/dashboard?{esc(clear)}">clear filters</a></p>')
 
 
 def render_dashboard(d: Dashboard, config: AppConfig) -> str:
@@ -192,9 +212,18 @@ def render_dashboard(d: Dashboard, config: AppConfig) -> str:
     query = urlencode(f.query())
     teams = [("", "All teams"), *[(t.name, t.name) for t in config.teams]]
     kinds = [("", "All kinds"), *[(k, KIND_LABELS.get(k, k)) for k in KINDS]]
+    categories = [("", "All categories"), *[(c, "unscored" if c == NO_CATEGORY else c) for c in CATEGORY_ORDER]]
+    vips = [("", "VIP or not"), ("yes", "VIP only"), ("no", "Not VIP")]
+    themes = [("", "All themes"), *[(t, t) for t in sorted(config.themes)]]
+    owners = [("", "Anyone"), (UNCLAIMED, "Unclaimed"), *[(o, o) for o in d.owners]]
     scope = f"{f.team or 'All teams'} · {KIND_LABELS.get(f.kind, 'all kinds') if f.kind else 'all kinds'}"
+    if len(f.applied()) > (1 if f.team else 0) + (1 if f.kind else 0):
+        scope += " · filtered"
     form = ('<form class="filters" method="get" action="/dashboard">'
             f'{_select("team", "Team", teams, f.team)}{_select("kind", "Kind", kinds, f.kind)}'
+            f'{_select("category", "Category", categories, f.category)}'
+            f'{_select("vip", "VIP", vips, None if f.vip is None else ("yes" if f.vip else "no"))}'
+            f'{_select("theme", "Theme", themes, f.theme)}{_select("owner", "Owner", owners, f.owner)}'
             f'<label>From<input type="date" name="from" value="{f.start.isoformat()}"></label>'
             f'<label>To<input type="date" name="to" value="{f.end.isoformat()}"></label>'
             '<button type="submit">Apply</button>'
@@ -205,7 +234,7 @@ def render_dashboard(d: Dashboard, config: AppConfig) -> str:
             f"<title>cxloop dashboard · {esc(scope)}</title><style>{CSS}</style></head><body>"
             f"<header><b>cxloop</b><span>CX dashboard · {esc(scope)}</span>"
             f'<span class="range">{f.start.isoformat()} – {f.end.isoformat()} ({esc(f.timezone)})</span></header>'
-            f'<main>{form}<p class="muted">As of {esc(_local(d.now, f.timezone))} {esc(f.timezone)}. '
+            f'<main>{form}{_applied(d)}<p class="muted">As of {esc(_local(d.now, f.timezone))} {esc(f.timezone)}. '
             f"Age buckets: {esc(', '.join(label for label, _ in AGE_BUCKETS))}.</p>"
             f"{_figures(d)}{_charts(d)}{_team_table(d)}{_open_table(d)}{_notes(d, config)}</main></body></html>")
 

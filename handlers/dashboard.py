@@ -20,6 +20,7 @@ import hmac
 import io
 import itertools
 import logging
+import sqlite3
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
@@ -35,13 +36,13 @@ from bot.dashboard import (
     TOUCH_COLUMNS,
     FilterError,
     Filters,
+    checked_filters,
     csv_cell,
     dashboard_data,
     export_days,
     export_item_rows,
     export_touch_rows,
     parse_date_param,
-    resolve_filters,
 )
 from bot.dashboard_page import SECURITY_HEADERS, render_dashboard, render_message
 from bot.runtime import Runtime
@@ -55,6 +56,17 @@ DISABLED = "dashboard disabled: set CXLOOP_DASHBOARD_TOKEN"
 UNAVAILABLE_RETRY_SECONDS = 5
 # Errors of a database that is locked, down or out of connections: the page says so (503).
 UNAVAILABLE_ERRORS = (OperationalError, PoolTimeoutError)
+# SQLite raises OperationalError for a locked file and for a malformed statement alike; only these are a
+# database that is busy or away. Anything else is a bug: it must surface as one (500, logged with its
+# traceback), never as "try again in a few seconds".
+SQLITE_UNAVAILABLE_WORDS = ("locked", "busy", "unable to open", "disk i/o")
+
+
+def _really_unavailable(exc: Exception) -> bool:
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, sqlite3.Error):
+        return any(word in str(orig).lower() for word in SQLITE_UNAVAILABLE_WORDS)
+    return True
 
 
 def _same(given: str, expected: str) -> bool:
@@ -90,6 +102,8 @@ def _refuse(status: int, title: str, message: str, hint: str = "", *, html: bool
 
 def _unavailable(exc: Exception, *, html: bool) -> Response:
     # One line, no traceback: while the database is locked every dashboard request lands here.
+    if not _really_unavailable(exc):
+        raise exc
     orig = getattr(exc, "orig", None)
     log.warning("dashboard: database unavailable: %s",
                 str(orig).splitlines()[0][:200] if orig is not None and str(orig) else type(exc).__name__)
@@ -179,9 +193,11 @@ class DashboardGate:
 
 
 def _filter_params(request: Request) -> dict:
-    """The GET filters as dashboard_data's arguments; FilterError for a malformed date."""
+    """The GET filters (the names the page's form sends) as dashboard_data's arguments; FilterError for a
+    malformed date."""
     params = request.query_params
-    return {"team": params.get("team"), "kind": params.get("kind"),
+    return {"team": params.get("team"), "kind": params.get("kind"), "category": params.get("category"),
+            "vip": params.get("vip"), "theme": params.get("theme"), "owner": params.get("owner"),
             "start": parse_date_param(params.get("from"), "from"), "end": parse_date_param(params.get("to"), "to")}
 
 
@@ -220,7 +236,7 @@ def dashboard_routes(runtime: Runtime) -> list[Route]:
             data = await run_in_threadpool(build)
         except FilterError as exc:
             return _refuse(400, "Bad filter", str(exc), "Dates are written 2026-11-20; leave a field empty for "
-                                                        "its default.")
+                                                        "its default (all, or the last 12 weeks).")
         except UNAVAILABLE_ERRORS as exc:
             return _unavailable(exc, html=True)
         return HTMLResponse(render_dashboard(data, runtime.config), headers=SECURITY_HEADERS)
@@ -231,9 +247,17 @@ def dashboard_routes(runtime: Runtime) -> list[Route]:
             if denied is not None:
                 return denied
             try:
-                filters = resolve_filters(config=runtime.config, now=runtime.now(), **_filter_params(request))
+                params = _filter_params(request)
+
+                def check() -> Filters:
+                    with runtime.read_session() as session:
+                        return checked_filters(session, config=runtime.config, now=runtime.now(), **params)
+
+                filters = await run_in_threadpool(check)
             except FilterError as exc:
                 return _refuse(400, "Bad filter", str(exc), html=False)
+            except UNAVAILABLE_ERRORS as exc:
+                return _unavailable(exc, html=False)
             rows = _csv_stream(runtime, filters, columns, read_rows)
             try:
                 # The first day is read before the answer starts: a busy database is still a 503 then

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import replace
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import literal_column, select
 
 from bot.followups import claim_followup, resolve_followup
 from bot.scoring import categorize
 from bot.vip import log_touch
 from models import Account, Item
+from tests.conftest import TEST_CONFIG, make_config
 
 TOKEN = "dashboard-test-token-0123456789"
 
@@ -277,3 +279,283 @@ def test_touches_csv_matches_and_guards_against_formulas(app) -> None:
     assert rows[0]["account_name"] == "Acme" and rows[0]["actor"] == "U0ANA" and rows[0]["channel"] == "call"
     assert rows[0]["note"] == "'+1 call me back"
     assert read_csv(get(app, "/dashboard/touches.csv?from=2020-01-01&to=2020-01-31", headers=bearer())) == []
+
+
+# --- range shapes ----------------------------------------------------------------------------------
+# Items arrive as webhooks while the app's clock stands at chosen instants around a DST change in the
+# configured timezone (America/New_York ends DST on 2026-11-01) and the ISO week 53 of 2026 (28 Dec to
+# 3 Jan). What a range holds is computed here from each instant's local date.
+
+NEW_YORK = ZoneInfo("America/New_York")
+RANGE_NOW = datetime(2027, 1, 6, 15, 0, tzinfo=UTC)  # a Wednesday, in 2027-W01
+RANGE_INSTANTS = [
+    datetime(2026, 10, 31, 3, 59, tzinfo=UTC),   # Fri 30 Oct 23:59 EDT
+    datetime(2026, 10, 31, 4, 0, tzinfo=UTC),    # Sat 31 Oct 00:00 EDT
+    datetime(2026, 11, 1, 5, 30, tzinfo=UTC),    # Sun 1 Nov 01:30 EDT (the first one)
+    datetime(2026, 11, 1, 6, 30, tzinfo=UTC),    # Sun 1 Nov 01:30 EST (the repeated hour)
+    datetime(2026, 11, 2, 4, 59, tzinfo=UTC),    # Sun 1 Nov 23:59 EST (a 25-hour day)
+    datetime(2026, 11, 2, 5, 0, tzinfo=UTC),     # Mon 2 Nov 00:00 EST: 2026-W45
+    datetime(2026, 12, 28, 4, 59, tzinfo=UTC),   # Sun 27 Dec 23:59: 2026-W52
+    datetime(2026, 12, 28, 5, 0, tzinfo=UTC),    # Mon 28 Dec 00:00: 2026-W53
+    datetime(2027, 1, 1, 4, 30, tzinfo=UTC),     # Thu 31 Dec 23:30, still 2026
+    datetime(2027, 1, 1, 5, 0, tzinfo=UTC),      # Fri 1 Jan 00:00, 2027 but still 2026-W53
+    datetime(2027, 1, 4, 4, 59, tzinfo=UTC),     # Sun 3 Jan 23:59: the last minute of 2026-W53
+    datetime(2027, 1, 4, 5, 0, tzinfo=UTC),      # Mon 4 Jan 00:00: 2027-W01
+    datetime(2027, 1, 5, 14, 0, tzinfo=UTC),     # Tue 5 Jan
+    datetime(2027, 1, 6, 10, 0, tzinfo=UTC),     # Wed 6 Jan, this morning
+]
+
+
+@pytest.fixture
+def ranged_app(make_app):
+    """The app with [schedule].timezone = America/New_York and a clock that tests set."""
+    config = make_config({**TEST_CONFIG, "schedule": {"timezone": "America/New_York"}})
+    app = make_app(config, worker=False)
+    app.runtime.settings = replace(app.runtime.settings, dashboard_token=TOKEN)
+    clock = [RANGE_NOW]
+    app.runtime.now = lambda: clock[0]
+    app.clock = clock
+    return app
+
+
+def seed_instants(app) -> dict[int, datetime]:
+    """One NPS 3 per instant, received at that instant; then the clock is back at RANGE_NOW."""
+    received = {}
+    for n, moment in enumerate(RANGE_INSTANTS):
+        app.clock[0] = moment
+        response = app.post_webhook({"id": f"t{n}", "kind": "nps", "score": 3, "customer": {"name": f"C{n}"}})
+        assert response.status_code == 202, response.text
+        received[response.json()["id"]] = moment
+    app.clock[0] = RANGE_NOW
+    return received
+
+
+def in_range(received: dict[int, datetime], first: date, last: date) -> list[int]:
+    return sorted(i for i, moment in received.items() if first <= moment.astimezone(NEW_YORK).date() <= last)
+
+
+RANGE_SHAPES = {
+    # name: (query, first local day, last local day)
+    "this week": ("from=2027-01-04&to=2027-01-10", date(2027, 1, 4), date(2027, 1, 10)),
+    "this week, to left empty": ("from=2027-01-04&to=", date(2027, 1, 4), date(2027, 1, 6)),
+    "from = to": ("from=2027-01-05&to=2027-01-05", date(2027, 1, 5), date(2027, 1, 5)),
+    "a single day: the DST change": ("from=2026-11-01&to=2026-11-01", date(2026, 11, 1), date(2026, 11, 1)),
+    "inside the week of the DST change": ("from=2026-10-31&to=2026-11-01", date(2026, 10, 31), date(2026, 11, 1)),
+    "across the DST change": ("from=2026-10-26&to=2026-11-08", date(2026, 10, 26), date(2026, 11, 8)),
+    "ISO week 53": ("from=2026-12-28&to=2027-01-03", date(2026, 12, 28), date(2027, 1, 3)),
+    "across the year boundary": ("from=2026-12-21&to=2027-01-10", date(2026, 12, 21), date(2027, 1, 10)),
+    "in the future, within a week": ("from=2027-02-01&to=2027-02-03", date(2027, 2, 1), date(2027, 2, 3)),
+    "in the future, across the spring DST change": ("from=2027-03-08&to=2027-03-21", date(2027, 3, 8),
+                                                    date(2027, 3, 21)),
+}
+
+
+def check_range(app, query: str, want: list[int], *, team: str = "") -> None:
+    response = get(app, f"/dashboard?{query}{team}", headers=bearer())
+    assert response.status_code == 200, response.text[:2000]
+    page = Page(response.text)
+    assert page.metrics["volume"][0] == str(len(want))
+    assert page.metrics["open-detractors"][0] == str(len(want))  # every seeded item is an open NPS 3
+    assert sorted(map(int, page.open_rows)) == want
+    rows = read_csv(get(app, f"/dashboard/items.csv?{query}{team}", headers=bearer()))
+    assert sorted(int(r["id"]) for r in rows) == want
+    assert read_csv(get(app, f"/dashboard/touches.csv?{query}{team}", headers=bearer())) == []
+
+
+@pytest.mark.parametrize("shape", list(RANGE_SHAPES))
+def test_every_range_shape_answers_with_the_items_of_its_local_days(ranged_app, shape) -> None:
+    received = seed_instants(ranged_app)
+    query, first, last = RANGE_SHAPES[shape]
+    want = in_range(received, first, last)
+    check_range(ranged_app, query, want)
+
+
+def test_a_range_of_one_iso_week_is_labelled_with_that_week(ranged_app) -> None:
+    seed_instants(ranged_app)
+    response = get(ranged_app, "/dashboard?from=2026-12-28&to=2027-01-03", headers=bearer())
+    assert response.status_code == 200 and "2026-W53" in response.text
+    across = get(ranged_app, "/dashboard?from=2026-12-21&to=2027-01-10", headers=bearer()).text
+    assert across.index("2026-W52") < across.index("2026-W53") < across.index("2027-W01")
+
+
+@pytest.mark.parametrize("shape", ["this week", "from = to", "ISO week 53", "across the year boundary"])
+def test_a_range_on_an_empty_database_shows_zeros(ranged_app, shape) -> None:
+    query, _, _ = RANGE_SHAPES[shape]
+    check_range(ranged_app, query, [])
+    check_range(ranged_app, query, [], team="&team=support")  # Europe/London
+
+
+@pytest.mark.parametrize("path", ["/dashboard", "/dashboard/items.csv", "/dashboard/touches.csv"])
+@pytest.mark.parametrize(("query", "message"), [
+    ("from=2027-01-05&to=2027-01-04", "from: 2027-01-05 is after to: 2027-01-04"),
+    ("from=2027-02-01", "from: 2027-02-01 is after to: 2027-01-06 (today"),
+    ("from=9999-12-31&to=9999-12-31", "from: 9999-12-31 is outside 1970-01-01 – 2999-12-31"),
+    ("from=0001-01-01&to=0001-01-02", "from: 0001-01-01 is outside"),
+])
+def test_to_before_from_or_a_day_out_of_reach_is_a_400_that_says_so(ranged_app, path, query, message) -> None:
+    response = get(ranged_app, f"{path}?{query}", headers=bearer())
+    assert response.status_code == 400
+    assert message in response.text
+
+
+# --- filters: category, VIP, theme, owner, team ------------------------------------------------------
+# Each seeded item says what it is (category by its NPS score, VIP, the theme its comment names, who
+# claims it); what a filter keeps is computed from these, not asked of the app.
+
+
+@dataclass
+class Seeded:
+    key: str
+    kind: str
+    score: int | None
+    comment: str | None
+    vip: bool
+    category: str               # NPS: 0–6 detractor, 7–8 passive, 9–10 promoter; escalations: none
+    pricing: bool               # the comment is about price
+    holder: str | None = None   # who claims it
+    resolved: bool = False
+    id: int = 0
+
+
+def filter_items() -> list[Seeded]:
+    return [
+        Seeded("f1", "nps", 1, "Far too expensive", True, "detractor", True, "U0ANA"),
+        Seeded("f2", "nps", 2, "The invoice was wrong", False, "detractor", False),
+        Seeded("f3", "nps", 0, "It crashes daily and the price is absurd", True, "detractor", True, "U0BEN"),
+        Seeded("f4", "nps", 8, "Slow every morning", False, "passive", False, "U0ANA"),
+        Seeded("f5", "nps", 10, "Great people", True, "promoter", False),
+        Seeded("f6", "escalation", None, "Server is down", True, "none", False, "U0ANA"),
+        Seeded("f7", "nps", 3, None, False, "detractor", False, "U0BEN", resolved=True),
+        Seeded("f8", "nps", 9, "Good value, not expensive at all", False, "promoter", True),
+        Seeded("f9", "nps", 6, "Too expensive for us", False, "detractor", True),
+    ]
+
+
+def seed_filters(app) -> list[Seeded]:
+    items = filter_items()
+    for it in items:
+        body = {"id": it.key, "kind": it.kind, "customer": {"name": f"Customer {it.key}", "vip": it.vip}}
+        if it.score is not None:
+            body["score"] = it.score
+        if it.comment:
+            body[("subject" if it.kind == "escalation" else "comment")] = it.comment
+        response = app.post_webhook(body)
+        assert response.status_code == 202, response.text
+        it.id = response.json()["id"]
+    now = app.runtime.now()
+    with app.runtime.session() as session:
+        for it in items:
+            if it.holder and not it.resolved:
+                assert claim_followup(session, item_id=it.id, user_id=it.holder, now=now).changed
+            if it.resolved:
+                assert resolve_followup(session, item_id=it.id, user_id=it.holder, outcome="fixed", note=None,
+                                        now=now).changed
+        for name, owner in (("Acme", "U0ANA"), ("Birch", "U0BEN"), ("Cedar", "U0BEN")):
+            account = Account(name=name, search_name=name.lower(), vip=True, owner=owner, cadence_days=30,
+                              created_at=now - timedelta(days=60), updated_at=now, next_due_at=now)
+            session.add(account)
+            session.flush()
+            if name != "Cedar":
+                log_touch(session, account_id=account.id, actor=owner, channel="call", note=None,
+                          now=now - timedelta(days=2), touched_at=now - timedelta(days=2))
+    return items
+
+
+FILTERS = {
+    # query: (which seeded items it keeps, the applied filter the page shows as data-filter=value)
+    "category=detractor": (lambda it: it.category == "detractor", [("category", "detractor")]),
+    "category=promoter": (lambda it: it.category == "promoter", [("category", "promoter")]),
+    "category=none": (lambda it: it.category == "none", [("category", "none")]),
+    "vip=yes": (lambda it: it.vip, [("vip", "yes")]),
+    "vip=no": (lambda it: not it.vip, [("vip", "no")]),
+    "theme=pricing": (lambda it: it.pricing, [("theme", "pricing")]),
+    "theme=Pricing": (lambda it: it.pricing, [("theme", "pricing")]),   # as configured, whatever the case
+    "owner=U0ANA": (lambda it: it.holder == "U0ANA", [("owner", "U0ANA")]),
+    "owner=unclaimed": (lambda it: it.holder is None, [("owner", "unclaimed")]),
+    "team=support": (lambda it: it.kind == "escalation", [("team", "support")]),
+    "category=detractor&vip=yes&theme=pricing&owner=U0BEN": (
+        lambda it: it.category == "detractor" and it.vip and it.pricing and it.holder == "U0BEN",
+        [("category", "detractor"), ("vip", "yes"), ("theme", "pricing"), ("owner", "U0BEN")]),
+}
+
+
+class Applied(HTMLParser):
+    def __init__(self, markup: str):
+        super().__init__()
+        self.filters: list[tuple[str, str]] = []
+        self.feed(markup)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "data-filter" in a:
+            self.filters.append((a["data-filter"], a.get("data-value", "")))
+
+
+@pytest.mark.parametrize("query", list(FILTERS))
+def test_each_filter_narrows_the_figures_the_table_and_the_csv(app, query) -> None:
+    items = seed_filters(app)
+    keep, shown = FILTERS[query]
+    kept = [it for it in items if keep(it)]
+    assert 0 < len(kept) < len(items)  # the filter must change what is shown
+    response = get(app, f"/dashboard?{query}", headers=bearer())
+    assert response.status_code == 200, response.text[:2000]
+    page = Page(response.text)
+    assert page.metrics["volume"][0] == str(len(kept))
+    assert page.metrics["open-items"][0] == str(sum(not it.resolved for it in kept))
+    assert page.metrics["open-detractors"][0] == str(sum(not it.resolved and it.category == "detractor"
+                                                         for it in kept))
+    assert sorted(map(int, page.open_rows)) == sorted(it.id for it in kept if not it.resolved)
+    nps_scores = [it.score for it in kept if it.kind == "nps"]
+    assert page.metrics["nps"][0] == (str(nps_of(nps_scores)) if nps_scores else "")
+    assert Applied(response.text).filters == shown
+    # The CSV links on the page keep the filters, and the CSV holds the same items.
+    assert all(f"{name}={value}" in response.text for name, value in shown)
+    rows = read_csv(get(app, f"/dashboard/items.csv?{query}", headers=bearer()))
+    assert sorted(int(r["id"]) for r in rows) == sorted(it.id for it in kept)
+
+
+def test_no_filter_shows_every_item_and_says_so(app) -> None:
+    items = seed_filters(app)
+    response = get(app, "/dashboard", headers=bearer())
+    assert Page(response.text).metrics["volume"][0] == str(len(items))
+    assert Applied(response.text).filters == [] and "No filters" in response.text
+
+
+@pytest.mark.parametrize(("owner", "accounts", "coverage"), [
+    ("U0ANA", ["Acme"], ("100.00", "1 of 1 VIP touched")),
+    ("U0BEN", ["Birch"], ("50.00", "1 of 2 VIPs touched")),
+])
+def test_owner_filter_narrows_vip_coverage_and_the_touches_csv(app, owner, accounts, coverage) -> None:
+    seed_filters(app)
+    page = get(app, f"/dashboard?owner={owner}", headers=bearer()).text
+    value, _ = Page(page).metrics["vip-coverage"]
+    assert value == coverage[0] and coverage[1] in page
+    rows = read_csv(get(app, f"/dashboard/touches.csv?owner={owner}", headers=bearer()))
+    assert [r["account_name"] for r in rows] == accounts
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("category=angry", "category: unknown category 'angry' (category is one of: detractor, passive, promoter, none"),
+    ("vip=maybe", "vip: unknown vip 'maybe' (vip is one of: yes, no"),
+    ("theme=weather", "theme: unknown theme 'weather' (theme is one of: "),
+    ("owner=bob", "owner: expected a Slack user id such as U0ANA, or 'unclaimed', got 'bob'"),
+    ("owner=U0NOBODY", "owner: unknown owner 'U0NOBODY'"),
+])
+@pytest.mark.parametrize("path", ["/dashboard", "/dashboard/items.csv", "/dashboard/touches.csv"])
+def test_an_unknown_filter_value_is_a_400_that_lists_the_known_ones(app, path, query, message) -> None:
+    seed_filters(app)
+    response = get(app, f"{path}?{query}", headers=bearer())
+    assert response.status_code == 400
+    assert message in response.text.replace("&#x27;", "'")
+
+
+def test_an_sql_error_is_a_500_not_a_database_busy_page(app, monkeypatch) -> None:
+    """A malformed statement (the one-week range used to build CASE without WHEN) is a bug: SQLite calls
+    it OperationalError like a lock, but the page must not tell people to wait for a busy database."""
+    import bot.dashboard
+
+    seed(app)
+    monkeypatch.setattr(bot.dashboard, "_bucket_of", lambda column, bounds: literal_column("CASE ELSE 0 END"))
+    response = get(app, "/dashboard", headers=bearer())
+    assert response.status_code == 500
+    assert "Database busy" not in response.text and "retry-after" not in response.headers
