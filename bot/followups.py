@@ -42,6 +42,9 @@ class ChangeResult:
     claimed_at: datetime | None = None
     resolved_by: str | None = None
     reason: str | None = None
+    # The reason names people (mrkdwn `<@U…>`): say it in Slack, not as a modal's plain-text error.
+    # Set when the submission was answered for good (a lost resolve whose note was kept).
+    told_in_slack: bool = False
 
     @property
     def changed(self) -> bool:
@@ -167,10 +170,22 @@ def resolve_followup(session: Session, *, item_id: int, user_id: str, outcome: s
                 thread_text=f"✅ {user_mention(user_id)} resolved this — {OUTCOMES[outcome]}")
         return ChangeResult("changed", status=RESOLVED, resolved_by=user_id)
     current = _current(session, item_id, "refused")
+    if current.status == RESOLVED and current.resolved_by != user_id:
+        # Lost the race: what this person typed is not thrown away, it becomes a note on the item.
+        winner = user_mention(current.resolved_by)
+        if note:
+            _record(session, item_id, actor=user_id, action="note", from_status=RESOLVED, to_status=RESOLVED,
+                    now=now, detail={"note": note, "outcome": outcome, "resolved_first_by": current.resolved_by},
+                    thread_text=f"📝 {user_mention(user_id)} added a note (their resolution — "
+                                f"{OUTCOMES[outcome]} — came after {winner}'s):",
+                    quote=note, refresh_message=False)
+        kept = "your note was kept as a note." if note else "nothing was changed."
+        return ChangeResult("refused", status=RESOLVED, claimed_by=current.claimed_by,
+                            resolved_by=current.resolved_by, told_in_slack=True,
+                            reason=f"{winner} resolved it first; {kept}")
     if current.status == RESOLVED:
-        return ChangeResult("unchanged" if current.resolved_by == user_id else "refused", status=RESOLVED,
-                            claimed_by=current.claimed_by, resolved_by=current.resolved_by,
-                            reason="It is already resolved.")
+        return ChangeResult("unchanged", status=RESOLVED, claimed_by=current.claimed_by,
+                            resolved_by=current.resolved_by, reason="It is already resolved.")
     return ChangeResult("refused", status=current.status, claimed_by=current.claimed_by,
                         reason="It changed while you were resolving it; please try again.")
 

@@ -1,4 +1,5 @@
-"""Modal submissions: validate the inputs (errors shown in the modal), ack, one domain call."""
+"""Modal submissions: validate the inputs, one domain call, then ack: every refusal the person can act
+on is shown in the modal under its field (`response_action: errors`), so nothing they typed is lost."""
 
 from __future__ import annotations
 
@@ -54,10 +55,16 @@ def register(app: App, runtime: Runtime) -> None:
             if decision.reason:
                 ack(response_action="errors", errors={answer_in.value: decision.reason[:MAX_ERROR_CHARS]})
                 return
-            ack()
             if versioned:
                 arguments["expected_version"] = decision.version
             result = change(session, item_id=item_id, user_id=user_id, now=runtime.now(), **arguments)
+            if not result.changed and result.reason and not result.told_in_slack:
+                # A refusal the person can act on (a past date, a change under them): shown under the
+                # field, the modal stays open with what they typed. Such a refusal wrote nothing.
+                session.rollback()
+                ack(response_action="errors", errors={answer_in.value: result.reason[:MAX_ERROR_CHARS]})
+                return
+            ack()
             if result.changed and change is followups.resolve_followup:
                 # Close the loop at the source too (Zendesk note, resolved webhook), in the same transaction.
                 queue_resolution_callbacks(session, item_id=item_id, config=runtime.config, now=runtime.now())
