@@ -28,7 +28,7 @@ from bot.slack.vip_blocks import (
     no_match,
     open_items_list,
 )
-from bot.vip import OpenItem, cadence_status, due_accounts, last_touch, log_touch, open_items
+from bot.vip import OpenItem, cadence_status, due_accounts, last_touch, log_touch, open_items, search_key
 from bot.vip_book import AccountRecord, ImportRowError, upsert_account
 from bot.vip_search import search_accounts
 from models import Account, AccountDomain, Item
@@ -167,6 +167,9 @@ def my_due(session: Session, *, user_id: str, now: datetime) -> Reply:
 
 
 def _one_account(session: Session, query: str) -> tuple[Account | None, str | None]:
+    """The one account `query` names (a typo is fine when one account is the clear best match), or why not.
+
+    The same search as a `/vip acme` look-up, so what the card finds, `/vip touch` and `/vip owner` act on."""
     result = search_accounts(session, query)
     if result.kind == "one":
         return session.get(Account, result.matches[0].account_id), None
@@ -175,6 +178,13 @@ def _one_account(session: Session, query: str) -> tuple[Account | None, str | No
         return None, f"Several accounts match `{escaped_truncated(query, 60)}`: {names}. Be more specific " \
                      "(quote a name with spaces: `/vip touch \"acme corp\" …`)."
     return None, f"No account matches `{escaped_truncated(query, 60)}`. Try `/vip {escape_mrkdwn(query[:60])}`."
+
+
+def _used_for(account: Account, query: str) -> str:
+    """' (best match for `aceme`)' when the account's name is not what was typed: say which was used."""
+    if search_key(account.name).rstrip(".") == search_key(query).rstrip("."):
+        return ""
+    return f" (best match for `{escaped_truncated(query, 60)}`)"
 
 
 def touch(session: Session, words: list[str], *, user_id: str, now: datetime) -> Reply:
@@ -188,8 +198,8 @@ def touch(session: Session, words: list[str], *, user_id: str, now: datetime) ->
     if note_words and note_words[0].lower().strip(":,.") in _TOUCH_WORDS:
         channel = _TOUCH_WORDS[note_words[0].lower().strip(":,.")]
     log_touch(session, account_id=account.id, actor=user_id, channel=channel, note=" ".join(note_words), now=now)
-    return Reply.plain(f"Logged a {channel} with *{escaped_truncated(account.name, 100)}*. "
-                       f"Next check-in {cadence_status(account, now)}.")
+    return Reply.plain(f"Logged a {channel} with *{escaped_truncated(account.name, 100)}*"
+                       f"{_used_for(account, words[0])}. Next check-in {cadence_status(account, now)}.")
 
 
 def add_account(session: Session, words: list[str], *, config: AppConfig, user_id: str, now: datetime) -> Reply:
@@ -223,7 +233,8 @@ def set_owner(session: Session, words: list[str], *, config: AppConfig, user_id:
     if account is None:
         return Reply.plain(problem or "")
     assign_owner(account, parse_user(words[-1]), now=now)
-    return Reply.plain(f"{user_mention(account.owner)} now owns *{escaped_truncated(account.name, 100)}*.")
+    return Reply.plain(f"{user_mention(account.owner)} now owns *{escaped_truncated(account.name, 100)}*"
+                       f"{_used_for(account, ' '.join(words[:-1]))}.")
 
 
 def assign_owner(account: Account, owner: str | None, *, now: datetime) -> None:

@@ -259,3 +259,25 @@ def test_a_card_too_long_for_slack_says_how_many_more_and_how_to_see_them(make_a
     assert items[-1].endswith(f"… and {140 - shown} more: `/vip items \"Acme Corp\"` lists them all")
     assert all(len(text) <= 3000 for text in items)
     assert "NPS 0" in items[0].split("\n")[1]  # the lowest detractor first
+
+
+def test_typos_find_the_account_and_a_touch_says_which_account_it_used(make_app):
+    app = make_app(make_config(VIP_CONFIG))
+    _seed(app)
+    with app.runtime.session() as session:  # what drowned "aceme" and "initek" in the demo's book
+        for name in ("Coho Travel", "Ironclad Bank", "Granite Bank", "Granite Foods", "Granite Airlines"):
+            slug = name.lower().replace(" ", "")
+            upsert_account(session, AccountRecord(name=name, domains=(f"{slug}.example",),
+                                                  contacts=((f"grace.moreau@{slug}.example", "Grace Moreau"),)),
+                           now=datetime.now(UTC))
+
+    card = _slash_vip(app, "aceme", user="U0ANA").json()
+    assert card["blocks"][0]["text"]["text"].startswith("Acme Corp")
+
+    initek = json.dumps(_slash_vip(app, "initek", user="U0ANA").json()["blocks"])
+    assert "Initech" in initek and "Granite" not in initek
+
+    logged = _slash_vip(app, "touch aceme called about renewal", user="U0ANA").json()["text"]
+    assert logged.startswith("Logged a call with *Acme Corp* (best match for `aceme`).")
+    with app.runtime.session() as session:
+        assert session.scalar(select(Account).where(Account.name == "Acme Corp")).last_touch_at is not None
