@@ -30,7 +30,7 @@ import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import reduce
+from functools import lru_cache, reduce
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -91,6 +91,7 @@ def fold(text: str | None) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+@lru_cache(maxsize=65_536)  # names and words recur from one look-up to the next
 def _process(text: str | None) -> str:
     return " ".join(utils.default_process(fold(text)).split())
 
@@ -350,6 +351,7 @@ def _value_key(kind: str, value: str) -> str:
     return f"{local} {_domain_core(domain)}".strip()
 
 
+@lru_cache(maxsize=65_536)
 def _word_similarity(a: str, b: str) -> float:
     """0–100 for two words (or two whole strings): the mean of three rapidfuzz measures. The Indel
     ratio counts the letters in common; OSA counts edits, a swap of two letters being one; Jaro-Winkler
