@@ -15,7 +15,7 @@ Two steps, so a look-up stays fast with 100 000 accounts and 300 000 contacts:
    were left out holds a picked one, so the best-scored rows are all still there.
    The query's grams also come from its typo spellings (a letter dropped, two swapped), so "aceme"
    narrows on "acm"/"cme" of "acme corp".
-2. Rank the survivors with rapidfuzz (`_similarity`: words aligned one to one, Indel ratio and
+2. Rank the survivors with rapidfuzz (`_similarity`: words aligned one to one, Indel ratio, OSA and
    Jaro-Winkler per word, case- and accent-folded), best score over the account's name and the
    domains/e-mails that matched, and decide: one account (a clear winner), several (those close to
    the best), or none. bench/vip_typos.py measures how often the right account comes first.
@@ -176,8 +176,8 @@ def _parse(query: str) -> _Query | None:
     spellings = [core] if fold(core) == core else [core, fold(core)]
     grams = _grams(spellings)
     # "aceme" holds no gram of "acme corp": the query's grams with one letter dropped or two letters
-    # swapped ("acm", "cme") narrow on what a typo left of the name.
-    # A longer query keeps enough grams of its own through a typo or two.
+    # swapped ("acm", "cme") narrow on what a typo left of the name. A longer query keeps enough
+    # grams of its own through a typo or two.
     if len(core.replace(" ", "")) <= TYPO_GRAMS_UP_TO_LETTERS:
         grams += [g for g in _grams(_typo_spellings(spellings[-1]), TYPO_GRAMS * 3) if g not in grams][:TYPO_GRAMS]
     processed = tuple(dict.fromkeys(p for p in map(_process, variants) if p))
