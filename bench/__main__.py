@@ -14,11 +14,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import ack_latency, burst, digest, e2e_latency, ingest, memory, vip_lookup
+from bench import ack_latency, burst, digest, e2e_latency, ingest, memory, vip_lookup, vip_typos
 
 BENCHMARKS = {"ack_latency": ack_latency.run, "ingest": ingest.run, "burst": burst.run,
               "e2e_latency": e2e_latency.run, "digest": digest.run, "vip_lookup": vip_lookup.run,
-              "memory": memory.run}
+              "vip_typos": vip_typos.run, "memory": memory.run}
 RESULTS = Path(__file__).with_name("results")
 
 
@@ -39,6 +39,10 @@ def headline(name: str, result: dict) -> str:
         "vip_lookup": lambda r: "; ".join(
             f"{db}: " + (r[db] if isinstance(r[db], str) else
                          f"fuzzy {r[db]['fuzzy']['ratio']}x, exact {r[db]['exact']['ratio']}x")
+            for db in ("sqlite", "postgres")),
+        "vip_typos": lambda r: "; ".join(
+            f"{db}: " + (r[db] if isinstance(r[db], str) else
+                         f"top-1 {r[db]['top1']:.1%}, top-3 {r[db]['top3']:.1%} of {r[db]['queries']}")
             for db in ("sqlite", "postgres")),
         "memory": lambda r: f"+{r['growth_mb']} MB after {r['items']} items ({r['start_mb']} -> {r['end_mb']} MB)",
     }

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Float, bindparam, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from models import Account, AccountDomain, Contact, Item, Touch
+from bot.vocabulary import SCORE_RANGES
+from models import Account, AccountDomain, Contact, FollowUp, Item, SlackMessage, Touch
 from models.account import TOUCH_CHANNELS
+from models.followup import RESOLVED
 
 MAX_TOUCH_NOTE_CHARS = 2900
 _NON_WORD = re.compile(r"[^\w@.]+", re.UNICODE)
@@ -137,3 +139,39 @@ def last_touch(session: Session, account_id: int) -> Touch | None:
 def recent_items(session: Session, account_id: int, limit: int = 5) -> list[Item]:
     return list(session.scalars(select(Item).where(Item.account_id == account_id)
                                 .order_by(Item.received_at.desc(), Item.id.desc()).limit(limit)))
+
+
+# Escalations by severity (provider values vary in case); anything else after "low".
+SEVERITY_ORDER = ("urgent", "high", "normal", "low")
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    item: Item
+    follow_up: FollowUp
+    message: SlackMessage | None
+
+
+def open_items(session: Session, account_id: int, *, limit: int) -> tuple[int, list[OpenItem]]:
+    """(how many of the account's items are open, the first `limit` of them in triage order).
+
+    Triage order: escalations (most severe first), detractors (lowest score on its scale first),
+    passives, promoters, anything uncategorised; oldest first within each.
+    """
+    is_open = (Item.account_id == account_id, FollowUp.status != RESOLVED)
+    total = session.scalar(select(func.count()).select_from(Item).join(FollowUp, FollowUp.item_id == Item.id)
+                           .where(*is_open)) or 0
+    band = case((Item.kind == "escalation", 0), (Item.category == "detractor", 1), (Item.category == "passive", 2),
+                (Item.category == "promoter", 3), else_=4)
+    severity = case(*((func.lower(Item.priority) == name, rank) for rank, name in enumerate(SEVERITY_ORDER)),
+                    else_=len(SEVERITY_ORDER))
+    # A score as a fraction of its kind's scale, so an NPS 0 and a CSAT 1 are equally low.
+    relative = case(*((Item.kind == kind, cast(Item.score - low, Float) / (high - low))
+                      for kind, (low, high) in SCORE_RANGES.items()), else_=0.0)
+    rows = session.execute(
+        select(Item, FollowUp, SlackMessage).join(FollowUp, FollowUp.item_id == Item.id)
+        .outerjoin(SlackMessage, SlackMessage.item_id == Item.id).where(*is_open)
+        .order_by(band, case((band == 0, severity), else_=0), case((band == 1, relative), else_=0.0),
+                  Item.received_at, Item.id)
+        .limit(limit)).all()
+    return total, [OpenItem(item, follow_up, message) for item, follow_up, message in rows]

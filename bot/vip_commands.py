@@ -26,15 +26,16 @@ from bot.slack.vip_blocks import (
     account_choices,
     due_list,
     no_match,
+    open_items_list,
 )
-from bot.vip import cadence_status, due_accounts, last_touch, log_touch
+from bot.vip import OpenItem, cadence_status, due_accounts, last_touch, log_touch, open_items, search_key
 from bot.vip_book import AccountRecord, ImportRowError, upsert_account
 from bot.vip_search import search_accounts
-from models import Account, AccountDomain, FollowUp, Item, SlackMessage
-from models.followup import RESOLVED
+from models import Account, AccountDomain, Item
 
 HELP = """*/vip* — your VIP book in Slack
 • `/vip acme` — look an account up (name, domain or contact e-mail; typos are fine)
+• `/vip items acme` — every open item of an account, escalations and detractors first
 • `/vip due` — your VIPs due or overdue for a check-in, most overdue first
 • `/vip touch acme called about renewal` — log a touch (`"acme corp"` in quotes for several words; start the note with call, email, meeting, social or slack to say how — default call)
 • `/vip add acme.com @owner [tier]` — add an account (admins)
@@ -52,6 +53,8 @@ _TOUCH_WORDS = {
     "slack": "slack", "slacked": "slack", "dm": "slack", "dmed": "slack",
 }
 DEFAULT_TOUCH_CHANNEL = "call"
+CARD_ITEMS_LOADED = 200  # more than the card's sections can ever show
+ALL_ITEMS_LOADED = 1000  # more than `/vip items` can ever show
 
 
 @dataclass(frozen=True)
@@ -87,18 +90,10 @@ def load_card(session: Session, account: Account, *, now: datetime) -> AccountCa
     scored = session.execute(select(Item.received_at, Item.kind, Item.score)
                              .where(Item.account_id == account.id, Item.score.is_not(None))
                              .order_by(Item.received_at.desc(), Item.id.desc()).limit(5)).all()
-    open_rows = session.execute(
-        select(Item, SlackMessage).join(FollowUp, FollowUp.item_id == Item.id)
-        .outerjoin(SlackMessage, SlackMessage.item_id == Item.id)
-        .where(Item.account_id == account.id, FollowUp.status != RESOLVED)
-        .order_by(Item.received_at.desc()).limit(5)).all()
+    open_count, open_rows = open_items(session, account.id, limit=CARD_ITEMS_LOADED)
     comments = session.execute(select(Item.received_at, Item.comment, Item.id)
                                .where(Item.account_id == account.id, Item.comment.is_not(None))
                                .order_by(Item.received_at.desc(), Item.id.desc()).limit(3)).all()
-
-    def label(item: Item) -> str:
-        head = item.kind.upper() + (f" {item.score}" if item.score is not None else "")
-        return head + (f" · {item.category.capitalize()}" if item.category else f" · {item.subject or ''}")
 
     return AccountCard(
         account_id=account.id, name=account.name, vip=account.vip, tier=account.tier, owner=account.owner,
@@ -106,11 +101,39 @@ def load_card(session: Session, account: Account, *, now: datetime) -> AccountCa
         cadence_days=account.cadence_days, cadence_status=cadence_status(account, now),
         last_touch=TouchView(touch.touched_at, touch.actor, touch.channel, touch.note) if touch else None,
         scores=tuple((when, kind, score) for when, kind, score in scored),
-        open_items=tuple(ItemLine(item.id, label(item), message_link(msg.channel, msg.ts) if msg else None,
-                                  item.received_at) for item, msg in open_rows),
+        open_items=tuple(map(_item_line, open_rows)), open_count=open_count,
+        all_items_hint=f"`/vip items {_command_name(account.name)}` lists them all",
         comments=tuple((when, comment) for when, comment, _ in comments),
-        quoted_items=tuple(sorted({item.id for item, _ in open_rows} | {item_id for _, _, item_id in comments})),
+        quoted_items=tuple(sorted({row.item.id for row in open_rows} | {item_id for _, _, item_id in comments})),
     )
+
+
+def _label(item: Item) -> str:
+    head = item.kind.upper() + (f" {item.score}" if item.score is not None else "")
+    if item.kind == "escalation" and item.priority:
+        head += f" ({item.priority.lower()})"
+    return head + (f" · {item.category.capitalize()}" if item.category else f" · {item.subject or ''}")
+
+
+def _item_line(row: OpenItem) -> ItemLine:
+    link = message_link(row.message.channel, row.message.ts) if row.message else None
+    return ItemLine(row.item.id, _label(row.item), link, row.item.received_at, claimed_by=row.follow_up.claimed_by)
+
+
+def _command_name(name: str) -> str:
+    """An account name as `/vip` takes it back: quoted when it has spaces, escaped for mrkdwn."""
+    words = " ".join(name.split()).replace('"', "")[:100]
+    return escape_mrkdwn(f'"{words}"' if " " in words else words)
+
+
+def all_open_items(session: Session, words: list[str]) -> Reply:
+    """`/vip items acme`: every open item of one account, in the card's order."""
+    account, problem = _one_account(session, " ".join(words))
+    if account is None:
+        return Reply.plain(problem or "")
+    total, rows = open_items(session, account.id, limit=ALL_ITEMS_LOADED)
+    return Reply(text=f"{escaped_truncated(account.name, 200)}: {total} open item(s)",
+                 blocks=open_items_list(account.id, account.name, [_item_line(r) for r in rows], total=total))
 
 
 def card_reply(session: Session, account: Account, *, now: datetime, shareable: bool = True) -> Reply:
@@ -144,6 +167,9 @@ def my_due(session: Session, *, user_id: str, now: datetime) -> Reply:
 
 
 def _one_account(session: Session, query: str) -> tuple[Account | None, str | None]:
+    """The one account `query` names (a typo is fine when one account is the clear best match), or why not.
+
+    The same search as a `/vip acme` look-up, so what the card finds, `/vip touch` and `/vip owner` act on."""
     result = search_accounts(session, query)
     if result.kind == "one":
         return session.get(Account, result.matches[0].account_id), None
@@ -152,6 +178,13 @@ def _one_account(session: Session, query: str) -> tuple[Account | None, str | No
         return None, f"Several accounts match `{escaped_truncated(query, 60)}`: {names}. Be more specific " \
                      "(quote a name with spaces: `/vip touch \"acme corp\" …`)."
     return None, f"No account matches `{escaped_truncated(query, 60)}`. Try `/vip {escape_mrkdwn(query[:60])}`."
+
+
+def _used_for(account: Account, query: str) -> str:
+    """' (best match for `aceme`)' when the account's name is not what was typed: say which was used."""
+    if search_key(account.name).rstrip(".") == search_key(query).rstrip("."):
+        return ""
+    return f" (best match for `{escaped_truncated(query, 60)}`)"
 
 
 def touch(session: Session, words: list[str], *, user_id: str, now: datetime) -> Reply:
@@ -165,8 +198,8 @@ def touch(session: Session, words: list[str], *, user_id: str, now: datetime) ->
     if note_words and note_words[0].lower().strip(":,.") in _TOUCH_WORDS:
         channel = _TOUCH_WORDS[note_words[0].lower().strip(":,.")]
     log_touch(session, account_id=account.id, actor=user_id, channel=channel, note=" ".join(note_words), now=now)
-    return Reply.plain(f"Logged a {channel} with *{escaped_truncated(account.name, 100)}*. "
-                       f"Next check-in {cadence_status(account, now)}.")
+    return Reply.plain(f"Logged a {channel} with *{escaped_truncated(account.name, 100)}*"
+                       f"{_used_for(account, words[0])}. Next check-in {cadence_status(account, now)}.")
 
 
 def add_account(session: Session, words: list[str], *, config: AppConfig, user_id: str, now: datetime) -> Reply:
@@ -200,7 +233,8 @@ def set_owner(session: Session, words: list[str], *, config: AppConfig, user_id:
     if account is None:
         return Reply.plain(problem or "")
     assign_owner(account, parse_user(words[-1]), now=now)
-    return Reply.plain(f"{user_mention(account.owner)} now owns *{escaped_truncated(account.name, 100)}*.")
+    return Reply.plain(f"{user_mention(account.owner)} now owns *{escaped_truncated(account.name, 100)}*"
+                       f"{_used_for(account, ' '.join(words[:-1]))}.")
 
 
 def assign_owner(account: Account, owner: str | None, *, now: datetime) -> None:
@@ -221,6 +255,8 @@ def run_vip_command(session: Session, *, text: str, user_id: str, config: AppCon
     verb, rest = words[0].lower(), words[1:]
     if verb == "due" and not rest:
         return my_due(session, user_id=user_id, now=now)
+    if verb == "items" and rest:
+        return all_open_items(session, rest)
     if verb == "touch":
         return touch(session, rest, user_id=user_id, now=now)
     if verb == "add":

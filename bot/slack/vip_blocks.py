@@ -36,7 +36,11 @@ NAME_MAX = 200  # an account name inside mrkdwn, after escaping
 TOUCH_NOTE_SHOWN = 500  # of the last touch's note on the card
 COMMENT_SHOWN = 300  # per comment on the card
 COMMENTS_SHOWN = 3
-ITEMS_SHOWN = 10
+# The card lists every open item; only Slack's limits cut it (50 blocks a message, 3000 characters a
+# section). Item lines fill up to ITEM_SECTIONS_MAX sections, which with the card's other blocks
+# (at most 11) stays far inside 50; a cut list ends with "… and N more" and the command that lists all.
+ITEM_SECTIONS_MAX = 8
+ITEM_LINES_PER_SECTION = 15  # keeps one section readable; Slack's 3000 characters may cut it sooner
 SCORES_SHOWN = 5
 LIST_ROWS_MAX = 45  # rows in a choice or due list; the rest is summarised in one line
 SPARK_BARS = "▁▂▃▄▅▆▇█"
@@ -68,6 +72,7 @@ class ItemLine:
     label: str  # e.g. "NPS 3 · Detractor"; escaped here
     link: str | None  # permalink or source URL; only http(s) becomes a link
     received_at: datetime
+    claimed_by: str | None = None  # Slack user id of whoever holds it; None: unclaimed
 
 
 @dataclass(frozen=True)
@@ -85,11 +90,15 @@ class AccountCard:
     cadence_status: str  # from bot.vip.cadence_status, e.g. "5 days overdue"
     last_touch: TouchView | None
     scores: tuple[tuple[datetime, str, int], ...]  # (when, kind, score), newest first; 5 are shown
-    open_items: tuple[ItemLine, ...]
+    open_items: tuple[ItemLine, ...]  # escalations, detractors (lowest first), passives, promoters
     comments: tuple[tuple[datetime, str], ...]  # (when, text), newest first; 3 are shown
     # The items whose customer words the card shows (open items, comments): a shared card records
     # them, so `cxloop forget` can rewrite it (bot/erasure.py).
     quoted_items: tuple[int, ...] = ()
+    # How many items are open in all (open_items may hold fewer); None: len(open_items).
+    open_count: int | None = None
+    # Where a cut list can be read whole, e.g. "`/vip items acme`" (mrkdwn, already escaped).
+    all_items_hint: str | None = None
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -245,24 +254,46 @@ def _link(url: str | None, label: str) -> str:
     return f"<{url.replace('&', '&amp;')}|{label}>"
 
 
-def _items_text(items: Sequence[ItemLine]) -> str:
-    if not items:
-        return "📥 *Open items:* none"
-    head = f"📥 *Open items ({len(items)})*"
-    lines = [head]
+def item_line(item: ItemLine) -> str:
+    """'• <link|NPS 1 · Detractor> · <date> · claimed by @ben' (or '_unclaimed_')."""
+    label = _safe(item.label, 150) or f"Item #{item.item_id}"
+    holder = f"claimed by {user_mention(_one_line(item.claimed_by))}" if item.claimed_by else "_unclaimed_"
+    return f"• {_link(item.link, label)} · {slack_date(item.received_at)} · {truncate(holder, 120)}"
+
+
+def item_sections(items: Sequence[ItemLine], *, total: int, head: str, block_id: str, max_sections: int,
+                  more_hint: str | None) -> list[Block]:
+    """`head` and one line per item, in the order given, over at most `max_sections` sections of at most
+    3000 characters. When not all `total` items fit, the last line says how many more and `more_hint`."""
+    sections: list[list[str]] = [[head]]
     used = len(head)
     shown = 0
-    for item in items[:ITEMS_SHOWN]:
-        label = _safe(item.label, 150) or f"Item #{item.item_id}"
-        line = f"• {_link(item.link, label)} · {slack_date(item.received_at)}"
-        if used + len(line) + 1 > SECTION_TEXT_MAX - 40:
-            break
-        lines.append(line)
+    # Room kept in the last section for the "… and N more" line and its hint.
+    reserve = 60 + len(more_hint or "")
+    for item in items:
+        line = item_line(item)
+        full = used + len(line) + 1 > SECTION_TEXT_MAX - reserve or len(sections[-1]) > ITEM_LINES_PER_SECTION
+        if full:
+            if len(sections) == max_sections:
+                break
+            sections.append([])
+            used = 0
+        sections[-1].append(line)
         used += len(line) + 1
         shown += 1
-    if shown < len(items):
-        lines.append(f"{ELLIPSIS} and {len(items) - shown} more")
-    return "\n".join(lines)
+    if shown < total:
+        more = f"{ELLIPSIS} and {total - shown} more"
+        sections[-1].append(f"{more}: {more_hint}" if more_hint else more)
+    return [_section(block_id if i == 0 else f"{block_id}_{i}", "\n".join(lines)) for i, lines in enumerate(sections)]
+
+
+def _item_blocks(card: AccountCard) -> list[Block]:
+    total = len(card.open_items) if card.open_count is None else max(card.open_count, len(card.open_items))
+    if not total:
+        return [_section("vip_items", "📥 *Open items:* none")]
+    head = f"📥 *Open items ({total})* · escalations and detractors first"
+    return item_sections(card.open_items, total=total, head=head, block_id="vip_items",
+                         max_sections=ITEM_SECTIONS_MAX, more_hint=card.all_items_hint)
 
 
 def _comment_blocks(comments: Sequence[tuple[datetime, str]]) -> list[Block]:
@@ -288,7 +319,7 @@ def _card_actions(card: AccountCard, shareable: bool) -> Block:
 def account_card(card: AccountCard, *, shareable: bool = True) -> list[Block]:
     """The account at a glance, with Log touch / Assign owner (/ Share in channel) buttons.
 
-    At most 11 blocks, every text within Slack's limits whatever the stored data holds.
+    At most 11 + ITEM_SECTIONS_MAX blocks, every text within Slack's limits whatever the stored data holds.
     Pass shareable=False when the card is already posted in a channel.
     """
     blocks: list[Block] = [
@@ -299,7 +330,7 @@ def account_card(card: AccountCard, *, shareable: bool = True) -> list[Block]:
     scores = _scores_text(card.scores)
     if scores:
         blocks.append(_section("vip_scores", scores))
-    blocks.append(_section("vip_items", _items_text(card.open_items)))
+    blocks += _item_blocks(card)
     blocks += _comment_blocks(card.comments)
     blocks.append(_card_actions(card, shareable))
     context = [f"Account #{card.account_id}"]
@@ -318,6 +349,18 @@ def account_card_text(card: AccountCard) -> str:
     if card.cadence_status:
         parts.append(_one_line(card.cadence_status))
     return escaped_truncated(" · ".join(parts), 300)
+
+
+def open_items_list(account_id: int, name: str, items: Sequence[ItemLine], *, total: int) -> list[Block]:
+    """`/vip items <account>`: every open item, in the card's order, over up to LIST_ROWS_MAX sections."""
+    blocks: list[Block] = [{"type": "header", "block_id": "vip_all_items_header",
+                            "text": _plain(f"Open items · {_one_line(name) or f'Account #{account_id}'}",
+                                           HEADER_TEXT_MAX)}]
+    if not total:
+        return [*blocks, _section("vip_all_items", "📥 Nothing open. 🎉")]
+    head = f"📥 *{total} open* · escalations, detractors (lowest score first), passives, promoters; oldest first"
+    return [*blocks, *item_sections(items, total=total, head=head, block_id="vip_all_items",
+                                    max_sections=LIST_ROWS_MAX, more_hint=None)]
 
 
 # --- /vip result lists -----------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from bot.signing import sign_slack_request
 from bot.slack.ids import ActionId, InputId, ViewId, account_value, item_value
 from bot.vip_book import AccountRecord, upsert_account
-from models import Account, Item
+from models import Account, FollowUp, Item
 from tests.conftest import SIGNING_SECRET, TEST_CONFIG, make_config, wait_for
 
 VIP_CONFIG = {
@@ -195,3 +196,88 @@ def test_account_names_are_escaped_in_the_touch_confirmation(make_app):
         "text": {"type": "plain_text", "text": "Call"}, "value": "call"}}}}
     answer = json.dumps(app.submit_view(view, values, user="U0ANA").json())
     assert "&lt;!channel&gt; Corp" in answer and "<!channel>" not in answer
+
+
+def test_the_card_lists_every_open_item_escalations_and_detractors_first_with_who_holds_each(make_app):
+    app = make_app(make_config(VIP_CONFIG))
+    _seed(app)
+    # Posted oldest first. Promoters are the newest: the card used to show only the five newest.
+    sent = [("esc-low", {"kind": "escalation", "subject": "Invoice question", "priority": "low"}),
+            ("nps-4", {"kind": "nps", "score": 4}),
+            ("nps-7", {"kind": "nps", "score": 7}),
+            ("nps-1", {"kind": "nps", "score": 1}),
+            ("csat-2", {"kind": "csat", "score": 2}),
+            ("nps-0", {"kind": "nps", "score": 0}),
+            ("esc-urgent", {"kind": "escalation", "subject": "SSO login loop", "priority": "urgent"}),
+            *((f"nps-10-{n}", {"kind": "nps", "score": 10}) for n in range(6))]
+    ids = {}
+    for key, fields in sent:
+        ids[key] = app.post_webhook({"id": f"r-{key}", **fields, "customer": {"email": "maya@acme.example"}}).json()["id"]
+    posts = app.wait_for_post("C0SUCCESS", count=len(sent))
+    ts = {p["metadata"]["event_payload"]["item_id"]: p["ts"] for p in posts}
+    app.click(ActionId.CLAIM, item_value(ids["nps-0"]), user="U0BEN", channel="C0SUCCESS", ts=ts[ids["nps-0"]])
+    wait_for(lambda: "Claimed by <@U0BEN>" in json.dumps(app.fake.message("C0SUCCESS", ts[ids["nps-0"]])),
+             what="the NPS 0 claimed")
+
+    card = _slash_vip(app, "acme", user="U0ANA").json()["blocks"]
+    items = "\n".join(b["text"]["text"] for b in card if b.get("block_id", "").startswith("vip_items"))
+    assert "Open items (13)" in items
+    lines = [line for line in items.split("\n") if line.startswith("• ")]
+    assert len(lines) == 13
+    assert [re.match(r"• <[^|>]*\|([^>]*)>", line).group(1) for line in lines] == [
+        "ESCALATION (urgent) · SSO login loop", "ESCALATION (low) · Invoice question", "NPS 0 · Detractor",
+        "NPS 1 · Detractor", "CSAT 2 · Detractor", "NPS 4 · Detractor", "NPS 7 · Passive", *["NPS 10 · Promoter"] * 6]
+    assert "claimed by <@U0BEN>" in lines[2]
+    assert all("_unclaimed_" in line for i, line in enumerate(lines) if i != 2)
+    assert "more" not in items
+
+    everything = _slash_vip(app, "items acme", user="U0ANA").json()
+    listed = [line for b in everything["blocks"] if b.get("block_id", "").startswith("vip_all_items")
+              for line in b["text"]["text"].split("\n") if line.startswith("• ")]
+    assert listed == lines and "13 open" in json.dumps(everything["blocks"])
+
+
+def test_a_card_too_long_for_slack_says_how_many_more_and_how_to_see_them(make_app):
+    app = make_app(make_config(VIP_CONFIG))
+    ids = _seed(app)
+    now = datetime.now(UTC)
+    with app.runtime.session() as session:
+        for n in range(140):  # more lines than the card's sections hold
+            item = Item(source="generic", external_id=f"bulk-{n}", kind="nps", score=n % 11,
+                        category="detractor" if n % 11 <= 6 else "passive" if n % 11 <= 8 else "promoter",
+                        customer_email="maya@acme.example", account_id=ids["Acme Corp"], vip=True,
+                        received_at=now - timedelta(minutes=n), updated_at=now, team="success", channel="C0SUCCESS",
+                        content_hash=f"h{n}")
+            session.add(item)
+            session.flush()
+            session.add(FollowUp(item_id=item.id, status="open", updated_at=now))
+    card = _slash_vip(app, "acme corp", user="U0ANA").json()["blocks"]  # the strict fake Slack checked it
+    assert len(card) <= 50
+    items = [b["text"]["text"] for b in card if b.get("block_id", "").startswith("vip_items")]
+    shown = sum(line.startswith("• ") for text in items for line in text.split("\n"))
+    assert "Open items (140)" in items[0]
+    assert items[-1].endswith(f"… and {140 - shown} more: `/vip items \"Acme Corp\"` lists them all")
+    assert all(len(text) <= 3000 for text in items)
+    assert "NPS 0" in items[0].split("\n")[1]  # the lowest detractor first
+
+
+def test_typos_find_the_account_and_a_touch_says_which_account_it_used(make_app):
+    app = make_app(make_config(VIP_CONFIG))
+    _seed(app)
+    with app.runtime.session() as session:  # what drowned "aceme" and "initek" in the demo's book
+        for name in ("Coho Travel", "Ironclad Bank", "Granite Bank", "Granite Foods", "Granite Airlines"):
+            slug = name.lower().replace(" ", "")
+            upsert_account(session, AccountRecord(name=name, domains=(f"{slug}.example",),
+                                                  contacts=((f"grace.moreau@{slug}.example", "Grace Moreau"),)),
+                           now=datetime.now(UTC))
+
+    card = _slash_vip(app, "aceme", user="U0ANA").json()
+    assert card["blocks"][0]["text"]["text"].startswith("Acme Corp")
+
+    initek = json.dumps(_slash_vip(app, "initek", user="U0ANA").json()["blocks"])
+    assert "Initech" in initek and "Granite" not in initek
+
+    logged = _slash_vip(app, "touch aceme called about renewal", user="U0ANA").json()["text"]
+    assert logged.startswith("Logged a call with *Acme Corp* (best match for `aceme`).")
+    with app.runtime.session() as session:
+        assert session.scalar(select(Account).where(Account.name == "Acme Corp")).last_touch_at is not None

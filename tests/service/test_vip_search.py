@@ -275,3 +275,52 @@ def test_scoring_only_rows_with_rare_grams_loses_no_answer(session, book, monkey
         assert pooled[query].matches[0].score >= unpooled.matches[0].score, query
     assert ids(pooled["initech sytems"]) == [book["initech"]]
     assert ids(pooled["umbrela helth"]) == [book["umbrella"]]
+
+
+# --- the demo's book: what issue 16 found ---------------------------------------------------------
+
+
+@pytest.fixture
+def demo_like_book(session) -> dict[str, int]:
+    """The demo's sample accounts and the generated ones whose names or contacts drowned them out
+    ("grace.moreau@cohotravel.example" for "aceme", four "Granite …" for "initek"), as the demo seeds them."""
+    from bot.demo import DEFAULT_SEED, _account_records
+    from bot.vip_book import upsert_account
+
+    records = _account_records(random.Random(DEFAULT_SEED), 500, NOW)
+    heads = ("Granite", "Coho", "Ironclad", "Vantage", "Pinnacle", "Proseware")
+    for record in records:
+        if record.external_id <= "demo-acct-0006" or record.name.startswith(heads):
+            upsert_account(session, record, now=NOW)
+    session.flush()
+    return {name: account_id for account_id, name in session.execute(select(Account.id, Account.name))}
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("aceme", "Acme Corp"),          # a letter inserted into the one word people type
+    ("acem", "Acme Corp"),           # two letters swapped
+    ("initek", "Initech"),           # two letters wrong
+    ("inittech", "Initech"),
+    ("umbrela helth", "Umbrella Health"),
+    ("industries stark", "Stark Industries"),  # words in another order
+    ("coho travle", "Coho Travel"),
+    ("cohotravel", "Coho Travel"),   # a domain fragment
+    ("cohotrav", "Coho Travel"),
+    ("maya.chen@acme", "Acme Corp"),  # an e-mail fragment
+])
+def test_the_right_account_is_the_one_answer(session, demo_like_book, query, expected):
+    result = search_accounts(session, query)
+    assert [m.name for m in result.matches] == [expected], result
+    assert result.kind == "one"
+
+
+def test_a_typo_brings_no_unrelated_accounts(session, demo_like_book):
+    result = search_accounts(session, "initek", limit=5)
+    assert result.matches[0].name == "Initech"
+    assert not [m.name for m in result.matches if m.name.startswith("Granite")]
+
+
+def test_an_ambiguous_query_offers_the_close_ones_only(session, demo_like_book):
+    result = search_accounts(session, "granit")
+    assert result.kind == "several"
+    assert all(m.name.startswith("Granite") for m in result.matches) and len(result.matches) == 5
