@@ -55,7 +55,17 @@ def test_worker_killed_mid_burst_then_restarted_loses_and_duplicates_nothing(cha
     found = {item_id for (item_id,) in stack.query(
         "SELECT item_id FROM outbox WHERE kind = 'post_item' AND last_error = 'found in history'")}
     assert in_doubt <= found, f"in-doubt items not resolved from history: {sorted(in_doubt - found)}"
+    # The bot posts with chat:write.public and never joined these public channels: reading their history
+    # answered not_in_channel once, and the worker joined (channels:join) — at most once per channel and
+    # process, never a join per post. Keeping the check inside chat:write.public alone is not possible:
+    # conversations.history needs membership, so without the join every in-doubt row would park dead.
+    history = stack.fake.calls("conversations.history")
+    joins = stack.fake.calls("conversations.join")
+    channels = {call["args"].get("channel") for call in history}
+    assert channels <= stack.fake.joined()
+    assert len(joins) <= 2 * len(channels), (len(joins), len(channels))
     report(f"chaos: worker SIGKILLed mid-burst ({len(posted_at_kill)}/{BURST} posted, {orphaned} rows leased, "
            f"{len(in_doubt)} posts reached Slack unrecorded) and restarted → {len(posts)} delivered, 0 lost, "
            f"0 duplicated; {len(found)} found in channel history by their metadata instead of re-posted "
-           f"(lease {LEASE_SECONDS} s, drained {elapsed:.0f} s after the restart)")
+           f"(lease {LEASE_SECONDS} s, drained {elapsed:.0f} s after the restart); {len(history)} history reads in "
+           f"{len(channels)} channels the bot had never joined cost {len(joins)} conversations.join calls")
