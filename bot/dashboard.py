@@ -46,7 +46,7 @@ from bot.commands import message_link
 from bot.config import AppConfig
 from bot.digest import DETRACTOR, PASSIVE, PROMOTER, iso_week_label, local_midnight, nps_score
 from bot.vocabulary import KINDS
-from models import Account, FollowUp, Item, SlackMessage, Touch
+from models import Account, FollowUp, FollowUpEvent, Item, SlackMessage, Touch
 from models.followup import CLAIMED, OPEN
 
 DEFAULT_WEEKS = 12
@@ -618,18 +618,31 @@ def dashboard_data(session: Session, *, config: AppConfig, team: str | None = No
 
 # --- CSV export ------------------------------------------------------------------------------------
 
+# People are shown by name (Slack's users.info, see export_cells); their Slack ids follow at the end.
 ITEM_COLUMNS = ("id", "received_at", "team", "kind", "score", "category", "source", "external_id",
                 "customer_name", "customer_email", "account_name", "vip", "plan", "segment", "themes",
                 "sentiment", "status", "claimed_by", "claimed_at", "resolved_by", "resolved_at", "outcome",
-                "subject", "comment", "url")
+                "resolution_note", "subject", "comment", "url", "notes", "claimed_by_id", "resolved_by_id")
 TOUCH_COLUMNS = ("id", "touched_at", "account_id", "account_name", "account_owner", "actor", "channel",
-                 "item_id", "note")
+                 "item_id", "note", "account_owner_id", "actor_id")
+# Columns holding a Slack user id, shown as the person's name; "<column>_id" keeps the id.
+PEOPLE_COLUMNS = frozenset({"claimed_by", "resolved_by", "account_owner", "actor"})
+NOTES_COLUMN = "notes"
 # Spreadsheets run a cell that starts with one of these as a formula (OWASP "CSV injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def csv_cell(value) -> str | int | float:
-    """A value as a CSV cell: text that a spreadsheet would run as a formula gets a leading quote."""
+@dataclass(frozen=True)
+class ExportNote:
+    """A note on an item, as the items export lists it."""
+    at: datetime
+    actor: str
+    text: str
+
+
+def csv_cell(value, timezone: str = "UTC") -> str | int | float:
+    """A value as a CSV cell: times in ISO 8601 to the second with their offset (in `timezone`); text that
+    a spreadsheet would run as a formula gets a leading quote."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -637,9 +650,38 @@ def csv_cell(value) -> str | int | float:
     if isinstance(value, int | float):
         return value
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
+        moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+        return moment.astimezone(ZoneInfo(timezone)).isoformat(timespec="seconds")
     text = str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def export_people(columns: Sequence[str], rows: Sequence[tuple]) -> set[str]:
+    """The Slack user ids the rows name: in people columns and as the authors of notes."""
+    people: set[str] = set()
+    for index, column in enumerate(columns):
+        if column in PEOPLE_COLUMNS:
+            people.update(row[index] for row in rows if row[index])
+        elif column == NOTES_COLUMN:
+            people.update(note.actor for row in rows for note in row[index] or ())
+    return people
+
+
+def export_cells(columns: Sequence[str], row: tuple, *, names: dict[str, str], timezone: str) -> list:
+    """One export row as CSV cells: people by name (their ids in "<column>_id"), notes one per line as
+    "<time> <name>: <text>", every cell through csv_cell."""
+    values = dict(zip(columns, row, strict=False))
+    cells = []
+    for column in columns:
+        if column in PEOPLE_COLUMNS:
+            value = names.get(values[column], values[column]) if values[column] else None
+        elif column == NOTES_COLUMN:
+            value = "\n".join(f"{csv_cell(note.at, timezone)} {names.get(note.actor, note.actor)}: {note.text}"
+                              for note in values[column] or ())
+        else:
+            value = values[column]
+        cells.append(csv_cell(value, timezone))
+    return cells
 
 
 def export_days(filters: Filters) -> list[tuple[datetime, datetime]]:
@@ -653,18 +695,38 @@ def export_days(filters: Filters) -> list[tuple[datetime, datetime]]:
     return days
 
 
+def _export_notes(session: Session, config: AppConfig, filters: Filters, start: datetime,
+                  end: datetime) -> dict[int, list[ExportNote]]:
+    """The notes on the filtered items received in [start, end), oldest first, by item id: notes added
+    with "Add note" and those kept from a resolve that lost a race."""
+    rows = session.execute(
+        select(FollowUp.item_id, FollowUpEvent.created_at, FollowUpEvent.actor, FollowUpEvent.detail)
+        .join(FollowUp, FollowUp.id == FollowUpEvent.follow_up_id).join(Item, Item.id == FollowUp.item_id)
+        .where(FollowUpEvent.action == "note", *item_scope(session, config, filters, start, end))
+        .order_by(FollowUpEvent.created_at, FollowUpEvent.id))
+    notes: dict[int, list[ExportNote]] = {}
+    for item_id, at, actor, detail in rows:
+        text = (detail or {}).get("note") if isinstance(detail, dict) else None
+        if isinstance(text, str) and text.strip():
+            notes.setdefault(item_id, []).append(ExportNote(at, actor, text.strip()))
+    return notes
+
+
 def export_item_rows(session: Session, *, config: AppConfig, filters: Filters, start: datetime,
                      end: datetime) -> list[tuple]:
-    """The filtered items received in [start, end), oldest first, as ITEM_COLUMNS tuples."""
+    """The filtered items received in [start, end), oldest first, as ITEM_COLUMNS tuples (people as Slack
+    ids, notes as ExportNote lists: export_cells makes cells of them)."""
     rows = session.execute(
         select(Item.id, Item.received_at, Item.team, Item.kind, Item.score, Item.category, Item.source,
                Item.external_id, Item.customer_name, Item.customer_email, Item.account_name, Item.vip, Item.plan,
                Item.segment, Item.themes, Item.sentiment_label, FollowUp.status, FollowUp.claimed_by,
-               FollowUp.claimed_at, FollowUp.resolved_by, FollowUp.resolved_at, FollowUp.outcome, Item.subject,
-               Item.comment, Item.url)
+               FollowUp.claimed_at, FollowUp.resolved_by, FollowUp.resolved_at, FollowUp.outcome,
+               FollowUp.resolution_note, Item.subject, Item.comment, Item.url)
         .outerjoin(FollowUp, FollowUp.item_id == Item.id)
         .where(*item_scope(session, config, filters, start, end)).order_by(Item.received_at, Item.id)).all()
-    return [(*row[:14], "; ".join(t for t in (row.themes or []) if isinstance(t, str)), *row[15:]) for row in rows]
+    notes = _export_notes(session, config, filters, start, end) if rows else {}
+    return [(*row[:14], "; ".join(t for t in (row.themes or []) if isinstance(t, str)), *row[15:],
+             notes.get(row.id, []), row.claimed_by, row.resolved_by) for row in rows]
 
 
 def export_touch_rows(session: Session, *, config: AppConfig, filters: Filters, start: datetime,
@@ -679,4 +741,4 @@ def export_touch_rows(session: Session, *, config: AppConfig, filters: Filters, 
     owners = _team_owners(config, filters)
     if owners is not None:
         statement = statement.where(Account.owner.in_(owners))
-    return [tuple(row) for row in session.execute(statement)]
+    return [(*row, row.owner, row.actor) for row in session.execute(statement)]

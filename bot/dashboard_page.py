@@ -6,6 +6,7 @@ other people's text).
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from datetime import datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -143,13 +144,13 @@ def _team_table(d: Dashboard) -> str:
             f"<tbody>{rows}</tbody></table></section>")
 
 
-def _open_table(d: Dashboard) -> str:
+def _open_table(d: Dashboard, names: Mapping[str, str]) -> str:
     tz = d.filters.timezone
     rows = []
     for item in d.open_items:
         score = "" if item.score is None else str(item.score)
         category = item.category or "none"
-        status = "unclaimed" if item.status == "open" else f"claimed by {item.claimed_by or 'someone'}"
+        status = "unclaimed" if item.status == "open" else f"claimed by {_name(item.claimed_by, names)}"
         link = (f'<a href="{esc(item.link)}" rel="noreferrer">#{item.item_id}</a>' if item.link
                 else f"#{item.item_id}")
         rows.append(
@@ -193,13 +194,19 @@ def _notes(d: Dashboard, config: AppConfig) -> str:
         f"<li>{esc(n)}</li>" for n in notes) + "</ul></section>"
 
 
-def _applied(d: Dashboard) -> str:
+def _name(user_id: str | None, names: Mapping[str, str]) -> str:
+    return names.get(user_id, user_id) if user_id else "someone"
+
+
+def _applied(d: Dashboard, names: Mapping[str, str]) -> str:
     """Which filters narrow what the page shows, each by its parameter, and a link that drops them."""
     f = d.filters
     applied = f.applied()
     if not applied:
         return ('<p class="applied muted" id="applied-filters">No filters: every team, kind, category, theme and '
                 "owner, VIP or not.</p>")
+    applied = [(name, value, f"held by {_name(value, names)}" if name == "owner" and value != UNCLAIMED else text)
+               for name, value, text in applied]
     spans = "".join(f'<span class="f" data-filter="{esc(name)}" data-value="{esc(value)}">{esc(text)}</span>'
                     for name, value, text in applied)
     clear = urlencode({"from": f.start.isoformat(), "to": f.end.isoformat()})
@@ -207,7 +214,9 @@ def _applied(d: Dashboard) -> str:
             f'<a href="/dashboard?{esc(clear)}">clear filters</a></p>')
 
 
-def render_dashboard(d: Dashboard, config: AppConfig) -> str:
+def render_dashboard(d: Dashboard, config: AppConfig, names: Mapping[str, str] | None = None) -> str:
+    """The page; `names` maps Slack user ids to people's names (an id without one is shown as is)."""
+    names = names or {}
     f = d.filters
     query = urlencode(f.query())
     teams = [("", "All teams"), *[(t.name, t.name) for t in config.teams]]
@@ -215,7 +224,8 @@ def render_dashboard(d: Dashboard, config: AppConfig) -> str:
     categories = [("", "All categories"), *[(c, "unscored" if c == NO_CATEGORY else c) for c in CATEGORY_ORDER]]
     vips = [("", "VIP or not"), ("yes", "VIP only"), ("no", "Not VIP")]
     themes = [("", "All themes"), *[(t, t) for t in sorted(config.themes)]]
-    owners = [("", "Anyone"), (UNCLAIMED, "Unclaimed"), *[(o, o) for o in d.owners]]
+    people = sorted(((o, _name(o, names)) for o in d.owners), key=lambda pair: pair[1].casefold())
+    owners = [("", "Anyone"), (UNCLAIMED, "Unclaimed"), *people]
     scope = f"{f.team or 'All teams'} · {KIND_LABELS.get(f.kind, 'all kinds') if f.kind else 'all kinds'}"
     if len(f.applied()) > (1 if f.team else 0) + (1 if f.kind else 0):
         scope += " · filtered"
@@ -234,9 +244,9 @@ def render_dashboard(d: Dashboard, config: AppConfig) -> str:
             f"<title>cxloop dashboard · {esc(scope)}</title><style>{CSS}</style></head><body>"
             f"<header><b>cxloop</b><span>CX dashboard · {esc(scope)}</span>"
             f'<span class="range">{f.start.isoformat()} – {f.end.isoformat()} ({esc(f.timezone)})</span></header>'
-            f'<main>{form}{_applied(d)}<p class="muted">As of {esc(_local(d.now, f.timezone))} {esc(f.timezone)}. '
+            f'<main>{form}{_applied(d, names)}<p class="muted">As of {esc(_local(d.now, f.timezone))} {esc(f.timezone)}. '
             f"Age buckets: {esc(', '.join(label for label, _ in AGE_BUCKETS))}.</p>"
-            f"{_figures(d)}{_charts(d)}{_team_table(d)}{_open_table(d)}{_notes(d, config)}</main></body></html>")
+            f"{_figures(d)}{_charts(d)}{_team_table(d)}{_open_table(d, names)}{_notes(d, config)}</main></body></html>")
 
 
 def render_message(title: str, message: str, hint: str = "") -> str:

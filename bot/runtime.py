@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import AppConfig, Settings
 from bot.db import make_engine, make_read_engine, make_session_factory, session_scope
 from bot.slack.client import make_client
-from bot.slack.directory import SlackDirectory
+from bot.slack.directory import SlackDirectory, UserNames
 from models.base import utcnow
 
 
@@ -35,6 +35,7 @@ class Runtime:
     now: Callable[[], datetime] = utcnow
     on_queued: list[Callable[[], None]] = field(default_factory=list)
     _directory: SlackDirectory | None = field(default=None, repr=False)
+    _user_names: UserNames | None = field(default=None, repr=False)
     _read_factory: sessionmaker[Session] | None = field(default=None, repr=False)
     _read_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -44,6 +45,13 @@ class Runtime:
         if self._directory is None:
             self._directory = SlackDirectory(self.client)
         return self._directory
+
+    @property
+    def user_names(self) -> UserNames:
+        """People's names for pages and exports (users.info), cached per process."""
+        if self._user_names is None:
+            self._user_names = UserNames(self.client)
+        return self._user_names
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -37,10 +37,11 @@ from bot.dashboard import (
     FilterError,
     Filters,
     checked_filters,
-    csv_cell,
     dashboard_data,
+    export_cells,
     export_days,
     export_item_rows,
+    export_people,
     export_touch_rows,
     parse_date_param,
 )
@@ -202,15 +203,17 @@ def _filter_params(request: Request) -> dict:
 
 
 def _csv_stream(runtime: Runtime, filters: Filters, columns: tuple[str, ...], read_rows) -> Iterator[str]:
-    """The header, then each day's rows, each day read in its own short transaction."""
+    """The header, then each day's rows, each day read in its own short transaction; people's names are
+    asked of Slack after it (cached, once per person)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(columns)
     for start, end in export_days(filters):
         with runtime.read_session() as session:
             rows = read_rows(session, config=runtime.config, filters=filters, start=start, end=end)
+        names = runtime.user_names.names(export_people(columns, rows)) if rows else {}
         for row in rows:
-            writer.writerow([csv_cell(value) for value in row])
+            writer.writerow(export_cells(columns, row, names=names, timezone=filters.timezone))
         if buffer.tell():
             yield buffer.getvalue()
             buffer.seek(0)
@@ -231,15 +234,18 @@ def dashboard_routes(runtime: Runtime) -> list[Route]:
 
             def build():
                 with runtime.read_session() as session:
-                    return dashboard_data(session, config=runtime.config, now=runtime.now(), **params)
+                    data = dashboard_data(session, config=runtime.config, now=runtime.now(), **params)
+                # Names are asked of Slack after the read transaction, once per person (cached), never per row.
+                people = [*data.owners, data.filters.owner, *(item.claimed_by for item in data.open_items)]
+                return data, runtime.user_names.names(people)
 
-            data = await run_in_threadpool(build)
+            data, names = await run_in_threadpool(build)
         except FilterError as exc:
             return _refuse(400, "Bad filter", str(exc), "Dates are written 2026-11-20; leave a field empty for "
                                                         "its default (all, or the last 12 weeks).")
         except UNAVAILABLE_ERRORS as exc:
             return _unavailable(exc, html=True)
-        return HTMLResponse(render_dashboard(data, runtime.config), headers=SECURITY_HEADERS)
+        return HTMLResponse(render_dashboard(data, runtime.config, names), headers=SECURITY_HEADERS)
 
     def export(name: str, columns: tuple[str, ...], read_rows):
         async def endpoint(request: Request) -> Response:

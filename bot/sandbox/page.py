@@ -19,7 +19,8 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timedelta
+from contextvars import ContextVar
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
@@ -58,6 +59,57 @@ _ARCHIVE_RE = re.compile(r"https://slack\.com/archives/([CGD][A-Z0-9]+)/p(\d{10}
 
 esc = html.escape
 
+# Whose page is being drawn: Slack shows a date token in the reader's own timezone, relative to today.
+_READER: ContextVar[tuple[ZoneInfo, datetime] | None] = ContextVar("sandbox_reader", default=None)
+_DATE_FIELD_RE = re.compile(r"\{(date_num|date|date_short|date_long|date_pretty|date_short_pretty|date_long_pretty"
+                            r"|time|time_secs|ago)\}")
+_RELATIVE_DAYS = {0: "Today", -1: "Yesterday", 1: "Tomorrow"}
+
+
+def _ordinal(day: int) -> str:
+    return f"{day}{'th' if 11 <= day % 100 <= 13 else {1: 'st', 2: 'nd', 3: 'rd'}.get(day % 10, 'th')}"
+
+
+def _clock_time(moment: datetime, *, seconds: bool = False) -> str:
+    hour = moment.hour % 12 or 12
+    return f"{hour}:{moment:%M}{f':{moment:%S}' if seconds else ''} {'AM' if moment.hour < 12 else 'PM'}"
+
+
+def _ago(seconds: float) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if abs(seconds) >= size:
+            count = int(abs(seconds) // size)
+            return f"{count} {unit}{'s' if count != 1 else ''} {'ago' if seconds >= 0 else 'from now'}"
+    return "just now"
+
+
+def render_date(epoch: int, fmt: str, tz: ZoneInfo, now: datetime) -> str:
+    """A Slack date token's text, as Slack formats it for a reader in `tz` (12-hour clock)."""
+    moment = datetime.fromtimestamp(epoch, UTC).astimezone(tz)
+    local_today = now.astimezone(tz).date()
+    plain = {"date_num": f"{moment:%Y-%m-%d}", "date": f"{moment:%B} {_ordinal(moment.day)}, {moment.year}",
+             "date_short": f"{moment:%b} {moment.day}, {moment.year}",
+             "date_long": f"{moment:%A}, {moment:%B} {_ordinal(moment.day)}, {moment.year}",
+             "time": _clock_time(moment), "time_secs": _clock_time(moment, seconds=True),
+             "ago": _ago((now - moment).total_seconds())}
+    relative = _RELATIVE_DAYS.get((moment.date() - local_today).days)
+    for name in ("date", "date_short", "date_long"):
+        plain[f"{name}_pretty"] = relative or plain[name]
+    return _DATE_FIELD_RE.sub(lambda m: plain[m.group(1)], fmt)
+
+
+def _date_token(body: str, fallback: str) -> str:
+    # <!date^EPOCH^FORMAT(^LINK)|fallback>: Slack renders FORMAT in the reader's timezone.
+    parts = body.split("^")
+    reader = _READER.get()
+    if len(parts) < 3 or not parts[1].lstrip("-").isdigit() or reader is None:
+        return esc(_unentity(fallback))
+    try:
+        text = render_date(int(parts[1]), _unentity(parts[2]), *reader)
+    except (OverflowError, OSError, ValueError):
+        return esc(_unentity(fallback))
+    return f'<time class="date" title="{esc(_unentity(fallback))}">{esc(text)}</time>'
+
 
 def _unentity(text: str) -> str:
     # Slack mrkdwn escapes only & < >; undo that before HTML-escaping, or "&lt;" would show literally.
@@ -76,7 +128,7 @@ def _token(inner: str, names: dict[str, str]) -> str:
     if body.startswith("#"):
         return f'<span class="mention">#{esc(_unentity(label or body[1:]))}</span>'
     if body.startswith("!date^"):
-        return esc(_unentity(inner.rpartition("|")[2] if "|" in inner else ""))
+        return _date_token(body, inner.rpartition("|")[2] if "|" in inner else "")
     if body.startswith("!"):
         return f'<span class="mention">@{esc(_unentity(label or body[1:].partition("^")[0]))}</span>'
     url = _unentity(body)
@@ -549,7 +601,22 @@ class SandboxPage:
         token = getattr(self.runtime.settings, "dashboard_token", None)
         return "/dashboard" + (f"?{urlencode({'token': token})}" if token else "")
 
+    def reader(self, uid: str) -> tuple[ZoneInfo, datetime]:
+        """The timezone (from the user's Slack profile) and the moment date tokens are shown for."""
+        try:
+            tz = ZoneInfo(self.user(uid).get("tz") or "UTC")
+        except (KeyError, ValueError):
+            tz = ZoneInfo("UTC")
+        return tz, self.runtime.now()
+
     def page(self, uid: str, wanted: str | None = None) -> str:
+        token = _READER.set(self.reader(uid))
+        try:
+            return self._page(uid, wanted)
+        finally:
+            _READER.reset(token)
+
+    def _page(self, uid: str, wanted: str | None = None) -> str:
         current = self.conversation(uid, wanted)
         users = "".join(f'<option value="{esc(u)}"{" selected" if u == uid else ""}>{esc(self.names[u])}</option>'
                         for u in self.users)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 ELLIPSIS = "…"
 
@@ -69,7 +70,9 @@ def _as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def slack_date(moment: datetime, fmt: str = "{date_short_pretty} at {time}") -> str:
-    """Slack date token: shown in each reader's own timezone, ISO UTC fallback for old clients."""
+def slack_date(moment: datetime, fmt: str = "{date_short_pretty} at {time}", timezone: str | None = None) -> str:
+    """Slack date token: shown in each reader's own timezone. The fallback (notifications, old clients)
+    is readable, "Thu 03 Dec 2026 16:06 UTC", in `timezone` when given ("… 11:06 EST")."""
     utc = _as_utc(moment)
-    return f"<!date^{int(utc.timestamp())}^{fmt}|{utc:%Y-%m-%dT%H:%MZ}>"
+    local = utc.astimezone(ZoneInfo(timezone)) if timezone else utc
+    return f"<!date^{int(utc.timestamp())}^{fmt}|{local:%a %d %b %Y %H:%M} {local.tzname() or 'UTC'}>"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
@@ -17,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import literal_column, select
 
-from bot.followups import claim_followup, resolve_followup
+from bot.followups import add_note, claim_followup, resolve_followup
 from bot.scoring import categorize
 from bot.vip import log_touch
 from models import Account, Item
@@ -263,7 +264,8 @@ def test_items_csv_matches_and_guards_against_formulas(app) -> None:
     assert by_external["r1"]["customer_name"] == "Maya <script>alert(1)</script>"  # CSV is data, not HTML
     assert by_external["r1"]["score"] == "2" and by_external["r1"]["category"] == "detractor"
     assert by_external["r6"]["status"] == "resolved" and by_external["r6"]["outcome"] == "fixed"
-    assert by_external["r7"]["status"] == "claimed" and by_external["r7"]["claimed_by"] == "U0ANA"
+    assert by_external["r7"]["status"] == "claimed" and by_external["r7"]["claimed_by"] == "Ana Lima"
+    assert by_external["r7"]["claimed_by_id"] == "U0ANA"
     assert by_external["r1"]["themes"] == "pricing"
     assert not any(value.startswith(("=", "+", "-", "@")) for row in rows for value in row.values())
 
@@ -276,7 +278,7 @@ def test_touches_csv_matches_and_guards_against_formulas(app) -> None:
     seed(app)
     rows = read_csv(get(app, "/dashboard/touches.csv", headers=bearer()))
     assert len(rows) == 1
-    assert rows[0]["account_name"] == "Acme" and rows[0]["actor"] == "U0ANA" and rows[0]["channel"] == "call"
+    assert rows[0]["account_name"] == "Acme" and rows[0]["actor"] == "Ana Lima" and rows[0]["channel"] == "call"
     assert rows[0]["note"] == "'+1 call me back"
     assert read_csv(get(app, "/dashboard/touches.csv?from=2020-01-01&to=2020-01-31", headers=bearer())) == []
 
@@ -559,3 +561,108 @@ def test_an_sql_error_is_a_500_not_a_database_busy_page(app, monkeypatch) -> Non
     response = get(app, "/dashboard", headers=bearer())
     assert response.status_code == 500
     assert "Database busy" not in response.text and "retry-after" not in response.headers
+
+
+# --- people by name, notes and outcomes ------------------------------------------------------------
+# The fake Slack's users.info knows U0ANA as "Ana Lima" and U0BEN as "Ben Okafor".
+
+ISO_SECONDS_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
+
+
+class Cells(HTMLParser):
+    """The open-items table's status cells by item id, and the owner filter's options (value, text)."""
+
+    def __init__(self, markup: str):
+        super().__init__()
+        self.status: dict[str, str] = {}
+        self.owner_options: list[tuple[str, str]] = []
+        self._row, self._cells, self._select, self._option = None, [], None, None
+        self.feed(markup)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "tr" and "data-item-id" in a:
+            self._row, self._cells = a["data-item-id"], []
+        elif tag == "td" and self._row:
+            self._cells.append("")
+        elif tag == "select":
+            self._select = a.get("name")
+        elif tag == "option" and self._select == "owner":
+            self._option = a.get("value", "")
+            self.owner_options.append((self._option, ""))
+
+    def handle_endtag(self, tag):
+        if tag == "tr" and self._row:
+            self.status[self._row] = self._cells[8].strip()
+            self._row = None
+        elif tag == "select":
+            self._select = None
+        elif tag == "option":
+            self._option = None
+
+    def handle_data(self, data):
+        if self._row and self._cells:
+            self._cells[-1] += data
+        if self._option is not None:
+            value, text = self.owner_options[-1]
+            self.owner_options[-1] = (value, text + data)
+
+
+def test_the_page_names_who_holds_each_item_and_asks_slack_once_per_person(app) -> None:
+    ids = seed(app)
+    response = get(app, "/dashboard", headers=bearer())
+    assert response.status_code == 200
+    cells = Cells(response.text)
+    assert cells.status[str(ids["r7"])] == "claimed by Ana Lima"
+    assert cells.status[str(ids["r1"])] == "claimed by Ana Lima"
+    assert ("U0ANA", "Ana Lima") in cells.owner_options and ("U0BEN", "Ben Okafor") in cells.owner_options
+    filtered = get(app, "/dashboard?owner=U0ANA", headers=bearer()).text
+    assert "held by Ana Lima" in filtered
+    asked = [c["args"].get("user") for c in app.fake.calls("users.info")]
+    assert len(asked) == len(set(asked)) and {"U0ANA", "U0BEN"} <= set(asked)
+    # Names are cached: loading the page again asks Slack nothing.
+    get(app, "/dashboard", headers=bearer())
+    assert len(app.fake.calls("users.info")) == len(asked)
+
+
+def test_when_slack_cannot_name_anyone_the_page_and_csv_show_ids(app) -> None:
+    ids = seed(app)
+    app.fake.set_faults(rate_500=1.0)
+    response = get(app, "/dashboard", headers=bearer())
+    assert response.status_code == 200
+    assert Cells(response.text).status[str(ids["r7"])] == "claimed by U0ANA"
+    rows = read_csv(get(app, "/dashboard/items.csv", headers=bearer()))
+    assert {r["external_id"]: r["claimed_by"] for r in rows}["r7"] == "U0ANA"
+
+
+def test_items_csv_has_names_notes_outcomes_and_times_to_the_second(app) -> None:
+    ids = seed(app)
+    with app.runtime.session() as session:
+        now = app.runtime.now()
+        add_note(session, item_id=ids["r7"], user_id="U0BEN", text="=HYPERLINK(\"x\") left a voicemail",
+                 now=now + timedelta(seconds=1))
+        add_note(session, item_id=ids["r7"], user_id="U0ANA", text="Called back, all good", now=now + timedelta(minutes=1))
+        resolve_followup(session, item_id=ids["r5"], user_id="U0BEN", outcome="fixed", note="-refund issued",
+                         now=now + timedelta(minutes=2))
+    rows = {r["external_id"]: r for r in read_csv(get(app, "/dashboard/items.csv", headers=bearer()))}
+    r5, r6, r7 = rows["r5"], rows["r6"], rows["r7"]
+    assert r6["resolved_by"] == "Ben Okafor" and r6["resolved_by_id"] == "U0BEN" and r6["outcome"] == "fixed"
+    assert r5["outcome"] == "fixed" and r5["resolution_note"] == "'-refund issued"
+    notes = r7["notes"].split("\n")
+    assert len(notes) == 2
+    assert notes[0].endswith(' Ben Okafor: =HYPERLINK("x") left a voicemail')
+    assert notes[1].endswith(" Ana Lima: Called back, all good")
+    assert ISO_SECONDS_WITH_OFFSET.match(notes[0].split(" ")[0])
+    for row in rows.values():
+        for column in ("received_at", "claimed_at", "resolved_at"):
+            assert row[column] == "" or ISO_SECONDS_WITH_OFFSET.match(row[column]), row[column]
+    assert r7["claimed_at"] and r6["resolved_at"]
+    assert not any(value.startswith(("=", "+", "-", "@")) for row in rows.values() for value in row.values())
+
+
+def test_touches_csv_names_the_owner_and_the_actor(app) -> None:
+    seed(app)
+    rows = read_csv(get(app, "/dashboard/touches.csv", headers=bearer()))
+    assert rows[0]["account_owner"] == "Ana Lima" and rows[0]["account_owner_id"] == "U0ANA"
+    assert rows[0]["actor"] == "Ana Lima" and rows[0]["actor_id"] == "U0ANA"
+    assert ISO_SECONDS_WITH_OFFSET.match(rows[0]["touched_at"])

@@ -7,6 +7,7 @@ exactly as `cxloop serve --sandbox` mounts them.
 from __future__ import annotations
 
 import html
+import json
 import re
 import threading
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from sqlalchemy import select
 from bot.config import Settings
 from bot.runtime import Runtime, build_runtime
 from bot.sandbox.fake_slack import FakeSlack
-from bot.sandbox.page import render_blocks, render_mrkdwn, restore_history, sandbox_routes
+from bot.sandbox.page import render_blocks, render_date, render_mrkdwn, restore_history, sandbox_routes
 from bot.slack.ids import ActionId, InputId, OverflowChoice
 from bot.vip_book import AccountRecord, upsert_account
 from bot.web import create_app
@@ -245,3 +246,41 @@ def test_images_render_only_from_http_urls_and_files_are_served_by_the_page(sand
     assert '<img class="block-img" src="https://img.example/chart.png" alt="NPS &lt;chart&gt;"' in out
     assert "javascript:" not in out and "[image: bad]" in out
     assert sandbox.http.get(f"{sandbox.url}/sandbox/files/F0NOPE").status_code == 404
+
+
+# --- dates: Slack date tokens with readable fallbacks, rendered for the reader ------------------------
+
+CLAIM_LINE = re.compile(r"Claimed by <@U0ANA> · <!date\^(\d+)\^\{date_short_pretty\} at \{time\}\|([^>]*)>")
+
+
+def test_the_claim_line_is_a_date_token_the_sandbox_shows_as_a_readable_local_time(sandbox: Sandbox) -> None:
+    message = _post_response(sandbox, NPS_2)
+    sandbox.post("/sandbox/action", _item_form(message, ActionId.CLAIM))
+    claim = wait_for(lambda: CLAIM_LINE.search(json.dumps(sandbox.fake.messages("C0SUCCESS")[0]["blocks"],
+                                                          ensure_ascii=False)), what="the claim line")
+    epoch, fallback = int(claim.group(1)), claim.group(2)
+    claimed = datetime.fromtimestamp(epoch, UTC)
+    # The fallback (notifications, old clients) is a date a person reads, not 2026-12-03T16:06Z.
+    assert fallback == f"{claimed:%a %d %b %Y %H:%M} UTC"
+    # The sandbox shows the token as Slack does, in Ana's timezone (America/New_York), 12-hour clock.
+    local = claimed.astimezone(ZoneInfo("America/New_York"))
+    clock = f"{local.hour % 12 or 12}:{local:%M} {'AM' if local.hour < 12 else 'PM'}"
+    html_page = sandbox.page()
+    assert re.search(rf'Claimed by <span class="mention">@Ana Lima</span> · <time class="date" title="[^"]+">'
+                     rf"(Today|Yesterday) at {clock}</time>", html_page), html_page
+    assert "&lt;!date" not in html_page and not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\dZ", html_page)
+
+
+@pytest.mark.parametrize(("fmt", "now", "shown"), [
+    ("{date_short_pretty} at {time}", datetime(2026, 12, 3, 20, 0, tzinfo=UTC), "Today at 11:06 AM"),
+    ("{date_short_pretty} at {time}", datetime(2026, 12, 4, 20, 0, tzinfo=UTC), "Yesterday at 11:06 AM"),
+    ("{date_short_pretty}", datetime(2026, 12, 20, tzinfo=UTC), "Dec 3, 2026"),
+    ("{date_short}", datetime(2026, 12, 3, 20, 0, tzinfo=UTC), "Dec 3, 2026"),
+    ("{date}", datetime(2026, 12, 3, 20, 0, tzinfo=UTC), "December 3rd, 2026"),
+    ("{date_long} {time_secs}", datetime(2026, 12, 3, 20, 0, tzinfo=UTC), "Thursday, December 3rd, 2026 11:06:09 AM"),
+    ("{date_num}", datetime(2026, 12, 3, 20, 0, tzinfo=UTC), "2026-12-03"),
+    ("{ago}", datetime(2026, 12, 3, 19, 6, 9, tzinfo=UTC), "3 hours ago"),
+])
+def test_render_date_formats_a_token_as_slack_does(fmt, now, shown) -> None:
+    epoch = int(datetime(2026, 12, 3, 16, 6, 9, tzinfo=UTC).timestamp())
+    assert render_date(epoch, fmt, ZoneInfo("America/New_York"), now) == shown

@@ -256,7 +256,7 @@ def test_claimed_item_shows_who_and_when_and_can_be_unclaimed() -> None:
     status = block(blocks, "cx_status")["text"]["text"]
     assert status.startswith("🙋 Claimed by <@U0ANA>")
     unix = int(RECEIVED.timestamp())
-    assert f"<!date^{unix}^{{date_short_pretty}} at {{time}}|2024-05-01T12:00Z>" in status
+    assert f"<!date^{unix}^{{date_short_pretty}} at {{time}}|Wed 01 May 2024 12:00 UTC>" in status
 
 
 def test_unclaim_carries_the_version_the_message_shows_and_only_unclaim_does() -> None:
@@ -532,5 +532,5 @@ def test_user_mention(user_id: str, expected: str) -> None:
 def test_slack_date_uses_documented_syntax() -> None:
     assert (
         slack_date(RECEIVED)
-        == f"<!date^{int(RECEIVED.timestamp())}^{{date_short_pretty}} at {{time}}|2024-05-01T12:00Z>"
+        == f"<!date^{int(RECEIVED.timestamp())}^{{date_short_pretty}} at {{time}}|Wed 01 May 2024 12:00 UTC>"
     )
