@@ -45,6 +45,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from bot.commands import message_link
 from bot.config import AppConfig
 from bot.digest import DETRACTOR, PASSIVE, PROMOTER, iso_week_label, local_midnight, nps_score
+from bot.triage import triage_order
 from bot.vocabulary import KINDS
 from models import Account, FollowUp, FollowUpEvent, Item, SlackMessage, Touch
 from models.followup import CLAIMED, OPEN
@@ -368,7 +369,7 @@ class Dashboard:
     themes_split_at: datetime | None
     themes_rising: list[ThemeChange]
     themes_falling: list[ThemeChange]
-    open_items: list[OpenItem]     # oldest first, at most OPEN_ITEMS_LIMIT
+    open_items: list[OpenItem]     # most urgent first (bot.triage), at most OPEN_ITEMS_LIMIT
     teams: list[TeamRow]
     owners: list[str]              # who the owner filter may name (known_owners)
 
@@ -517,7 +518,7 @@ def _open_items(session: Session, config: AppConfig, filters: Filters, now: date
                FollowUp.status, FollowUp.claimed_by, FollowUp.claimed_at, SlackMessage.channel, SlackMessage.ts)
         .join(FollowUp, FollowUp.item_id == Item.id).outerjoin(SlackMessage, SlackMessage.item_id == Item.id)
         .where(*item_scope(session, config, filters), FollowUp.status.in_(NOT_RESOLVED))
-        .order_by(Item.received_at, Item.id).limit(OPEN_ITEMS_LIMIT)).all()
+        .order_by(*triage_order()).limit(OPEN_ITEMS_LIMIT)).all()
     items = []
     for row in rows:
         hours = _sla_hours(config, row.kind, row.category)

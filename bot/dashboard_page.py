@@ -24,6 +24,7 @@ from bot.dashboard import (
 )
 from bot.dashboard_svg import category_mix_svg, detractor_age_svg, nps_trend_svg, themes_svg
 from bot.durations import duration, hours_label
+from bot.triage import ORDER_LABEL
 from bot.vocabulary import KINDS
 
 esc = html.escape
@@ -162,12 +163,15 @@ def _open_table(d: Dashboard, names: Mapping[str, str]) -> str:
             f"<td>{esc(status)}</td>"
             f'<td>{"<span class=late>breached</span>" if item.sla_breached else ""}</td></tr>')
     shown = len(d.open_items)
-    note = (f'<p class="muted">Showing the oldest {shown:,} of {d.open_items_total:,}; the items CSV has them all.</p>'
-            if d.open_items_total > shown else "" if shown else '<p class="muted">No open items in this range.</p>')
-    return (f"<section><h2>Open items ({d.open_items_total:,})</h2>{note}"
+    more = (f'<p class="muted" id="open-items-more">… and {d.open_items_total - shown:,} more: the items CSV has '
+            "them all, or narrow the filters.</p>" if d.open_items_total > shown else "")
+    note = "" if shown else '<p class="muted">No open items in this range.</p>'
+    return (f"<section><h2>Open items ({d.open_items_total:,}), {esc(ORDER_LABEL)}</h2>"
+            '<p class="muted">Escalations by severity, then VIP detractors, detractors, passives, promoters; '
+            f"oldest first within each.</p>{note}"
             '<table id="open-items"><thead><tr><th>Item</th><th>Received</th><th class="n">Age</th><th>Team</th>'
             "<th>Kind</th><th>Category</th><th>Customer</th><th>Subject / comment</th><th>Status</th><th>SLA</th>"
-            f'</tr></thead><tbody>{"".join(rows)}</tbody></table></section>')
+            f'</tr></thead><tbody>{"".join(rows)}</tbody></table>{more}</section>')
 
 
 def _notes(d: Dashboard, config: AppConfig) -> str:

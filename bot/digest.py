@@ -32,13 +32,13 @@ from bot.commands import message_link
 from bot.config import TeamConfig
 from bot.durations import duration
 from bot.slack.mrkdwn import escape_mrkdwn, escaped_truncated, slack_date, truncate, user_mention
+from bot.triage import ORDER_LABEL, triage_order
 from models import Account, FollowUp, Item, SlackMessage, Touch
 from models.followup import CLAIMED, OPEN, RESOLVED
 
 DETRACTOR, PASSIVE, PROMOTER = "detractor", "passive", "promoter"
 TOP_THEMES = 5
 OLDEST_UNCLAIMED = 5
-OPEN_SCAN_CAP = 5000
 QUOTE_CHARS = 280
 # What is read of a comment: enough for any quote we show, and a 100 000-character comment costs no more.
 COMMENT_FETCH_CHARS = 2000
@@ -225,7 +225,9 @@ class DailyDigest:
     - `top_themes`: items of the day per theme, top 5 (most items first, then by name).
     - `critical_quote` / `glowing_quote`: the day's commented detractor with the lowest sentiment
       polarity / commented promoter with the highest (ties: the earlier one).
-    - `oldest_unclaimed`: up to 5 of this team's items whose follow-up is open now, oldest first.
+    - `oldest_unclaimed` (a stored name): up to 5 of this team's items whose follow-up is open now, most
+      urgent first (bot.triage: escalations by severity, VIP detractors, detractors, passives, promoters,
+      each oldest first); `unclaimed_total`: all of them (0 in digests stored before it was counted).
     - `top_closer`: who resolved the most of this team's items that day (ties: lowest user id).
     - `claimed_total` / `resolved_total`: all of this team's follow-ups claimed / resolved that day.
     """
@@ -252,6 +254,7 @@ class DailyDigest:
     resolved_total: int = 0
     timezone: str = "UTC"
     nps_7d_count: int = 0
+    unclaimed_total: int = 0
 
     @property
     def responses(self) -> int:
@@ -275,29 +278,20 @@ def _pick_quote(rows, category: str, most_negative: bool) -> Quote | None:
     return Quote(item_id=best.id, text=best.comment.strip(), who=who, score=best.score, kind=best.kind)
 
 
-def _oldest_open(session: Session, team: str) -> list:
-    """This team's oldest open items (up to OLDEST_UNCLAIMED), with their Slack message if posted.
-
-    The open backlog is read off the status index when it is small (the usual case: cost follows the
-    backlog); past OPEN_SCAN_CAP rows, the team's items are walked from the oldest instead, which finds
-    open ones soon precisely because so many are open.
-    """
-    backlog = session.execute(
-        select(Item.id, Item.team, Item.received_at).select_from(FollowUp).join(Item, Item.id == FollowUp.item_id)
-        .where(FollowUp.status == OPEN).limit(OPEN_SCAN_CAP + 1)).all()
-    details = (select(Item.id, Item.kind, Item.score, Item.customer_name, Item.customer_email, Item.subject,
-                      Item.received_at, SlackMessage.channel, SlackMessage.ts)
-               .outerjoin(SlackMessage, SlackMessage.item_id == Item.id))
-    if len(backlog) <= OPEN_SCAN_CAP:
-        ours = sorted((row for row in backlog if row.team == team), key=lambda row: (row.received_at, row.id))
-        ids = [row.id for row in ours[:OLDEST_UNCLAIMED]]
-        if not ids:
-            return []
-        statement = details.where(Item.id.in_(ids))
-    else:
-        statement = (details.join(FollowUp, FollowUp.item_id == Item.id)
-                     .where(FollowUp.status == OPEN, Item.team == team).limit(OLDEST_UNCLAIMED))
-    return session.execute(statement.order_by(Item.received_at, Item.id)).all()
+def _most_urgent_unclaimed(session: Session, team: str) -> tuple[int, list]:
+    """(how many of this team's items are unclaimed now, the first OLDEST_UNCLAIMED of them in triage
+    order, with their Slack message if posted)."""
+    unclaimed = (Item.team == team, FollowUp.status == OPEN)
+    total = session.scalar(select(func.count()).select_from(FollowUp).join(Item, Item.id == FollowUp.item_id)
+                           .where(*unclaimed)) or 0
+    if not total:
+        return 0, []
+    rows = session.execute(
+        select(Item.id, Item.kind, Item.score, Item.customer_name, Item.customer_email, Item.subject,
+               Item.received_at, SlackMessage.channel, SlackMessage.ts)
+        .join(FollowUp, FollowUp.item_id == Item.id).outerjoin(SlackMessage, SlackMessage.item_id == Item.id)
+        .where(*unclaimed).order_by(*triage_order()).limit(OLDEST_UNCLAIMED)).all()
+    return total, rows
 
 
 def build_daily_digest(session: Session, *, team: TeamConfig, day: date, now: datetime) -> DailyDigest:
@@ -343,7 +337,7 @@ def build_daily_digest(session: Session, *, team: TeamConfig, day: date, now: da
                               Item.received_at < cutoff))) or 0
     closers = Counter(row.resolved_by for row in resolved if row.resolved_by)
     top_closer = min(closers.items(), key=lambda kv: (-kv[1], kv[0])) if closers else None
-    oldest = _oldest_open(session, team.name)
+    unclaimed_total, oldest = _most_urgent_unclaimed(session, team.name)
 
     themes = _count_themes(row.themes for row in items)
     return DailyDigest(
@@ -364,7 +358,7 @@ def build_daily_digest(session: Session, *, team: TeamConfig, day: date, now: da
                     link=message_link(row.channel, row.ts) if row.ts else None, received_at=row.received_at)
             for row in oldest],
         top_closer=top_closer, claimed_total=len(claimed), resolved_total=len(resolved),
-        timezone=team.timezone, nps_7d_count=nps_7d_count,
+        timezone=team.timezone, nps_7d_count=nps_7d_count, unclaimed_total=unclaimed_total,
     )
 
 
@@ -420,13 +414,27 @@ def digest_text(d: DailyDigest) -> str:
     lines.append(f"Top closer: {d.top_closer[0]} ({_plural(d.top_closer[1], 'resolution')})"
                  if d.top_closer else "Top closer: nobody resolved anything")
     if d.oldest_unclaimed:
-        lines.append("Oldest unclaimed:")
+        lines.append(f"{_unclaimed_heading(d)}:")
         for ref in d.oldest_unclaimed:
             lines.append(f"  #{ref.item_id} {ref.label} \u2014 received {_local(ref.received_at, d.timezone)}"
                          + (f" \u2014 {ref.link}" if ref.link else ""))
+        if more := _unclaimed_more(d):
+            lines.append(f"  {more}")
     else:
-        lines.append("Oldest unclaimed: nothing unclaimed")
+        lines.append("Unclaimed: nothing unclaimed")
     return "\n".join(lines)
+
+
+def _unclaimed_heading(d: DailyDigest) -> str:
+    count = f" ({d.unclaimed_total})" if d.unclaimed_total else ""
+    return f"Unclaimed{count}, {ORDER_LABEL}"
+
+
+def _unclaimed_more(d: DailyDigest) -> str | None:
+    more = d.unclaimed_total - len(d.oldest_unclaimed)
+    if more <= 0:
+        return None
+    return f"\u2026 and {more} more: `/cxloop open` in this channel lists them, the dashboard lists them all"
 
 
 def _section(block_id: str, text: str) -> dict:
@@ -473,12 +481,14 @@ def digest_message(d: DailyDigest) -> tuple[str, list[dict]]:
     if d.glowing_quote:
         blocks.append(_quote_block("cx_digest_glowing", "🟢 Most glowing", d.glowing_quote))
     if d.oldest_unclaimed:
-        lines = ["*Oldest unclaimed*"]
+        lines = [f"*{_unclaimed_heading(d)}*"]
         for ref in d.oldest_unclaimed:
             label = escaped_truncated(ref.label, 80)
             if ref.link:
                 label = f"<{ref.link}|{label}>"
             lines.append(f"• {label} — received {slack_date(ref.received_at, '{date_short_pretty}')}")
+        if more := _unclaimed_more(d):
+            lines.append(more)
         blocks.append(_section("cx_digest_unclaimed", "\n".join(lines)))
     footer = [f"Team {team} · local day in {escape_mrkdwn(d.timezone)}"]
     if d.top_closer:
@@ -524,8 +534,8 @@ def digest_from_data(data: dict) -> DailyDigest:
 
 
 def without_items(d: DailyDigest, labels: dict[int, str], erased: str) -> DailyDigest:
-    """The digest with the quotes of the items in `labels` replaced by `erased`, and their lines in
-    "oldest unclaimed" relabelled (`labels`: item id → its label from the erased data)."""
+    """The digest with the quotes of the items in `labels` replaced by `erased`, and their lines in the
+    unclaimed list relabelled (`labels`: item id → its label from the erased data)."""
     def quote(value: Quote | None) -> Quote | None:
         return replace(value, text=erased, who=erased) if value and value.item_id in labels else value
 

@@ -18,6 +18,7 @@ from bot.db import session_scope
 from bot.durations import duration
 from bot.slack.ids import ActionId, account_value, item_value
 from bot.slack.mrkdwn import escaped_truncated, slack_date
+from bot.triage import ORDER_LABEL, triage_order
 from bot.vip import cadence_status, due_accounts
 from models import FollowUp, Item, MessageQuote, SlackMessage, Touch
 from models.followup import CLAIMED, OPEN, RESOLVED
@@ -46,6 +47,8 @@ class HomeData:
     touches_7d: int
     resolved_7d: int
     median_claim_minutes: float | None
+    claims_total: int = 0      # all of the person's claims; `claims` holds the first LIST_LIMIT
+    unclaimed_total: int = 0   # likewise for `unclaimed`
 
 
 def _label(item: Item) -> str:
@@ -56,21 +59,23 @@ def _label(item: Item) -> str:
     return f"{head} — {who}" + (" ⭐" if item.vip else "")
 
 
-def _home_items(session: Session, statement) -> list[HomeItem]:
-    return [HomeItem(item.id, _label(item), message_link(msg.channel, msg.ts) if msg else None, since)
-            for item, msg, since in session.execute(statement.limit(LIST_LIMIT))]
+def _home_items(session: Session, statement) -> tuple[int, list[HomeItem]]:
+    """(how many rows `statement` has, the first LIST_LIMIT of them in triage order)."""
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    rows = session.execute(statement.order_by(*triage_order()).limit(LIST_LIMIT)) if total else []
+    return total, [HomeItem(item.id, _label(item), message_link(msg.channel, msg.ts) if msg else None, since)
+                   for item, msg, since in rows]
 
 
 def load_home(session: Session, *, user_id: str, config: AppConfig, now: datetime) -> HomeData:
     base = (select(Item, SlackMessage).join(FollowUp, FollowUp.item_id == Item.id)
             .outerjoin(SlackMessage, SlackMessage.item_id == Item.id))
-    claims = _home_items(session, base.add_columns(FollowUp.claimed_at)
-                         .where(FollowUp.status == CLAIMED, FollowUp.claimed_by == user_id)
-                         .order_by(FollowUp.claimed_at))
+    claims_total, claims = _home_items(session, base.add_columns(FollowUp.claimed_at)
+                                       .where(FollowUp.status == CLAIMED, FollowUp.claimed_by == user_id))
     teams = [t.name for t in config.teams_of(user_id)]
-    unclaimed = _home_items(session, base.add_columns(Item.received_at)
-                            .where(FollowUp.status == OPEN, Item.team.in_(teams)).order_by(Item.received_at)
-                            ) if teams else []
+    unclaimed_total, unclaimed = _home_items(session, base.add_columns(Item.received_at)
+                                             .where(FollowUp.status == OPEN, Item.team.in_(teams))
+                                             ) if teams else (0, [])
     vips = [(d.account.id, d.account.name, cadence_status(d.account, now))
             for d in due_accounts(session, owner=user_id, now=now, limit=LIST_LIMIT)]
     week_ago = now - timedelta(days=7)
@@ -84,7 +89,8 @@ def load_home(session: Session, *, user_id: str, config: AppConfig, now: datetim
         .where(FollowUp.claimed_by == user_id, FollowUp.claimed_at >= week_ago))]
     return HomeData(user_id=user_id, claims=claims, unclaimed=unclaimed, team_names=teams, vips_due=vips,
                     touches_7d=touches, resolved_7d=resolved,
-                    median_claim_minutes=statistics.median(waits) if waits else None)
+                    median_claim_minutes=statistics.median(waits) if waits else None,
+                    claims_total=claims_total, unclaimed_total=unclaimed_total)
 
 
 def _section(text: str, button: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -102,6 +108,10 @@ def _button(text: str, action_id: ActionId, value: str, primary: bool = False) -
     return button
 
 
+def _more(count: int, how: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": f"… and {count} more: {how}."}]}
+
+
 def _item_text(entry: HomeItem, when_label: str) -> str:
     label = escaped_truncated(entry.label, 200)
     if entry.link:
@@ -113,17 +123,19 @@ def home_view(data: HomeData) -> dict[str, Any]:
     """Pure: the `home` view for views.publish."""
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": "Your day in cxloop"}}]
 
-    blocks.append(_section(f"*Your open claims* ({len(data.claims)}{'+' if len(data.claims) >= LIST_LIMIT else ''}),"
-                           " oldest first"))
+    blocks.append(_section(f"*Your open claims* ({data.claims_total}), {ORDER_LABEL}"))
     if not data.claims:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "Nothing claimed. 🎉"}]})
     for entry in data.claims:
         blocks.append(_section(_item_text(entry, "claimed"),
                                _button("Resolve", ActionId.HOME_RESOLVE, item_value(entry.item_id))))
+    if data.claims_total > len(data.claims):
+        blocks.append(_more(data.claims_total - len(data.claims), "`/cxloop mine` lists more"))
     blocks.append({"type": "divider"})
 
     teams = ", ".join(data.team_names)
-    blocks.append(_section(f"*Unclaimed in your teams*{f' ({escaped_truncated(teams, 200)})' if teams else ''}"))
+    blocks.append(_section(f"*Unclaimed in your teams*{f' ({escaped_truncated(teams, 200)})' if teams else ''}"
+                           + (f": {data.unclaimed_total}, {ORDER_LABEL}" if data.unclaimed_total else "")))
     if not data.team_names:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
                        "You are not a member of any team. Add your user id to a team's `members` in cxloop.toml."}]})
@@ -132,6 +144,10 @@ def home_view(data: HomeData) -> dict[str, Any]:
     for entry in data.unclaimed:
         blocks.append(_section(_item_text(entry, "received"),
                                _button("Claim", ActionId.CLAIM, item_value(entry.item_id), primary=True)))
+    if data.unclaimed_total > len(data.unclaimed):
+        blocks.append(_more(data.unclaimed_total - len(data.unclaimed),
+                            "`/cxloop open` in a team's channel narrows them (`/cxloop open help`); the "
+                            "dashboard's Open items table lists them all"))
     blocks.append({"type": "divider"})
 
     blocks.append(_section("*Your VIPs due today*"))

@@ -25,7 +25,7 @@ from models.delivery import THREAD_REPLY
 from models.followup import OPEN, RESOLVED
 
 SLA_NUDGE, FOLLOW_UP_DUE, VIP_CHECKINS = "sla_nudge", "follow_up_due", "vip_checkins"
-# Items older than this are no longer nudged: the digest's "oldest unclaimed" covers them.
+# Items older than this are no longer nudged: the digest's unclaimed list (with its count) covers them.
 NUDGE_LOOKBACK = timedelta(days=14)
 VIP_SNOOZE_DAYS = 7
 

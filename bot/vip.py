@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import Float, bindparam, case, cast, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from bot.vocabulary import SCORE_RANGES
+from bot.triage import triage_order
 from models import Account, AccountDomain, Contact, FollowUp, Item, SlackMessage, Touch
 from models.account import TOUCH_CHANNELS
 from models.followup import RESOLVED
@@ -141,10 +141,6 @@ def recent_items(session: Session, account_id: int, limit: int = 5) -> list[Item
                                 .order_by(Item.received_at.desc(), Item.id.desc()).limit(limit)))
 
 
-# Escalations by severity (provider values vary in case); anything else after "low".
-SEVERITY_ORDER = ("urgent", "high", "normal", "low")
-
-
 @dataclass(frozen=True)
 class OpenItem:
     item: Item
@@ -153,25 +149,13 @@ class OpenItem:
 
 
 def open_items(session: Session, account_id: int, *, limit: int) -> tuple[int, list[OpenItem]]:
-    """(how many of the account's items are open, the first `limit` of them in triage order).
-
-    Triage order: escalations (most severe first), detractors (lowest score on its scale first),
-    passives, promoters, anything uncategorised; oldest first within each.
-    """
+    """(how many of the account's items are open, the first `limit` of them in the triage order of
+    bot.triage: escalations by severity, VIP detractors, detractors, passives, promoters; oldest first)."""
     is_open = (Item.account_id == account_id, FollowUp.status != RESOLVED)
     total = session.scalar(select(func.count()).select_from(Item).join(FollowUp, FollowUp.item_id == Item.id)
                            .where(*is_open)) or 0
-    band = case((Item.kind == "escalation", 0), (Item.category == "detractor", 1), (Item.category == "passive", 2),
-                (Item.category == "promoter", 3), else_=4)
-    severity = case(*((func.lower(Item.priority) == name, rank) for rank, name in enumerate(SEVERITY_ORDER)),
-                    else_=len(SEVERITY_ORDER))
-    # A score as a fraction of its kind's scale, so an NPS 0 and a CSAT 1 are equally low.
-    relative = case(*((Item.kind == kind, cast(Item.score - low, Float) / (high - low))
-                      for kind, (low, high) in SCORE_RANGES.items()), else_=0.0)
     rows = session.execute(
         select(Item, FollowUp, SlackMessage).join(FollowUp, FollowUp.item_id == Item.id)
         .outerjoin(SlackMessage, SlackMessage.item_id == Item.id).where(*is_open)
-        .order_by(band, case((band == 0, severity), else_=0), case((band == 1, relative), else_=0.0),
-                  Item.received_at, Item.id)
-        .limit(limit)).all()
+        .order_by(*triage_order()).limit(limit)).all()
     return total, [OpenItem(item, follow_up, message) for item, follow_up, message in rows]

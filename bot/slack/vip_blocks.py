@@ -25,6 +25,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.ids import ActionId, InputId, ViewId, account_value
 from bot.slack.mrkdwn import ELLIPSIS, escape_mrkdwn, escaped_truncated, slack_date, truncate, user_mention
+from bot.triage import ORDER_LABEL
 
 if TYPE_CHECKING:
     from bot.vip_search import Match
@@ -291,7 +292,7 @@ def _item_blocks(card: AccountCard) -> list[Block]:
     total = len(card.open_items) if card.open_count is None else max(card.open_count, len(card.open_items))
     if not total:
         return [_section("vip_items", "📥 *Open items:* none")]
-    head = f"📥 *Open items ({total})* · escalations and detractors first"
+    head = f"📥 *Open items ({total})*, {ORDER_LABEL}"
     return item_sections(card.open_items, total=total, head=head, block_id="vip_items",
                          max_sections=ITEM_SECTIONS_MAX, more_hint=card.all_items_hint)
 
@@ -358,7 +359,8 @@ def open_items_list(account_id: int, name: str, items: Sequence[ItemLine], *, to
                                            HEADER_TEXT_MAX)}]
     if not total:
         return [*blocks, _section("vip_all_items", "📥 Nothing open. 🎉")]
-    head = f"📥 *{total} open* · escalations, detractors (lowest score first), passives, promoters; oldest first"
+    head = (f"📥 *{total} open*, {ORDER_LABEL}: escalations (by severity), VIP detractors, detractors, passives, "
+            "promoters; oldest first within each")
     return [*blocks, *item_sections(items, total=total, head=head, block_id="vip_all_items",
                                     max_sections=LIST_ROWS_MAX, more_hint=None)]
 

@@ -197,7 +197,12 @@ def expected_digest(seeds: list[Seed], day: date, now: datetime) -> dict:
                               key=lambda s: (s.polarity, s.received_at))
     promoter_quotes = sorted((s for s in commented if s.category == "promoter"),
                              key=lambda s: (-s.polarity, s.received_at))
-    open_items = sorted((s for s in ours if s.status == "open"), key=lambda s: (s.received_at, s.id))[:5]
+    # Triage order (none of these seeds is VIP or has a priority): escalations, detractors, passives,
+    # promoters, unscored; oldest first within each.
+    bands = {"detractor": 2, "passive": 3, "promoter": 4}
+    unclaimed = [s for s in ours if s.status == "open"]
+    open_items = sorted(unclaimed, key=lambda s: (0 if s.kind == "escalation" else bands.get(s.category, 5),
+                                                  s.received_at, s.id))[:5]
     closers = Counter(s.resolved_by for s in resolved)
     ranked_closers = sorted(closers.items(), key=lambda kv: (-kv[1], kv[0]))
     return {
@@ -216,7 +221,7 @@ def expected_digest(seeds: list[Seed], day: date, now: datetime) -> dict:
         "top_themes": sorted(themes.items(), key=lambda kv: (-kv[1], kv[0]))[:5],
         "critical": detractor_quotes[0].id if detractor_quotes else None,
         "glowing": promoter_quotes[0].id if promoter_quotes else None,
-        "oldest_unclaimed": [s.id for s in open_items],
+        "oldest_unclaimed": [s.id for s in open_items], "unclaimed_total": len(unclaimed),
         "oldest_links": [f"https://slack.com/archives/C0SUCCESS/p{s.posted_ts.replace('.', '')}"
                          if s.posted_ts else None for s in open_items],
         "top_closer": ranked_closers[0] if ranked_closers else None,
@@ -276,6 +281,7 @@ def test_daily_digest_matches_independent_computation(session_factory, day: date
     assert (d.glowing_quote.item_id if d.glowing_quote else None) == expected["glowing"]
     assert [ref.item_id for ref in d.oldest_unclaimed] == expected["oldest_unclaimed"]
     assert [ref.link for ref in d.oldest_unclaimed] == expected["oldest_links"]
+    assert d.unclaimed_total == expected["unclaimed_total"]
     assert d.top_closer == expected["top_closer"]
     assert (d.claimed_total, d.resolved_total) == (expected["claimed_total"], expected["resolved_total"])
     assert not d.quiet
@@ -296,12 +302,14 @@ def test_daily_digest_details_of_the_seeded_day(session_factory) -> None:
     assert d.critical_quote.text == "Worst week <!channel> ever" and d.critical_quote.score == 2
     assert d.critical_quote.kind == "nps" and d.critical_quote.who.startswith("Late Night")
     assert d.glowing_quote is not None and d.glowing_quote.item_id == by_name["Early Bird"].id
-    # The oldest open items of any day come first, with their Slack links when posted.
-    first, second = d.oldest_unclaimed[:2]
-    assert (first.item_id, first.label) == (by_name["Ancient Open"].id, "CSAT 1 · Ancient Open")
-    assert first.link == "https://slack.com/archives/C0SUCCESS/p1760000000000200"
-    assert second.label == "ESCALATION · Server down" and second.link is None
-    assert first.received_at == by_name["Ancient Open"].received_at
+    # Most urgent first, of any day: the oldest escalation, then (after the other escalations) the oldest
+    # detractor, with their Slack links when posted.
+    first = d.oldest_unclaimed[0]
+    assert first.label == "ESCALATION · Server down" and first.link is None
+    detractor = next(ref for ref in d.oldest_unclaimed if not ref.label.startswith("ESCALATION"))
+    assert (detractor.item_id, detractor.label) == (by_name["Ancient Open"].id, "CSAT 1 · Ancient Open")
+    assert detractor.link == "https://slack.com/archives/C0SUCCESS/p1760000000000200"
+    assert detractor.received_at == by_name["Ancient Open"].received_at
     # Claimed and resolved on DAY though received 40 days before; another team's work never counts.
     assert d.detractors_resolved >= 1 and "U0DAN" not in str(d.top_closer)
     text, blocks = digest_message(d)
@@ -340,18 +348,19 @@ def test_digest_of_today_stops_at_now(session_factory) -> None:
     assert d.detractors_open == expected
 
 
-@pytest.mark.parametrize("cap", [2, 10_000])
-def test_oldest_unclaimed_with_a_large_or_small_backlog(session_factory, monkeypatch, cap: int) -> None:
-    """Past the cap the team's items are walked from the oldest instead; the answer is the same."""
-    import bot.digest
-
-    monkeypatch.setattr(bot.digest, "OPEN_SCAN_CAP", cap)
+def test_the_unclaimed_list_is_cut_with_its_count_and_where_to_see_the_rest(session_factory) -> None:
     seeds = make_daily_seeds()
     store(session_factory, seeds)
     with session_scope(session_factory) as session:
         d = build_daily_digest(session, team=SUCCESS, day=DAY, now=NOW)
-    assert [ref.item_id for ref in d.oldest_unclaimed] == expected_digest(seeds, DAY, NOW)["oldest_unclaimed"]
-    assert len(d.oldest_unclaimed) == 5
+    total = expected_digest(seeds, DAY, NOW)["unclaimed_total"]
+    assert len(d.oldest_unclaimed) == 5 and total > 5
+    _, blocks = digest_message(d)
+    unclaimed = next(b for b in blocks if b.get("block_id") == "cx_digest_unclaimed")["text"]["text"]
+    assert unclaimed.startswith(f"*Unclaimed ({total}), most urgent first*")
+    assert unclaimed.endswith(f"… and {total - 5} more: `/cxloop open` in this channel lists them, "
+                              "the dashboard lists them all")
+    assert f"… and {total - 5} more" in digest_text(d)
 
 
 def test_quiet_day_is_one_line(session_factory) -> None:
