@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -35,7 +36,7 @@ from bot.runtime import Runtime
 from bot.sandbox.fake_slack import BOT_USER_ID, DEFAULT_USERS, TEAM_ID, FakeSlack
 from bot.signing import sign_slack_request, sign_webhook
 from models import FollowUp, Item, OutboxMessage, SlackMessage
-from models.delivery import SENT, THREAD_REPLY
+from models.delivery import POST_MESSAGE, SENT, THREAD_REPLY
 
 API_APP_ID = "A0CXLOOP"
 TEAM_DOMAIN = "sandbox"
@@ -749,6 +750,30 @@ def restore_history(fake: FakeSlack, runtime: Runtime, *, per_channel: int = RES
                 fake.restore_message(message.channel, _ts_at(sent_at, row.id), text=row.payload.get("text") or " ",
                                      blocks=row.payload.get("blocks") or [], thread_ts=message.ts)
                 restored += 1
+        restored += _restore_posted_messages(fake, session, per_channel)
+    return restored
+
+
+def _restore_posted_messages(fake: FakeSlack, session: Session, per_channel: int) -> int:
+    """Digests, DMs and reports the worker posted (POST_MESSAGE rows that recorded where they landed), back at
+    their channel and ts: the job ledger says they were sent, so the channels show them."""
+    from bot.delivery import OUTBOX_EVENT_TYPE
+
+    rows = session.execute(select(OutboxMessage.id, OutboxMessage.payload).where(
+        OutboxMessage.kind == POST_MESSAGE, OutboxMessage.status == SENT).order_by(OutboxMessage.id)).all()
+    by_channel: dict[str, list[tuple[int, dict, dict]]] = {}
+    for row_id, payload in rows:
+        posted = (payload or {}).get("posted") or {}
+        if posted.get("channel") and posted.get("ts"):
+            by_channel.setdefault(posted["channel"], []).append((row_id, payload, posted))
+    restored = 0
+    for channel, posts in by_channel.items():
+        for index, (row_id, payload, posted) in enumerate(posts):
+            blocks = payload.get("blocks") or [] if index >= len(posts) - per_channel else []
+            fake.restore_message(channel, posted["ts"], text=payload.get("text") or " ", blocks=blocks,
+                                 thread_ts=payload.get("thread_ts"),
+                                 metadata={"event_type": OUTBOX_EVENT_TYPE, "event_payload": {"outbox_id": row_id}})
+            restored += 1
     return restored
 
 

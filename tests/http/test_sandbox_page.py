@@ -238,6 +238,22 @@ def test_restarted_sandbox_restores_its_channels_from_the_database(sandbox: Sand
         fresh.stop()
 
 
+def test_restarted_sandbox_shows_the_digest_it_already_sent(sandbox: Sandbox) -> None:
+    """The job ledger survives a restart, so the digest it says was sent must be in the channel again."""
+    _send_sample(sandbox, "detractor")
+    today = datetime.now(UTC).astimezone(ZoneInfo("America/New_York")).date()
+    form = {"as": "U0ANA", "team": "success", "day": today.isoformat(), "c": "C0SUCCESS"}
+    sandbox.post("/sandbox/digest", form)
+    [digest] = [m for m in sandbox.fake.messages("C0SUCCESS") if "Daily digest" in m["text"]]
+    fresh = FakeSlack(token=BOT_TOKEN).start()
+    try:
+        restore_history(fresh, sandbox.runtime)
+        [restored] = [m for m in fresh.messages("C0SUCCESS") if "Daily digest" in m["text"]]
+        assert restored["ts"] == digest["ts"] and restored["blocks"] == digest["blocks"]
+    finally:
+        fresh.stop()
+
+
 def test_images_render_only_from_http_urls_and_files_are_served_by_the_page(sandbox: Sandbox) -> None:
     blocks = [{"type": "image", "image_url": "https://img.example/chart.png", "alt_text": "NPS <chart>"},
               {"type": "image", "image_url": "javascript:alert(1)", "alt_text": "bad"}]
