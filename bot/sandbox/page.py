@@ -245,8 +245,15 @@ SETTLE_QUIET_SECONDS = 0.35
 RESTORED_PER_CHANNEL = MESSAGES_SHOWN
 
 # Newest messages are at the bottom, as in Slack: open a conversation there, and keep the reader's place
-# across the 3-second reloads (never while a modal is open or the user is typing).
-SCROLL_JS = """(function(){var key='scroll:'+location.pathname+location.search,y=sessionStorage.getItem(key);
+# across the 3-second reloads (never while a modal is open or the user is typing): the threads they opened
+# stay open (each <details> has the id of its message), then the scroll position comes back.
+SCROLL_JS = """(function(){var k='threads:'+location.pathname+location.search;
+function opened(){try{return JSON.parse(sessionStorage.getItem(k)||'[]')}catch(e){return []}}
+opened().forEach(function(id){var d=document.getElementById(id);if(d)d.open=true});
+document.addEventListener('toggle',function(e){var d=e.target,ids=opened().filter(function(i){return i!==d.id});
+if(!d.id||d.tagName!=='DETAILS')return;if(d.open)ids.push(d.id);sessionStorage.setItem(k,JSON.stringify(ids))},true);
+})();
+(function(){var key='scroll:'+location.pathname+location.search,y=sessionStorage.getItem(key);
 if(!location.hash){window.scrollTo(0,y===null?document.body.scrollHeight:+y)}
 addEventListener('pagehide',function(){sessionStorage.setItem(key,window.scrollY)});})();"""
 # "Live" (on unless the reader unticks it, remembered in localStorage) reloads every 3 s for new posts.
@@ -643,7 +650,7 @@ class SandboxPage:
         replies = ""
         if thread:
             inner = "".join(self.message_html(uid, channel, r) for r in thread)
-            replies = (f'<details class="thread"><summary>{len(thread)} repl{"y" if len(thread) == 1 else "ies"}'
+            replies = (f'<details class="thread" id="t-{esc(m["ts"])}"><summary>{len(thread)} repl{"y" if len(thread) == 1 else "ies"}'
                        f"</summary>{inner}</details>")
         return (f'<div class="msg" id="m-{esc(m["ts"])}"{data}><span class="who">'
                 f'{esc(self.names.get(m.get("user", ""), m.get("user", "")))}</span> <span class="muted">{when}</span>'
