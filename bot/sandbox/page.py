@@ -154,7 +154,10 @@ def _element(el: dict[str, Any], ctx: dict[str, str]) -> str:
         label = esc((el.get("text") or {}).get("text", ""))
         if el.get("url") and _safe_url(str(el["url"])):
             return f'<a class="btn" href="{esc(el["url"])}" target="_blank" rel="noopener noreferrer">{label} ↗</a>'
-        return (f'<form method="post" action="/sandbox/action">{hidden}'
+        # The button as this page shows it: a click on a message that has changed since still reaches the app
+        # with it, as Slack sends the click on the copy the person saw (the app says what happened meanwhile).
+        shown = _hidden(button_value=str(el.get("value", "")), button_text=(el.get("text") or {}).get("text", ""))
+        return (f'<form method="post" action="/sandbox/action">{hidden}{shown}'
                 f'<button class="btn {esc(el.get("style", ""))}">{label}</button></form>')
     if kind == "image":
         return _image(el, "ctx-img")
@@ -386,6 +389,10 @@ class SandboxPage:
             if _block_id(block, index) == form.get("block_id"):
                 elements = block.get("elements") or ([block["accessory"]] if block.get("accessory") else [])
                 found = next((e for e in elements if e.get("action_id") == form.get("action_id")), None)
+        if found is None and message is not None and "button_value" in form:
+            # A stale button (e.g. Claim after someone else claimed): deliver the click the page showed.
+            found = {"type": "button", "action_id": form.get("action_id", ""), "value": form["button_value"],
+                     "text": {"type": "plain_text", "text": form.get("button_text") or " "}}
         if message is None or found is None:
             self.note(uid, channel or None, "That message has changed since the page loaded; try again.")
             return

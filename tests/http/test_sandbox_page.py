@@ -109,6 +109,22 @@ def test_posted_response_shows_with_claim_and_claiming_from_the_page_shows_who(s
     assert wait_for(lambda: sandbox.fake.thread("C0SUCCESS", message["ts"]), what="the claim note")
 
 
+def test_a_stale_claim_reaches_the_app_which_says_who_claimed_first(sandbox: Sandbox) -> None:
+    message = _post_response(sandbox, NPS_2)
+    # Ben's page still shows the Claim button (he loaded it before Ana clicked).
+    ben_page = sandbox.page("U0BEN")
+    claim_form = next(f for f in re.findall(r'<form method="post" action="/sandbox/action">(.*?)</form>', ben_page, re.S)
+                      if f'value="{ActionId.CLAIM}"' in f and message["ts"] in f)
+    stale = {k: html.unescape(v) for k, v in re.findall(r'name="(\w+)" value="([^"]*)"', claim_form)}
+    sandbox.post("/sandbox/action", _item_form(message, ActionId.CLAIM))
+    wait_for(lambda: "Claimed by" in sandbox.page("U0BEN"), what="Ana's claim on the page")
+
+    sandbox.post("/sandbox/action", {**stale, "as": "U0BEN"})
+    page = sandbox.page("U0BEN")
+    assert "Already claimed by" in page and "@Ana Lima" in page
+    assert "has changed since the page loaded" not in page
+
+
 def test_customer_text_is_escaped_in_the_page(sandbox: Sandbox) -> None:
     _post_response(sandbox, NPS_2)
     html = sandbox.page()
