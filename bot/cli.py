@@ -631,7 +631,7 @@ def clock(once: bool, metrics_port: int | None, sandbox: bool) -> None:
 
     settings = _settings(sandbox=sandbox)
     _logging(settings)
-    if sandbox:
+    if settings.sandbox:  # --sandbox, or beside a `cxloop demo`
         click.echo("Sandbox: the clock queues messages; `cxloop serve --sandbox` delivers them to its fake Slack.")
     else:
         _require_slack(settings, "clock")

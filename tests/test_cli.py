@@ -465,6 +465,9 @@ def test_cli_beside_the_demo_uses_the_demos_database_and_configuration(demo_dir:
     assert not (demo_dir / "cxloop.db").exists()
     config = run(["check-config"], demo_dir, **BESIDE_THE_DEMO)
     assert config.exit_code == 0 and "demo_config.toml: OK — 3 team(s)" in config.stdout
+    # The clock beside the demo queues for the demo's fake Slack (no bot token needed, as with --sandbox).
+    clock = run(["clock", "--once"], demo_dir, **BESIDE_THE_DEMO)
+    assert clock.exit_code == 0 and "Sandbox: the clock queues messages" in clock.stdout, clock.output
     # A database set in the environment is used as it is; so are `db upgrade` and `serve --sandbox` (an empty sandbox).
     upgrade = run(["db", "upgrade"], demo_dir, **BESIDE_THE_DEMO)
     assert upgrade.exit_code == 0 and "Using the demo's" not in upgrade.output and (demo_dir / "cxloop.db").exists()
