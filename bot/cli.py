@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from bot.config import (
+    MIN_DASHBOARD_TOKEN_CHARS,
     SAMPLE_CONFIG_PATH,
     SANDBOX_BOT_TOKEN,
     SANDBOX_SIGNING_SECRET,
@@ -32,8 +33,14 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
-def _settings(*, sandbox: bool = False) -> Settings:
-    """The environment's settings; `sandbox` only ever from an explicit choice (--sandbox, `cxloop demo`)."""
+def _settings(*, sandbox: bool = False, beside_demo: bool = True) -> Settings:
+    """The environment's settings; `sandbox` only ever from an explicit choice (--sandbox, `cxloop demo`).
+
+    Run where `cxloop demo` runs (its state file is here), with neither DATABASE_URL nor a bot token set, a
+    command uses the demo's database and configuration, and says so on stderr: a second terminal beside
+    the demo reads the figures the sandbox and dashboard show. `beside_demo=False` for the commands that
+    prepare or serve a plain (empty) sandbox, which must agree with each other.
+    """
     from dataclasses import replace
 
     try:
@@ -41,7 +48,31 @@ def _settings(*, sandbox: bool = False) -> Settings:
     except ConfigError as exc:
         _fail(f"Configuration error:\n{exc}")
         raise
-    return replace(settings, sandbox=True) if sandbox else settings
+    if sandbox:
+        return replace(settings, sandbox=True)
+    return _beside_demo(settings) if beside_demo else settings
+
+
+def _beside_demo(settings: Settings) -> Settings:
+    import os
+    from dataclasses import replace
+
+    from sqlalchemy.engine import make_url
+
+    from bot.demo import DEMO_STATE_FILE, read_demo_state
+
+    if os.environ.get("DATABASE_URL") or settings.slack_bot_token:
+        return settings  # a configured database, or a real Slack: never the demo's
+    state = read_demo_state()
+    if state is None:
+        return settings
+    config_path = settings.config_path
+    if not os.environ.get("CXLOOP_CONFIG") and state.get("config"):
+        config_path = state["config"]
+    shown = make_url(state["database_url"]).render_as_string(hide_password=True)
+    click.echo(f"Using the demo's database {shown} and configuration {config_path} (from {DEMO_STATE_FILE} "
+               "here; set DATABASE_URL to use another).", err=True)
+    return replace(settings, database_url=state["database_url"], config_path=config_path, sandbox=True)
 
 
 SANDBOX_HINT = ("To try cxloop without Slack, run `cxloop demo` or `cxloop serve --sandbox` (a fake Slack, "
@@ -107,7 +138,7 @@ def main() -> None:
 @click.option("--config", "config_path", default=None, hidden=True)
 def serve(host: str | None, port: int | None, socket_mode: bool, no_worker: bool, sandbox: bool = False,
           forwarded_allow_ips: str | None = None, database_url: str | None = None,
-          config_path: str | None = None) -> None:
+          config_path: str | None = None, dashboard_token: str | None = None) -> None:
     """Serve webhooks and Slack requests (and deliver to Slack, unless --no-worker)."""
     from dataclasses import replace
 
@@ -144,8 +175,9 @@ def serve(host: str | None, port: int | None, socket_mode: bool, no_worker: bool
             import secrets
             from dataclasses import replace
 
-            # The dashboard never opens without a token: the sandbox makes one up and prints its URL below.
-            settings = replace(settings, dashboard_token=secrets.token_urlsafe(24))
+            # The dashboard never opens without a token: the sandbox makes one up (`cxloop demo` keeps its
+            # own across restarts) and prints its URL below.
+            settings = replace(settings, dashboard_token=dashboard_token or secrets.token_urlsafe(24))
             dashboard_url = f"http://127.0.0.1:{port}/dashboard?token={settings.dashboard_token}"
     else:
         api_url, token, secret = settings.slack_api_url, settings.slack_bot_token, settings.slack_signing_secret or ""
@@ -241,7 +273,7 @@ def db_upgrade(revision: str) -> None:
     """Apply migrations (safe to run at every release)."""
     from bot.db import upgrade
 
-    settings = _settings()
+    settings = _settings(beside_demo=False)  # the database `serve --sandbox` serves
     upgrade(settings.database_url, revision)
     click.echo(f"Database is at {revision}.")
 
@@ -251,7 +283,7 @@ def db_current() -> None:
     """Show the database's revision and the code's."""
     from bot.db import current_revision, head_revision, make_engine
 
-    settings = _settings()
+    settings = _settings(beside_demo=False)
     current = current_revision(make_engine(settings.database_url))
     click.echo(f"database: {current or '(empty)'}\ncode:     {head_revision()}")
 
@@ -418,9 +450,18 @@ def demo(ctx: click.Context, database_url: str, seed: int | None, host: str, por
     """Seed a realistic demo workspace (3 teams, 500 VIP accounts, 2 000 responses over 60 days) and open
     the sandbox on it. Safe to re-run: a database that already holds the demo is served as it is."""
     import random
+    import secrets
 
     from bot.db import make_engine, make_session_factory, session_scope, upgrade
-    from bot.demo import DEFAULT_SEED, DEMO_CONFIG_PATH, demo_seeded, demo_summary, seed_demo
+    from bot.demo import (
+        DEFAULT_SEED,
+        DEMO_CONFIG_PATH,
+        demo_seeded,
+        demo_summary,
+        read_demo_state,
+        seed_demo,
+        write_demo_state,
+    )
     from models.base import utcnow
 
     settings = _settings(sandbox=True)
@@ -441,10 +482,21 @@ def demo(ctx: click.Context, database_url: str, seed: int | None, host: str, por
     click.echo(f"Demo database {database_url}{'' if fresh else ' (already seeded)'}: {summary['accounts']} accounts, "
                f"{summary['items']} responses — {summary['open']} open, {summary['claimed']} claimed, "
                f"{summary['resolved']} resolved.")
+    # Kept beside the database: CLI commands run here find it, and a bookmarked dashboard link keeps working
+    # after a restart. A token set in the environment wins and is not copied into the file.
+    state = {"database_url": database_url, "config": str(Path(config_path).resolve())}
+    token = None
+    if not settings.dashboard_token:
+        earlier = read_demo_state() or {}
+        token = earlier.get("dashboard_token") if earlier.get("database_url") == database_url else None
+        if not token or len(token) < MIN_DASHBOARD_TOKEN_CHARS:
+            token = secrets.token_urlsafe(24)
+        state["dashboard_token"] = token
+    write_demo_state(state)
     if no_serve:
         return
     ctx.invoke(serve, host=host, port=port or settings.port, socket_mode=False, no_worker=False, sandbox=True,
-               database_url=database_url, config_path=config_path)
+               database_url=database_url, config_path=config_path, dashboard_token=token)
 
 
 # --- vip: the VIP book as CSV -----------------------------------------------------------------------
@@ -579,7 +631,7 @@ def clock(once: bool, metrics_port: int | None, sandbox: bool) -> None:
 
     settings = _settings(sandbox=sandbox)
     _logging(settings)
-    if sandbox:
+    if settings.sandbox:  # --sandbox, or beside a `cxloop demo`
         click.echo("Sandbox: the clock queues messages; `cxloop serve --sandbox` delivers them to its fake Slack.")
     else:
         _require_slack(settings, "clock")

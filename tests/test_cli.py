@@ -418,3 +418,58 @@ def test_doctor_fails_on_an_unmigrated_database_and_a_missing_secret(workdir, do
                  SLACK_API_URL=doctor_slack.base_url)
     assert result.exit_code == 1
     assert "GENERIC_WEBHOOK_SECRET" in result.output and "cxloop db upgrade" in result.output
+
+
+# --- cxloop demo: what a restart and a second terminal see ------------------------------------------
+
+@pytest.fixture
+def demo_dir(workdir: Path, monkeypatch) -> Path:
+    """A directory to run `cxloop demo` in (no cxloop.toml: the demo's own configuration), seeding a small demo."""
+    import functools
+
+    import bot.demo
+
+    (workdir / "cxloop.toml").unlink()
+    monkeypatch.chdir(workdir)
+    monkeypatch.setattr(bot.demo, "seed_demo", functools.partial(bot.demo.seed_demo, accounts=20, responses=40))
+    return workdir
+
+
+BESIDE_THE_DEMO = {"DATABASE_URL": None, "CXLOOP_CONFIG": None}
+
+
+def _dashboard_token(output: str) -> str:
+    [token] = [line.partition("token=")[2] for line in output.splitlines() if line.startswith("Dashboard: http")]
+    return token
+
+
+def test_demo_keeps_its_dashboard_token_across_restarts(demo_dir: Path, uvicorn_calls) -> None:
+    first = run(["demo"], demo_dir, **BESIDE_THE_DEMO)
+    assert first.exit_code == 0, first.output
+    second = run(["demo"], demo_dir, **BESIDE_THE_DEMO)
+    assert "already seeded" in second.output
+    assert len(uvicorn_calls) == 2 and _dashboard_token(second.output) == _dashboard_token(first.output)
+    assert len(_dashboard_token(first.output)) >= 32
+    assert (demo_dir / "cxloop-demo.json").stat().st_mode & 0o077 == 0  # the token is the owner's only
+    # Another demo database gets a token of its own.
+    other = run(["demo", "--database-url", f"sqlite:///{demo_dir / 'other.db'}"], demo_dir, **BESIDE_THE_DEMO)
+    assert _dashboard_token(other.output) != _dashboard_token(first.output)
+
+
+def test_cli_beside_the_demo_uses_the_demos_database_and_configuration(demo_dir: Path) -> None:
+    assert run(["demo", "--no-serve"], demo_dir, **BESIDE_THE_DEMO).exit_code == 0
+    outbox = run(["outbox"], demo_dir, **BESIDE_THE_DEMO)
+    assert outbox.exit_code == 0, outbox.output
+    assert "sent 0" not in outbox.stdout.splitlines()[0]  # the demo's deliveries, not an empty cxloop.db
+    assert "Using the demo's database sqlite:///cxloop-demo.db" in outbox.stderr
+    assert not (demo_dir / "cxloop.db").exists()
+    config = run(["check-config"], demo_dir, **BESIDE_THE_DEMO)
+    assert config.exit_code == 0 and "demo_config.toml: OK — 3 team(s)" in config.stdout
+    # The clock beside the demo queues for the demo's fake Slack (no bot token needed, as with --sandbox).
+    clock = run(["clock", "--once"], demo_dir, **BESIDE_THE_DEMO)
+    assert clock.exit_code == 0 and "Sandbox: the clock queues messages" in clock.stdout, clock.output
+    # A database set in the environment is used as it is; so are `db upgrade` and `serve --sandbox` (an empty sandbox).
+    upgrade = run(["db", "upgrade"], demo_dir, **BESIDE_THE_DEMO)
+    assert upgrade.exit_code == 0 and "Using the demo's" not in upgrade.output and (demo_dir / "cxloop.db").exists()
+    explicit = run(["outbox"], demo_dir, DATABASE_URL=f"sqlite:///{demo_dir / 'cxloop.db'}", CXLOOP_CONFIG=None)
+    assert explicit.stdout.splitlines()[0] == "pending 0  dead 0  sent 0" and "Using the demo's" not in explicit.output

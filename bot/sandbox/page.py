@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -36,7 +37,7 @@ from bot.runtime import Runtime
 from bot.sandbox.fake_slack import BOT_USER_ID, DEFAULT_USERS, TEAM_ID, FakeSlack
 from bot.signing import sign_slack_request, sign_webhook
 from models import FollowUp, Item, OutboxMessage, SlackMessage
-from models.delivery import SENT, THREAD_REPLY
+from models.delivery import POST_MESSAGE, SENT, THREAD_REPLY
 
 API_APP_ID = "A0CXLOOP"
 TEAM_DOMAIN = "sandbox"
@@ -205,7 +206,10 @@ def _element(el: dict[str, Any], ctx: dict[str, str]) -> str:
         label = esc((el.get("text") or {}).get("text", ""))
         if el.get("url") and _safe_url(str(el["url"])):
             return f'<a class="btn" href="{esc(el["url"])}" target="_blank" rel="noopener noreferrer">{label} ↗</a>'
-        return (f'<form method="post" action="/sandbox/action">{hidden}'
+        # The button as this page shows it: a click on a message that has changed since still reaches the app
+        # with it, as Slack sends the click on the copy the person saw (the app says what happened meanwhile).
+        shown = _hidden(button_value=str(el.get("value", "")), button_text=(el.get("text") or {}).get("text", ""))
+        return (f'<form method="post" action="/sandbox/action">{hidden}{shown}'
                 f'<button class="btn {esc(el.get("style", ""))}">{label}</button></form>')
     if kind == "image":
         return _image(el, "ctx-img")
@@ -296,8 +300,15 @@ SETTLE_QUIET_SECONDS = 0.35
 RESTORED_PER_CHANNEL = MESSAGES_SHOWN
 
 # Newest messages are at the bottom, as in Slack: open a conversation there, and keep the reader's place
-# across the 3-second reloads (never while a modal is open or the user is typing).
-SCROLL_JS = """(function(){var key='scroll:'+location.pathname+location.search,y=sessionStorage.getItem(key);
+# across the 3-second reloads (never while a modal is open or the user is typing): the threads they opened
+# stay open (each <details> has the id of its message), then the scroll position comes back.
+SCROLL_JS = """(function(){var k='threads:'+location.pathname+location.search;
+function opened(){try{return JSON.parse(sessionStorage.getItem(k)||'[]')}catch(e){return []}}
+opened().forEach(function(id){var d=document.getElementById(id);if(d)d.open=true});
+document.addEventListener('toggle',function(e){var d=e.target,ids=opened().filter(function(i){return i!==d.id});
+if(!d.id||d.tagName!=='DETAILS')return;if(d.open)ids.push(d.id);sessionStorage.setItem(k,JSON.stringify(ids))},true);
+})();
+(function(){var key='scroll:'+location.pathname+location.search,y=sessionStorage.getItem(key);
 if(!location.hash){window.scrollTo(0,y===null?document.body.scrollHeight:+y)}
 addEventListener('pagehide',function(){sessionStorage.setItem(key,window.scrollY)});})();"""
 # "Live" (on unless the reader unticks it, remembered in localStorage) reloads every 3 s for new posts.
@@ -430,6 +441,10 @@ class SandboxPage:
             if _block_id(block, index) == form.get("block_id"):
                 elements = block.get("elements") or ([block["accessory"]] if block.get("accessory") else [])
                 found = next((e for e in elements if e.get("action_id") == form.get("action_id")), None)
+        if found is None and message is not None and "button_value" in form:
+            # A stale button (e.g. Claim after someone else claimed): deliver the click the page showed.
+            found = {"type": "button", "action_id": form.get("action_id", ""), "value": form["button_value"],
+                     "text": {"type": "plain_text", "text": form.get("button_text") or " "}}
         if message is None or found is None:
             self.note(uid, channel or None, "That message has changed since the page loaded; try again.")
             return
@@ -709,7 +724,7 @@ class SandboxPage:
         replies = ""
         if thread:
             inner = "".join(self.message_html(uid, channel, r) for r in thread)
-            replies = (f'<details class="thread"><summary>{len(thread)} repl{"y" if len(thread) == 1 else "ies"}'
+            replies = (f'<details class="thread" id="t-{esc(m["ts"])}"><summary>{len(thread)} repl{"y" if len(thread) == 1 else "ies"}'
                        f"</summary>{inner}</details>")
         return (f'<div class="msg" id="m-{esc(m["ts"])}"{data}><span class="who">'
                 f'{esc(self.names.get(m.get("user", ""), m.get("user", "")))}</span> <span class="muted">{when}</span>'
@@ -816,6 +831,30 @@ def restore_history(fake: FakeSlack, runtime: Runtime, *, per_channel: int = RES
                 fake.restore_message(message.channel, _ts_at(sent_at, row.id), text=row.payload.get("text") or " ",
                                      blocks=row.payload.get("blocks") or [], thread_ts=message.ts)
                 restored += 1
+        restored += _restore_posted_messages(fake, session, per_channel)
+    return restored
+
+
+def _restore_posted_messages(fake: FakeSlack, session: Session, per_channel: int) -> int:
+    """Digests, DMs and reports the worker posted (POST_MESSAGE rows that recorded where they landed), back at
+    their channel and ts: the job ledger says they were sent, so the channels show them."""
+    from bot.delivery import OUTBOX_EVENT_TYPE
+
+    rows = session.execute(select(OutboxMessage.id, OutboxMessage.payload).where(
+        OutboxMessage.kind == POST_MESSAGE, OutboxMessage.status == SENT).order_by(OutboxMessage.id)).all()
+    by_channel: dict[str, list[tuple[int, dict, dict]]] = {}
+    for row_id, payload in rows:
+        posted = (payload or {}).get("posted") or {}
+        if posted.get("channel") and posted.get("ts"):
+            by_channel.setdefault(posted["channel"], []).append((row_id, payload, posted))
+    restored = 0
+    for channel, posts in by_channel.items():
+        for index, (row_id, payload, posted) in enumerate(posts):
+            blocks = payload.get("blocks") or [] if index >= len(posts) - per_channel else []
+            fake.restore_message(channel, posted["ts"], text=payload.get("text") or " ", blocks=blocks,
+                                 thread_ts=payload.get("thread_ts"),
+                                 metadata={"event_type": OUTBOX_EVENT_TYPE, "event_payload": {"outbox_id": row_id}})
+            restored += 1
     return restored
 
 

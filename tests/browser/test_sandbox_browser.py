@@ -158,3 +158,43 @@ def test_dashboard_shows_the_seeded_numbers(demo_app, page, shots) -> None:
     assert table.locator("tbody tr").count() == min(open_total, 500)
     assert page.locator('[data-metric="open-items"]').get_attribute("data-value") == str(open_total)
     shots(page, "dashboard", full_page=True)
+
+
+@pytest.fixture
+def live_page(browser):
+    """A page with "Live" on, as a person leaves it: it reloads every 3 s."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def test_live_reloads_keep_the_open_thread_and_the_modal(sandbox_app, live_page, shots) -> None:
+    page = live_page
+    page.goto(f"{sandbox_app.url}/sandbox?as=U0ANA")
+    page.select_option("#sample select[name=kind]", "detractor")
+    page.click("#sample button")
+    item_id = _newest_item_id(sandbox_app)
+    _item_message(page, item_id).get_by_role("button", name="Claim").click()
+    _item_message(page, item_id).locator("details.thread summary").click()
+    assert _item_message(page, item_id).locator("details.thread").get_attribute("open") is not None
+    # Live reloads the page (the next "load"): the thread the reader opened is still open.
+    with page.expect_event("load", timeout=10_000):
+        pass
+    _item_message(page, item_id).wait_for()
+    assert _item_message(page, item_id).locator("details.thread").get_attribute("open") is not None
+    assert "claimed this" in _item_message(page, item_id).locator("details.thread").inner_text()
+    shots(page, "thread-open-after-reload")
+
+    # A modal being filled in stays, with what was typed, across two Live periods.
+    _item_message(page, item_id).get_by_role("button", name="Resolve").click()
+    modal = page.locator("form.modal")
+    modal.wait_for()
+    modal.locator("textarea").fill("Half-written note")
+    page.evaluate("document.activeElement.blur()")
+    loads = []
+    page.on("load", lambda _: loads.append(1))
+    page.wait_for_timeout(7_000)  # two reload periods: nothing may happen
+    assert loads == [] and modal.locator("textarea").input_value() == "Half-written note"
+    shots(page, "modal-kept")

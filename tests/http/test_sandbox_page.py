@@ -110,6 +110,22 @@ def test_posted_response_shows_with_claim_and_claiming_from_the_page_shows_who(s
     assert wait_for(lambda: sandbox.fake.thread("C0SUCCESS", message["ts"]), what="the claim note")
 
 
+def test_a_stale_claim_reaches_the_app_which_says_who_claimed_first(sandbox: Sandbox) -> None:
+    message = _post_response(sandbox, NPS_2)
+    # Ben's page still shows the Claim button (he loaded it before Ana clicked).
+    ben_page = sandbox.page("U0BEN")
+    claim_form = next(f for f in re.findall(r'<form method="post" action="/sandbox/action">(.*?)</form>', ben_page, re.S)
+                      if f'value="{ActionId.CLAIM}"' in f and message["ts"] in f)
+    stale = {k: html.unescape(v) for k, v in re.findall(r'name="(\w+)" value="([^"]*)"', claim_form)}
+    sandbox.post("/sandbox/action", _item_form(message, ActionId.CLAIM))
+    wait_for(lambda: "Claimed by" in sandbox.page("U0BEN"), what="Ana's claim on the page")
+
+    sandbox.post("/sandbox/action", {**stale, "as": "U0BEN"})
+    page = sandbox.page("U0BEN")
+    assert "Already claimed by" in page and "@Ana Lima" in page
+    assert "has changed since the page loaded" not in page
+
+
 def test_customer_text_is_escaped_in_the_page(sandbox: Sandbox) -> None:
     _post_response(sandbox, NPS_2)
     html = sandbox.page()
@@ -235,6 +251,22 @@ def test_restarted_sandbox_restores_its_channels_from_the_database(sandbox: Sand
         assert restored["metadata"]["event_payload"]["item_id"] == item_id
         assert any("Claimed by" in b.get("text", {}).get("text", "") for b in restored["blocks"])
         assert any("claimed this" in m["text"] for m in fresh.thread(channel, message["ts"]))
+    finally:
+        fresh.stop()
+
+
+def test_restarted_sandbox_shows_the_digest_it_already_sent(sandbox: Sandbox) -> None:
+    """The job ledger survives a restart, so the digest it says was sent must be in the channel again."""
+    _send_sample(sandbox, "detractor")
+    today = datetime.now(UTC).astimezone(ZoneInfo("America/New_York")).date()
+    form = {"as": "U0ANA", "team": "success", "day": today.isoformat(), "c": "C0SUCCESS"}
+    sandbox.post("/sandbox/digest", form)
+    [digest] = [m for m in sandbox.fake.messages("C0SUCCESS") if "Daily digest" in m["text"]]
+    fresh = FakeSlack(token=BOT_TOKEN).start()
+    try:
+        restore_history(fresh, sandbox.runtime)
+        [restored] = [m for m in fresh.messages("C0SUCCESS") if "Daily digest" in m["text"]]
+        assert restored["ts"] == digest["ts"] and restored["blocks"] == digest["blocks"]
     finally:
         fresh.stop()
 
