@@ -20,9 +20,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.config import Settings, parse_config
+from bot.delivery.worker import DeliveryWorker
 from bot.runtime import build_runtime
 from bot.web import create_app
-from bot.worker import DeliveryWorker
 
 BOT_TOKEN = "xoxb-bench"
 SIGNING_SECRET = "bench-signing-secret"

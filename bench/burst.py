@@ -1,7 +1,7 @@
 """Delivery of a burst into 10 channels, with the fake Slack enforcing 1 message/s per channel.
 
 The burst is ingested through the real webhook endpoint (the app in its own process, the load from
-another) while the real delivery worker (bot/worker.py, in a third process, as `cxloop worker`)
+another) while the real delivery worker (bot/delivery/worker.py, in a third process, as `cxloop worker`)
 drains the outbox into the fake Slack here, which answers 429 to any post less than 1 s after the
 last one in its channel. Measured from the fake's own log: delivered messages per second over the
 delivery window (first post to last, plus the 1 s the last post occupies) against the limit

@@ -25,8 +25,8 @@ from sqlalchemy import func, insert, select
 
 from bot.config import parse_config
 from bot.db import make_engine, make_session_factory, session_scope, upgrade
-from bot.digest import build_daily_digest, digest_message
-from bot.scoring import categorize
+from bot.insights.digest import build_daily_digest, digest_message
+from bot.intake.scoring import categorize
 from models import FollowUp, Item, SlackMessage
 
 CONFIG = parse_config({"teams": [{"name": "success", "channel": "C0SUCCESS", "timezone": "America/New_York"},

@@ -20,8 +20,8 @@ from sqlalchemy import insert, select
 from bench.harness import fresh_database, postgres_url
 from bot.config import parse_config
 from bot.db import make_engine, make_session_factory, session_scope, upgrade
-from bot.vip import search_key
-from bot.vip_commands import run_vip_command
+from bot.vip.accounts import search_key
+from bot.vip.commands import run_vip_command
 from models import Account, AccountDomain, Contact
 
 SYLLABLES = ["ar", "bel", "cor", "dan", "el", "fin", "gor", "hal", "is", "jor", "kal", "lum", "mar", "nor",

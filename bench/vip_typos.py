@@ -1,6 +1,6 @@
 """`/vip` look-up accuracy: does the right account come first for what people really type?
 
-The demo's VIP book (bot/demo.py, 500 accounts, seed 7: Acme Corp, Initech, "Coho Travel", "Granite
+The demo's VIP book (bot/sandbox/demo.py, 500 accounts, seed 7: Acme Corp, Initech, "Coho Travel", "Granite
 Bank"…) is loaded into a migrated SQLite file (and a fresh Postgres database when
 CXLOOP_BENCH_DATABASE_URL or CXLOOP_TEST_DATABASE_URL is set). A corpus of typo queries is generated
 from it deterministically: one-letter substitutions (a neighbouring key), deletions, insertions and
@@ -26,10 +26,10 @@ from pathlib import Path
 
 from bench.harness import fresh_database, postgres_url
 from bot.db import make_engine, make_session_factory, session_scope, upgrade
-from bot.demo import DEFAULT_ACCOUNTS, DEFAULT_SEED, _account_records
-from bot.vip import search_key
-from bot.vip_book import AccountRecord, upsert_account
-from bot.vip_search import search_accounts
+from bot.sandbox.demo import DEFAULT_ACCOUNTS, DEFAULT_SEED, _account_records
+from bot.vip.accounts import search_key
+from bot.vip.book import AccountRecord, upsert_account
+from bot.vip.search import search_accounts
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 CORPUS_SEED = 16

@@ -59,7 +59,7 @@ def _beside_demo(settings: Settings) -> Settings:
 
     from sqlalchemy.engine import make_url
 
-    from bot.demo import DEMO_STATE_FILE, read_demo_state
+    from bot.sandbox.demo import DEMO_STATE_FILE, read_demo_state
 
     if os.environ.get("DATABASE_URL") or settings.slack_bot_token:
         return settings  # a configured database, or a real Slack: never the demo's
@@ -144,9 +144,9 @@ def serve(host: str | None, port: int | None, socket_mode: bool, no_worker: bool
 
     import uvicorn
 
+    from bot.delivery.worker import DeliveryWorker
     from bot.runtime import build_runtime
     from bot.web import create_app
-    from bot.worker import DeliveryWorker
 
     settings = _settings(sandbox=sandbox)
     if not sandbox:
@@ -238,8 +238,8 @@ def serve(host: str | None, port: int | None, socket_mode: bool, no_worker: bool
 @click.option("--metrics-port", type=int, default=None, help="Serve this process's Prometheus metrics on this port.")
 def worker(metrics_port: int | None) -> None:
     """Deliver queued messages to Slack (for deployments that run delivery in its own process)."""
+    from bot.delivery.worker import DeliveryWorker
     from bot.runtime import build_runtime
-    from bot.worker import DeliveryWorker
 
     settings = _settings()
     _logging(settings)
@@ -292,7 +292,7 @@ def db_current() -> None:
 @click.argument("path", required=False)
 def check_config(path: str | None) -> None:
     """Validate the TOML configuration and print the routing table."""
-    from bot.routing import describe_when
+    from bot.intake.routing import describe_when
 
     settings = _settings()
     config = _config(settings, path)
@@ -322,7 +322,7 @@ def outbox(ctx: click.Context, status: str | None, limit: int) -> None:
     from sqlalchemy import select
 
     from bot.db import make_engine, make_session_factory, session_scope
-    from bot.delivery import outbox_counts
+    from bot.delivery.handlers import outbox_counts
     from models import OutboxMessage
 
     settings = _settings()
@@ -391,7 +391,7 @@ def doctor(path: str | None) -> None:
 def outbox_retry(row_id: int | None) -> None:
     """Requeue dead rows for delivery."""
     from bot.db import make_engine, make_session_factory, session_scope
-    from bot.delivery import requeue_dead
+    from bot.delivery.handlers import requeue_dead
     from models.base import utcnow
 
     settings = _settings()
@@ -414,8 +414,8 @@ def simulate(url: str | None, source: str, count: int, interval: float, secret: 
 
     import httpx
 
+    from bot.common.signing import sign_webhook
     from bot.sandbox.samples import sample_payload
-    from bot.signing import sign_webhook
 
     settings = _settings()
     url = (url or f"http://127.0.0.1:{settings.port}").rstrip("/")
@@ -453,7 +453,7 @@ def demo(ctx: click.Context, database_url: str, seed: int | None, host: str, por
     import secrets
 
     from bot.db import make_engine, make_session_factory, session_scope, upgrade
-    from bot.demo import (
+    from bot.sandbox.demo import (
         DEFAULT_SEED,
         DEMO_CONFIG_PATH,
         demo_seeded,
@@ -512,7 +512,7 @@ class _SlackLookupFailed(Exception):
 def _owner_resolver(settings: Settings):
     """resolve_owner for import_csv: an e-mail → its Slack user id through users.lookupByEmail, cached
     per e-mail. Without a bot token every e-mail owner fails its row, with a message saying why."""
-    from bot.vip_book import ImportRowError
+    from bot.vip.book import ImportRowError
 
     if not settings.slack_bot_token:
         def no_token(email: str) -> str | None:
@@ -566,7 +566,7 @@ def vip_import(file) -> None:
     import io
 
     from bot.db import make_engine, make_session_factory, session_scope
-    from bot.vip_book import import_csv
+    from bot.vip.book import import_csv
     from models.base import utcnow
 
     settings = _settings()
@@ -603,7 +603,7 @@ def vip_export(file: str | None) -> None:
     import io
 
     from bot.db import make_engine, make_session_factory, session_scope
-    from bot.vip_book import export_csv
+    from bot.vip.book import export_csv
 
     settings = _settings()
     engine = make_engine(settings.database_url)
@@ -626,8 +626,8 @@ def vip_export(file: str | None) -> None:
 @click.option("--sandbox", is_flag=True, help="Queue for a `cxloop serve --sandbox` on the same database.")
 def clock(once: bool, metrics_port: int | None, sandbox: bool) -> None:
     """Run the scheduler: digests, reports, SLA nudges, follow-up and VIP check-in reminders."""
-    from bot.clock import run_clock, run_tick
     from bot.runtime import build_runtime
+    from bot.schedule.clock import run_clock, run_tick
 
     settings = _settings(sandbox=sandbox)
     _logging(settings)
@@ -662,9 +662,9 @@ def _actor() -> str:
 @click.argument("email")
 def forget(email: str) -> None:
     """Erase a customer's personal data (comments, name, e-mail) here and in Slack's copies. Idempotent."""
+    from bot.common.email_address import InvalidEmail, normalise_email
     from bot.db import make_engine, make_session_factory, session_scope
-    from bot.email_address import InvalidEmail, normalise_email
-    from bot.erasure import forget_customer
+    from bot.privacy.erasure import forget_customer
     from models.base import utcnow
 
     try:
@@ -694,7 +694,7 @@ def purge(older_than: str, include_open: bool, yes: bool) -> None:
     """Apply a retention policy: delete resolved items, delivered outbox rows, job runs and touches older
     than DAYS. Open and claimed items and each VIP account's latest touch are kept."""
     from bot.db import make_engine, make_session_factory, session_scope
-    from bot.erasure import parse_retention, purge_item_batch, purge_plan, purge_rest
+    from bot.privacy.erasure import parse_retention, purge_item_batch, purge_plan, purge_rest
     from models.base import utcnow
 
     try:
@@ -737,7 +737,7 @@ def jobs(limit: int) -> None:
     from sqlalchemy import select
 
     from bot.db import make_engine, make_session_factory, session_scope
-    from bot.jobs import next_runs
+    from bot.schedule.plans import next_runs
     from models import JobRun
     from models.base import utcnow
 
@@ -789,7 +789,7 @@ def digest(team_name: str, day_text: str | None, send: bool) -> None:
     from zoneinfo import ZoneInfo
 
     from bot.db import make_engine, make_session_factory, session_scope
-    from bot.digest import build_daily_digest, digest_text
+    from bot.insights.digest import build_daily_digest, digest_text
     from models.base import utcnow
 
     settings = _settings()
@@ -812,7 +812,7 @@ def digest(team_name: str, day_text: str | None, send: bool) -> None:
         click.echo(digest_text(build_daily_digest(session, team=team, day=day, now=now)))
         sent = None
         if send:
-            from bot.jobs import send_digest
+            from bot.schedule.plans import send_digest
 
             sent = send_digest(session, config=config, team=team, day=day, now=now, claimed_by="cli")
     if send:
@@ -830,7 +830,7 @@ def report(team_name: str, week: str | None, month: str | None, send: bool) -> N
     from zoneinfo import ZoneInfo
 
     from bot.db import make_engine, make_session_factory, session_scope
-    from bot.digest import (
+    from bot.insights.digest import (
         build_monthly_report,
         build_weekly_report,
         iso_week_label,
@@ -867,7 +867,7 @@ def report(team_name: str, week: str | None, month: str | None, send: bool) -> N
         click.echo(report_text(trend))
         sent = None
         if send:
-            from bot.jobs import send_report
+            from bot.schedule.plans import send_report
 
             sent = send_report(session, config=config, team=team, kind=kind, period=period, now=now,
                                claimed_by="cli")

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.vocabulary import DEFAULT_THEMES, KINDS
+from bot.common.vocabulary import DEFAULT_THEMES, KINDS
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///cxloop.db"
@@ -347,7 +347,7 @@ def _format_validation_error(exc: ValidationError) -> list[str]:
 
 def _provider_option_problems(sources: list[SourceConfig]) -> list[str]:
     """Each provider adapter checks its own `options`, so a typo fails at start-up, not on a live webhook."""
-    from bot.providers import adapter_for
+    from bot.intake.providers import adapter_for
 
     problems = []
     for index, source in enumerate(sources):

@@ -40,7 +40,7 @@ class DatabaseCollector(Collector):
         self.factory = factory
 
     def collect(self):
-        from bot.delivery import outbox_backlog
+        from bot.delivery.handlers import outbox_backlog
         from models import JobRun, OutboxMessage
         from models.delivery import DEAD, PENDING
 

@@ -15,16 +15,16 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.db import current_revision, head_revision
-from bot.delivery import outbox_backlog
-from bot.group_commit import GroupCommitWriter
-from bot.intake import MAX_BODY_BYTES
+from bot.delivery.handlers import outbox_backlog
+from bot.delivery.outbound import ProviderAPIs
+from bot.delivery.worker import DeliveryWorker
+from bot.intake.group_commit import GroupCommitWriter
+from bot.intake.ingest import MAX_BODY_BYTES
 from bot.metrics import exposition
-from bot.outbound import ProviderAPIs
 from bot.request_bounds import BODY_TIMEOUT_SECONDS, RequestBounds
 from bot.runtime import Runtime
 from bot.slack.app import MAX_SLACK_BODY_BYTES, create_bolt_app, dispatch_to_bolt
 from bot.slack.replays import ReplayGuard
-from bot.worker import DeliveryWorker
 from handlers.dashboard import dashboard_routes
 from handlers.webhooks import make_webhook_endpoint
 
@@ -67,7 +67,7 @@ def create_app(runtime: Runtime, *, worker: DeliveryWorker | None = None, extra_
                on_shutdown: list | None = None, providers: ProviderAPIs | None = None,
                body_timeout: float = BODY_TIMEOUT_SECONDS) -> Starlette:
     bolt_app = create_bolt_app(runtime)
-    # Webhooks arriving together share one transaction (bot/group_commit.py).
+    # Webhooks arriving together share one transaction (bot/intake/group_commit.py).
     intake_writer = GroupCommitWriter(runtime.factory)
     # Provider API calls: a pooled client and a bounded pool per source, apart from Slack's threads.
     provider_apis = providers or ProviderAPIs(runtime.config)

@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from bot.dashboard import (
+from bot.insights.dashboard import (
     ITEM_COLUMNS,
     TOUCH_COLUMNS,
     FilterError,
@@ -45,7 +45,7 @@ from bot.dashboard import (
     export_touch_rows,
     parse_date_param,
 )
-from bot.dashboard_page import SECURITY_HEADERS, render_dashboard, render_message
+from bot.insights.page import SECURITY_HEADERS, render_dashboard, render_message
 from bot.runtime import Runtime
 from bot.throttle import SIGN_IN_FAILURES, SIGN_IN_WINDOW_SECONDS, FailureThrottle
 

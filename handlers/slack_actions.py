@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from slack_bolt import Ack, App
 
-from bot import followups
-from bot.close_loop import reply_route
-from bot.permissions import PermissionAction, check_permission, permission_refusal
-from bot.reminders import next_workday
+from bot.followups import service as followups
+from bot.followups.close_loop import reply_route
+from bot.followups.permissions import PermissionAction, check_permission, permission_refusal
 from bot.runtime import Runtime
+from bot.schedule.reminders import next_workday
 from bot.slack import blocks
 from bot.slack.ids import ActionId, OverflowChoice, parse_item_value, split_version
 from bot.slack.replies import change_reply, claim_reply

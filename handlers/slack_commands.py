@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import Ack, App
 
-from bot.commands import run_cxloop_command
+from bot.followups.commands import run_cxloop_command
 from bot.runtime import Runtime
 from bot.slack.blocks import ephemeral_text
 

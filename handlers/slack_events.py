@@ -6,7 +6,7 @@ import logging
 
 from slack_bolt import App
 
-from bot.home import publish_home
+from bot.followups.home import publish_home
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ import re
 
 from slack_bolt import Ack, App
 
+from bot.common.email_address import email_or_none
 from bot.config import AppConfig
-from bot.email_address import email_or_none
-from bot.escalations import escalate_from_slack, escalate_modal, team_options
+from bot.intake.escalations import escalate_from_slack, escalate_modal, team_options
 from bot.runtime import Runtime
 from bot.slack.ids import SEVERITIES, InputId, ShortcutId, ViewId
 from handlers.slack_reply import tell_user

@@ -7,9 +7,9 @@ from datetime import date
 
 from slack_bolt import Ack, App
 
-from bot import followups
-from bot.close_loop import queue_customer_reply, queue_resolution_callbacks, reply_route
-from bot.permissions import PermissionAction, check_permission, permission_refusal
+from bot.followups import service as followups
+from bot.followups.close_loop import queue_customer_reply, queue_resolution_callbacks, reply_route
+from bot.followups.permissions import PermissionAction, check_permission, permission_refusal
 from bot.runtime import Runtime
 from bot.slack.ids import OUTCOMES, SNOOZE_CHOICES_HOURS, InputId, ViewId
 from bot.slack.replies import change_reply

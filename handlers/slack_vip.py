@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from slack_bolt import Ack, App
 
-from bot import vip
-from bot.reminders import VIP_SNOOZE_DAYS, snooze_checkins
 from bot.runtime import Runtime
+from bot.schedule.reminders import VIP_SNOOZE_DAYS, snooze_checkins
 from bot.slack.ids import ActionId, InputId, ViewId, parse_item_value
 from bot.slack.mrkdwn import escaped_truncated
 from bot.slack.vip_blocks import assign_owner_modal, log_touch_modal
-from bot.vip_commands import Reply, assign_owner, card_reply, run_vip_command, share_card
+from bot.vip import accounts as vip
+from bot.vip.commands import Reply, assign_owner, card_reply, run_vip_command, share_card
 from handlers.slack_events import refresh_home
 from handlers.slack_reply import answer, tell_user
 from handlers.view_state import input_state, metadata_id, selected_value

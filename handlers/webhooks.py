@@ -16,17 +16,17 @@ from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot import webhook_events
+from bot.common.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify_webhook
 from bot.config import SourceConfig
-from bot.group_commit import GroupCommitWriter
-from bot.intake import IngestResult, PayloadError, ingest_item, parse_generic_payload, validate_payload
+from bot.delivery.outbound import PROVIDER_RETRY_AFTER_SECONDS, ProviderAPI, ProviderAPIs
+from bot.intake import webhook_events
+from bot.intake.group_commit import GroupCommitWriter
+from bot.intake.ingest import IngestResult, PayloadError, ingest_item, parse_generic_payload, validate_payload
+from bot.intake.providers import adapter_for
+from bot.intake.providers.base import Ignored, ProviderUnavailable
 from bot.logs import REQUEST_ID_HEADER, new_request_id, request_id_var
 from bot.metrics import ITEMS_INGESTED, WEBHOOKS
-from bot.outbound import PROVIDER_RETRY_AFTER_SECONDS, ProviderAPI, ProviderAPIs
-from bot.providers import adapter_for
-from bot.providers.base import Ignored, ProviderUnavailable
 from bot.runtime import Runtime
-from bot.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify_webhook
 from models import Item
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# (table, column) searched by bot/vip_search.py, as created by migration 20261122_0006.
+# (table, column) searched by bot/vip/search.py, as created by migration 20261122_0006.
 _SEARCHED = (("accounts", "search_name"), ("account_domains", "domain"), ("contacts", "email"))
 # SQLite: the FTS5 virtual tables, and the shadow tables FTS5 creates beside each
 # (https://www.sqlite.org/fts5.html; `_content` only exists without `content=`, listed for completeness).

@@ -35,7 +35,7 @@ class Account(Base):
     renewal_on: Mapped[date | None] = mapped_column(Date)
     properties: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     last_touch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # last touch (or creation) + cadence; kept in step by bot/vip.py so due lists are one indexed range.
+    # last touch (or creation) + cadence; kept in step by bot/vip/accounts.py so due lists are one indexed range.
     next_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     checkin_snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

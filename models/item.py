@@ -59,7 +59,7 @@ class Item(Base):
     # Fingerprint of what the sender sent, so a retry is told apart from an edit.
     content_hash: Mapped[str] = mapped_column(String(64))
     revision: Mapped[int] = mapped_column(Integer, default=1)
-    # The sender's version of what is stored (bot.intake.source_version: its updated time, then a
+    # The sender's version of what is stored (bot.intake.ingest.source_version: its updated time, then a
     # sequence or stage), sortable as text. An event whose version is not newer changes nothing, so an
     # older event arriving late or replayed never overwrites a newer one. NULL: stored before versions.
     source_version: Mapped[str | None] = mapped_column(String(64))

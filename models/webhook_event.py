@@ -17,5 +17,5 @@ class WebhookEventSeen(Base):
     # replay carries the same id; an edit of the same response is a new event with a new id.
     source: Mapped[str] = mapped_column(String(64), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    # Pruned after bot.webhook_events.KEEP_DAYS: an event that old is fetched again (one API call).
+    # Pruned after bot.intake.webhook_events.KEEP_DAYS: an event that old is fetched again (one API call).
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -27,14 +27,14 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.common.signing import sign_webhook
 from bot.config import AppConfig, Settings, parse_config
 from bot.db import make_session_factory, session_scope, upgrade
+from bot.delivery.worker import DeliveryWorker
 from bot.runtime import Runtime, build_runtime
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import button_action, message_block_actions, signed_form
-from bot.signing import sign_webhook
 from bot.web import create_app
-from bot.worker import DeliveryWorker
 
 POSTGRES_ENV = "CXLOOP_TEST_DATABASE_URL"
 SIGNING_SECRET = "test-signing-secret"
@@ -213,7 +213,7 @@ class AppUnderTest:
 
     def idle(self, timeout: float = 10.0) -> None:
         """Wait until the outbox has nothing pending."""
-        from bot.delivery import outbox_counts
+        from bot.delivery.handlers import outbox_counts
 
         def drained() -> bool:
             with session_scope(self.runtime.factory) as session:

@@ -427,11 +427,11 @@ def demo_dir(workdir: Path, monkeypatch) -> Path:
     """A directory to run `cxloop demo` in (no cxloop.toml: the demo's own configuration), seeding a small demo."""
     import functools
 
-    import bot.demo
+    import bot.sandbox.demo
 
     (workdir / "cxloop.toml").unlink()
     monkeypatch.chdir(workdir)
-    monkeypatch.setattr(bot.demo, "seed_demo", functools.partial(bot.demo.seed_demo, accounts=20, responses=40))
+    monkeypatch.setattr(bot.sandbox.demo, "seed_demo", functools.partial(bot.sandbox.demo.seed_demo, accounts=20, responses=40))
     return workdir
 
 

@@ -11,7 +11,7 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.signing import sign_slack_request
+from bot.common.signing import sign_slack_request
 
 TEAM = {"id": "T0SANDBOX", "domain": "sandbox"}
 API_APP_ID = "A0CXLOOP"

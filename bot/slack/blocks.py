@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.durations import hours_label
+from bot.common.durations import hours_label
 from bot.slack.ids import (
     OUTCOMES,
     SNOOZE_CHOICES_HOURS,

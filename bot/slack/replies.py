@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.followups import ChangeResult
+from bot.followups.service import ChangeResult
 from bot.slack.mrkdwn import user_mention
 
 

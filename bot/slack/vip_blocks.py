@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.followups.triage import ORDER_LABEL
 from bot.slack.blocks import (
     BUTTON_TEXT_MAX,
     FIELD_TEXT_MAX,
@@ -25,10 +26,9 @@ from bot.slack.blocks import (
 )
 from bot.slack.ids import ActionId, InputId, ViewId, account_value
 from bot.slack.mrkdwn import ELLIPSIS, escape_mrkdwn, escaped_truncated, slack_date, truncate, user_mention
-from bot.triage import ORDER_LABEL
 
 if TYPE_CHECKING:
-    from bot.vip_search import Match
+    from bot.vip.search import Match
 
 Block = dict[str, Any]
 
@@ -88,13 +88,13 @@ class AccountCard:
     renewal_on: date | None
     domains: tuple[str, ...]
     cadence_days: int
-    cadence_status: str  # from bot.vip.cadence_status, e.g. "5 days overdue"
+    cadence_status: str  # from bot.vip.accounts.cadence_status, e.g. "5 days overdue"
     last_touch: TouchView | None
     scores: tuple[tuple[datetime, str, int], ...]  # (when, kind, score), newest first; 5 are shown
     open_items: tuple[ItemLine, ...]  # escalations, detractors (lowest first), passives, promoters
     comments: tuple[tuple[datetime, str], ...]  # (when, text), newest first; 3 are shown
     # The items whose customer words the card shows (open items, comments): a shared card records
-    # them, so `cxloop forget` can rewrite it (bot/erasure.py).
+    # them, so `cxloop forget` can rewrite it (bot/privacy/erasure.py).
     quoted_items: tuple[int, ...] = ()
     # How many items are open in all (open_items may hold fewer); None: len(open_items).
     open_count: int | None = None
@@ -397,7 +397,7 @@ def no_match(query: str, suggestions: Sequence[Match]) -> list[Block]:
 
 def due_list(items: Sequence[tuple[int, str, str]], *, title: str) -> list[Block]:
     """(account_id, name, status) rows, in the order given (pass them most overdue first, as
-    bot.vip.due_accounts returns them), each with a Log touch button. Empty → 'Nothing due. 🎉'."""
+    bot.vip.accounts.due_accounts returns them), each with a Log touch button. Empty → 'Nothing due. 🎉'."""
     blocks: list[Block] = [{"type": "header", "block_id": "vip_due_header",
                             "text": _plain(_one_line(title) or "Due check-ins", HEADER_TEXT_MAX)}]
     if not items:

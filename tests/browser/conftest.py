@@ -23,12 +23,12 @@ import uvicorn
 
 from bot.config import SANDBOX_BOT_TOKEN, SANDBOX_SIGNING_SECRET, Settings, load_config
 from bot.db import session_scope, upgrade
-from bot.demo import DEMO_CONFIG_PATH, seed_demo
+from bot.delivery.worker import DeliveryWorker
 from bot.runtime import Runtime, build_runtime
+from bot.sandbox.demo import DEMO_CONFIG_PATH, seed_demo
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.page import restore_history, sandbox_routes
 from bot.web import create_app
-from bot.worker import DeliveryWorker
 from models.base import utcnow
 from tests.conftest import _free_port, wait_for
 

@@ -22,10 +22,10 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
-from bot.delivery import METADATA_EVENT_TYPE
+from bot.common.signing import sign_webhook
+from bot.delivery.handlers import METADATA_EVENT_TYPE
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import button_action, message_block_actions, signed_payload
-from bot.signing import sign_webhook
 
 SIGNING_SECRET = "chaos-signing-secret"
 WEBHOOK_SECRET = "chaos-webhook-secret"

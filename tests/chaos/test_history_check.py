@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.delivery import METADATA_EVENT_TYPE, _find_posted
+from bot.delivery.handlers import METADATA_EVENT_TYPE, _find_posted
 from bot.sandbox.fake_slack import FakeSlack
 from bot.slack.client import make_client
 from models.base import utcnow

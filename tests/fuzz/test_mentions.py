@@ -16,14 +16,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import update
 
-from bot.digest import build_daily_digest, digest_message
-from bot.home import HomeData, HomeItem, home_view
-from bot.reminders import nudge_unclaimed_items
-from bot.signing import sign_slack_request
+from bot.common.signing import sign_slack_request
+from bot.followups.home import HomeData, HomeItem, home_view
+from bot.insights.digest import build_daily_digest, digest_message
+from bot.schedule.reminders import nudge_unclaimed_items
 from bot.slack.blocks import ItemView, item_message, thread_note
 from bot.slack.mrkdwn import escape_mrkdwn
 from bot.slack.vip_blocks import account_choices, due_list, no_match
-from bot.vip_search import Match
+from bot.vip.search import Match
 from models import OutboxMessage
 from tests.conftest import SIGNING_SECRET
 from tests.fuzz.counting import counted

@@ -19,9 +19,15 @@ from hypothesis import strategies as st
 from sqlalchemy import String
 
 from bot.config import SourceConfig
-from bot.intake import GenericPayload, PayloadError, _content_fields, parse_generic_payload, validate_payload
-from bot.providers import adapter_for, surveymonkey
-from bot.providers.base import Ignored, ProviderUnavailable
+from bot.intake.ingest import (
+    GenericPayload,
+    PayloadError,
+    _content_fields,
+    parse_generic_payload,
+    validate_payload,
+)
+from bot.intake.providers import adapter_for, surveymonkey
+from bot.intake.providers.base import Ignored, ProviderUnavailable
 from models import Item
 from tests.fuzz.counting import counted
 from tests.fuzz.strategies import (
@@ -158,7 +164,7 @@ def test_provider_parser_refuses_bad_input_with_a_4xx(kind, data):
     surveymonkey.clear_cache()
     if kind == "wootric" and data.draw(st.booleans(), label="form encoded"):
         name = data.draw(st.sampled_from(provider_fixtures("wootric", ".form")))
-        from bot.providers.wootric import parse_form
+        from bot.intake.providers.wootric import parse_form
         body, headers = data.draw(form_body(parse_form(fixture_bytes("wootric", name)))), FORM_HEADERS
     else:
         name = data.draw(st.sampled_from(provider_fixtures(kind)))

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import func, select
 
-from bot.signing import sign_slack_request
+from bot.common.signing import sign_slack_request
 from models import FollowUpEvent, OutboxMessage
 from models.delivery import UPDATE_ITEM
 from tests.conftest import SIGNING_SECRET, wait_for

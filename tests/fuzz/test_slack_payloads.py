@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.signing import sign_slack_request
+from bot.common.signing import sign_slack_request
 from bot.slack.ids import ActionId, InputId, OverflowChoice, ShortcutId, ViewId
 from models import FollowUp, FollowUpEvent, Item, OutboxMessage
 from tests.conftest import SIGNING_SECRET, wait_for

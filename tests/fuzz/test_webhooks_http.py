@@ -21,9 +21,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.providers import surveymonkey
-from bot.providers.wootric import parse_form
-from bot.signing import sign_webhook
+from bot.common.signing import sign_webhook
+from bot.intake.providers import surveymonkey
+from bot.intake.providers.wootric import parse_form
 from models import FollowUp, Item, OutboxMessage
 from tests.conftest import TEST_CONFIG, WEBHOOK_SECRET, make_config
 from tests.fuzz.counting import counted

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bot.intake import ingest_item, validate_payload
-from bot.signing import verify_webhook
+from bot.common.signing import verify_webhook
+from bot.intake.ingest import ingest_item, validate_payload
 from bot.slack.ids import ActionId, InputId, ViewId, item_value
 from tests.conftest import TEST_CONFIG, WEBHOOK_SECRET, make_config, wait_for
 

@@ -221,7 +221,7 @@ def test_a_post_that_reached_slack_but_was_not_recorded_is_not_posted_again(make
                                         metadata={"event_type": "cxloop_item", "event_payload": {"item_id": item_id}})
     with app.runtime.session() as session:
         session.execute(update(OutboxMessage).values(attempts=1))
-    from bot.worker import DeliveryWorker
+    from bot.delivery.worker import DeliveryWorker
 
     worker = DeliveryWorker(app.runtime.factory, app.runtime.client)
     wait_for(lambda: worker.run_once() == 0 and _pending(app) == 0, what="delivery")
@@ -232,7 +232,7 @@ def test_a_post_that_reached_slack_but_was_not_recorded_is_not_posted_again(make
 
 
 def _pending(app) -> int:
-    from bot.delivery import outbox_counts
+    from bot.delivery.handlers import outbox_counts
 
     with app.runtime.session() as session:
         return outbox_counts(session)["pending"]
@@ -312,7 +312,7 @@ def test_app_home_lists_my_claims(make_app):
              "event_id": "Ev0HOME", "event_time": int(time.time()),
              "event": {"type": "app_home_opened", "user": "U0ANA", "channel": "D0ANA", "tab": "home"}}
     body = json.dumps(event)
-    from bot.signing import sign_slack_request
+    from bot.common.signing import sign_slack_request
     from tests.conftest import SIGNING_SECRET
 
     headers = {**sign_slack_request(SIGNING_SECRET, body), "Content-Type": "application/json"}

@@ -1,6 +1,6 @@
 """GET /dashboard and its CSV exports over HTTP: the token gate, the page's figures, filters, exports.
 
-Items arrive as signed webhooks; claims and resolutions go through bot.followups at known offsets from
+Items arrive as signed webhooks; claims and resolutions go through bot.followups.service at known offsets from
 each item's stored arrival, so the expected medians and SLA breaches are computed here, not read back.
 """
 
@@ -18,9 +18,9 @@ import httpx
 import pytest
 from sqlalchemy import literal_column, select
 
-from bot.followups import add_note, claim_followup, resolve_followup
-from bot.scoring import categorize
-from bot.vip import log_touch
+from bot.followups.service import add_note, claim_followup, resolve_followup
+from bot.intake.scoring import categorize
+from bot.vip.accounts import log_touch
 from models import Account, Item
 from tests.conftest import TEST_CONFIG, make_config
 
@@ -554,10 +554,10 @@ def test_an_unknown_filter_value_is_a_400_that_lists_the_known_ones(app, path, q
 def test_an_sql_error_is_a_500_not_a_database_busy_page(app, monkeypatch) -> None:
     """A malformed statement (the one-week range used to build CASE without WHEN) is a bug: SQLite calls
     it OperationalError like a lock, but the page must not tell people to wait for a busy database."""
-    import bot.dashboard
+    import bot.insights.dashboard
 
     seed(app)
-    monkeypatch.setattr(bot.dashboard, "_bucket_of", lambda column, bounds: literal_column("CASE ELSE 0 END"))
+    monkeypatch.setattr(bot.insights.dashboard, "_bucket_of", lambda column, bounds: literal_column("CASE ELSE 0 END"))
     response = get(app, "/dashboard", headers=bearer())
     assert response.status_code == 500
     assert "Database busy" not in response.text and "retry-after" not in response.headers

@@ -1,4 +1,4 @@
-"""`customer.email` is exactly one mailbox, checked by one function (bot/email_address.py) everywhere.
+"""`customer.email` is exactly one mailbox, checked by one function (bot/common/email_address.py) everywhere.
 
 Attacks: a list of addresses (the reply went to both), an address with a line break (the worker
 raised on its row forever). Through the real endpoint, database and fake Slack.

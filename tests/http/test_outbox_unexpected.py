@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from sqlalchemy import update
 
 from bot.cli import main
-from bot.delivery import MAX_FAILURES
+from bot.delivery.handlers import MAX_FAILURES
 from models import OutboxMessage
 from models.base import utcnow
 from models.delivery import HTTP_CALL

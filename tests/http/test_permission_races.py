@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-import bot.permissions
-from bot import followups
+import bot.followups.permissions
 from bot.db import session_scope
+from bot.followups import service as followups
 from bot.slack.ids import ActionId, OverflowChoice, item_value, overflow_value
 from models import FollowUp, FollowUpEvent
 from tests.conftest import TEST_CONFIG, make_config, wait_for
@@ -68,7 +68,7 @@ def test_an_unclaim_decided_on_anas_claim_cannot_remove_bens(make_app, fake_slac
     # The reassignment lands while Ana's permission is being decided: in the check before the
     # transaction (a Slack look-up may take a while there), or in the transaction's own check.
     calls: list[str] = []
-    permitted = bot.permissions.is_permitted
+    permitted = bot.followups.permissions.is_permitted
 
     def reassigned_meanwhile(action, user_id, *args, **kwargs):
         calls.append(action)
@@ -77,7 +77,7 @@ def test_an_unclaim_decided_on_anas_claim_cannot_remove_bens(make_app, fake_slac
             _reassign_to_ben(app, item_id)
         return answer
 
-    monkeypatch.setattr(bot.permissions, "is_permitted", reassigned_meanwhile)
+    monkeypatch.setattr(bot.followups.permissions, "is_permitted", reassigned_meanwhile)
     unclaims = _events(app.runtime.factory, "unclaim")
     assert app.click(ActionId.MORE, "", user="U0ANA", channel="C0SUCCESS", ts=post["ts"],
                      selected_option=overflow_value(OverflowChoice.UNCLAIM, item_id)).status_code == 200

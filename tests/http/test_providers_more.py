@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.providers import surveymonkey
+from bot.intake.providers import surveymonkey
 from models import Item
 from tests.conftest import TEST_CONFIG, make_config
 
@@ -354,8 +354,8 @@ def test_the_webhook_url_answers_head_as_surveymonkey_requires_before_subscribin
 
 def test_json_nested_too_deep_is_a_400_not_a_crash():
     """Wootric and SurveyMonkey decode bodies with the shared decoder, like every adapter."""
-    from bot.intake import PayloadError
-    from bot.providers.base import decode_json_object
+    from bot.intake.ingest import PayloadError
+    from bot.intake.providers.base import decode_json_object
 
     with pytest.raises(PayloadError) as caught:
         decode_json_object(b"[" * 100_000 + b"]" * 100_000)

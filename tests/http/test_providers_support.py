@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.common.signing import SignatureError
 from bot.config import ConfigError
-from bot.providers import adapter_for
-from bot.signing import SignatureError
+from bot.intake.providers import adapter_for
 from models import Item
 from tests.conftest import TEST_CONFIG, make_config
 

@@ -11,11 +11,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from slack_sdk.models.blocks import Block
 
-from bot.intake import ingest_item, validate_payload
+from bot.intake.ingest import ingest_item, validate_payload
 from bot.sandbox.fake_slack import validate_blocks
 from bot.slack.ids import ActionId, InputId, ViewId, item_value
-from bot.vip import last_touch
-from bot.vip_book import AccountRecord, upsert_account
+from bot.vip.accounts import last_touch
+from bot.vip.book import AccountRecord, upsert_account
 from models import Item
 from tests.conftest import TEST_CONFIG, _free_port, make_config, wait_for
 from tests.http.test_close_loop import Target

@@ -22,10 +22,10 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from bot.common.signing import sign_webhook
 from bot.config import SANDBOX_SIGNING_SECRET, SANDBOX_WEBHOOK_SECRET
 from bot.db import upgrade
 from bot.sandbox.slack_requests import signed_form
-from bot.signing import sign_webhook
 from tests.conftest import _free_port, wait_for
 
 TOML = """\

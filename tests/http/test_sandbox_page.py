@@ -21,13 +21,13 @@ import uvicorn
 from sqlalchemy import select
 
 from bot.config import Settings
+from bot.delivery.worker import DeliveryWorker
 from bot.runtime import Runtime, build_runtime
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.page import render_blocks, render_date, render_mrkdwn, restore_history, sandbox_routes
 from bot.slack.ids import ActionId, InputId, OverflowChoice
-from bot.vip_book import AccountRecord, upsert_account
+from bot.vip.book import AccountRecord, upsert_account
 from bot.web import create_app
-from bot.worker import DeliveryWorker
 from models import Item
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, _free_port, make_config, wait_for
 
@@ -78,7 +78,7 @@ def sandbox(database_url: str, fake_slack: FakeSlack) -> Iterator[Sandbox]:
 
 
 def _post_response(sandbox: Sandbox, payload: dict) -> dict:
-    from bot.signing import sign_webhook
+    from bot.common.signing import sign_webhook
     from tests.conftest import WEBHOOK_SECRET
 
     body = httpx.Request("POST", "/", json=payload).content

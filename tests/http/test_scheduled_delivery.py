@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from handlers.jobs import tick
+from bot.schedule.tick import tick
 from tests.conftest import wait_for
 
 

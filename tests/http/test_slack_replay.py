@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from bot.sandbox.slack_requests import signed_form
 from bot.slack.ids import ActionId, InputId, OverflowChoice, ViewId, item_value, overflow_value
 from bot.slack.replays import KEEP_SECONDS, ReplayGuard
-from bot.vip_book import AccountRecord, upsert_account
+from bot.vip.book import AccountRecord, upsert_account
 from models import FollowUpEvent, SlackRequestSeen, Touch
 from tests.conftest import SIGNING_SECRET, TEST_CONFIG, _free_port, make_config, wait_for
 from tests.http.test_reply import Mailbox

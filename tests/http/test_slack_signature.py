@@ -11,8 +11,8 @@ import time
 
 import pytest
 
+from bot.common.signing import sign_slack_request
 from bot.sandbox.slack_requests import button_action, message_block_actions, signed_form
-from bot.signing import sign_slack_request
 from bot.slack.ids import ActionId, item_value
 from tests.conftest import SIGNING_SECRET
 

@@ -21,8 +21,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot import outbound
-from bot.providers import surveymonkey
+from bot.delivery import outbound
+from bot.intake.providers import surveymonkey
 from models import Item
 from tests.conftest import TEST_CONFIG, make_config, wait_for
 from tests.http.test_providers_more import (

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.providers import surveymonkey
-from bot.vip_book import AccountRecord, upsert_account
+from bot.intake.providers import surveymonkey
+from bot.vip.book import AccountRecord, upsert_account
 from models import Item, OutboxMessage
 from tests.conftest import TEST_CONFIG, make_config
 from tests.http import test_providers_more as more

@@ -12,13 +12,13 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy import select
 
 from bot.db import session_scope
-from bot.delivery import requeue_dead
-from bot.digest import iso_week_label
-from bot.jobs import send_report
-from bot.reminders import remind_vip_checkins
+from bot.delivery.handlers import requeue_dead
+from bot.insights.digest import iso_week_label
 from bot.sandbox.fake_slack import validate_blocks
+from bot.schedule.plans import send_report
+from bot.schedule.reminders import remind_vip_checkins
 from bot.slack.ids import ActionId, InputId
-from bot.vip_book import AccountRecord, upsert_account
+from bot.vip.book import AccountRecord, upsert_account
 from models import OutboxMessage
 from models.base import utcnow
 from models.delivery import DEAD
@@ -63,7 +63,7 @@ def test_a_check_in_dm_for_25_vips_reaches_slack_once(make_app):
 def test_a_mis_scoped_install_parks_the_chart_at_once_with_the_fix(make_app):
     app = make_app()
     app.fake.set_scopes(app.fake.scopes - {"files:write"})
-    from bot.jobs import queue_upload
+    from bot.schedule.plans import queue_upload
     from models.base import utcnow
     with session_scope(app.runtime.factory) as session:
         queue_upload(session, channel="C0SUCCESS", content=b"\x89PNG", filename="c.png", title="NPS", comment=None,

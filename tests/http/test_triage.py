@@ -20,11 +20,11 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-import bot.commands
-import bot.home
-from bot.followups import claim_followup
-from bot.jobs import send_digest
-from bot.signing import sign_slack_request
+import bot.followups.commands
+import bot.followups.home
+from bot.common.signing import sign_slack_request
+from bot.followups.service import claim_followup
+from bot.schedule.plans import send_digest
 from models import Item
 from tests.conftest import SIGNING_SECRET, make_config, wait_for
 
@@ -203,8 +203,8 @@ def test_a_word_open_does_not_take_gets_what_it_accepts(make_app, words, complai
 
 
 def test_a_cut_list_says_how_many_more_and_where_to_see_them(make_app, monkeypatch):
-    monkeypatch.setattr(bot.commands, "LIST_LIMIT", 4)
-    monkeypatch.setattr(bot.home, "LIST_LIMIT", 4)
+    monkeypatch.setattr(bot.followups.commands, "LIST_LIMIT", 4)
+    monkeypatch.setattr(bot.followups.home, "LIST_LIMIT", 4)
     app = make_app(make_config(CONFIG))
     seed(app)
 

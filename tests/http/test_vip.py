@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.signing import sign_slack_request
+from bot.common.signing import sign_slack_request
 from bot.slack.ids import ActionId, InputId, ViewId, account_value, item_value
-from bot.vip_book import AccountRecord, upsert_account
+from bot.vip.book import AccountRecord, upsert_account
 from models import Account, FollowUp, Item
 from tests.conftest import SIGNING_SECRET, TEST_CONFIG, make_config, wait_for
 
@@ -227,7 +227,7 @@ def test_the_card_lists_every_open_item_escalations_and_detractors_first_with_wh
     assert [re.match(r"• <[^|>]*\|([^>]*)>", line).group(1) for line in lines] == [
         "ESCALATION (urgent) · SSO login loop", "ESCALATION (low) · Invoice question", "NPS 4 · Detractor",
         "NPS 1 · Detractor", "CSAT 2 · Detractor", "NPS 0 · Detractor", "NPS 7 · Passive", *["NPS 10 · Promoter"] * 6]
-    # The one triage order (bot.triage): within a band, oldest first.
+    # The one triage order (bot.followups.triage): within a band, oldest first.
     assert "claimed by <@U0BEN>" in lines[5]
     assert all("_unclaimed_" in line for i, line in enumerate(lines) if i != 5)
     assert "more" not in items

@@ -1,8 +1,8 @@
 """The dashboard's figures on SQLite and Postgres, checked against values this test computes itself.
 
-Items go in through intake (`ingest_item`) and are claimed / resolved through `bot.followups` at known
-times; VIP touches through `bot.vip.log_touch`. Expected values are computed here with plain Python over
-the seed list (ISO weeks, NPS, medians, SLA, ages, theme halves); nothing is asked of bot.dashboard.
+Items go in through intake (`ingest_item`) and are claimed / resolved through `bot.followups.service` at known
+times; VIP touches through `bot.vip.accounts.log_touch`. Expected values are computed here with plain Python over
+the seed list (ISO weeks, NPS, medians, SLA, ages, theme halves); nothing is asked of bot.insights.dashboard.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.dashboard import FilterError, dashboard_data
 from bot.db import session_scope
-from bot.followups import claim_followup, resolve_followup
-from bot.intake import ingest_item, validate_payload
-from bot.scoring import categorize
-from bot.vip import log_touch
+from bot.followups.service import claim_followup, resolve_followup
+from bot.insights.dashboard import FilterError, dashboard_data
+from bot.intake.ingest import ingest_item, validate_payload
+from bot.intake.scoring import categorize
+from bot.vip.accounts import log_touch
 from models import Account, Item
 from tests.conftest import TEST_CONFIG, make_config
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from bot.config import load_config
 from bot.db import make_engine, make_session_factory, session_scope, upgrade
-from bot.demo import DEMO_CONFIG_PATH, seed_demo
+from bot.sandbox.demo import DEMO_CONFIG_PATH, seed_demo
 from models import Account, FollowUp, FollowUpEvent, Item, OutboxMessage, SlackMessage, Touch
 
 NOW = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)

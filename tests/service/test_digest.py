@@ -1,7 +1,7 @@
 """Daily digest and trend reports on SQLite and Postgres, checked against values computed here.
 
 Each test seeds a known dataset and computes what the digest should say with plain Python over the
-seed list (its own day arithmetic, NPS, medians, rankings); it never asks bot.digest for an expected
+seed list (its own day arithmetic, NPS, medians, rankings); it never asks bot.insights.digest for an expected
 value.
 """
 
@@ -23,7 +23,7 @@ from sqlalchemy import insert
 
 from bot.cli import main
 from bot.db import make_engine, make_session_factory, session_scope
-from bot.digest import (
+from bot.insights.digest import (
     build_daily_digest,
     build_monthly_report,
     build_weekly_report,
@@ -36,8 +36,8 @@ from bot.digest import (
     report_message,
     report_text,
 )
+from bot.intake.scoring import categorize
 from bot.sandbox.fake_slack import validate_blocks
-from bot.scoring import categorize
 from models import Account, FollowUp, Item, SlackMessage, Touch
 from tests.conftest import TEST_CONFIG, make_config
 
@@ -633,9 +633,9 @@ def test_cli_send_goes_through_jobs_once(cli_env, monkeypatch) -> None:
         calls.append(kwargs)
         return False
 
-    fake = types.ModuleType("bot.jobs")
+    fake = types.ModuleType("bot.schedule.plans")
     fake.send_digest, fake.send_report = send_digest, send_report
-    monkeypatch.setitem(sys.modules, "bot.jobs", fake)
+    monkeypatch.setitem(sys.modules, "bot.schedule.plans", fake)
     first = cli(["digest", "success", "--date", "2026-11-20", "--send"], cli_env)
     second = cli(["digest", "success", "--date", "2026-11-20", "--send"], cli_env)
     assert first.exit_code == 0 and "Queued" in first.output

@@ -1,4 +1,4 @@
-"""Webhooks stored together (bot/group_commit.py): one transaction for those waiting, yet each
+"""Webhooks stored together (bot/intake/group_commit.py): one transaction for those waiting, yet each
 webhook answered on its own — a bad one never costs the others their items."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import threading
 import pytest
 from sqlalchemy import event, func, select
 
-from bot.group_commit import GroupCommitWriter
-from bot.intake import ingest_item, parse_generic_payload
+from bot.intake.group_commit import GroupCommitWriter
+from bot.intake.ingest import ingest_item, parse_generic_payload
 from models import Item, OutboxMessage
 from models.base import utcnow
 from tests.conftest import make_config

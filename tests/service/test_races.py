@@ -13,11 +13,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot import followups
 from bot.db import session_scope
-from bot.delivery import lease_row
-from bot.followups import claim_followup, resolve_followup
-from bot.intake import ingest_item, parse_generic_payload
+from bot.delivery.handlers import lease_row
+from bot.followups import service as followups
+from bot.followups.service import claim_followup, resolve_followup
+from bot.intake.ingest import ingest_item, parse_generic_payload
 from models import FollowUp, FollowUpEvent, Item, OutboxMessage
 from tests.conftest import make_config
 

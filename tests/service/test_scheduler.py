@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 
 from bot.db import session_scope
-from bot.intake import ingest_item, parse_generic_payload
-from bot.jobs import due_runs
-from bot.vip_book import AccountRecord, upsert_account
-from handlers.jobs import tick
+from bot.intake.ingest import ingest_item, parse_generic_payload
+from bot.schedule.plans import due_runs
+from bot.schedule.tick import tick
+from bot.vip.book import AccountRecord, upsert_account
 from models import FollowUp, JobRun, OutboxMessage
 from tests.conftest import TEST_CONFIG, make_config
 

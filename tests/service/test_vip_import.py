@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import event, func, select
 
-from bot import vip_book
 from bot.cli import main
 from bot.db import session_scope
-from bot.vip_book import (
+from bot.vip import book as vip_book
+from bot.vip.book import (
     AccountRecord,
     ImportReport,
     ImportRowError,

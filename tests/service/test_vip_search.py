@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from bot import vip_search
-from bot.vip import search_key
-from bot.vip_search import CANDIDATE_CAP, Match, SearchResult, search_accounts
+from bot.vip import search as vip_search
+from bot.vip.accounts import search_key
+from bot.vip.search import CANDIDATE_CAP, Match, SearchResult, search_accounts
 from models import Account, AccountDomain, Contact
 
 NOW = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
@@ -284,8 +284,8 @@ def test_scoring_only_rows_with_rare_grams_loses_no_answer(session, book, monkey
 def demo_like_book(session) -> dict[str, int]:
     """The demo's sample accounts and the generated ones whose names or contacts drowned them out
     ("grace.moreau@cohotravel.example" for "aceme", four "Granite …" for "initek"), as the demo seeds them."""
-    from bot.demo import DEFAULT_SEED, _account_records
-    from bot.vip_book import upsert_account
+    from bot.sandbox.demo import DEFAULT_SEED, _account_records
+    from bot.vip.book import upsert_account
 
     records = _account_records(random.Random(DEFAULT_SEED), 500, NOW)
     heads = ("Granite", "Coho", "Ironclad", "Vantage", "Pinnacle", "Proseware")

@@ -10,11 +10,19 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.digest import DailyDigest, ItemRef, PeriodStats, Quote, TrendReport, digest_message, report_message
-from bot.escalations import escalate_modal
-from bot.home import HomeData, HomeItem, home_view
-from bot.reminders import checkin_blocks, follow_up_due_message
+from bot.followups.home import HomeData, HomeItem, home_view
+from bot.insights.digest import (
+    DailyDigest,
+    ItemRef,
+    PeriodStats,
+    Quote,
+    TrendReport,
+    digest_message,
+    report_message,
+)
+from bot.intake.escalations import escalate_modal
 from bot.sandbox.fake_slack import validate_blocks, validate_view
+from bot.schedule.reminders import checkin_blocks, follow_up_due_message
 from bot.slack import blocks as item_blocks
 from bot.slack.blocks import ItemView
 from bot.slack.vip_blocks import (
@@ -28,8 +36,8 @@ from bot.slack.vip_blocks import (
     log_touch_modal,
     no_match,
 )
-from bot.vip import DueAccount
-from bot.vip_search import Match
+from bot.vip.accounts import DueAccount
+from bot.vip.search import Match
 from models import Account, Item, SlackMessage
 from tests.conftest import make_config
 

@@ -1,4 +1,4 @@
-"""bot.charts: the PNG is valid, sized as promised and survives degenerate data."""
+"""bot.insights.charts: the PNG is valid, sized as promised and survives degenerate data."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import zlib
 
 import pytest
 
-from bot.charts import HEIGHT_PX, WIDTH_PX, trend_chart_png
+from bot.insights.charts import HEIGHT_PX, WIDTH_PX, trend_chart_png
 
 LABELS = [f"W{w}" for w in range(40, 48)]
 NPS = [32, 18.4, None, -12, -3, 0, 41, 100]
@@ -89,13 +89,13 @@ def test_out_of_range_values_raise(nps: list, volume: list, match: str) -> None:
 
 
 def test_importing_the_module_does_not_import_matplotlib() -> None:
-    code = "import sys, bot.charts; print(any(m.split('.')[0] == 'matplotlib' for m in sys.modules))"
+    code = "import sys, bot.insights.charts; print(any(m.split('.')[0] == 'matplotlib' for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
 def test_does_not_touch_pyplot() -> None:
-    code = ("import sys, bot.charts; bot.charts.trend_chart_png(['W1'], [5], [1], title='x'); "
+    code = ("import sys, bot.insights.charts; bot.insights.charts.trend_chart_png(['W1'], [5], [1], title='x'); "
             "print('matplotlib.pyplot' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from bot.dashboard_svg import category_mix_svg, detractor_age_svg, nps_trend_svg, themes_svg
+from bot.insights.svg import category_mix_svg, detractor_age_svg, nps_trend_svg, themes_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 EVIL = '<script>alert("x")</script> & co'

@@ -1,4 +1,4 @@
-"""How long something took, as every surface says it (bot/durations.py)."""
+"""How long something took, as every surface says it (bot/common/durations.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.durations import duration, hours_label
+from bot.common.durations import duration, hours_label
 
 
 @pytest.mark.parametrize(("minutes", "said"), [

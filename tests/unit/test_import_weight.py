@@ -7,6 +7,6 @@ import sys
 
 
 def test_reading_configuration_does_not_import_textblob():
-    code = "import sys, bot.config, bot.providers; print('textblob' in sys.modules)"
+    code = "import sys, bot.config, bot.intake.providers; print('textblob' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

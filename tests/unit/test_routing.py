@@ -1,12 +1,12 @@
-"""bot/routing.py: which team gets an item. First match in file order wins; else the default team."""
+"""bot/intake/routing.py: which team gets an item. First match in file order wins; else the default team."""
 
 from __future__ import annotations
 
 import pytest
 
 from bot.config import SAMPLE_CONFIG_PATH, RouteWhen, load_config, parse_config
-from bot.routing import RoutingFacts, describe_when, route_item, route_matches
-from bot.scoring import score_response
+from bot.intake.routing import RoutingFacts, describe_when, route_item, route_matches
+from bot.intake.scoring import score_response
 
 TEAMS = [
     {"name": "success", "channel": "C0SUCCESS", "mention": "S0CSLEADS"},

@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from bot.scoring import (
+from bot.common.vocabulary import DEFAULT_THEMES, KINDS, SCORE_RANGES, SURVEY_KINDS
+from bot.intake.scoring import (
     Scored,
     categorize,
     compile_taxonomy,
@@ -12,8 +13,7 @@ from bot.scoring import (
     score_response,
     tokenize,
 )
-from bot.sentiment import Sentiment, analyze_sentiment
-from bot.vocabulary import DEFAULT_THEMES, KINDS, SCORE_RANGES, SURVEY_KINDS
+from bot.intake.sentiment import Sentiment, analyze_sentiment
 
 # --- categorize ------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""bot/signing.py: cxloop's webhook signatures (sha256=…) and Slack's v0 request signatures."""
+"""bot/common/signing.py: cxloop's webhook signatures (sha256=…) and Slack's v0 request signatures."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import hmac
 import pytest
 from slack_sdk.signature import Clock, SignatureVerifier
 
-from bot.signing import (
+from bot.common.signing import (
     MAX_SKEW_SECONDS,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,

@@ -8,12 +8,12 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from slack_sdk.web import SlackResponse
 
-from bot.escalations import escalate_modal, team_options
-from bot.reminders import checkin_blocks
+from bot.intake.escalations import escalate_modal, team_options
 from bot.sandbox.fake_slack import validate_blocks, validate_view
+from bot.schedule.reminders import checkin_blocks
 from bot.slack.client import classify_failure
 from bot.slack.ids import InputId
-from bot.vip import DueAccount
+from bot.vip.accounts import DueAccount
 from models import Account
 from tests.conftest import TEST_CONFIG, make_config
 

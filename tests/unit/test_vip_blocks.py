@@ -28,7 +28,7 @@ from bot.slack.vip_blocks import (
     no_match,
     sparkline,
 )
-from bot.vip_search import Match
+from bot.vip.search import Match
 
 NOW = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
 HOSTILE = "<!channel> & <@U0HACKER> <https://evil.example|click>"

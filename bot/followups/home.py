@@ -1,0 +1,204 @@
+"""The App Home: each person's day — their claims, their teams' unclaimed items, their VIPs due,
+and their last 7 days. Rebuilt from the database whenever it is opened and after each of their actions."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.common.durations import duration
+from bot.config import AppConfig
+from bot.db import session_scope
+from bot.followups.commands import message_link
+from bot.followups.triage import ORDER_LABEL, triage_order
+from bot.slack.ids import ActionId, account_value, item_value
+from bot.slack.mrkdwn import escaped_truncated, slack_date
+from bot.vip.accounts import cadence_status, due_accounts
+from models import FollowUp, Item, MessageQuote, SlackMessage, Touch
+from models.followup import CLAIMED, OPEN, RESOLVED
+
+LIST_LIMIT = 10
+HOME_BLOCKS_MAX = 100
+# A quote record newer than this is never pruned: another publish of the same Home may still be in flight.
+HOME_QUOTE_GRACE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class HomeItem:
+    item_id: int
+    label: str
+    link: str | None
+    since: datetime
+
+
+@dataclass(frozen=True)
+class HomeData:
+    user_id: str
+    claims: list[HomeItem]
+    unclaimed: list[HomeItem]
+    team_names: list[str]
+    vips_due: list[tuple[int, str, str]]  # (account id, name, "3 days overdue")
+    touches_7d: int
+    resolved_7d: int
+    median_claim_minutes: float | None
+    claims_total: int = 0      # all of the person's claims; `claims` holds the first LIST_LIMIT
+    unclaimed_total: int = 0   # likewise for `unclaimed`
+
+
+def _label(item: Item) -> str:
+    head = item.kind.upper() + (f" {item.score}" if item.score is not None else "")
+    if item.category:
+        head += f" · {item.category.capitalize()}"
+    who = item.customer_name or item.account_name or item.customer_email or item.subject or "unknown customer"
+    return f"{head} — {who}" + (" ⭐" if item.vip else "")
+
+
+def _home_items(session: Session, statement) -> tuple[int, list[HomeItem]]:
+    """(how many rows `statement` has, the first LIST_LIMIT of them in triage order)."""
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    rows = session.execute(statement.order_by(*triage_order()).limit(LIST_LIMIT)) if total else []
+    return total, [HomeItem(item.id, _label(item), message_link(msg.channel, msg.ts) if msg else None, since)
+                   for item, msg, since in rows]
+
+
+def load_home(session: Session, *, user_id: str, config: AppConfig, now: datetime) -> HomeData:
+    base = (select(Item, SlackMessage).join(FollowUp, FollowUp.item_id == Item.id)
+            .outerjoin(SlackMessage, SlackMessage.item_id == Item.id))
+    claims_total, claims = _home_items(session, base.add_columns(FollowUp.claimed_at)
+                                       .where(FollowUp.status == CLAIMED, FollowUp.claimed_by == user_id))
+    teams = [t.name for t in config.teams_of(user_id)]
+    unclaimed_total, unclaimed = _home_items(session, base.add_columns(Item.received_at)
+                                             .where(FollowUp.status == OPEN, Item.team.in_(teams))
+                                             ) if teams else (0, [])
+    vips = [(d.account.id, d.account.name, cadence_status(d.account, now))
+            for d in due_accounts(session, owner=user_id, now=now, limit=LIST_LIMIT)]
+    week_ago = now - timedelta(days=7)
+    touches = session.scalar(select(func.count()).select_from(Touch)
+                             .where(Touch.actor == user_id, Touch.touched_at >= week_ago)) or 0
+    resolved = session.scalar(select(func.count()).select_from(FollowUp)
+                              .where(FollowUp.resolved_by == user_id, FollowUp.status == RESOLVED,
+                                     FollowUp.resolved_at >= week_ago)) or 0
+    waits = [(claimed_at - received_at).total_seconds() / 60 for claimed_at, received_at in session.execute(
+        select(FollowUp.claimed_at, Item.received_at).join(Item, Item.id == FollowUp.item_id)
+        .where(FollowUp.claimed_by == user_id, FollowUp.claimed_at >= week_ago))]
+    return HomeData(user_id=user_id, claims=claims, unclaimed=unclaimed, team_names=teams, vips_due=vips,
+                    touches_7d=touches, resolved_7d=resolved,
+                    median_claim_minutes=statistics.median(waits) if waits else None,
+                    claims_total=claims_total, unclaimed_total=unclaimed_total)
+
+
+def _section(text: str, button: dict[str, Any] | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    if button:
+        block["accessory"] = button
+    return block
+
+
+def _button(text: str, action_id: ActionId, value: str, primary: bool = False) -> dict[str, Any]:
+    button = {"type": "button", "text": {"type": "plain_text", "text": text}, "action_id": action_id.value,
+              "value": value}
+    if primary:
+        button["style"] = "primary"
+    return button
+
+
+def _more(count: int, how: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": f"… and {count} more: {how}."}]}
+
+
+def _item_text(entry: HomeItem, when_label: str) -> str:
+    label = escaped_truncated(entry.label, 200)
+    if entry.link:
+        label = f"<{entry.link}|{label}>"
+    return f"{label}\n{when_label} {slack_date(entry.since, '{date_short_pretty}')}"
+
+
+def home_view(data: HomeData) -> dict[str, Any]:
+    """Pure: the `home` view for views.publish."""
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": "Your day in cxloop"}}]
+
+    blocks.append(_section(f"*Your open claims* ({data.claims_total}), {ORDER_LABEL}"))
+    if not data.claims:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "Nothing claimed. 🎉"}]})
+    for entry in data.claims:
+        blocks.append(_section(_item_text(entry, "claimed"),
+                               _button("Resolve", ActionId.HOME_RESOLVE, item_value(entry.item_id))))
+    if data.claims_total > len(data.claims):
+        blocks.append(_more(data.claims_total - len(data.claims), "`/cxloop mine` lists more"))
+    blocks.append({"type": "divider"})
+
+    teams = ", ".join(data.team_names)
+    blocks.append(_section(f"*Unclaimed in your teams*{f' ({escaped_truncated(teams, 200)})' if teams else ''}"
+                           + (f": {data.unclaimed_total}, {ORDER_LABEL}" if data.unclaimed_total else "")))
+    if not data.team_names:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
+                       "You are not a member of any team. Add your user id to a team's `members` in cxloop.toml."}]})
+    elif not data.unclaimed:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "Nothing waiting. 🎉"}]})
+    for entry in data.unclaimed:
+        blocks.append(_section(_item_text(entry, "received"),
+                               _button("Claim", ActionId.CLAIM, item_value(entry.item_id), primary=True)))
+    if data.unclaimed_total > len(data.unclaimed):
+        blocks.append(_more(data.unclaimed_total - len(data.unclaimed),
+                            "`/cxloop open` in a team's channel narrows them (`/cxloop open help`); the "
+                            "dashboard's Open items table lists them all"))
+    blocks.append({"type": "divider"})
+
+    blocks.append(_section("*Your VIPs due today*"))
+    if not data.vips_due:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "No VIP check-ins due. 🎉"}]})
+    for account_id, name, status in data.vips_due:
+        blocks.append(_section(f"*{escaped_truncated(name, 200)}* — {status}",
+                               _button("Log touch", ActionId.VIP_LOG_TOUCH, account_value(account_id))))
+    blocks.append({"type": "divider"})
+
+    median = duration(data.median_claim_minutes)
+    blocks.append(_section(f"*Your last 7 days*\n{data.touches_7d} VIP touch{'es' if data.touches_7d != 1 else ''}"
+                           f" · {data.resolved_7d} resolved · median time to claim {median}"))
+    return {"type": "home", "blocks": blocks[:HOME_BLOCKS_MAX]}
+
+
+def shown_items(data: HomeData) -> set[int]:
+    """The items whose customer data (name, e-mail, subject in the label) the Home shows."""
+    return {entry.item_id for entry in data.claims + data.unclaimed}
+
+
+def record_home_quotes(session: Session, *, user_id: str, item_ids: set[int], now: datetime) -> None:
+    """Before a Home is published: which items it shows (so `cxloop forget` re-publishes it)."""
+    if not item_ids:
+        return
+    known = {quote.item_id: quote for quote in session.scalars(select(MessageQuote).where(
+        MessageQuote.home_user == user_id, MessageQuote.item_id.in_(item_ids)))}
+    for item_id in item_ids:
+        if item_id in known:
+            known[item_id].created_at = now  # shown again: not prunable for another grace period
+        else:
+            session.add(MessageQuote(home_user=user_id, item_id=item_id, created_at=now))
+
+
+def prune_home_quotes(session: Session, *, user_id: str, shown: set[int], now: datetime) -> None:
+    """After a Home is published: items it no longer shows are forgotten (past the grace period)."""
+    statement = delete(MessageQuote).where(MessageQuote.home_user == user_id,
+                                           MessageQuote.created_at < now - HOME_QUOTE_GRACE)
+    if shown:
+        statement = statement.where(MessageQuote.item_id.not_in(shown))
+    session.execute(statement.execution_options(synchronize_session=False))
+
+
+def publish_home(factory: sessionmaker[Session], client: WebClient, *, user_id: str, config: AppConfig,
+                 now: datetime) -> None:
+    """Build one user's Home from the database and publish it; what it shows is recorded first and
+    committed, so an erasure never misses a Home that reached Slack."""
+    with session_scope(factory) as session:
+        data = load_home(session, user_id=user_id, config=config, now=now)
+        shown = shown_items(data)
+        record_home_quotes(session, user_id=user_id, item_ids=shown, now=now)
+    client.views_publish(user_id=user_id, view=home_view(data))
+    with session_scope(factory) as session:
+        prune_home_quotes(session, user_id=user_id, shown=shown, now=now)
