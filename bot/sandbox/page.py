@@ -520,9 +520,8 @@ class SandboxPage:
             return
         command = "/vip" if raw.split(" ", 1)[0] == "/vip" else "/cxloop"
         text = raw.removeprefix(command).strip()
-        if command == "/vip":
-            # /vip is declared with should_escape in manifest.yml: Slack sends "@ana" as "<@U0ANA|ana>".
-            text = " ".join(self.escape_mention(word) for word in text.split(" "))
+        # Both commands are declared with should_escape in manifest.yml: Slack sends "@ana" as "<@U0ANA|ana>".
+        text = " ".join(self.escape_mention(word) for word in text.split(" "))
         fields = {"token": VERIFICATION_TOKEN, "team_id": TEAM_ID, "team_domain": TEAM_DOMAIN,
                   "channel_id": channel, "channel_name": self.channels().get(channel, "directmessage"),
                   "user_id": uid, "user_name": self.user(uid)["name"], "command": command, "text": text,
