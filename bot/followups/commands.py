@@ -29,7 +29,8 @@ BAND_WORDS: dict[str, tuple[int, ...]] = {
     "passives": (triage.PASSIVES,), "promoters": (triage.PROMOTERS,),
 }
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+# A bare user id (the sandbox, or a pasted id): with a digit, so a shouted word is not taken for one.
+_USER_ID = re.compile(r"^[UW](?=[A-Z0-9]*[0-9])[A-Z0-9]{2,}$")
 
 
 def open_help(config: AppConfig) -> str:

@@ -190,6 +190,7 @@ def test_open_takes_filters_as_words(make_app):
     ("vip team", "`team` needs a team name after it."),
     ("team marketing", "There is no team `marketing`."),
     ("owner bob", "`bob` is not a person"),
+    ("URGENT", "I don't know `URGENT`."),
 ])
 def test_a_word_open_does_not_take_gets_what_it_accepts(make_app, words, complaint):
     app = make_app(make_config(CONFIG))
