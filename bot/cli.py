@@ -758,7 +758,7 @@ def jobs(limit: int) -> None:
                f"{'/'.join(schedule.workdays)}); SLA hours: "
                + ", ".join(f"{k} {v:g}" for k, v in schedule.sla_hours.items()))
     click.echo(f"  follow_up_due  at {schedule.workday_start} on workdays, owner's timezone")
-    click.echo(f"  vip_checkins   at {schedule.workday_start} on workdays: each owner's {schedule.vip_checkins} most overdue")
+    click.echo(f"  vip_checkins   at {schedule.workday_start} on workdays: each owner's {schedule.vip_checkins} picks (risk and value)")
     with session_scope(make_session_factory(engine)) as session:
         runs = session.scalars(select(JobRun).order_by(JobRun.claimed_at.desc(), JobRun.id.desc()).limit(limit)).all()
         click.echo(f"Last {len(runs)} run(s):" if runs else "No runs yet.")

@@ -4,9 +4,11 @@ and their last 7 days. Rebuilt from the database whenever it is opened and after
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from sqlalchemy import delete, func, select
@@ -19,7 +21,8 @@ from bot.followups.commands import message_link
 from bot.followups.triage import ORDER_LABEL, triage_order
 from bot.slack.ids import ActionId, account_value, item_value
 from bot.slack.mrkdwn import escaped_truncated, slack_date
-from bot.vip.accounts import cadence_status, due_accounts
+from bot.slack.vip_blocks import pick_line
+from bot.vip.picks import daily_picks
 from models import FollowUp, Item, MessageQuote, SlackMessage, Touch
 from models.followup import CLAIMED, OPEN, RESOLVED
 
@@ -43,10 +46,12 @@ class HomeData:
     claims: list[HomeItem]
     unclaimed: list[HomeItem]
     team_names: list[str]
-    vips_due: list[tuple[int, str, str]]  # (account id, name, "3 days overdue")
+    # Today's VIP picks: (account id, name, why: "2 open detractors", "renews in 23 days", …)
+    vips_due: list[tuple[int, str, Sequence[str]]]
     touches_7d: int
     resolved_7d: int
     median_claim_minutes: float | None
+    vip_candidates: int = 0  # accounts due or at risk; the picks are the first of them
     claims_total: int = 0      # all of the person's claims; `claims` holds the first LIST_LIMIT
     unclaimed_total: int = 0   # likewise for `unclaimed`
 
@@ -76,8 +81,9 @@ def load_home(session: Session, *, user_id: str, config: AppConfig, now: datetim
     unclaimed_total, unclaimed = _home_items(session, base.add_columns(Item.received_at)
                                              .where(FollowUp.status == OPEN, Item.team.in_(teams))
                                              ) if teams else (0, [])
-    vips = [(d.account.id, d.account.name, cadence_status(d.account, now))
-            for d in due_accounts(session, owner=user_id, now=now, limit=LIST_LIMIT)]
+    today = daily_picks(session, owner=user_id, now=now.astimezone(ZoneInfo(config.timezone_of(user_id))),
+                        limit=config.schedule.vip_checkins)
+    vips = [(pick.account.id, pick.account.name, pick.reasons) for pick in today.picks]
     week_ago = now - timedelta(days=7)
     touches = session.scalar(select(func.count()).select_from(Touch)
                              .where(Touch.actor == user_id, Touch.touched_at >= week_ago)) or 0
@@ -87,7 +93,7 @@ def load_home(session: Session, *, user_id: str, config: AppConfig, now: datetim
     waits = [(claimed_at - received_at).total_seconds() / 60 for claimed_at, received_at in session.execute(
         select(FollowUp.claimed_at, Item.received_at).join(Item, Item.id == FollowUp.item_id)
         .where(FollowUp.claimed_by == user_id, FollowUp.claimed_at >= week_ago))]
-    return HomeData(user_id=user_id, claims=claims, unclaimed=unclaimed, team_names=teams, vips_due=vips,
+    return HomeData(user_id=user_id, claims=claims, unclaimed=unclaimed, team_names=teams, vips_due=vips, vip_candidates=today.candidates,
                     touches_7d=touches, resolved_7d=resolved,
                     median_claim_minutes=statistics.median(waits) if waits else None,
                     claims_total=claims_total, unclaimed_total=unclaimed_total)
@@ -150,12 +156,16 @@ def home_view(data: HomeData) -> dict[str, Any]:
                             "dashboard's Open items table lists them all"))
     blocks.append({"type": "divider"})
 
-    blocks.append(_section("*Your VIPs due today*"))
+    blocks.append(_section("*Your VIPs to touch today* — ranked by risk and value"))
     if not data.vips_due:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "No VIP check-ins due. 🎉"}]})
-    for account_id, name, status in data.vips_due:
-        blocks.append(_section(f"*{escaped_truncated(name, 200)}* — {status}",
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
+                       "No VIP check-ins due and nothing open on your VIPs. 🎉"}]})
+    for account_id, name, reasons in data.vips_due:
+        blocks.append(_section(pick_line(name, reasons),
                                _button("Log touch", ActionId.VIP_LOG_TOUCH, account_value(account_id))))
+    if data.vip_candidates > len(data.vips_due):
+        blocks.append(_more(data.vip_candidates - len(data.vips_due),
+                            "`/vip picks` ranks them all, `/vip due` lists every check-in due"))
     blocks.append({"type": "divider"})
 
     median = duration(data.median_claim_minutes)

@@ -19,7 +19,8 @@ from bot.followups.commands import message_link
 from bot.schedule.plans import claim_run, in_business_hours, is_workday, local_time, queue_message
 from bot.slack.ids import ActionId, account_value, item_value
 from bot.slack.mrkdwn import escaped_truncated, mention_target
-from bot.vip.accounts import cadence_status, due_accounts
+from bot.slack.vip_blocks import pick_line
+from bot.vip.picks import Pick, daily_picks
 from models import Account, FollowUp, Item, OutboxMessage, SlackMessage
 from models.delivery import THREAD_REPLY
 from models.followup import OPEN, RESOLVED
@@ -158,27 +159,26 @@ def next_workday(after: datetime, config: AppConfig, timezone: str):
 
 
 def remind_vip_checkins(session: Session, *, config: AppConfig, now: datetime, claimed_by: str) -> int:
-    """Each working morning, each VIP owner gets their N most overdue accounts in a DM."""
-    horizon = now + timedelta(days=1)
+    """Each working morning, each VIP owner gets today's picks in a DM: their [schedule] vip_checkins
+    accounts most worth a call, ranked by risk and value, each saying why (bot/vip/picks.py)."""
     owners = session.scalars(select(Account.owner).distinct().where(
-        Account.owner.is_not(None), Account.vip.is_(True), Account.next_due_at < horizon)).all()
+        Account.owner.is_not(None), Account.vip.is_(True))).all()
     sent = 0
     for owner in owners:
         timezone = config.timezone_of(owner)
         ready, start = _start_of_workday_passed(now, timezone, config)
         if not ready:
             continue
-        due = due_accounts(session, owner=owner, now=now.astimezone(ZoneInfo(timezone)),
-                           limit=config.schedule.vip_checkins)
-        if not due:
+        today = daily_picks(session, owner=owner, now=now.astimezone(ZoneInfo(timezone)),
+                            limit=config.schedule.vip_checkins)
+        if not today.picks:
             continue
         if not claim_run(session, job=VIP_CHECKINS, target=owner, period=start.date().isoformat(),
                          scheduled_for=start, now=now, claimed_by=claimed_by):
             continue
-        blocks = checkin_blocks(due, now=now)
-        names = ", ".join(e.account.name for e in due)
+        names = ", ".join(pick.account.name for pick in today.picks)
         queue_message(session, channel=owner, text=f"VIPs to touch today: {escaped_truncated(names, 200)}",
-                      blocks=blocks, now=now)
+                      blocks=checkin_blocks(today.picks, candidates=today.candidates), now=now)
         sent += 1
     return sent
 
@@ -186,21 +186,21 @@ def remind_vip_checkins(session: Session, *, config: AppConfig, now: datetime, c
 MESSAGE_BLOCKS_MAX = 50  # Slack's limit for one message
 
 
-def checkin_blocks(due: list, *, now: datetime) -> list[dict[str, Any]]:
-    """Two blocks per account (its line, its buttons), the heading inside the first line: 25 accounts,
-    the most [schedule] vip_checkins allows, are exactly 50 blocks. Past that, "and N more" names
-    the command that lists them all."""
-    shown = due[:MESSAGE_BLOCKS_MAX // 2]
-    if len(shown) < len(due):
-        shown = due[:(MESSAGE_BLOCKS_MAX - 1) // 2]
+def checkin_blocks(picks: list[Pick], *, candidates: int) -> list[dict[str, Any]]:
+    """Two blocks per pick (its line with why, its buttons), the heading inside the first line: 25 picks,
+    the most [schedule] vip_checkins allows, are exactly 50 blocks. The closing line says how many other
+    accounts were weighed and names the commands that list them."""
+    shown = picks[:MESSAGE_BLOCKS_MAX // 2]
+    others = candidates - len(shown)
+    if others > 0 and len(shown) * 2 >= MESSAGE_BLOCKS_MAX:
+        shown = picks[:(MESSAGE_BLOCKS_MAX - 1) // 2]
+        others = candidates - len(shown)
     blocks: list[dict[str, Any]] = []
-    for index, entry in enumerate(shown):
-        account = entry.account
-        value = account_value(account.id)
-        heading = f"*VIPs to touch today* — your {len(due)} most overdue\n\n" if index == 0 else ""
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text":
-                       f"{heading}*{escaped_truncated(account.name, 150)}* — {cadence_status(account, now)}"
-                       f" (every {account.cadence_days} days)"}})
+    for index, pick in enumerate(shown):
+        value = account_value(pick.account.id)
+        heading = (f"*VIPs to touch today* — {len(shown)} pick{'s' if len(shown) != 1 else ''}, "
+                   f"ranked by risk and value\n\n") if index == 0 else ""
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": heading + pick_line(pick.account.name, pick.reasons)}})
         blocks.append({"type": "actions", "elements": [
             {"type": "button", "text": {"type": "plain_text", "text": "Log touch"}, "style": "primary",
              "action_id": ActionId.VIP_LOG_TOUCH.value, "value": value},
@@ -208,9 +208,10 @@ def checkin_blocks(due: list, *, now: datetime) -> list[dict[str, Any]]:
              "action_id": ActionId.VIP_SNOOZE.value, "value": value},
             {"type": "button", "text": {"type": "plain_text", "text": "Open"},
              "action_id": ActionId.VIP_OPEN.value, "value": value}]})
-    if len(shown) < len(due):
+    if others > 0:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
-                       f"…and {len(due) - len(shown)} more: `/vip due` lists them all."}]})
+                       f"…and {others} more due or at risk: `/vip picks` ranks them all, `/vip due` lists "
+                       "every check-in due."}]})
     return blocks
 
 

@@ -166,6 +166,12 @@ def _calendar_date(day: date) -> str:
     return f"{day:%a %d %b %Y}"
 
 
+def pick_line(name: str | None, reasons: Sequence[str]) -> str:
+    """One of today's VIP picks: '*Acme Corp* — 2 open detractors (lowest score 1) · renews in 23 days'."""
+    why = " · ".join(escape_mrkdwn(reason) for reason in reasons) or "check-in due"
+    return f"*{_safe(name, NAME_MAX) or 'An account'}* — {why}"
+
+
 def money(amount: float) -> str:
     """1200000 → '$1,200,000'; cents only when there are some."""
     sign = "-" if amount < 0 else ""

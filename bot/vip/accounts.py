@@ -105,7 +105,9 @@ class DueAccount:
 
 
 def days_overdue(account: Account, now: datetime) -> int:
-    return (now.date() - account.next_due_at.date()).days
+    """Whole calendar days past due, counted in the timezone of `now` (the reader's day)."""
+    due = account.next_due_at.astimezone(now.tzinfo) if now.tzinfo is not None else account.next_due_at
+    return (now.date() - due.date()).days
 
 
 def due_accounts(session: Session, *, owner: str, now: datetime, limit: int = 20,

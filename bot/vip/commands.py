@@ -10,6 +10,7 @@ import shlex
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from bot.slack.vip_blocks import (
     due_list,
     no_match,
     open_items_list,
+    pick_line,
 )
 from bot.vip.accounts import (
     OpenItem,
@@ -38,12 +40,14 @@ from bot.vip.accounts import (
     search_key,
 )
 from bot.vip.book import AccountRecord, ImportRowError, upsert_account
+from bot.vip.picks import daily_picks
 from bot.vip.search import search_accounts
 from models import Account, AccountDomain, Item
 
 HELP = """*/vip* — your VIP book in Slack
 • `/vip acme` — look an account up (name, domain or contact e-mail; typos are fine)
 • `/vip items acme` — every open item of an account, escalations and detractors first
+• `/vip picks` — your VIPs to touch, ranked by risk and value (open detractors and escalations, renewal, ARR, days overdue), each with why
 • `/vip due` — your VIPs due or overdue for a check-in, most overdue first
 • `/vip touch acme called about renewal` — log a touch (`"acme corp"` in quotes for several words; start the note with call, email, meeting, social or slack to say how — default call)
 • `/vip add acme.com @owner [tier]` — add an account (admins)
@@ -174,6 +178,27 @@ def my_due(session: Session, *, user_id: str, now: datetime) -> Reply:
     return Reply(text=f"{len(rows)} VIP check-in(s) due", blocks=due_list(rows, title="Your VIPs due or overdue"))
 
 
+PICKS_LISTED = 40  # one block each, within Slack's 50 blocks per message
+
+
+def my_picks(session: Session, *, user_id: str, config: AppConfig, now: datetime) -> Reply:
+    """Every account due or at risk, ranked as today's picks are (the DM and App Home show the first few)."""
+    today = daily_picks(session, owner=user_id, now=now.astimezone(ZoneInfo(config.timezone_of(user_id))),
+                        limit=PICKS_LISTED)
+    if not today.picks:
+        return Reply.plain("No VIP of yours is due for a check-in or has anything open. 🎉")
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text":
+                                     f"*Your VIPs to touch, ranked by risk and value* ({today.candidates})"}}]
+    blocks += [{"type": "section", "text": {"type": "mrkdwn", "text":
+                f"{rank}. {pick_line(pick.account.name, pick.reasons)}"}}
+               for rank, pick in enumerate(today.picks, 1)]
+    more = today.candidates - len(today.picks)
+    if more > 0:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
+                       f"… and {more} more: `/vip due` lists every check-in due."}]})
+    return Reply(text=f"{today.candidates} VIP(s) to touch", blocks=blocks)
+
+
 def _one_account(session: Session, query: str) -> tuple[Account | None, str | None]:
     """The one account `query` names (a typo is fine when one account is the clear best match), or why not.
 
@@ -261,6 +286,8 @@ def run_vip_command(session: Session, *, text: str, user_id: str, config: AppCon
     if not words or words[0].lower() == "help":
         return Reply.plain(HELP)
     verb, rest = words[0].lower(), words[1:]
+    if verb == "picks" and not rest:
+        return my_picks(session, user_id=user_id, config=config, now=now)
     if verb == "due" and not rest:
         return my_due(session, user_id=user_id, now=now)
     if verb == "items" and rest:

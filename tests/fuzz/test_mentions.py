@@ -108,7 +108,7 @@ def test_app_home_and_vip_answers_escape_payload_text(labels, names, query):
     status = "3 days overdue"  # composed by the app (vip.cadence_status), never payload text
     entries = [HomeItem(item_id=i + 1, label=label, link=None, since=NOW) for i, label in enumerate(labels)]
     view = home_view(HomeData(user_id="U0ANA", claims=entries, unclaimed=entries, team_names=["success"],
-                              vips_due=[(i + 1, name, status) for i, name in enumerate(names)], touches_7d=1,
+                              vips_due=[(i + 1, name, (status,)) for i, name in enumerate(names)], touches_7d=1,
                               resolved_7d=2, median_claim_minutes=12.0))
     assert_no_payload_pings(view)
     matches = [Match(account_id=i + 1, name=name, score=90.0, matched=f"contact {query}") for i, name in enumerate(names)]

@@ -36,7 +36,7 @@ from bot.slack.vip_blocks import (
     log_touch_modal,
     no_match,
 )
-from bot.vip.accounts import DueAccount
+from bot.vip.picks import Pick
 from bot.vip.search import Match
 from models import Account, Item, SlackMessage
 from tests.conftest import make_config
@@ -82,9 +82,9 @@ def test_modals_parse(view):
 def test_thread_note_ephemeral_and_check_in_parse():
     _valid_blocks(item_blocks.thread_note("note", "quoted <text>")[1])
     _valid_blocks(item_blocks.ephemeral_text("hello"))
-    due = [DueAccount(Account(id=i, name=f"A{i}", cadence_days=30, vip=True, next_due_at=NOW - timedelta(days=i)), i)
-           for i in range(1, 26)]
-    _valid_blocks(checkin_blocks(due, now=NOW))
+    due = [Pick(Account(id=i, name=f"A{i}", cadence_days=30, vip=True, next_due_at=NOW - timedelta(days=i)), 1.0,
+                ("renews in 3 days", "$120k ARR"), i) for i in range(1, 26)]
+    _valid_blocks(checkin_blocks(due, candidates=30))
 
 
 # ---- every other builder, with the largest data it can be given (long texts, many rows)
@@ -103,7 +103,7 @@ def test_app_home_with_long_lists_parses():
     entries = [HomeItem(n, f"NPS 2 · {LONG}", f"https://sandbox.slack.local/archives/C0S/p{n}", NOW - timedelta(days=n))
                for n in range(300)]
     data = HomeData(user_id="U0ANA", claims=entries, unclaimed=entries, team_names=[LONG] * 40,
-                    vips_due=[(n, LONG, "300 days overdue") for n in range(300)], touches_7d=10**6,
+                    vips_due=[(n, LONG, (LONG, "300 days overdue")) for n in range(300)], touches_7d=10**6,
                     resolved_7d=10**6, median_claim_minutes=10.0**7)
     _valid_view(home_view(data))
     empty = HomeData(user_id="U0ANA", claims=[], unclaimed=[], team_names=[], vips_due=[], touches_7d=0,

@@ -13,20 +13,21 @@ from bot.sandbox.fake_slack import validate_blocks, validate_view
 from bot.schedule.reminders import checkin_blocks
 from bot.slack.client import classify_failure
 from bot.slack.ids import InputId
-from bot.vip.accounts import DueAccount
+from bot.vip.picks import Pick
 from models import Account
 from tests.conftest import TEST_CONFIG, make_config
 
 NOW = datetime(2026, 12, 7, 14, 0, tzinfo=UTC)
 
 
-def _due(n: int) -> list[DueAccount]:
-    return [DueAccount(Account(id=i, name=f"Acme <{i}> & Co", cadence_days=30, vip=True,
-                               next_due_at=NOW - timedelta(days=i)), i) for i in range(1, n + 1)]
+def _due(n: int) -> list[Pick]:
+    return [Pick(Account(id=i, name=f"Acme <{i}> & Co", cadence_days=30, vip=True,
+                         next_due_at=NOW - timedelta(days=i)), 100 - i,
+                 ("1 open detractor (lowest score 2)", f"check-in {i} days overdue"), i) for i in range(1, n + 1)]
 
 
 def test_a_check_in_dm_for_25_accounts_is_within_50_blocks():
-    blocks = checkin_blocks(_due(25), now=NOW)
+    blocks = checkin_blocks(_due(25), candidates=25)
     assert len(blocks) == 50 and validate_blocks(blocks) == []
     assert "VIPs to touch today" in blocks[0]["text"]["text"] and "Acme &lt;1&gt; &amp; Co" in blocks[0]["text"]["text"]
     assert sum(b["type"] == "actions" for b in blocks) == 25  # every account keeps its buttons
@@ -35,9 +36,9 @@ def test_a_check_in_dm_for_25_accounts_is_within_50_blocks():
 
 
 def test_a_longer_list_ends_with_how_to_see_the_rest():
-    blocks = checkin_blocks(_due(40), now=NOW)
+    blocks = checkin_blocks(_due(25), candidates=40)
     assert len(blocks) <= 50 and validate_blocks(blocks) == []
-    assert "16 more" in blocks[-1]["elements"][0]["text"] and "/vip due" in blocks[-1]["elements"][0]["text"]
+    assert "16 more" in blocks[-1]["elements"][0]["text"] and "/vip picks" in blocks[-1]["elements"][0]["text"]
 
 
 def test_the_escalate_team_select_loads_its_options_past_100_teams():
