@@ -136,9 +136,10 @@ def main() -> None:
 # `cxloop demo` serves its own database and configuration through these.
 @click.option("--database-url", default=None, hidden=True)
 @click.option("--config", "config_path", default=None, hidden=True)
+@click.option("--with-clock", is_flag=True, hidden=True)
 def serve(host: str | None, port: int | None, socket_mode: bool, no_worker: bool, sandbox: bool = False,
           forwarded_allow_ips: str | None = None, database_url: str | None = None,
-          config_path: str | None = None, dashboard_token: str | None = None) -> None:
+          config_path: str | None = None, dashboard_token: str | None = None, with_clock: bool = False) -> None:
     """Serve webhooks and Slack requests (and deliver to Slack, unless --no-worker)."""
     from dataclasses import replace
 
@@ -195,6 +196,11 @@ def serve(host: str | None, port: int | None, socket_mode: bool, no_worker: bool
         extra_routes = sandbox_routes(fake, runtime, app_url=f"http://127.0.0.1:{port}")
     app = create_app(runtime, worker=worker, extra_routes=extra_routes,
                      on_shutdown=[fake.stop] if fake else [])
+    stop_clock = None
+    if with_clock and fake is not None:
+        from bot.schedule.clock import start_background_clock  # lazy: only the demo runs a clock in-process
+
+        stop_clock = start_background_clock(runtime)
     if socket_mode:
         if not settings.slack_app_token:
             _fail("SLACK_APP_TOKEN: required for --socket (an app-level token with connections:write, xapp-…)")
@@ -213,6 +219,9 @@ def serve(host: str | None, port: int | None, socket_mode: bool, no_worker: bool
             f"  `cxloop simulate --url http://127.0.0.1:{port}` (webhook secret of sources whose variable is "
             f"unset: {SANDBOX_WEBHOOK_SECRET})."
         )
+        if with_clock:
+            click.echo("  The clock runs in this process: SLA nudges, follow-up and VIP check-in DMs, digests and "
+                       "reports appear as they fall due (team-local times, business hours).")
         if host not in ("127.0.0.1", "localhost", "::1"):
             click.secho(f"Warning: the sandbox listens on {host}: anyone who reaches it can act as any user and "
                         "read every response. Use it on a trusted network only.", fg="yellow", err=True)
@@ -230,6 +239,8 @@ def serve(host: str | None, port: int | None, socket_mode: bool, no_worker: bool
                     forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips,
                     **uvicorn_options())
     finally:
+        if stop_clock is not None:
+            stop_clock()
         if fake is not None:
             fake.stop()
 
@@ -496,7 +507,7 @@ def demo(ctx: click.Context, database_url: str, seed: int | None, host: str, por
     if no_serve:
         return
     ctx.invoke(serve, host=host, port=port or settings.port, socket_mode=False, no_worker=False, sandbox=True,
-               database_url=database_url, config_path=config_path, dashboard_token=token)
+               database_url=database_url, config_path=config_path, dashboard_token=token, with_clock=True)
 
 
 # --- vip: the VIP book as CSV -----------------------------------------------------------------------

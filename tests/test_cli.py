@@ -446,6 +446,7 @@ def _dashboard_token(output: str) -> str:
 def test_demo_keeps_its_dashboard_token_across_restarts(demo_dir: Path, uvicorn_calls) -> None:
     first = run(["demo"], demo_dir, **BESIDE_THE_DEMO)
     assert first.exit_code == 0, first.output
+    assert "The clock runs in this process" in first.output  # nudges, DMs, digests appear as they fall due
     second = run(["demo"], demo_dir, **BESIDE_THE_DEMO)
     assert "already seeded" in second.output
     assert len(uvicorn_calls) == 2 and _dashboard_token(second.output) == _dashboard_token(first.output)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Callable
 from datetime import datetime
 
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -45,3 +47,16 @@ def run_clock(runtime: Runtime) -> None:
                       coalesce=True, max_instances=1, next_run_time=utcnow())
     log.info("cxloop clock %s ticking every %ss", clock_id(), TICK_SECONDS)
     scheduler.start()
+
+
+def start_background_clock(runtime: Runtime) -> Callable[[], None]:
+    """The same tick in a thread of the serving process, for `cxloop demo` only, so the sandbox shows SLA
+    nudges, follow-up and check-in DMs, digests and reports as they fall due. A deployment runs
+    `cxloop clock` as a process of its own (one scheduler per job store; the ledger still decides who
+    sends). Returns how to stop it."""
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.add_job(run_tick, IntervalTrigger(seconds=TICK_SECONDS), args=[runtime], id="tick",
+                      coalesce=True, max_instances=1, next_run_time=utcnow())
+    scheduler.start()
+    log.info("cxloop clock %s ticking every %ss in this process (sandbox)", clock_id(), TICK_SECONDS)
+    return lambda: scheduler.shutdown(wait=True)  # a tick under way finishes its transaction
