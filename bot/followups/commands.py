@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import AppConfig
 from bot.followups import triage
+from bot.schedule.plans import last_workday_end
 from bot.slack.mrkdwn import escaped_truncated, slack_date, user_mention
 from models import FollowUp, Item, SlackMessage
 from models.followup import CLAIMED, OPEN, RESOLVED
@@ -39,6 +40,7 @@ def open_help(config: AppConfig) -> str:
             "(by severity), VIP detractors, detractors, passives, promoters, each oldest first. Narrow it with words:\n"
             "• `escalations`, `detractors`, `passives`, `promoters` (one or more)\n"
             "• `vip` — VIP customers only\n"
+            "• `new` — only what arrived since your last workday ended (overnight, or over the weekend)\n"
             f"• `team <name>` — another team's items ({teams})\n"
             "• `mine`, `owner @person` or `@person` — items that person has claimed (all teams unless `team`)\n"
             "e.g. `/cxloop open vip detractors`, `/cxloop open escalations`, `/cxloop open passives team support`, "
@@ -59,6 +61,7 @@ class OpenQuery:
     team: str | None = None
     owner: str | None = None
     words: tuple[str, ...] = ()  # the band words as typed, in order, for the heading
+    new: bool = False  # only items received since the person's last workday ended
 
 
 def _band_word(word: str) -> str | None:
@@ -73,7 +76,7 @@ def parse_open_words(words: list[str], *, user_id: str, config: AppConfig) -> Op
     """`vip detractors team support` → OpenQuery; anything else raises OpenWordsError naming the word."""
     bands: set[int] = set()
     named: list[str] = []
-    vip, team, owner = False, None, None
+    vip, team, owner, new = False, None, None, False
     rest = list(words)
     while rest:
         word = rest.pop(0)
@@ -84,6 +87,8 @@ def parse_open_words(words: list[str], *, user_id: str, config: AppConfig) -> Op
                 named.append(band)
         elif lower in ("vip", "vips"):
             vip = True
+        elif lower in ("new", "overnight"):
+            new = True
         elif lower == "team":
             if not rest:
                 raise OpenWordsError("`team` needs a team name after it.")
@@ -105,7 +110,7 @@ def parse_open_words(words: list[str], *, user_id: str, config: AppConfig) -> Op
             owner = found
         else:
             raise OpenWordsError(f"I don't know `{escaped_truncated(word, 30)}`.")
-    return OpenQuery(bands=frozenset(bands), vip=vip, team=team, owner=owner, words=tuple(named))
+    return OpenQuery(bands=frozenset(bands), vip=vip, team=team, owner=owner, words=tuple(named), new=new)
 
 
 def _owner_id(word: str) -> str | None:
@@ -156,7 +161,7 @@ def my_claims(session: Session, *, user_id: str) -> str:
                            "the list; the dashboard's Open items table with owner filter lists them all.")
 
 
-def open_items(session: Session, *, config: AppConfig, channel_id: str, user_id: str = "",
+def open_items(session: Session, *, config: AppConfig, channel_id: str, now: datetime, user_id: str = "",
                words: list[str] | None = None) -> str:
     try:
         query = parse_open_words(words or [], user_id=user_id, config=config)
@@ -178,9 +183,15 @@ def open_items(session: Session, *, config: AppConfig, channel_id: str, user_id:
         where.append(triage.band().in_(sorted(query.bands)))
     if query.vip:
         where.append(triage.is_vip())
+    since = ""
+    if query.new:
+        timezone = config.timezone_of(user_id)
+        ended = last_workday_end(now, timezone, config)
+        where.append(Item.received_at >= ended)
+        since = f" since your last workday ended ({slack_date(ended, timezone=timezone)})"
     what = ("VIP " if query.vip else "") + (" and ".join(query.words) if query.words else
                                             "customers' items" if query.vip else "items")
-    scope = f"for {team}" if team else "in all teams"
+    scope = (f"for {team}" if team else "in all teams") + since
     if query.owner is None:
         title = f"*Unclaimed {what} {scope}*"
     elif query.owner == user_id:
@@ -235,7 +246,8 @@ def run_cxloop_command(session: Session, *, text: str, user_id: str, channel_id:
     if name == "open":
         if [word.lower() for word in words[1:]] == ["help"]:
             return open_help(config)
-        return open_items(session, config=config, channel_id=channel_id, user_id=user_id, words=words[1:])
+        return open_items(session, config=config, channel_id=channel_id, now=now, user_id=user_id,
+                          words=words[1:])
     if name == "stats":
         return stats(session, config=config, channel_id=channel_id, period=(words[1] if len(words) > 1 else "7d"),
                      now=now)

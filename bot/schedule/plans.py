@@ -42,6 +42,17 @@ def is_workday(day: date, config: AppConfig) -> bool:
     return WEEKDAYS[day.weekday()] in config.schedule.workdays
 
 
+def last_workday_end(now: datetime, timezone: str, config: AppConfig) -> datetime:
+    """When the person's last workday before today ended (`workday_end`, their timezone): on Monday
+    morning, Friday evening. What arrived since is what they have not seen yet."""
+    day = now.astimezone(ZoneInfo(timezone)).date() - timedelta(days=1)
+    for _ in range(7):
+        if is_workday(day, config):
+            break
+        day -= timedelta(days=1)
+    return local_time(day, config.schedule.workday_end, timezone)
+
+
 def in_business_hours(moment: datetime, timezone: str, config: AppConfig) -> bool:
     local = moment.astimezone(ZoneInfo(timezone))
     start, end = config.schedule.workday_start, config.schedule.workday_end

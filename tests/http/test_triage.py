@@ -13,7 +13,7 @@ import json
 import re
 import time
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -183,6 +183,18 @@ def test_open_takes_filters_as_words(make_app):
     assert mine.startswith("*Your claimed items in all teams* (1)") and in_order(mine) == ["Nora Ten"]
     bens = open_command(app, "detractors <@U0BEN|ben>")["text"]
     assert bens.startswith("*Detractors claimed by <@U0BEN> in all teams* (1)") and in_order(bens) == ["Dan Detractor"]
+
+
+def test_open_new_lists_what_arrived_since_the_last_workday_ended(make_app):
+    app = make_app(make_config(CONFIG))
+    monday = datetime(2026, 12, 7, 9, 30, tzinfo=ZoneInfo("America/New_York"))
+    app.runtime.now = lambda: monday
+    seed(app)  # Uma 1 h ago, Vera on Saturday morning, Lou on Friday morning, the rest before
+    new = open_command(app, "new")["text"]
+    assert new.startswith("*Unclaimed items for success since your last workday ended (<!date^")
+    assert "Fri 04 Dec 2026 18:00 EST" in new
+    assert in_order(new) == ["Uma Urgent", "Vera Vip"]
+    assert in_order(open_command(app, "overnight escalations")["text"]) == ["Uma Urgent"]
 
 
 @pytest.mark.parametrize("words, complaint", [
