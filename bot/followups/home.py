@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.common.durations import duration
 from bot.config import AppConfig
 from bot.db import session_scope
-from bot.followups.commands import message_link
 from bot.followups.triage import ORDER_LABEL, triage_order
 from bot.slack.ids import ActionId, account_value, item_value
+from bot.slack.links import message_link
 from bot.slack.mrkdwn import escaped_truncated, slack_date
 from bot.vip.accounts import cadence_status, due_accounts
 from models import FollowUp, Item, MessageQuote, SlackMessage, Touch
