@@ -59,7 +59,7 @@ _MARK_RE = re.compile(r"\x00(\d+)\x00")
 _BOLD_RE = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _ITALIC_RE = re.compile(r"(?<![\w])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w])")
 _CODE_RE = re.compile(r"`([^`\n]+)`")
-# What bot.followups.commands.message_link makes of a message; the sandbox shows that message itself.
+# What bot.slack.links.message_link makes of a message; the sandbox shows that message itself.
 _ARCHIVE_RE = re.compile(r"https://slack\.com/archives/([CGD][A-Z0-9]+)/p(\d{10})(\d{6})")
 
 esc = html.escape
