@@ -27,8 +27,10 @@ test: $(STAMP)
 chaos: $(STAMP)
 	$(BIN)/python -m pytest -m chaos -s
 
+# Style, then the import contract of pyproject.toml [tool.importlinter] (dependencies point one way).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # Every benchmark of issue 7; writes bench/results/latest.json. Postgres rows need CXLOOP_BENCH_DATABASE_URL.
 bench: $(STAMP)

@@ -59,7 +59,7 @@ def _beside_demo(settings: Settings) -> Settings:
 
     from sqlalchemy.engine import make_url
 
-    from bot.sandbox.demo import DEMO_STATE_FILE, read_demo_state
+    from bot.sandbox.demo import DEMO_STATE_FILE, read_demo_state  # lazy: CLI sub-command
 
     if os.environ.get("DATABASE_URL") or settings.slack_bot_token:
         return settings  # a configured database, or a real Slack: never the demo's
@@ -96,20 +96,20 @@ def _config(settings: Settings, path: str | None = None) -> AppConfig:
     except ConfigError as exc:
         _fail(f"Configuration error in {path}:\n{exc}")
         raise
-    from bot.logs import redact_also
+    from bot.logs import redact_also  # lazy: CLI sub-command
 
     redact_also(config.secret_values())
     return config
 
 
 def _logging(settings: Settings) -> None:
-    from bot.logs import configure_logging
+    from bot.logs import configure_logging  # lazy: CLI sub-command
 
     configure_logging(settings.log_level, fmt=settings.log_format, secrets=settings.log_secrets)
 
 
 def _check_migrated(engine) -> None:
-    from bot.db import NotMigratedError, assert_migrated
+    from bot.db import NotMigratedError, assert_migrated  # lazy: CLI sub-command
 
     try:
         assert_migrated(engine)
@@ -145,9 +145,9 @@ def serve(host: str | None, port: int | None, socket_mode: bool, no_worker: bool
 
     import uvicorn
 
-    from bot.delivery.worker import DeliveryWorker
-    from bot.runtime import build_runtime
-    from bot.web import create_app
+    from bot.delivery.worker import DeliveryWorker  # lazy: CLI sub-command
+    from bot.runtime import build_runtime  # lazy: CLI sub-command
+    from bot.web import create_app  # lazy: CLI sub-command
 
     settings = _settings(sandbox=sandbox)
     if not sandbox:
@@ -161,12 +161,12 @@ def serve(host: str | None, port: int | None, socket_mode: bool, no_worker: bool
     _logging(settings)
     config = _config(settings, config_path)
     port = port or settings.port
-    from bot.db import make_engine
+    from bot.db import make_engine  # lazy: CLI sub-command
 
     _check_migrated(make_engine(settings.database_url))  # before anything starts
     fake, dashboard_url = None, None
     if settings.sandbox:
-        from bot.sandbox.fake_slack import FakeSlack
+        from bot.sandbox.fake_slack import FakeSlack  # lazy: CLI sub-command
 
         fake = FakeSlack(token=SANDBOX_BOT_TOKEN, host="127.0.0.1").start()
         # A signing secret configured in the environment is used even here: the public one only when none is.
@@ -189,7 +189,7 @@ def serve(host: str | None, port: int | None, socket_mode: bool, no_worker: bool
                                                    lease_seconds=settings.delivery_lease_seconds)
     extra_routes = []
     if fake is not None:
-        from bot.sandbox.page import restore_history, sandbox_routes
+        from bot.sandbox.page import restore_history, sandbox_routes  # lazy: CLI sub-command
 
         # The fake Slack starts empty each time; the channels come back from what the database recorded.
         restore_history(fake, runtime)
@@ -206,7 +206,7 @@ def serve(host: str | None, port: int | None, socket_mode: bool, no_worker: bool
             _fail("SLACK_APP_TOKEN: required for --socket (an app-level token with connections:write, xapp-…)")
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        from bot.slack.app import create_bolt_app
+        from bot.slack.app import create_bolt_app  # lazy: CLI sub-command
 
         SocketModeHandler(create_bolt_app(runtime, socket_mode=True), settings.slack_app_token).connect()
         click.echo("Connected to Slack over Socket Mode.")
@@ -228,7 +228,7 @@ def serve(host: str | None, port: int | None, socket_mode: bool, no_worker: bool
     click.echo(f"Dashboard: {dashboard_url}" if dashboard_url else
                f"Dashboard: http://{host}:{port}/dashboard (token: $CXLOOP_DASHBOARD_TOKEN)" if settings.dashboard_token
                else "Dashboard: off (set CXLOOP_DASHBOARD_TOKEN to open /dashboard)")
-    from bot.request_bounds import uvicorn_options
+    from bot.request_bounds import uvicorn_options  # lazy: CLI sub-command
 
     # log_config=None: keep our handler (request ids, redaction, JSON) for uvicorn's own lines too.
     # proxy_headers: behind a trusted proxy, request.url.scheme is the client's (https), so the dashboard
@@ -249,8 +249,8 @@ def serve(host: str | None, port: int | None, socket_mode: bool, no_worker: bool
 @click.option("--metrics-port", type=int, default=None, help="Serve this process's Prometheus metrics on this port.")
 def worker(metrics_port: int | None) -> None:
     """Deliver queued messages to Slack (for deployments that run delivery in its own process)."""
-    from bot.delivery.worker import DeliveryWorker
-    from bot.runtime import build_runtime
+    from bot.delivery.worker import DeliveryWorker  # lazy: CLI sub-command
+    from bot.runtime import build_runtime  # lazy: CLI sub-command
 
     settings = _settings()
     _logging(settings)
@@ -264,7 +264,7 @@ def worker(metrics_port: int | None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     if metrics_port:
-        from bot.metrics import serve_metrics
+        from bot.metrics import serve_metrics  # lazy: CLI sub-command
 
         serve_metrics(metrics_port)
     delivery.start()
@@ -282,7 +282,7 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply migrations (safe to run at every release)."""
-    from bot.db import upgrade
+    from bot.db import upgrade  # lazy: CLI sub-command
 
     settings = _settings(beside_demo=False)  # the database `serve --sandbox` serves
     upgrade(settings.database_url, revision)
@@ -292,7 +292,7 @@ def db_upgrade(revision: str) -> None:
 @db.command("current")
 def db_current() -> None:
     """Show the database's revision and the code's."""
-    from bot.db import current_revision, head_revision, make_engine
+    from bot.db import current_revision, head_revision, make_engine  # lazy: CLI sub-command
 
     settings = _settings(beside_demo=False)
     current = current_revision(make_engine(settings.database_url))
@@ -303,7 +303,7 @@ def db_current() -> None:
 @click.argument("path", required=False)
 def check_config(path: str | None) -> None:
     """Validate the TOML configuration and print the routing table."""
-    from bot.intake.routing import describe_when
+    from bot.intake.routing import describe_when  # lazy: CLI sub-command
 
     settings = _settings()
     config = _config(settings, path)
@@ -332,9 +332,9 @@ def outbox(ctx: click.Context, status: str | None, limit: int) -> None:
         return
     from sqlalchemy import select
 
-    from bot.db import make_engine, make_session_factory, session_scope
-    from bot.delivery.handlers import outbox_counts
-    from models import OutboxMessage
+    from bot.db import make_engine, make_session_factory, session_scope  # lazy: CLI sub-command
+    from bot.delivery.handlers import outbox_counts  # lazy: CLI sub-command
+    from models import OutboxMessage  # lazy: CLI sub-command
 
     settings = _settings()
     engine = make_engine(settings.database_url)
@@ -356,10 +356,16 @@ def outbox(ctx: click.Context, status: str | None, limit: int) -> None:
 @click.option("--config", "path", default=None, help="Config file (default: $CXLOOP_CONFIG).")
 def doctor(path: str | None) -> None:
     """Check the Slack app, its scopes and channels, the config's secrets, the database, clock and worker."""
-    from bot.db import current_revision, head_revision, make_engine, make_session_factory, session_scope
-    from bot.doctor import Check, database_checks, slack_checks
-    from bot.slack.client import make_client
-    from models.base import utcnow
+    from bot.db import (  # lazy: CLI sub-command
+        current_revision,
+        head_revision,
+        make_engine,
+        make_session_factory,
+        session_scope,
+    )
+    from bot.doctor import Check, database_checks, slack_checks  # lazy: CLI sub-command
+    from bot.slack.client import make_client  # lazy: CLI sub-command
+    from models.base import utcnow  # lazy: CLI sub-command
 
     settings = _settings()
     checks: list[Check] = []
@@ -401,9 +407,9 @@ def doctor(path: str | None) -> None:
 @click.option("--id", "row_id", type=int, default=None, help="Requeue one dead row (default: all dead rows).")
 def outbox_retry(row_id: int | None) -> None:
     """Requeue dead rows for delivery."""
-    from bot.db import make_engine, make_session_factory, session_scope
-    from bot.delivery.handlers import requeue_dead
-    from models.base import utcnow
+    from bot.db import make_engine, make_session_factory, session_scope  # lazy: CLI sub-command
+    from bot.delivery.handlers import requeue_dead  # lazy: CLI sub-command
+    from models.base import utcnow  # lazy: CLI sub-command
 
     settings = _settings()
     engine = make_engine(settings.database_url)
@@ -425,8 +431,8 @@ def simulate(url: str | None, source: str, count: int, interval: float, secret: 
 
     import httpx
 
-    from bot.common.signing import sign_webhook
-    from bot.sandbox.samples import sample_payload
+    from bot.common.signing import sign_webhook  # lazy: CLI sub-command
+    from bot.sandbox.samples import sample_payload  # lazy: CLI sub-command
 
     settings = _settings()
     url = (url or f"http://127.0.0.1:{settings.port}").rstrip("/")
@@ -463,8 +469,8 @@ def demo(ctx: click.Context, database_url: str, seed: int | None, host: str, por
     import random
     import secrets
 
-    from bot.db import make_engine, make_session_factory, session_scope, upgrade
-    from bot.sandbox.demo import (
+    from bot.db import make_engine, make_session_factory, session_scope, upgrade  # lazy: CLI sub-command
+    from bot.sandbox.demo import (  # lazy: CLI sub-command
         DEFAULT_SEED,
         DEMO_CONFIG_PATH,
         demo_seeded,
@@ -473,7 +479,7 @@ def demo(ctx: click.Context, database_url: str, seed: int | None, host: str, por
         seed_demo,
         write_demo_state,
     )
-    from models.base import utcnow
+    from models.base import utcnow  # lazy: CLI sub-command
 
     settings = _settings(sandbox=True)
     if settings.slack_bot_token:
@@ -523,7 +529,7 @@ class _SlackLookupFailed(Exception):
 def _owner_resolver(settings: Settings):
     """resolve_owner for import_csv: an e-mail → its Slack user id through users.lookupByEmail, cached
     per e-mail. Without a bot token every e-mail owner fails its row, with a message saying why."""
-    from bot.vip.book import ImportRowError
+    from bot.vip.book import ImportRowError  # lazy: CLI sub-command
 
     if not settings.slack_bot_token:
         def no_token(email: str) -> str | None:
@@ -534,7 +540,7 @@ def _owner_resolver(settings: Settings):
 
     from slack_sdk.errors import SlackApiError
 
-    from bot.slack.client import classify_failure, make_client
+    from bot.slack.client import classify_failure, make_client  # lazy: CLI sub-command
 
     client = make_client(settings.slack_bot_token, settings.slack_api_url)
     cache: dict[str, str | None] = {}
@@ -576,9 +582,9 @@ def vip_import(file) -> None:
     Exits 1 when some rows were refused (the others are loaded)."""
     import io
 
-    from bot.db import make_engine, make_session_factory, session_scope
-    from bot.vip.book import import_csv
-    from models.base import utcnow
+    from bot.db import make_engine, make_session_factory, session_scope  # lazy: CLI sub-command
+    from bot.vip.book import import_csv  # lazy: CLI sub-command
+    from models.base import utcnow  # lazy: CLI sub-command
 
     settings = _settings()
     data = file.read()
@@ -613,8 +619,8 @@ def vip_export(file: str | None) -> None:
     """Write every account as CSV, in the import format, to FILE (default: stdout)."""
     import io
 
-    from bot.db import make_engine, make_session_factory, session_scope
-    from bot.vip.book import export_csv
+    from bot.db import make_engine, make_session_factory, session_scope  # lazy: CLI sub-command
+    from bot.vip.book import export_csv  # lazy: CLI sub-command
 
     settings = _settings()
     engine = make_engine(settings.database_url)
@@ -637,8 +643,8 @@ def vip_export(file: str | None) -> None:
 @click.option("--sandbox", is_flag=True, help="Queue for a `cxloop serve --sandbox` on the same database.")
 def clock(once: bool, metrics_port: int | None, sandbox: bool) -> None:
     """Run the scheduler: digests, reports, SLA nudges, follow-up and VIP check-in reminders."""
-    from bot.runtime import build_runtime
-    from bot.schedule.clock import run_clock, run_tick
+    from bot.runtime import build_runtime  # lazy: CLI sub-command
+    from bot.schedule.clock import run_clock, run_tick  # lazy: CLI sub-command
 
     settings = _settings(sandbox=sandbox)
     _logging(settings)
@@ -654,7 +660,7 @@ def clock(once: bool, metrics_port: int | None, sandbox: bool) -> None:
         click.echo(", ".join(f"{name}: {count}" for name, count in sorted(sent.items())) or "Nothing was due.")
         return
     if metrics_port:
-        from bot.metrics import serve_metrics
+        from bot.metrics import serve_metrics  # lazy: CLI sub-command
 
         serve_metrics(metrics_port)
     run_clock(runtime)
@@ -673,10 +679,10 @@ def _actor() -> str:
 @click.argument("email")
 def forget(email: str) -> None:
     """Erase a customer's personal data (comments, name, e-mail) here and in Slack's copies. Idempotent."""
-    from bot.common.email_address import InvalidEmail, normalise_email
-    from bot.db import make_engine, make_session_factory, session_scope
-    from bot.privacy.erasure import forget_customer
-    from models.base import utcnow
+    from bot.common.email_address import InvalidEmail, normalise_email  # lazy: CLI sub-command
+    from bot.db import make_engine, make_session_factory, session_scope  # lazy: CLI sub-command
+    from bot.privacy.erasure import forget_customer  # lazy: CLI sub-command
+    from models.base import utcnow  # lazy: CLI sub-command
 
     try:
         email = normalise_email(email)
@@ -704,9 +710,14 @@ def forget(email: str) -> None:
 def purge(older_than: str, include_open: bool, yes: bool) -> None:
     """Apply a retention policy: delete resolved items, delivered outbox rows, job runs and touches older
     than DAYS. Open and claimed items and each VIP account's latest touch are kept."""
-    from bot.db import make_engine, make_session_factory, session_scope
-    from bot.privacy.erasure import parse_retention, purge_item_batch, purge_plan, purge_rest
-    from models.base import utcnow
+    from bot.db import make_engine, make_session_factory, session_scope  # lazy: CLI sub-command
+    from bot.privacy.erasure import (  # lazy: CLI sub-command
+        parse_retention,
+        purge_item_batch,
+        purge_plan,
+        purge_rest,
+    )
+    from models.base import utcnow  # lazy: CLI sub-command
 
     try:
         retention = parse_retention(older_than)
@@ -747,10 +758,10 @@ def jobs(limit: int) -> None:
 
     from sqlalchemy import select
 
-    from bot.db import make_engine, make_session_factory, session_scope
-    from bot.schedule.plans import next_runs
-    from models import JobRun
-    from models.base import utcnow
+    from bot.db import make_engine, make_session_factory, session_scope  # lazy: CLI sub-command
+    from bot.schedule.plans import next_runs  # lazy: CLI sub-command
+    from models import JobRun  # lazy: CLI sub-command
+    from models.base import utcnow  # lazy: CLI sub-command
 
     settings = _settings()
     config = _config(settings)
@@ -799,9 +810,9 @@ def digest(team_name: str, day_text: str | None, send: bool) -> None:
     from datetime import date, timedelta
     from zoneinfo import ZoneInfo
 
-    from bot.db import make_engine, make_session_factory, session_scope
-    from bot.insights.digest import build_daily_digest, digest_text
-    from models.base import utcnow
+    from bot.db import make_engine, make_session_factory, session_scope  # lazy: CLI sub-command
+    from bot.insights.digest import build_daily_digest, digest_text  # lazy: CLI sub-command
+    from models.base import utcnow  # lazy: CLI sub-command
 
     settings = _settings()
     config = _config(settings)
@@ -823,7 +834,7 @@ def digest(team_name: str, day_text: str | None, send: bool) -> None:
         click.echo(digest_text(build_daily_digest(session, team=team, day=day, now=now)))
         sent = None
         if send:
-            from bot.schedule.plans import send_digest
+            from bot.insights.scheduled import send_digest  # lazy: CLI sub-command
 
             sent = send_digest(session, config=config, team=team, day=day, now=now, claimed_by="cli")
     if send:
@@ -840,8 +851,8 @@ def report(team_name: str, week: str | None, month: str | None, send: bool) -> N
     """Print TEAM's weekly trend report (8 weeks) or, with --month, its monthly one (6 months)."""
     from zoneinfo import ZoneInfo
 
-    from bot.db import make_engine, make_session_factory, session_scope
-    from bot.insights.digest import (
+    from bot.db import make_engine, make_session_factory, session_scope  # lazy: CLI sub-command
+    from bot.insights.digest import (  # lazy: CLI sub-command
         build_monthly_report,
         build_weekly_report,
         iso_week_label,
@@ -850,7 +861,7 @@ def report(team_name: str, week: str | None, month: str | None, send: bool) -> N
         previous_week,
         report_text,
     )
-    from models.base import utcnow
+    from models.base import utcnow  # lazy: CLI sub-command
 
     settings = _settings()
     config = _config(settings)
@@ -878,7 +889,7 @@ def report(team_name: str, week: str | None, month: str | None, send: bool) -> N
         click.echo(report_text(trend))
         sent = None
         if send:
-            from bot.schedule.plans import send_report
+            from bot.insights.scheduled import send_report  # lazy: CLI sub-command
 
             sent = send_report(session, config=config, team=team, kind=kind, period=period, now=now,
                                claimed_by="cli")

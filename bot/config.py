@@ -17,7 +17,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.common.validation import error_location
 from bot.common.vocabulary import DEFAULT_THEMES, KINDS
+
+# The adapters check their own `options`; they use bot.config only for type hints, so this is not a cycle.
+from bot.intake.providers import adapter_for
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///cxloop.db"
@@ -319,21 +323,6 @@ class AppConfig:
         return next((t for t in self.teams if t.channel == channel_id), None)
 
 
-# pydantic names the branches of a union in the error location ("literal['nps',…]", "list[…]", "str");
-# they are not keys a user wrote.
-_UNION_BRANCH = re.compile(r"^(?:[a-z-]+\[.*\]|str|int|float|bool|none|list|dict|function-\w+)$")
-
-
-def error_location(loc: tuple) -> str:
-    key = ""
-    for part in loc:
-        if isinstance(part, int):
-            key += f"[{part}]"
-        elif not _UNION_BRANCH.match(str(part)):
-            key += f".{part}" if key else str(part)
-    return key
-
-
 def _format_validation_error(exc: ValidationError) -> list[str]:
     problems: dict[str, str] = {}
     for error in exc.errors():
@@ -347,8 +336,6 @@ def _format_validation_error(exc: ValidationError) -> list[str]:
 
 def _provider_option_problems(sources: list[SourceConfig]) -> list[str]:
     """Each provider adapter checks its own `options`, so a typo fails at start-up, not on a live webhook."""
-    from bot.intake.providers import adapter_for
-
     problems = []
     for index, source in enumerate(sources):
         if source.type == "generic":

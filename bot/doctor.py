@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 from bot.config import AppConfig
 from bot.slack.client import classify_failure
 from bot.slack.scopes import REQUIRED_SCOPES
+from models import JobRun, OutboxMessage
+from models.delivery import DEAD, PENDING
 
 WORKER_STALE = timedelta(minutes=5)  # a pending row older than this: no worker is delivering
 CLOCK_STALE = timedelta(hours=26)    # the clock claims at least a digest a day when it runs
@@ -73,9 +75,6 @@ def slack_checks(client: WebClient, config: AppConfig) -> list[Check]:
 
 
 def database_checks(session, *, now) -> list[Check]:
-    from models import JobRun, OutboxMessage
-    from models.delivery import DEAD, PENDING
-
     oldest = session.scalar(select(func.min(OutboxMessage.available_at)).where(OutboxMessage.status == PENDING))
     dead = session.scalar(select(func.count()).where(OutboxMessage.status == DEAD)) or 0
     last_job = session.scalar(select(func.max(JobRun.claimed_at)))

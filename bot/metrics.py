@@ -14,6 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import session_scope
+from bot.delivery.handlers import outbox_backlog
+from models import JobRun, OutboxMessage
+from models.base import utcnow
+from models.delivery import DEAD, PENDING
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -40,10 +44,6 @@ class DatabaseCollector(Collector):
         self.factory = factory
 
     def collect(self):
-        from bot.delivery.handlers import outbox_backlog
-        from models import JobRun, OutboxMessage
-        from models.delivery import DEAD, PENDING
-
         backlog = GaugeMetricFamily("cxloop_outbox_backlog", "Outbox rows waiting to be delivered.")
         dead = GaugeMetricFamily("cxloop_outbox_dead", "Outbox rows parked after too many failures.")
         oldest = GaugeMetricFamily("cxloop_outbox_oldest_pending_seconds", "Age of the oldest waiting outbox row.")
@@ -60,7 +60,6 @@ class DatabaseCollector(Collector):
             up.add_metric([], 0)
             yield up
             return
-        from models.base import utcnow
 
         up.add_metric([], 1)
         backlog.add_metric([], counts[PENDING])

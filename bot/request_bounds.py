@@ -28,7 +28,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-# Webhooks: 1 MB, as documented (bot/intake/ingest.py MAX_BODY_BYTES). Slack's own payloads are far smaller
+# Webhooks: 1 MB, as documented (bot/intake/payload.py MAX_BODY_BYTES). Slack's own payloads are far smaller
 # (a view submission with every input full is tens of kB); 1 MB leaves room and stays cheap.
 DEFAULT_MAX_BODY_BYTES = 1_000_000
 # A body that has not arrived in this long is a slow (or stalled) client: Slack itself gives up after 3 s.

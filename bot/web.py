@@ -19,7 +19,7 @@ from bot.delivery.handlers import outbox_backlog
 from bot.delivery.outbound import ProviderAPIs
 from bot.delivery.worker import DeliveryWorker
 from bot.intake.group_commit import GroupCommitWriter
-from bot.intake.ingest import MAX_BODY_BYTES
+from bot.intake.payload import MAX_BODY_BYTES
 from bot.metrics import exposition
 from bot.request_bounds import BODY_TIMEOUT_SECONDS, RequestBounds
 from bot.runtime import Runtime

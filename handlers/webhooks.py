@@ -21,7 +21,8 @@ from bot.config import SourceConfig
 from bot.delivery.outbound import PROVIDER_RETRY_AFTER_SECONDS, ProviderAPI, ProviderAPIs
 from bot.intake import webhook_events
 from bot.intake.group_commit import GroupCommitWriter
-from bot.intake.ingest import IngestResult, PayloadError, ingest_item, parse_generic_payload, validate_payload
+from bot.intake.ingest import IngestResult, ingest_item
+from bot.intake.payload import PayloadError, parse_generic_payload, validate_payload
 from bot.intake.providers import adapter_for
 from bot.intake.providers.base import Ignored, ProviderUnavailable
 from bot.logs import REQUEST_ID_HEADER, new_request_id, request_id_var

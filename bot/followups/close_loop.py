@@ -24,8 +24,10 @@ from bot.common.email_address import email_or_none
 from bot.common.signing import sign_webhook
 from bot.config import AppConfig, SourceConfig
 from bot.delivery.outbound import TIMEOUT, USER_AGENT, api_auth
+from bot.followups.service import log_reply
 from bot.schedule.plans import claim_run
 from bot.slack.ids import OUTCOMES
+from bot.vip.accounts import log_touch
 from models import FollowUp, Item, OutboxMessage
 from models.delivery import HTTP_CALL
 
@@ -103,9 +105,6 @@ def reply_route(item: Item, config: AppConfig) -> ReplyRoute | None:
 def queue_customer_reply(session: Session, *, item_id: int, user_id: str, text: str, config: AppConfig,
                          now: datetime) -> ReplyRoute | None:
     """Queue the reply, log it in the item's thread and audit trail, and count it as a touch on the account."""
-    from bot.followups.service import log_reply  # followups imports blocks; keep this module light to import
-    from bot.vip.accounts import log_touch
-
     item = session.get(Item, item_id)
     text = (text or "").strip()[:REPLY_MAX_CHARS]
     route = reply_route(item, config) if item is not None and text else None

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.config import AppConfig
 from bot.followups import triage
 from bot.schedule.plans import last_workday_end
+from bot.slack.links import message_link
 from bot.slack.mrkdwn import escaped_truncated, slack_date, user_mention
 from models import FollowUp, Item, SlackMessage
 from models.followup import CLAIMED, OPEN, RESOLVED
@@ -117,11 +118,6 @@ def _owner_id(word: str) -> str | None:
     if match := _MENTION.match(word):
         return match.group(1)
     return word if _USER_ID.match(word) else None
-
-
-def message_link(channel: str, ts: str) -> str:
-    # slack.com/archives redirects to the right workspace; works for anyone in the channel.
-    return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
 
 def _item_line(item: Item, message: SlackMessage | None, when: datetime) -> str:

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.common.durations import duration
 from bot.config import AppConfig
 from bot.db import session_scope
-from bot.followups.commands import message_link
 from bot.followups.triage import ORDER_LABEL, triage_order
 from bot.slack.ids import ActionId, account_value, item_value
+from bot.slack.links import message_link
 from bot.slack.mrkdwn import escaped_truncated, slack_date
 from bot.slack.vip_blocks import pick_line
 from bot.vip.picks import daily_picks

@@ -44,9 +44,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.common.vocabulary import KINDS
 from bot.config import AppConfig
-from bot.followups.commands import message_link
 from bot.followups.triage import triage_order
 from bot.insights.digest import DETRACTOR, PASSIVE, PROMOTER, iso_week_label, local_midnight, nps_score
+from bot.slack.links import message_link
 from models import Account, FollowUp, FollowUpEvent, Item, SlackMessage, Touch
 from models.followup import CLAIMED, OPEN
 

@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session
 
 from bot.common.durations import duration
 from bot.config import TeamConfig
-from bot.followups.commands import message_link
 from bot.followups.triage import ORDER_LABEL, triage_order
+from bot.slack.links import message_link
 from bot.slack.mrkdwn import escape_mrkdwn, escaped_truncated, slack_date, truncate, user_mention
 from models import Account, FollowUp, Item, SlackMessage, Touch
 from models.followup import CLAIMED, OPEN, RESOLVED

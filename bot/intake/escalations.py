@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from bot.common.email_address import email_or_none
 from bot.config import AppConfig
-from bot.intake.ingest import IngestResult, ingest_item, validate_payload
+from bot.intake.ingest import IngestResult, ingest_item
+from bot.intake.payload import validate_payload
 from bot.slack.ids import SEVERITIES, InputId, ViewId
 
 SLACK_SOURCE = "slack"

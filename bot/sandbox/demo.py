@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session
 
 from bot.config import AppConfig
 from bot.followups.service import add_note, claim_followup, resolve_followup
-from bot.intake.ingest import ingest_item, validate_payload
+from bot.intake.ingest import ingest_item
+from bot.intake.payload import validate_payload
 from bot.sandbox.fake_slack import DEFAULT_USERS
 from bot.vip.accounts import log_touch
 from bot.vip.book import AccountRecord, upsert_account

@@ -34,8 +34,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.common.signing import sign_slack_request, sign_webhook
+from bot.delivery.handlers import METADATA_EVENT_TYPE, OUTBOX_EVENT_TYPE, item_view, outbox_counts
+from bot.insights.scheduled import send_digest
 from bot.runtime import Runtime
+from bot.sandbox import samples
 from bot.sandbox.fake_slack import BOT_USER_ID, DEFAULT_USERS, TEAM_ID, FakeSlack
+from bot.slack.blocks import item_message
 from models import FollowUp, Item, OutboxMessage, SlackMessage
 from models.delivery import POST_MESSAGE, SENT, THREAD_REPLY
 
@@ -55,7 +59,7 @@ _MARK_RE = re.compile(r"\x00(\d+)\x00")
 _BOLD_RE = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _ITALIC_RE = re.compile(r"(?<![\w])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w])")
 _CODE_RE = re.compile(r"`([^`\n]+)`")
-# What bot.followups.commands.message_link makes of a message; the sandbox shows that message itself.
+# What bot.slack.links.message_link makes of a message; the sandbox shows that message itself.
 _ARCHIVE_RE = re.compile(r"https://slack\.com/archives/([CGD][A-Z0-9]+)/p(\d{10})(\d{6})")
 
 esc = html.escape
@@ -324,8 +328,6 @@ SAMPLE_KINDS = {"detractor": "NPS detractor", "passive": "CSAT passive", "promot
 
 def sample_response(kind: str, rng: random.Random) -> dict[str, Any]:
     """A realistic webhook body of the chosen kind (the same customers and comments as `cxloop simulate`)."""
-    from bot.sandbox import samples
-
     if kind not in SAMPLE_KINDS or kind == "random":
         return samples.sample_payload(rng)
     name, email, account, plan, vip = rng.choice(samples.CUSTOMERS)
@@ -391,8 +393,6 @@ class SandboxPage:
     def settle(self) -> None:
         """Wait until the app's work from a click has reached the fake Slack: nothing due in the outbox
         and no Web API call for a moment (views.open, chat.update, views.publish …), at most SETTLE_SECONDS."""
-        from bot.delivery.handlers import outbox_counts
-
         deadline = time.monotonic() + SETTLE_SECONDS
         while time.monotonic() < deadline:
             time.sleep(0.1)
@@ -573,8 +573,6 @@ class SandboxPage:
 
     def run_digest(self, form: dict[str, str]) -> str | None:
         """The team's daily digest, queued by the same function as `cxloop digest --send` (once per day)."""
-        from bot.schedule.plans import send_digest
-
         uid = self.user(form.get("as"))["id"]
         team = next((t for t in self.runtime.config.teams if t.name == form.get("team")), None)
         if team is None:
@@ -797,9 +795,6 @@ def restore_history(fake: FakeSlack, runtime: Runtime, *, per_channel: int = RES
     the worker posts with) with their sent thread replies, the older ones as their fallback text only,
     which keeps start-up fast with thousands of items. Returns how many messages were restored.
     """
-    from bot.delivery.handlers import METADATA_EVENT_TYPE, item_view
-    from bot.slack.blocks import item_message
-
     restored = 0
     with runtime.session() as session:
         posted = session.execute(select(SlackMessage, Item, FollowUp)
@@ -837,8 +832,6 @@ def restore_history(fake: FakeSlack, runtime: Runtime, *, per_channel: int = RES
 def _restore_posted_messages(fake: FakeSlack, session: Session, per_channel: int) -> int:
     """Digests, DMs and reports the worker posted (POST_MESSAGE rows that recorded where they landed), back at
     their channel and ts: the job ledger says they were sent, so the channels show them."""
-    from bot.delivery.handlers import OUTBOX_EVENT_TYPE
-
     rows = session.execute(select(OutboxMessage.id, OutboxMessage.payload).where(
         OutboxMessage.kind == POST_MESSAGE, OutboxMessage.status == SENT).order_by(OutboxMessage.id)).all()
     by_channel: dict[str, list[tuple[int, dict, dict]]] = {}

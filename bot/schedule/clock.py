@@ -19,6 +19,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.runtime import Runtime
+from bot.schedule.tick import tick
 from models.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,6 @@ def clock_id() -> str:
 
 
 def run_tick(runtime: Runtime, now: datetime | None = None) -> dict[str, int]:
-    from bot.schedule.tick import tick
-
     sent = tick(runtime.factory, runtime.config, now=now or utcnow(), claimed_by=clock_id())
     if sent:
         log.info("clock tick queued %s", ", ".join(f"{name} ×{count}" for name, count in sorted(sent.items())))

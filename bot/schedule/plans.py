@@ -13,7 +13,6 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
@@ -146,56 +145,3 @@ def queue_upload(session: Session, *, channel: str, content: bytes, filename: st
     session.add(OutboxMessage(kind=UPLOAD_FILE, channel=channel, available_at=now, created_at=now, payload={
         "filename": filename, "title": title, "initial_comment": comment,
         "content_b64": base64.b64encode(content).decode()}))
-
-
-def send_digest(session: Session, *, config: AppConfig, team: TeamConfig, day: date, now: datetime,
-                claimed_by: str, scheduled_for: datetime | None = None) -> bool:
-    """Claim and queue the digest of `team` for the local `day`. False: it was already sent."""
-    from bot.insights.digest import (
-        DIGEST_RENDERER,
-        build_daily_digest,
-        digest_data,
-        digest_message,
-        quoted_items,
-    )
-
-    if not claim_run(session, job=DIGEST, target=team.name, period=day.isoformat(),
-                     scheduled_for=scheduled_for or now, now=now, claimed_by=claimed_by):
-        return False
-    digest = build_daily_digest(session, team=team, day=day, now=now)
-    text, blocks = digest_message(digest)
-    queue_message(session, channel=team.channel, text=text, blocks=blocks, now=now, quotes=quoted_items(digest),
-                  render={"name": DIGEST_RENDERER, "data": digest_data(digest)})
-    return True
-
-
-def send_report(session: Session, *, config: AppConfig, team: TeamConfig, kind: Literal["weekly", "monthly"],
-                period: str, now: datetime, claimed_by: str, scheduled_for: datetime | None = None) -> bool:
-    """Claim and queue a weekly ("2026-W47") or monthly ("2026-10") report with its chart."""
-    from bot.insights.charts import trend_chart_png
-    from bot.insights.digest import build_monthly_report, build_weekly_report, report_message
-
-    job = WEEKLY_REPORT if kind == "weekly" else MONTHLY_REPORT
-    if not claim_run(session, job=job, target=team.name, period=period, scheduled_for=scheduled_for or now,
-                     now=now, claimed_by=claimed_by):
-        return False
-    build = build_weekly_report if kind == "weekly" else build_monthly_report
-    report = build(session, team=team, **{"week" if kind == "weekly" else "month": period}, now=now)
-    text, blocks = report_message(report)
-    queue_message(session, channel=team.channel, text=text, blocks=blocks, now=now)
-    chart = trend_chart_png([p.label for p in report.periods], [p.nps for p in report.periods],
-                            [p.volume for p in report.periods],
-                            title=f"{team.name}: NPS and volume, {kind} to {period}")
-    queue_upload(session, channel=team.channel, content=chart, filename=f"cxloop-{team.name}-{period}.png",
-                 title=f"NPS trend — {team.name} — {period}", comment=None, now=now)
-    return True
-
-
-def run_planned(session: Session, run: PlannedRun, *, config: AppConfig, now: datetime, claimed_by: str) -> bool:
-    team = config.team(run.target)
-    if run.job == DIGEST:
-        return send_digest(session, config=config, team=team, day=date.fromisoformat(run.period), now=now,
-                           claimed_by=claimed_by, scheduled_for=run.scheduled_for)
-    kind = "weekly" if run.job == WEEKLY_REPORT else "monthly"
-    return send_report(session, config=config, team=team, kind=kind, period=run.period, now=now,
-                       claimed_by=claimed_by, scheduled_for=run.scheduled_for)

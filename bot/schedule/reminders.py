@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from bot.common.durations import duration, hours_label
 from bot.config import AppConfig
-from bot.followups.commands import message_link
 from bot.schedule.plans import claim_run, in_business_hours, is_workday, local_time, queue_message
 from bot.slack.ids import ActionId, account_value, item_value
+from bot.slack.links import message_link
 from bot.slack.mrkdwn import escaped_truncated, mention_target
 from bot.slack.vip_blocks import pick_line
 from bot.vip.picks import Pick, daily_picks

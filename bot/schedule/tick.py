@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import AppConfig
 from bot.db import session_scope
-from bot.schedule.plans import due_runs, run_planned
+from bot.insights.scheduled import send_digest, send_report
+from bot.schedule.plans import DIGEST, WEEKLY_REPORT, PlannedRun, due_runs
 from bot.schedule.reminders import nudge_unclaimed_items, remind_follow_ups, remind_vip_checkins
 
 log = logging.getLogger(__name__)
@@ -35,3 +36,13 @@ def tick(factory: sessionmaker[Session], config: AppConfig, *, now: datetime, cl
     attempt("follow_up_due", lambda s: remind_follow_ups(s, config=config, now=now, claimed_by=claimed_by))
     attempt("vip_checkins", lambda s: remind_vip_checkins(s, config=config, now=now, claimed_by=claimed_by))
     return {name: count for name, count in sent.items() if count}
+
+
+def run_planned(session: Session, run: PlannedRun, *, config: AppConfig, now: datetime, claimed_by: str) -> bool:
+    team = config.team(run.target)
+    if run.job == DIGEST:
+        return send_digest(session, config=config, team=team, day=date.fromisoformat(run.period), now=now,
+                           claimed_by=claimed_by, scheduled_for=run.scheduled_for)
+    kind = "weekly" if run.job == WEEKLY_REPORT else "monthly"
+    return send_report(session, config=config, team=team, kind=kind, period=run.period, now=now,
+                       claimed_by=claimed_by, scheduled_for=run.scheduled_for)

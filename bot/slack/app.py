@@ -19,6 +19,7 @@ from bot.metrics import SLACK_ACK_SECONDS
 from bot.runtime import Runtime
 from bot.slack.guards import SIGNATURE_VERIFIED, RetryFilter, malformed, refusal, unverified
 from bot.slack.replays import ReplayGuard
+from handlers import register_listeners
 
 # Bolt runs listeners (and the work after ack) in this pool; its default of 5 threads lets slow
 # post-ack work delay other users' acks.
@@ -74,8 +75,6 @@ def ack_clicks_first(body: dict, ack, next) -> None:  # noqa: A002 — Bolt pass
 
 
 def create_bolt_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
-    from handlers import register_listeners
-
     identity = BotIdentity(runtime)
     threading.Thread(target=identity.learn, name="cxloop-auth-test", daemon=True).start()
     app = App(

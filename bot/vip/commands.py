@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig
-from bot.followups.commands import message_link
 from bot.schedule.plans import queue_message
+from bot.slack.links import message_link
 from bot.slack.mrkdwn import escape_mrkdwn, escaped_truncated, user_mention
 from bot.slack.vip_blocks import (
     AccountCard,

@@ -19,13 +19,8 @@ from hypothesis import strategies as st
 from sqlalchemy import String
 
 from bot.config import SourceConfig
-from bot.intake.ingest import (
-    GenericPayload,
-    PayloadError,
-    _content_fields,
-    parse_generic_payload,
-    validate_payload,
-)
+from bot.intake.ingest import _content_fields
+from bot.intake.payload import GenericPayload, PayloadError, parse_generic_payload, validate_payload
 from bot.intake.providers import adapter_for, surveymonkey
 from bot.intake.providers.base import Ignored, ProviderUnavailable
 from models import Item

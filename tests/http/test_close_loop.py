@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from bot.common.signing import verify_webhook
-from bot.intake.ingest import ingest_item, validate_payload
+from bot.intake.ingest import ingest_item
+from bot.intake.payload import validate_payload
 from bot.slack.ids import ActionId, InputId, ViewId, item_value
 from tests.conftest import TEST_CONFIG, WEBHOOK_SECRET, make_config, wait_for
 

@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from bot.cli import main
 from bot.common.signing import sign_slack_request
 from bot.insights.digest import build_daily_digest, digest_message
+from bot.insights.scheduled import send_digest
 from bot.privacy.erasure import email_hash
-from bot.schedule.plans import queue_message, send_digest
+from bot.schedule.plans import queue_message
 from bot.schedule.reminders import remind_follow_ups
 from bot.slack.ids import ActionId, InputId, ViewId, item_value
 from models import AuditEntry, Contact, FollowUp, Item, OutboxMessage, Touch

@@ -354,7 +354,7 @@ def test_the_webhook_url_answers_head_as_surveymonkey_requires_before_subscribin
 
 def test_json_nested_too_deep_is_a_400_not_a_crash():
     """Wootric and SurveyMonkey decode bodies with the shared decoder, like every adapter."""
-    from bot.intake.ingest import PayloadError
+    from bot.intake.payload import PayloadError
     from bot.intake.providers.base import decode_json_object
 
     with pytest.raises(PayloadError) as caught:

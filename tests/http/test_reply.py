@@ -11,7 +11,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from slack_sdk.models.blocks import Block
 
-from bot.intake.ingest import ingest_item, validate_payload
+from bot.intake.ingest import ingest_item
+from bot.intake.payload import validate_payload
 from bot.sandbox.fake_slack import validate_blocks
 from bot.slack.ids import ActionId, InputId, ViewId, item_value
 from bot.vip.accounts import last_touch

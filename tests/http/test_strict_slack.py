@@ -14,8 +14,8 @@ from sqlalchemy import select
 from bot.db import session_scope
 from bot.delivery.handlers import requeue_dead
 from bot.insights.digest import iso_week_label
+from bot.insights.scheduled import send_report
 from bot.sandbox.fake_slack import validate_blocks
-from bot.schedule.plans import send_report
 from bot.schedule.reminders import remind_vip_checkins
 from bot.slack.ids import ActionId, InputId
 from bot.vip.book import AccountRecord, upsert_account

@@ -24,7 +24,7 @@ import bot.followups.commands
 import bot.followups.home
 from bot.common.signing import sign_slack_request
 from bot.followups.service import claim_followup
-from bot.schedule.plans import send_digest
+from bot.insights.scheduled import send_digest
 from models import Item
 from tests.conftest import SIGNING_SECRET, make_config, wait_for
 

@@ -19,7 +19,8 @@ from sqlalchemy import select
 from bot.db import session_scope
 from bot.followups.service import claim_followup, resolve_followup
 from bot.insights.dashboard import FilterError, dashboard_data
-from bot.intake.ingest import ingest_item, validate_payload
+from bot.intake.ingest import ingest_item
+from bot.intake.payload import validate_payload
 from bot.intake.scoring import categorize
 from bot.vip.accounts import log_touch
 from models import Account, Item

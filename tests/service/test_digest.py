@@ -633,9 +633,9 @@ def test_cli_send_goes_through_jobs_once(cli_env, monkeypatch) -> None:
         calls.append(kwargs)
         return False
 
-    fake = types.ModuleType("bot.schedule.plans")
+    fake = types.ModuleType("bot.insights.scheduled")
     fake.send_digest, fake.send_report = send_digest, send_report
-    monkeypatch.setitem(sys.modules, "bot.schedule.plans", fake)
+    monkeypatch.setitem(sys.modules, "bot.insights.scheduled", fake)
     first = cli(["digest", "success", "--date", "2026-11-20", "--send"], cli_env)
     second = cli(["digest", "success", "--date", "2026-11-20", "--send"], cli_env)
     assert first.exit_code == 0 and "Queued" in first.output

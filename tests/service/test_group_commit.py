@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import event, func, select
 
 from bot.intake.group_commit import GroupCommitWriter
-from bot.intake.ingest import ingest_item, parse_generic_payload
+from bot.intake.ingest import ingest_item
+from bot.intake.payload import parse_generic_payload
 from models import Item, OutboxMessage
 from models.base import utcnow
 from tests.conftest import make_config

@@ -17,7 +17,8 @@ from bot.db import session_scope
 from bot.delivery.handlers import lease_row
 from bot.followups import service as followups
 from bot.followups.service import claim_followup, resolve_followup
-from bot.intake.ingest import ingest_item, parse_generic_payload
+from bot.intake.ingest import ingest_item
+from bot.intake.payload import parse_generic_payload
 from models import FollowUp, FollowUpEvent, Item, OutboxMessage
 from tests.conftest import make_config
 

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 
 from bot.db import session_scope
-from bot.intake.ingest import ingest_item, parse_generic_payload
+from bot.intake.ingest import ingest_item
+from bot.intake.payload import parse_generic_payload
 from bot.schedule.plans import due_runs
 from bot.schedule.tick import tick
 from bot.vip.book import AccountRecord, upsert_account

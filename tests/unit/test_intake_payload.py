@@ -1,4 +1,4 @@
-"""bot/intake/ingest.py parse_generic_payload: raw webhook bytes → payload, or a 400/413/422 naming the field."""
+"""bot/intake/payload.py parse_generic_payload: raw webhook bytes → payload, or a 400/413/422 naming the field."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.intake.ingest import MAX_BODY_BYTES, PayloadError, parse_generic_payload
+from bot.intake.payload import MAX_BODY_BYTES, PayloadError, parse_generic_payload
 
 
 def parse(payload) -> object:

@@ -5,7 +5,7 @@ Each module exposes `ADAPTER`, an object with two methods (see bot/intake/provid
   `bot.common.signing.SignatureError` when the request is not the provider's.
 - `parse(source, body, headers, fetch)`: the provider's documented payload → a list of generic payload
   dicts (the shape `POST /webhooks/<source>` takes for `type = "generic"`), or `Ignored(reason)` for an
-  event type cxloop does not act on. A malformed body raises `bot.intake.ingest.PayloadError`.
+  event type cxloop does not act on. A malformed body raises `bot.intake.payload.PayloadError`.
 """
 
 from __future__ import annotations

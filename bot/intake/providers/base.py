@@ -7,11 +7,14 @@ import hmac
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.common.email_address import email_or_none  # noqa: F401 — the adapters' one e-mail check
 from bot.common.signing import MAX_SKEW_SECONDS, SignatureError
-from bot.config import SourceConfig
+from bot.intake.payload import PayloadError, loads_json
+
+if TYPE_CHECKING:  # bot.config imports the adapters to check their options (config.py)
+    from bot.config import SourceConfig
 
 # bot.intake.ingest is imported inside the functions that raise its PayloadError: bot.intake.ingest imports (through
 # bot.followups.close_loop and bot.delivery.outbound) this module.
@@ -83,8 +86,6 @@ def check_timestamp(raw: str, now: float, *, name: str) -> int:
 
 def require_valid_options(source: SourceConfig, check: Callable[[Mapping[str, Any]], list[str]]) -> None:
     """PayloadError 500 when `check` finds problems in the source's options (the provider retries later)."""
-    from bot.intake.ingest import PayloadError
-
     problems = check(source.options)
     if problems:
         raise PayloadError(500, f"source {source.name!r} is misconfigured: " + "; ".join(problems))
@@ -92,15 +93,11 @@ def require_valid_options(source: SourceConfig, check: Callable[[Mapping[str, An
 
 def decode_json(body: bytes) -> Any:
     """The JSON value of a request body (strict, storable strings); PayloadError 400 when the body is not JSON."""
-    from bot.intake.ingest import loads_json
-
     return loads_json(body)
 
 
 def decode_json_object(body: bytes) -> dict[str, Any]:
     """The JSON object of a request body; PayloadError 400 when not JSON, 422 when not an object."""
-    from bot.intake.ingest import PayloadError
-
     data = decode_json(body)
     if not isinstance(data, dict):
         raise PayloadError(422, "body must be a JSON object", field="(body)")

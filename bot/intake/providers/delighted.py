@@ -33,12 +33,11 @@ Options (`[sources.options]`):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.common.signing import SignatureError
 from bot.common.vocabulary import SURVEY_KINDS
-from bot.config import SourceConfig
-from bot.intake.ingest import PayloadError
+from bot.intake.payload import PayloadError
 from bot.intake.providers.base import (
     Fetch,
     Ignored,
@@ -53,6 +52,9 @@ from bot.intake.providers.base import (
     short_text,
     tag_list,
 )
+
+if TYPE_CHECKING:  # bot.config imports the adapters to check their options (config.py)
+    from bot.config import SourceConfig
 
 SIGNATURE_HEADER = "X-Delighted-Webhook-Signature"
 RESPONSE_EVENTS = ("survey_response.created", "survey_response.updated")

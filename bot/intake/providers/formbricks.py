@@ -45,12 +45,11 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.common.signing import SignatureError
 from bot.common.vocabulary import SURVEY_KINDS
-from bot.config import SourceConfig
-from bot.intake.ingest import PayloadError
+from bot.intake.payload import PayloadError
 from bot.intake.providers.base import (
     Fetch,
     Ignored,
@@ -66,6 +65,9 @@ from bot.intake.providers.base import (
     short_text,
     tag_list,
 )
+
+if TYPE_CHECKING:  # bot.config imports the adapters to check their options (config.py)
+    from bot.config import SourceConfig
 
 RESPONSE_EVENTS = ("responseCreated", "responseUpdated", "responseFinished")
 # The event's stage, the second part of the source version (a later stage wins at an equal updatedAt).

@@ -43,11 +43,10 @@ import logging
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.common.signing import SignatureError
-from bot.config import SourceConfig
-from bot.intake.ingest import PayloadError
+from bot.intake.payload import PayloadError
 from bot.intake.providers.base import (
     Fetch,
     Ignored,
@@ -61,6 +60,9 @@ from bot.intake.providers.base import (
     same,
     string_list,
 )
+
+if TYPE_CHECKING:  # bot.config imports the adapters to check their options (config.py)
+    from bot.config import SourceConfig
 
 log = logging.getLogger(__name__)
 

@@ -58,14 +58,13 @@ import re
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from bot.common.signing import SignatureError
 from bot.common.vocabulary import SCORE_RANGES, SURVEY_KINDS
-from bot.config import SourceConfig
-from bot.intake.ingest import PayloadError, storable
+from bot.intake.payload import PayloadError, storable
 from bot.intake.providers.base import (
     Fetch,
     Ignored,
@@ -76,6 +75,9 @@ from bot.intake.providers.base import (
     require_header,
 )
 from bot.intake.providers.wootric import customer_from_properties
+
+if TYPE_CHECKING:  # bot.config imports the adapters to check their options (config.py)
+    from bot.config import SourceConfig
 
 SIGNATURE_HEADER = "Sm-Signature"
 APIKEY_HEADER = "Sm-Apikey"

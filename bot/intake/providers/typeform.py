@@ -35,12 +35,11 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.common.signing import SignatureError
 from bot.common.vocabulary import SURVEY_KINDS
-from bot.config import SourceConfig
-from bot.intake.ingest import PayloadError
+from bot.intake.payload import PayloadError
 from bot.intake.providers.base import (
     Fetch,
     Ignored,
@@ -55,6 +54,9 @@ from bot.intake.providers.base import (
     same,
     short_text,
 )
+
+if TYPE_CHECKING:  # bot.config imports the adapters to check their options (config.py)
+    from bot.config import SourceConfig
 
 SIGNATURE_HEADER = "Typeform-Signature"
 SCORE_FIELD_TYPES = ("nps", "opinion_scale", "rating")

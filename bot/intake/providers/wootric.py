@@ -36,12 +36,11 @@ import hmac
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from bot.common.signing import SignatureError
-from bot.config import SourceConfig
-from bot.intake.ingest import PayloadError
+from bot.intake.payload import PayloadError
 from bot.intake.providers.base import (
     Fetch,
     Ignored,
@@ -50,6 +49,9 @@ from bot.intake.providers.base import (
     hmac_digest,
     require_header,
 )
+
+if TYPE_CHECKING:  # bot.config imports the adapters to check their options (config.py)
+    from bot.config import SourceConfig
 
 SIGNATURE_HEADER = "X-Wootric-Signature"
 MAX_FORM_FIELDS = 1000

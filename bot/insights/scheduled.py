@@ -1,0 +1,58 @@
+"""The insights the clock sends: a team's daily digest and its weekly/monthly report with a chart.
+
+Each claims its run in the job ledger and queues its outbox rows in the caller's transaction, so a run
+is sent once (see bot/schedule/plans.py for what is due when).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from bot.config import AppConfig, TeamConfig
+from bot.insights.charts import trend_chart_png
+from bot.insights.digest import (
+    DIGEST_RENDERER,
+    build_daily_digest,
+    build_monthly_report,
+    build_weekly_report,
+    digest_data,
+    digest_message,
+    quoted_items,
+    report_message,
+)
+from bot.schedule.plans import DIGEST, MONTHLY_REPORT, WEEKLY_REPORT, claim_run, queue_message, queue_upload
+
+
+def send_digest(session: Session, *, config: AppConfig, team: TeamConfig, day: date, now: datetime,
+                claimed_by: str, scheduled_for: datetime | None = None) -> bool:
+    """Claim and queue the digest of `team` for the local `day`. False: it was already sent."""
+    if not claim_run(session, job=DIGEST, target=team.name, period=day.isoformat(),
+                     scheduled_for=scheduled_for or now, now=now, claimed_by=claimed_by):
+        return False
+    digest = build_daily_digest(session, team=team, day=day, now=now)
+    text, blocks = digest_message(digest)
+    queue_message(session, channel=team.channel, text=text, blocks=blocks, now=now, quotes=quoted_items(digest),
+                  render={"name": DIGEST_RENDERER, "data": digest_data(digest)})
+    return True
+
+
+def send_report(session: Session, *, config: AppConfig, team: TeamConfig, kind: Literal["weekly", "monthly"],
+                period: str, now: datetime, claimed_by: str, scheduled_for: datetime | None = None) -> bool:
+    """Claim and queue a weekly ("2026-W47") or monthly ("2026-10") report with its chart."""
+    job = WEEKLY_REPORT if kind == "weekly" else MONTHLY_REPORT
+    if not claim_run(session, job=job, target=team.name, period=period, scheduled_for=scheduled_for or now,
+                     now=now, claimed_by=claimed_by):
+        return False
+    build = build_weekly_report if kind == "weekly" else build_monthly_report
+    report = build(session, team=team, **{"week" if kind == "weekly" else "month": period}, now=now)
+    text, blocks = report_message(report)
+    queue_message(session, channel=team.channel, text=text, blocks=blocks, now=now)
+    chart = trend_chart_png([p.label for p in report.periods], [p.nps for p in report.periods],
+                            [p.volume for p in report.periods],
+                            title=f"{team.name}: NPS and volume, {kind} to {period}")
+    queue_upload(session, channel=team.channel, content=chart, filename=f"cxloop-{team.name}-{period}.png",
+                 title=f"NPS trend — {team.name} — {period}", comment=None, now=now)
+    return True
