@@ -9,8 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.common.periods import last_days, local_today, window_label
 from bot.config import AppConfig
 from bot.followups import triage
+from bot.insights.stats import nps
 from bot.slack.mrkdwn import escaped_truncated, slack_date, user_mention
 from models import FollowUp, Item, SlackMessage
 from models.followup import CLAIMED, OPEN, RESOLVED
@@ -197,23 +199,24 @@ def stats(session: Session, *, config: AppConfig, channel_id: str, period: str, 
     days = {"7d": 7, "30d": 30}.get(period)
     if days is None:
         return f"Unknown period `{escaped_truncated(period, 20)}`: use `7d` or `30d`.\n\n{HELP}"
-    since = now - timedelta(days=days)
     team = config.team_for_channel(channel_id)
-    scope = [Item.received_at >= since] + ([Item.team == team.name] if team else [])
+    # Local days, as the digest and the dashboard count them: the team's, else [schedule].timezone.
+    timezone = team.timezone if team else (config.schedule.timezone or "UTC")
+    today = local_today(now, timezone)
+    start, end = last_days(today, days, timezone)
+    scope = [Item.received_at >= start, Item.received_at < end] + ([Item.team == team.name] if team else [])
     where = f"for {team.name}" if team else "for all teams"
-    nps_rows = dict(session.execute(
-        select(Item.category, func.count()).where(*scope, Item.kind == "nps").group_by(Item.category)).all())
-    nps_total = sum(nps_rows.values())
+    score = nps(session, scope)
     by_kind = dict(session.execute(select(Item.kind, func.count()).where(*scope).group_by(Item.kind)).all())
     by_category = dict(session.execute(
         select(Item.category, func.count()).where(*scope, Item.category.is_not(None)).group_by(Item.category)).all())
     by_status = dict(session.execute(
         select(FollowUp.status, func.count()).join(Item, Item.id == FollowUp.item_id).where(*scope)
         .group_by(FollowUp.status)).all())
-    lines = [f"*Last {days} days {where}*"]
-    if nps_total:
-        nps = round(100 * (nps_rows.get("promoter", 0) - nps_rows.get("detractor", 0)) / nps_total)
-        lines.append(f"NPS *{nps:+d}* from {nps_total} response{'s' if nps_total != 1 else ''}")
+    window = window_label(today - timedelta(days=days - 1), today)
+    lines = [f"*{window[0].upper()}{window[1:]} {where}*"]
+    if score.responses:
+        lines.append(f"NPS *{score.score:+d}* from {score.responses} response{'s' if score.responses != 1 else ''}")
     else:
         lines.append("NPS: no NPS responses yet")
     if by_kind:

@@ -3,9 +3,8 @@ and their last 7 days. Rebuilt from the database whenever it is opened and after
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -13,10 +12,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.common.durations import duration
+from bot.common.periods import last_days, local_today, window_label
 from bot.config import AppConfig
 from bot.db import session_scope
 from bot.followups.commands import message_link
 from bot.followups.triage import ORDER_LABEL, triage_order
+from bot.insights.stats import median_time_to_claim
 from bot.slack.ids import ActionId, account_value, item_value
 from bot.slack.mrkdwn import escaped_truncated, slack_date
 from bot.vip.accounts import cadence_status, due_accounts
@@ -49,6 +50,7 @@ class HomeData:
     median_claim_minutes: float | None
     claims_total: int = 0      # all of the person's claims; `claims` holds the first LIST_LIMIT
     unclaimed_total: int = 0   # likewise for `unclaimed`
+    today: date | None = None  # the last day of "your last 7 days" (the person's local today)
 
 
 def _label(item: Item) -> str:
@@ -78,19 +80,18 @@ def load_home(session: Session, *, user_id: str, config: AppConfig, now: datetim
                                              ) if teams else (0, [])
     vips = [(d.account.id, d.account.name, cadence_status(d.account, now))
             for d in due_accounts(session, owner=user_id, now=now, limit=LIST_LIMIT)]
-    week_ago = now - timedelta(days=7)
+    # The 7 local days to today, in the person's timezone: the window the digest calls "last 7 days".
+    today = local_today(now, config.timezone_of(user_id))
+    start, end = last_days(today, 7, config.timezone_of(user_id))
     touches = session.scalar(select(func.count()).select_from(Touch)
-                             .where(Touch.actor == user_id, Touch.touched_at >= week_ago)) or 0
+                             .where(Touch.actor == user_id, Touch.touched_at >= start, Touch.touched_at < end)) or 0
     resolved = session.scalar(select(func.count()).select_from(FollowUp)
                               .where(FollowUp.resolved_by == user_id, FollowUp.status == RESOLVED,
-                                     FollowUp.resolved_at >= week_ago)) or 0
-    waits = [(claimed_at - received_at).total_seconds() / 60 for claimed_at, received_at in session.execute(
-        select(FollowUp.claimed_at, Item.received_at).join(Item, Item.id == FollowUp.item_id)
-        .where(FollowUp.claimed_by == user_id, FollowUp.claimed_at >= week_ago))]
+                                     FollowUp.resolved_at >= start, FollowUp.resolved_at < end)) or 0
+    claim = median_time_to_claim(session, start=start, end=end, where=(FollowUp.claimed_by == user_id,))
     return HomeData(user_id=user_id, claims=claims, unclaimed=unclaimed, team_names=teams, vips_due=vips,
-                    touches_7d=touches, resolved_7d=resolved,
-                    median_claim_minutes=statistics.median(waits) if waits else None,
-                    claims_total=claims_total, unclaimed_total=unclaimed_total)
+                    touches_7d=touches, resolved_7d=resolved, median_claim_minutes=claim.minutes,
+                    claims_total=claims_total, unclaimed_total=unclaimed_total, today=today)
 
 
 def _section(text: str, button: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -159,7 +160,8 @@ def home_view(data: HomeData) -> dict[str, Any]:
     blocks.append({"type": "divider"})
 
     median = duration(data.median_claim_minutes)
-    blocks.append(_section(f"*Your last 7 days*\n{data.touches_7d} VIP touch{'es' if data.touches_7d != 1 else ''}"
+    window = window_label(data.today - timedelta(days=6), data.today) if data.today else "last 7 days"
+    blocks.append(_section(f"*Your {window}*\n{data.touches_7d} VIP touch{'es' if data.touches_7d != 1 else ''}"
                            f" · {data.resolved_7d} resolved · median time to claim {median}"))
     return {"type": "home", "blocks": blocks[:HOME_BLOCKS_MAX]}
 

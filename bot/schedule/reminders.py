@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot.common.durations import duration, hours_label
 from bot.config import AppConfig
 from bot.followups.commands import message_link
+from bot.insights.stats import sla_breached, sla_hours
 from bot.schedule.plans import claim_run, in_business_hours, is_workday, local_time, queue_message
 from bot.slack.ids import ActionId, account_value, item_value
 from bot.slack.mrkdwn import escaped_truncated, mention_target
@@ -28,10 +29,6 @@ SLA_NUDGE, FOLLOW_UP_DUE, VIP_CHECKINS = "sla_nudge", "follow_up_due", "vip_chec
 # Items older than this are no longer nudged: the digest's unclaimed list (with its count) covers them.
 NUDGE_LOOKBACK = timedelta(days=14)
 VIP_SNOOZE_DAYS = 7
-
-
-def sla_key(item: Item) -> str | None:
-    return "escalation" if item.kind == "escalation" else item.category
 
 
 def nudge_unclaimed_items(session: Session, *, config: AppConfig, now: datetime, claimed_by: str) -> int:
@@ -48,15 +45,16 @@ def nudge_unclaimed_items(session: Session, *, config: AppConfig, now: datetime,
     ).all()
     sent = 0
     for item, snoozed_until in candidates:
-        key = sla_key(item)
-        if key not in sla or (snoozed_until is not None and snoozed_until > now):
+        hours = sla_hours(config, item.kind, item.category)
+        if hours is None or (snoozed_until is not None and snoozed_until > now):
             continue
         team = next((t for t in config.teams if t.name == item.team), None)
         if team is None or not in_business_hours(now, team.timezone, config):
             continue  # quiet hours: the next business-hours tick sends it
-        hours = sla[key]
         waited = now - item.received_at
-        if waited < timedelta(hours=hours):
+        # The dashboard's rule: past its SLA, not at it.
+        if not sla_breached(config, kind=item.kind, category=item.category, received_at=item.received_at,
+                            claimed_at=None, now=now):
             continue
         if waited >= timedelta(hours=2 * hours):
             # Straight to level 2 (e.g. after a night): mark level 1 as passed so it never fires later.
