@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.common.labels import item_label
 from bot.common.periods import last_days, local_today, window_label
 from bot.config import AppConfig
 from bot.followups import triage
@@ -121,11 +122,7 @@ def message_link(channel: str, ts: str) -> str:
 
 
 def _item_line(item: Item, message: SlackMessage | None, when: datetime) -> str:
-    head = item.kind.upper() + (f" {item.score}" if item.score is not None else "")
-    if item.kind == triage.ESCALATION and item.priority:
-        head += f" ({escaped_truncated(item.priority.lower(), 20)})"
-    who = escaped_truncated(item.customer_name or item.customer_email or item.subject or "unknown customer", 60)
-    label = f"{head} · {who}" + (" ⭐" if item.vip else "")
+    label = escaped_truncated(item_label(item), 120)
     if message is not None:
         label = f"<{message_link(message.channel, message.ts)}|{label}>"
     return f"• {label} — {slack_date(when, '{date_short_pretty}')}"

@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.common.durations import duration
+from bot.common.labels import item_label
 from bot.common.periods import last_days, local_today, window_label
 from bot.config import AppConfig
 from bot.db import session_scope
@@ -53,19 +54,11 @@ class HomeData:
     today: date | None = None  # the last day of "your last 7 days" (the person's local today)
 
 
-def _label(item: Item) -> str:
-    head = item.kind.upper() + (f" {item.score}" if item.score is not None else "")
-    if item.category:
-        head += f" · {item.category.capitalize()}"
-    who = item.customer_name or item.account_name or item.customer_email or item.subject or "unknown customer"
-    return f"{head} — {who}" + (" ⭐" if item.vip else "")
-
-
 def _home_items(session: Session, statement) -> tuple[int, list[HomeItem]]:
     """(how many rows `statement` has, the first LIST_LIMIT of them in triage order)."""
     total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     rows = session.execute(statement.order_by(*triage_order()).limit(LIST_LIMIT)) if total else []
-    return total, [HomeItem(item.id, _label(item), message_link(msg.channel, msg.ts) if msg else None, since)
+    return total, [HomeItem(item.id, item_label(item), message_link(msg.channel, msg.ts) if msg else None, since)
                    for item, msg, since in rows]
 
 

@@ -43,6 +43,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.common.labels import customer_label
 from bot.common.periods import iso_week_label, local_midnight, local_today
 from bot.common.vocabulary import KINDS
 from bot.config import AppConfig
@@ -479,9 +480,7 @@ def _open_items(session: Session, config: AppConfig, filters: Filters, now: date
         .order_by(*triage_order()).limit(OPEN_ITEMS_LIMIT)).all()
     items = []
     for row in rows:
-        who = _one_line(row.customer_name) or _one_line(row.customer_email) or "unknown customer"
-        if _one_line(row.account_name) and _one_line(row.account_name) != who:
-            who += f" ({_one_line(row.account_name)})"
+        who = customer_label(row.customer_name, row.customer_email, row.account_name)
         summary = _one_line(row.subject) or _one_line(row.comment)
         if len(summary) > SUMMARY_CHARS:
             summary = summary[:SUMMARY_CHARS - 1].rstrip() + "…"

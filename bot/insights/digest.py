@@ -28,6 +28,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.common.durations import duration
+from bot.common.labels import customer_label, item_label, kind_label, score_label
 from bot.common.periods import (
     add_months,
     day_before,
@@ -71,7 +72,6 @@ FALLBACK_MAX = 300
 SECTION_MAX = 3000
 
 _WHITESPACE_RE = re.compile(r"\s+")
-_KIND_LABEL = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "psat": "PSAT", "escalation": "Escalation"}
 
 
 # --- periods ---------------------------------------------------------------------------------------
@@ -87,19 +87,6 @@ def digest_window(team: TeamConfig, day: date) -> tuple[datetime, datetime]:
 
 def _one_line(text: str | None) -> str:
     return _WHITESPACE_RE.sub(" ", text or "").strip()
-
-
-def _who(name: str | None, email: str | None, subject: str | None = None) -> str:
-    return _one_line(name) or _one_line(email) or _one_line(subject) or "unknown customer"
-
-
-def item_label(kind: str, score: int | None, who: str) -> str:
-    """ "NPS 3 · Maya Chen" (raw text: escape it before it goes into mrkdwn)."""
-    return kind.upper() + (f" {score}" if score is not None else "") + f" · {who}"
-
-
-def _score_label(kind: str, score: int | None) -> str:
-    return _kind_label(kind) + (f" {score}" if score is not None else "")
 
 
 def _signed(value: int | None) -> str:
@@ -122,10 +109,6 @@ def _plural(count: int, word: str) -> str:
 
 def _theme_label(theme: str) -> str:
     return theme.replace("_", " ")
-
-
-def _kind_label(kind: str) -> str:
-    return _KIND_LABEL.get(kind, kind.upper())
 
 
 def _count_themes(rows) -> Counter[str]:
@@ -151,7 +134,7 @@ class Quote:
 @dataclass(frozen=True)
 class ItemRef:
     item_id: int
-    label: str           # "NPS 3 · Maya Chen" (raw)
+    label: str           # "NPS 3 · Detractor — Maya Chen (Acme)" (raw; bot.common.labels.item_label)
     link: str | None     # the item's Slack message, when it was posted
     received_at: datetime
 
@@ -221,9 +204,7 @@ def _pick_quote(rows, category: str, most_negative: bool) -> Quote | None:
         return None
     sign = 1 if most_negative else -1
     best = min(candidates, key=lambda row: (sign * (row.sentiment_polarity or 0.0), row.received_at, row.id))
-    who = _who(best.customer_name, best.customer_email)
-    if _one_line(best.account_name) and _one_line(best.account_name) != who:
-        who += f" ({_one_line(best.account_name)})"
+    who = customer_label(best.customer_name, best.customer_email, best.account_name)
     return Quote(item_id=best.id, text=best.comment.strip(), who=who, score=best.score, kind=best.kind)
 
 
@@ -236,8 +217,9 @@ def _most_urgent_unclaimed(session: Session, team: str) -> tuple[int, list]:
     if not total:
         return 0, []
     rows = session.execute(
-        select(Item.id, Item.kind, Item.score, Item.customer_name, Item.customer_email, Item.subject,
-               Item.received_at, SlackMessage.channel, SlackMessage.ts)
+        select(Item.id, Item.kind, Item.score, Item.category, Item.priority, Item.vip, Item.customer_name,
+               Item.customer_email, Item.account_name, Item.subject, Item.received_at, SlackMessage.channel,
+               SlackMessage.ts)
         .join(FollowUp, FollowUp.item_id == Item.id).outerjoin(SlackMessage, SlackMessage.item_id == Item.id)
         .where(*unclaimed).order_by(*triage_order()).limit(OLDEST_UNCLAIMED)).all()
     return total, rows
@@ -301,8 +283,7 @@ def build_daily_digest(session: Session, *, team: TeamConfig, day: date, now: da
         critical_quote=_pick_quote(items, DETRACTOR, most_negative=True),
         glowing_quote=_pick_quote(items, PROMOTER, most_negative=False),
         oldest_unclaimed=[
-            ItemRef(item_id=row.id, label=item_label(row.kind, row.score,
-                                                     _who(row.customer_name, row.customer_email, row.subject)),
+            ItemRef(item_id=row.id, label=item_label(row),
                     link=message_link(row.channel, row.ts) if row.ts else None, received_at=row.received_at)
             for row in oldest],
         top_closer=top_closer, claimed_total=len(claimed), resolved_total=len(resolved),
@@ -313,7 +294,7 @@ def build_daily_digest(session: Session, *, team: TeamConfig, day: date, now: da
 def _responses_line(d: DailyDigest) -> str:
     if not d.responses:
         return "no new responses"
-    return f"{d.responses} (" + ", ".join(f"{_kind_label(k)} {n}" for k, n in d.responses_by_kind.items()) + ")"
+    return f"{d.responses} (" + ", ".join(f"{kind_label(k)} {n}" for k, n in d.responses_by_kind.items()) + ")"
 
 
 def _nps_today(d: DailyDigest) -> str:
@@ -362,7 +343,7 @@ def digest_text(d: DailyDigest) -> str:
     for title, quote in (("Critical", d.critical_quote), ("Glowing", d.glowing_quote)):
         if quote is not None:
             lines.append(f"{title}: \u201c{truncate(_one_line(quote.text), QUOTE_CHARS)}\u201d \u2014 {quote.who} "
-                         f"({_score_label(quote.kind, quote.score)}, #{quote.item_id})")
+                         f"({score_label(quote.kind, quote.score)}, #{quote.item_id})")
     lines.append(f"Top closer: {d.top_closer[0]} ({_plural(d.top_closer[1], 'resolution')})"
                  if d.top_closer else "Top closer: nobody resolved anything")
     if d.oldest_unclaimed:
@@ -402,7 +383,7 @@ def _header(text: str, block_id: str = "cx_digest_header") -> dict:
 def _quote_block(block_id: str, title: str, quote: Quote) -> dict:
     body = escaped_truncated(_one_line(quote.text), QUOTE_CHARS)
     who = escaped_truncated(quote.who, 120)
-    return _section(block_id, f"*{title}*\n> {body}\n\u2014 {who} · {_score_label(quote.kind, quote.score)}")
+    return _section(block_id, f"*{title}*\n> {body}\n\u2014 {who} · {score_label(quote.kind, quote.score)}")
 
 
 def digest_message(d: DailyDigest) -> tuple[str, list[dict]]:
@@ -494,11 +475,6 @@ def without_items(d: DailyDigest, labels: dict[int, str], erased: str) -> DailyD
     return replace(d, critical_quote=quote(d.critical_quote), glowing_quote=quote(d.glowing_quote),
                    oldest_unclaimed=[replace(ref, label=labels[ref.item_id]) if ref.item_id in labels else ref
                                      for ref in d.oldest_unclaimed])
-
-
-def current_label(item: Item) -> str:
-    """An item's label as the digest shows it, from the item as it is now."""
-    return item_label(item.kind, item.score, _who(item.customer_name, item.customer_email, item.subject))
 
 
 # --- trend reports ---------------------------------------------------------------------------------

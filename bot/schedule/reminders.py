@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.common.durations import duration, hours_label
+from bot.common.labels import item_label
 from bot.config import AppConfig
 from bot.followups.commands import message_link
 from bot.insights.stats import sla_breached, sla_hours
@@ -90,18 +91,12 @@ def _start_of_workday_passed(now: datetime, timezone: str, config: AppConfig) ->
     return is_workday(local.date(), config) and now >= start, start
 
 
-def _item_label(item: Item) -> str:
-    head = item.kind.upper() + (f" {item.score}" if item.score is not None else "")
-    who = item.customer_name or item.account_name or item.customer_email or item.subject or "unknown customer"
-    return f"{head} · {who}"
-
-
 FOLLOW_UP_RENDERER = "follow_up_due"
 
 
 def follow_up_due_message(item: Item, message: SlackMessage | None) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks) of the owner's "follow up today" DM, from the item as it is now."""
-    label = escaped_truncated(_item_label(item), 200)
+    label = escaped_truncated(item_label(item), 200)
     link = f"<{message_link(message.channel, message.ts)}|{label}>" if message else label
     text = f"📅 Follow up today: {link}"
     value = item_value(item.id)

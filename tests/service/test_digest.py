@@ -303,9 +303,9 @@ def test_daily_digest_details_of_the_seeded_day(session_factory) -> None:
     # Most urgent first, of any day: the oldest escalation, then (after the other escalations) the oldest
     # detractor, with their Slack links when posted.
     first = d.oldest_unclaimed[0]
-    assert first.label == "ESCALATION · Server down" and first.link is None
-    detractor = next(ref for ref in d.oldest_unclaimed if not ref.label.startswith("ESCALATION"))
-    assert (detractor.item_id, detractor.label) == (by_name["Ancient Open"].id, "CSAT 1 · Ancient Open")
+    assert first.label == "Escalation — Server down" and first.link is None
+    detractor = next(ref for ref in d.oldest_unclaimed if not ref.label.startswith("Escalation"))
+    assert (detractor.item_id, detractor.label) == (by_name["Ancient Open"].id, "CSAT 1 · Detractor — Ancient Open")
     assert detractor.link == "https://slack.com/archives/C0SUCCESS/p1760000000000200"
     assert detractor.received_at == by_name["Ancient Open"].received_at
     # Claimed and resolved on DAY though received 40 days before; another team's work never counts.
