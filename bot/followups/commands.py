@@ -13,6 +13,7 @@ from bot.common.labels import item_label
 from bot.common.periods import last_days, local_today, window_label
 from bot.config import AppConfig
 from bot.followups import triage
+from bot.followups.queries import claimed_by, listed, most_urgent, unclaimed
 from bot.insights.stats import nps
 from bot.slack.mrkdwn import escaped_truncated, slack_date, user_mention
 from models import FollowUp, Item, SlackMessage
@@ -131,10 +132,9 @@ def _item_line(item: Item, message: SlackMessage | None, when: datetime) -> str:
 def _item_list(session: Session, statement, *, title: str, empty: str, more: str) -> str:
     """The first LIST_LIMIT rows of `statement` (Item, SlackMessage, when) in triage order, under `title`
     with the total; past the limit "… and N more" and `more` (how to see them)."""
-    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+    total, rows = most_urgent(session, statement, LIST_LIMIT)
     if not total:
         return empty
-    rows = session.execute(statement.order_by(*triage.triage_order()).limit(LIST_LIMIT)).all()
     lines = [f"{title} ({total}), {triage.ORDER_LABEL}"]
     lines += [_item_line(item, message, when) for item, message, when in rows]
     if total > len(rows):
@@ -143,12 +143,11 @@ def _item_list(session: Session, statement, *, title: str, empty: str, more: str
 
 
 def _listed(statement_columns, *where):
-    return (select(Item, SlackMessage, statement_columns).join(FollowUp, FollowUp.item_id == Item.id)
-            .outerjoin(SlackMessage, SlackMessage.item_id == Item.id).where(*where))
+    return listed(Item, SlackMessage, statement_columns).where(*where)
 
 
 def my_claims(session: Session, *, user_id: str) -> str:
-    statement = _listed(FollowUp.claimed_at, FollowUp.status == CLAIMED, FollowUp.claimed_by == user_id)
+    statement = _listed(FollowUp.claimed_at, *claimed_by(user_id))
     return _item_list(session, statement, title="*Your open claims*", empty="You have no open claims. 🎉",
                       more="`/cxloop open mine detractors` (or `escalations`, `vip`, `team <name>`) narrows "
                            "the list; the dashboard's Open items table with owner filter lists them all.")
@@ -168,10 +167,8 @@ def open_items(session: Session, *, config: AppConfig, channel_id: str, user_id:
             return ("This channel is not a cxloop team channel. Run `/cxloop open` in a team channel, or name "
                     f"the team: `/cxloop open team <name>`. Teams: {teams}.")
         team = channel_team.name
-    where = [FollowUp.status == CLAIMED, FollowUp.claimed_by == query.owner] if query.owner else \
-        [FollowUp.status == OPEN]
-    if team is not None:
-        where.append(Item.team == team)
+    teams = [team] if team is not None else None
+    where = claimed_by(query.owner, teams) if query.owner else unclaimed(teams)
     if query.bands:
         where.append(triage.band().in_(sorted(query.bands)))
     if query.vip:

@@ -17,13 +17,14 @@ from bot.common.periods import last_days, local_today, window_label
 from bot.config import AppConfig
 from bot.db import session_scope
 from bot.followups.commands import message_link
-from bot.followups.triage import ORDER_LABEL, triage_order
+from bot.followups.queries import claimed_by, listed, most_urgent, unclaimed
+from bot.followups.triage import ORDER_LABEL
 from bot.insights.stats import median_time_to_claim
 from bot.slack.ids import ActionId, account_value, item_value
 from bot.slack.mrkdwn import escaped_truncated, slack_date
 from bot.vip.accounts import cadence_status, due_accounts
 from models import FollowUp, Item, MessageQuote, SlackMessage, Touch
-from models.followup import CLAIMED, OPEN, RESOLVED
+from models.followup import RESOLVED
 
 LIST_LIMIT = 10
 HOME_BLOCKS_MAX = 100
@@ -56,21 +57,17 @@ class HomeData:
 
 def _home_items(session: Session, statement) -> tuple[int, list[HomeItem]]:
     """(how many rows `statement` has, the first LIST_LIMIT of them in triage order)."""
-    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    rows = session.execute(statement.order_by(*triage_order()).limit(LIST_LIMIT)) if total else []
+    total, rows = most_urgent(session, statement, LIST_LIMIT)
     return total, [HomeItem(item.id, item_label(item), message_link(msg.channel, msg.ts) if msg else None, since)
                    for item, msg, since in rows]
 
 
 def load_home(session: Session, *, user_id: str, config: AppConfig, now: datetime) -> HomeData:
-    base = (select(Item, SlackMessage).join(FollowUp, FollowUp.item_id == Item.id)
-            .outerjoin(SlackMessage, SlackMessage.item_id == Item.id))
-    claims_total, claims = _home_items(session, base.add_columns(FollowUp.claimed_at)
-                                       .where(FollowUp.status == CLAIMED, FollowUp.claimed_by == user_id))
+    claims_total, claims = _home_items(session, listed(Item, SlackMessage, FollowUp.claimed_at)
+                                       .where(*claimed_by(user_id)))
     teams = [t.name for t in config.teams_of(user_id)]
-    unclaimed_total, unclaimed = _home_items(session, base.add_columns(Item.received_at)
-                                             .where(FollowUp.status == OPEN, Item.team.in_(teams))
-                                             ) if teams else (0, [])
+    unclaimed_total, unclaimed_items = _home_items(session, listed(Item, SlackMessage, Item.received_at)
+                                                   .where(*unclaimed(teams))) if teams else (0, [])
     vips = [(d.account.id, d.account.name, cadence_status(d.account, now))
             for d in due_accounts(session, owner=user_id, now=now, limit=LIST_LIMIT)]
     # The 7 local days to today, in the person's timezone: the window the digest calls "last 7 days".
@@ -82,7 +79,7 @@ def load_home(session: Session, *, user_id: str, config: AppConfig, now: datetim
                               .where(FollowUp.resolved_by == user_id, FollowUp.status == RESOLVED,
                                      FollowUp.resolved_at >= start, FollowUp.resolved_at < end)) or 0
     claim = median_time_to_claim(session, start=start, end=end, where=(FollowUp.claimed_by == user_id,))
-    return HomeData(user_id=user_id, claims=claims, unclaimed=unclaimed, team_names=teams, vips_due=vips,
+    return HomeData(user_id=user_id, claims=claims, unclaimed=unclaimed_items, team_names=teams, vips_due=vips,
                     touches_7d=touches, resolved_7d=resolved, median_claim_minutes=claim.minutes,
                     claims_total=claims_total, unclaimed_total=unclaimed_total, today=today)
 

@@ -48,6 +48,7 @@ from bot.common.periods import iso_week_label, local_midnight, local_today
 from bot.common.vocabulary import KINDS
 from bot.config import AppConfig
 from bot.followups.commands import message_link
+from bot.followups.queries import unresolved
 from bot.followups.triage import triage_order
 from bot.insights.stats import (
     DETRACTOR,
@@ -61,7 +62,6 @@ from bot.insights.stats import (
     vip_coverage,
 )
 from models import Account, FollowUp, FollowUpEvent, Item, SlackMessage, Touch
-from models.followup import CLAIMED, OPEN
 
 DEFAULT_WEEKS = 12
 MAX_RANGE_DAYS = 366
@@ -76,7 +76,6 @@ AGE_BUCKETS: tuple[tuple[str, int | None], ...] = (
     ("< 1 day", 1), ("1–3 days", 3), ("3–7 days", 7), ("1–2 weeks", 14), ("2–4 weeks", 28), ("4+ weeks", None))
 NO_CATEGORY = "none"
 CATEGORY_ORDER = (DETRACTOR, PASSIVE, PROMOTER, NO_CATEGORY)
-NOT_RESOLVED = (OPEN, CLAIMED)
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -414,7 +413,7 @@ def _bucket_of(column, bounds: Sequence[datetime]) -> ColumnElement[int]:
 def _range_counts(session: Session, config: AppConfig, filters: Filters, spans, now: datetime) -> list:
     """One pass over the range's items, grouped by (week, team, kind, category), counting: items, open,
     SLA breaches, open ones per age bucket, and the oldest open one's arrival."""
-    is_open = FollowUp.status.in_(NOT_RESOLVED)
+    [is_open] = unresolved()
     breach = sla_breach_clause(session, config, now)
     bounds = [now - timedelta(days=days) for _, days in AGE_BUCKETS if days is not None]
     # Newest first: an item received after bounds[0] (1 day ago) is in bucket 0.
@@ -476,7 +475,7 @@ def _open_items(session: Session, config: AppConfig, filters: Filters, now: date
                func.substr(Item.comment, 1, SUMMARY_CHARS + 1).label("comment"),
                FollowUp.status, FollowUp.claimed_by, FollowUp.claimed_at, SlackMessage.channel, SlackMessage.ts)
         .join(FollowUp, FollowUp.item_id == Item.id).outerjoin(SlackMessage, SlackMessage.item_id == Item.id)
-        .where(*item_scope(session, config, filters), FollowUp.status.in_(NOT_RESOLVED))
+        .where(*item_scope(session, config, filters), *unresolved())
         .order_by(*triage_order()).limit(OPEN_ITEMS_LIMIT)).all()
     items = []
     for row in rows:

@@ -45,7 +45,8 @@ from bot.common.periods import (
 )
 from bot.config import TeamConfig
 from bot.followups.commands import message_link
-from bot.followups.triage import ORDER_LABEL, triage_order
+from bot.followups.queries import listed, most_urgent, unclaimed, unresolved
+from bot.followups.triage import ORDER_LABEL
 from bot.insights.stats import (
     DETRACTOR,
     PASSIVE,
@@ -58,7 +59,7 @@ from bot.insights.stats import (
 )
 from bot.slack.mrkdwn import escape_mrkdwn, escaped_truncated, slack_date, truncate, user_mention
 from models import FollowUp, Item, SlackMessage
-from models.followup import CLAIMED, OPEN, RESOLVED
+from models.followup import RESOLVED
 
 TOP_THEMES = 5
 OLDEST_UNCLAIMED = 5
@@ -211,18 +212,10 @@ def _pick_quote(rows, category: str, most_negative: bool) -> Quote | None:
 def _most_urgent_unclaimed(session: Session, team: str) -> tuple[int, list]:
     """(how many of this team's items are unclaimed now, the first OLDEST_UNCLAIMED of them in triage
     order, with their Slack message if posted)."""
-    unclaimed = (Item.team == team, FollowUp.status == OPEN)
-    total = session.scalar(select(func.count()).select_from(FollowUp).join(Item, Item.id == FollowUp.item_id)
-                           .where(*unclaimed)) or 0
-    if not total:
-        return 0, []
-    rows = session.execute(
-        select(Item.id, Item.kind, Item.score, Item.category, Item.priority, Item.vip, Item.customer_name,
-               Item.customer_email, Item.account_name, Item.subject, Item.received_at, SlackMessage.channel,
-               SlackMessage.ts)
-        .join(FollowUp, FollowUp.item_id == Item.id).outerjoin(SlackMessage, SlackMessage.item_id == Item.id)
-        .where(*unclaimed).order_by(*triage_order()).limit(OLDEST_UNCLAIMED)).all()
-    return total, rows
+    return most_urgent(session, listed(
+        Item.id, Item.kind, Item.score, Item.category, Item.priority, Item.vip, Item.customer_name,
+        Item.customer_email, Item.account_name, Item.subject, Item.received_at, SlackMessage.channel,
+        SlackMessage.ts).where(*unclaimed([team])), OLDEST_UNCLAIMED)
 
 
 def build_daily_digest(session: Session, *, team: TeamConfig, day: date, now: datetime) -> DailyDigest:
@@ -262,7 +255,7 @@ def build_daily_digest(session: Session, *, team: TeamConfig, day: date, now: da
     # Unresolved now: read off the status index (the backlog), each item checked by primary key.
     backlog = session.scalar(
         select(func.count()).select_from(FollowUp)
-        .where(FollowUp.status.in_((OPEN, CLAIMED)),
+        .where(*unresolved(),
                exists().where(Item.id == FollowUp.item_id, Item.team == team.name, Item.category == DETRACTOR,
                               Item.received_at < cutoff))) or 0
     closers = Counter(row.resolved_by for row in resolved if row.resolved_by)

@@ -1,6 +1,6 @@
-"""One label per item (bot.common.labels):
+"""One label per item (bot.common.labels) and one "waiting items" definition (bot.followups.queries):
 the digest, `/cxloop open|mine`, the App Home, the follow-up DM, modals and the VIP card name the same
-item the same way, on SQLite and Postgres."""
+item the same way, and count the same unclaimed items, on SQLite and Postgres."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from bot.db import session_scope
 from bot.followups.commands import run_cxloop_command
 from bot.followups.home import load_home
 from bot.followups.service import item_summary
+from bot.insights.dashboard import dashboard_data
 from bot.insights.digest import build_daily_digest
 from bot.intake.scoring import categorize
 from bot.schedule.reminders import follow_up_due_message
@@ -63,3 +64,22 @@ def test_an_item_has_one_label_everywhere_it_is_listed(session_factory) -> None:
     assert dm_text == f"📅 Follow up today: {LABEL}"
     assert summary == LABEL == item_label(item)
 
+
+def test_the_unclaimed_items_of_a_team_are_the_same_in_every_list(session_factory) -> None:
+    with session_scope(session_factory) as session:
+        for n in range(7):
+            add(session, n, name=f"Open {n}", days_ago=1 + n * 3)          # unclaimed, some weeks old
+        add(session, 10, status="claimed", name="Held")
+        add(session, 11, status="resolved", name="Done")
+        add(session, 12, team="support", name="Elsewhere")
+    with session_scope(session_factory) as session:
+        digest = build_daily_digest(session, team=CONFIG.team("success"), day=date(2026, 11, 19), now=NOW)
+        opened = run_cxloop_command(session, text="open", user_id="U0ANA", channel_id="C0SUCCESS", config=CONFIG,
+                                    now=NOW)
+        home = load_home(session, user_id="U0ANA", config=CONFIG, now=NOW)
+        dash = dashboard_data(session, config=CONFIG, team="success", owner="unclaimed", start=date(2026, 10, 1),
+                              end=date(2026, 11, 20), now=NOW)
+    assert digest.unclaimed_total == home.unclaimed_total == len(dash.open_items) == 7
+    assert "*Unclaimed items for success* (7)" in opened
+    assert [ref.label for ref in digest.oldest_unclaimed] == [entry.label for entry in home.unclaimed[:5]]
+    assert dash.open_items_total == 7  # "Open items" with the unclaimed filter: the same seven
