@@ -849,16 +849,18 @@ def digest(team_name: str, day_text: str | None, send: bool) -> None:
 @click.option("--send", is_flag=True, help="Also queue it (and its chart) for the team channel, at most once.")
 def report(team_name: str, week: str | None, month: str | None, send: bool) -> None:
     """Print TEAM's weekly trend report (8 weeks) or, with --month, its monthly one (6 months)."""
-    from zoneinfo import ZoneInfo
-
+    from bot.common.periods import (  # lazy: CLI sub-command
+        iso_week_label,
+        local_today,
+        month_label,
+        parse_month,
+        parse_week,
+        previous_week,
+    )
     from bot.db import make_engine, make_session_factory, session_scope  # lazy: CLI sub-command
     from bot.insights.digest import (  # lazy: CLI sub-command
         build_monthly_report,
         build_weekly_report,
-        iso_week_label,
-        parse_month,
-        parse_week,
-        previous_week,
         report_text,
     )
     from models.base import utcnow  # lazy: CLI sub-command
@@ -871,11 +873,10 @@ def report(team_name: str, week: str | None, month: str | None, send: bool) -> N
     now = utcnow()
     try:
         if month:
-            kind, period = "monthly", parse_month(month).strftime("%Y-%m")
+            kind, period = "monthly", month_label(parse_month(month))
         else:
             kind = "weekly"
-            period = iso_week_label(parse_week(week)) if week else previous_week(
-                now.astimezone(ZoneInfo(team.timezone)).date())
+            period = iso_week_label(parse_week(week)) if week else previous_week(local_today(now, team.timezone))
     except ValueError as exc:
         _fail(f"--{'month' if month else 'week'}: {exc}")
         raise

@@ -9,8 +9,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.common.labels import item_label
+from bot.common.periods import last_days, local_today, window_label
 from bot.config import AppConfig
 from bot.followups import triage
+from bot.followups.queries import claimed_by, listed, most_urgent, unclaimed
+from bot.insights.stats import nps
 from bot.schedule.plans import last_workday_end
 from bot.slack.links import message_link
 from bot.slack.mrkdwn import escaped_truncated, slack_date, user_mention
@@ -121,11 +125,7 @@ def _owner_id(word: str) -> str | None:
 
 
 def _item_line(item: Item, message: SlackMessage | None, when: datetime) -> str:
-    head = item.kind.upper() + (f" {item.score}" if item.score is not None else "")
-    if item.kind == triage.ESCALATION and item.priority:
-        head += f" ({escaped_truncated(item.priority.lower(), 20)})"
-    who = escaped_truncated(item.customer_name or item.customer_email or item.subject or "unknown customer", 60)
-    label = f"{head} · {who}" + (" ⭐" if item.vip else "")
+    label = escaped_truncated(item_label(item), 120)
     if message is not None:
         label = f"<{message_link(message.channel, message.ts)}|{label}>"
     return f"• {label} — {slack_date(when, '{date_short_pretty}')}"
@@ -134,10 +134,9 @@ def _item_line(item: Item, message: SlackMessage | None, when: datetime) -> str:
 def _item_list(session: Session, statement, *, title: str, empty: str, more: str) -> str:
     """The first LIST_LIMIT rows of `statement` (Item, SlackMessage, when) in triage order, under `title`
     with the total; past the limit "… and N more" and `more` (how to see them)."""
-    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+    total, rows = most_urgent(session, statement, LIST_LIMIT)
     if not total:
         return empty
-    rows = session.execute(statement.order_by(*triage.triage_order()).limit(LIST_LIMIT)).all()
     lines = [f"{title} ({total}), {triage.ORDER_LABEL}"]
     lines += [_item_line(item, message, when) for item, message, when in rows]
     if total > len(rows):
@@ -146,12 +145,11 @@ def _item_list(session: Session, statement, *, title: str, empty: str, more: str
 
 
 def _listed(statement_columns, *where):
-    return (select(Item, SlackMessage, statement_columns).join(FollowUp, FollowUp.item_id == Item.id)
-            .outerjoin(SlackMessage, SlackMessage.item_id == Item.id).where(*where))
+    return listed(Item, SlackMessage, statement_columns).where(*where)
 
 
 def my_claims(session: Session, *, user_id: str) -> str:
-    statement = _listed(FollowUp.claimed_at, FollowUp.status == CLAIMED, FollowUp.claimed_by == user_id)
+    statement = _listed(FollowUp.claimed_at, *claimed_by(user_id))
     return _item_list(session, statement, title="*Your open claims*", empty="You have no open claims. 🎉",
                       more="`/cxloop open mine detractors` (or `escalations`, `vip`, `team <name>`) narrows "
                            "the list; the dashboard's Open items table with owner filter lists them all.")
@@ -171,10 +169,8 @@ def open_items(session: Session, *, config: AppConfig, channel_id: str, now: dat
             return ("This channel is not a cxloop team channel. Run `/cxloop open` in a team channel, or name "
                     f"the team: `/cxloop open team <name>`. Teams: {teams}.")
         team = channel_team.name
-    where = [FollowUp.status == CLAIMED, FollowUp.claimed_by == query.owner] if query.owner else \
-        [FollowUp.status == OPEN]
-    if team is not None:
-        where.append(Item.team == team)
+    teams = [team] if team is not None else None
+    where = claimed_by(query.owner, teams) if query.owner else unclaimed(teams)
     if query.bands:
         where.append(triage.band().in_(sorted(query.bands)))
     if query.vip:
@@ -205,23 +201,24 @@ def stats(session: Session, *, config: AppConfig, channel_id: str, period: str, 
     days = {"7d": 7, "30d": 30}.get(period)
     if days is None:
         return f"Unknown period `{escaped_truncated(period, 20)}`: use `7d` or `30d`.\n\n{HELP}"
-    since = now - timedelta(days=days)
     team = config.team_for_channel(channel_id)
-    scope = [Item.received_at >= since] + ([Item.team == team.name] if team else [])
+    # Local days, as the digest and the dashboard count them: the team's, else [schedule].timezone.
+    timezone = team.timezone if team else (config.schedule.timezone or "UTC")
+    today = local_today(now, timezone)
+    start, end = last_days(today, days, timezone)
+    scope = [Item.received_at >= start, Item.received_at < end] + ([Item.team == team.name] if team else [])
     where = f"for {team.name}" if team else "for all teams"
-    nps_rows = dict(session.execute(
-        select(Item.category, func.count()).where(*scope, Item.kind == "nps").group_by(Item.category)).all())
-    nps_total = sum(nps_rows.values())
+    score = nps(session, scope)
     by_kind = dict(session.execute(select(Item.kind, func.count()).where(*scope).group_by(Item.kind)).all())
     by_category = dict(session.execute(
         select(Item.category, func.count()).where(*scope, Item.category.is_not(None)).group_by(Item.category)).all())
     by_status = dict(session.execute(
         select(FollowUp.status, func.count()).join(Item, Item.id == FollowUp.item_id).where(*scope)
         .group_by(FollowUp.status)).all())
-    lines = [f"*Last {days} days {where}*"]
-    if nps_total:
-        nps = round(100 * (nps_rows.get("promoter", 0) - nps_rows.get("detractor", 0)) / nps_total)
-        lines.append(f"NPS *{nps:+d}* from {nps_total} response{'s' if nps_total != 1 else ''}")
+    window = window_label(today - timedelta(days=days - 1), today)
+    lines = [f"*{window[0].upper()}{window[1:]} {where}*"]
+    if score.responses:
+        lines.append(f"NPS *{score.score:+d}* from {score.responses} response{'s' if score.responses != 1 else ''}")
     else:
         lines.append("NPS: no NPS responses yet")
     if by_kind:

@@ -3,10 +3,9 @@ and their last 7 days. Rebuilt from the database whenever it is opened and after
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,16 +14,20 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.common.durations import duration
+from bot.common.labels import item_label
+from bot.common.periods import last_days, local_today, window_label
 from bot.config import AppConfig
 from bot.db import session_scope
-from bot.followups.triage import ORDER_LABEL, triage_order
+from bot.followups.queries import claimed_by, listed, most_urgent, unclaimed
+from bot.followups.triage import ORDER_LABEL
+from bot.insights.stats import median_time_to_claim
 from bot.slack.ids import ActionId, account_value, item_value
 from bot.slack.links import message_link
 from bot.slack.mrkdwn import escaped_truncated, slack_date
 from bot.slack.vip_blocks import pick_line
 from bot.vip.picks import daily_picks
 from models import FollowUp, Item, MessageQuote, SlackMessage, Touch
-from models.followup import CLAIMED, OPEN, RESOLVED
+from models.followup import RESOLVED
 
 LIST_LIMIT = 10
 HOME_BLOCKS_MAX = 100
@@ -54,49 +57,38 @@ class HomeData:
     vip_candidates: int = 0  # accounts due or at risk; the picks are the first of them
     claims_total: int = 0      # all of the person's claims; `claims` holds the first LIST_LIMIT
     unclaimed_total: int = 0   # likewise for `unclaimed`
-
-
-def _label(item: Item) -> str:
-    head = item.kind.upper() + (f" {item.score}" if item.score is not None else "")
-    if item.category:
-        head += f" · {item.category.capitalize()}"
-    who = item.customer_name or item.account_name or item.customer_email or item.subject or "unknown customer"
-    return f"{head} — {who}" + (" ⭐" if item.vip else "")
+    today: date | None = None  # the last day of "your last 7 days" (the person's local today)
 
 
 def _home_items(session: Session, statement) -> tuple[int, list[HomeItem]]:
     """(how many rows `statement` has, the first LIST_LIMIT of them in triage order)."""
-    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    rows = session.execute(statement.order_by(*triage_order()).limit(LIST_LIMIT)) if total else []
-    return total, [HomeItem(item.id, _label(item), message_link(msg.channel, msg.ts) if msg else None, since)
+    total, rows = most_urgent(session, statement, LIST_LIMIT)
+    return total, [HomeItem(item.id, item_label(item), message_link(msg.channel, msg.ts) if msg else None, since)
                    for item, msg, since in rows]
 
 
 def load_home(session: Session, *, user_id: str, config: AppConfig, now: datetime) -> HomeData:
-    base = (select(Item, SlackMessage).join(FollowUp, FollowUp.item_id == Item.id)
-            .outerjoin(SlackMessage, SlackMessage.item_id == Item.id))
-    claims_total, claims = _home_items(session, base.add_columns(FollowUp.claimed_at)
-                                       .where(FollowUp.status == CLAIMED, FollowUp.claimed_by == user_id))
+    claims_total, claims = _home_items(session, listed(Item, SlackMessage, FollowUp.claimed_at)
+                                       .where(*claimed_by(user_id)))
     teams = [t.name for t in config.teams_of(user_id)]
-    unclaimed_total, unclaimed = _home_items(session, base.add_columns(Item.received_at)
-                                             .where(FollowUp.status == OPEN, Item.team.in_(teams))
-                                             ) if teams else (0, [])
-    today = daily_picks(session, owner=user_id, now=now.astimezone(ZoneInfo(config.timezone_of(user_id))),
+    unclaimed_total, unclaimed_items = _home_items(session, listed(Item, SlackMessage, Item.received_at)
+                                                   .where(*unclaimed(teams))) if teams else (0, [])
+    picks = daily_picks(session, owner=user_id, now=now.astimezone(ZoneInfo(config.timezone_of(user_id))),
                         limit=config.schedule.vip_checkins)
-    vips = [(pick.account.id, pick.account.name, pick.reasons) for pick in today.picks]
-    week_ago = now - timedelta(days=7)
+    vips = [(pick.account.id, pick.account.name, pick.reasons) for pick in picks.picks]
+    # The 7 local days to today, in the person's timezone: the window the digest calls "last 7 days".
+    today = local_today(now, config.timezone_of(user_id))
+    start, end = last_days(today, 7, config.timezone_of(user_id))
     touches = session.scalar(select(func.count()).select_from(Touch)
-                             .where(Touch.actor == user_id, Touch.touched_at >= week_ago)) or 0
+                             .where(Touch.actor == user_id, Touch.touched_at >= start, Touch.touched_at < end)) or 0
     resolved = session.scalar(select(func.count()).select_from(FollowUp)
                               .where(FollowUp.resolved_by == user_id, FollowUp.status == RESOLVED,
-                                     FollowUp.resolved_at >= week_ago)) or 0
-    waits = [(claimed_at - received_at).total_seconds() / 60 for claimed_at, received_at in session.execute(
-        select(FollowUp.claimed_at, Item.received_at).join(Item, Item.id == FollowUp.item_id)
-        .where(FollowUp.claimed_by == user_id, FollowUp.claimed_at >= week_ago))]
-    return HomeData(user_id=user_id, claims=claims, unclaimed=unclaimed, team_names=teams, vips_due=vips, vip_candidates=today.candidates,
-                    touches_7d=touches, resolved_7d=resolved,
-                    median_claim_minutes=statistics.median(waits) if waits else None,
-                    claims_total=claims_total, unclaimed_total=unclaimed_total)
+                                     FollowUp.resolved_at >= start, FollowUp.resolved_at < end)) or 0
+    claim = median_time_to_claim(session, start=start, end=end, where=(FollowUp.claimed_by == user_id,))
+    return HomeData(user_id=user_id, claims=claims, unclaimed=unclaimed_items, team_names=teams, vips_due=vips,
+                    vip_candidates=picks.candidates, touches_7d=touches, resolved_7d=resolved,
+                    median_claim_minutes=claim.minutes, claims_total=claims_total, unclaimed_total=unclaimed_total,
+                    today=today)
 
 
 def _section(text: str, button: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -169,7 +161,8 @@ def home_view(data: HomeData) -> dict[str, Any]:
     blocks.append({"type": "divider"})
 
     median = duration(data.median_claim_minutes)
-    blocks.append(_section(f"*Your last 7 days*\n{data.touches_7d} VIP touch{'es' if data.touches_7d != 1 else ''}"
+    window = window_label(data.today - timedelta(days=6), data.today) if data.today else "last 7 days"
+    blocks.append(_section(f"*Your {window}*\n{data.touches_7d} VIP touch{'es' if data.touches_7d != 1 else ''}"
                            f" · {data.resolved_7d} resolved · median time to claim {median}"))
     return {"type": "home", "blocks": blocks[:HOME_BLOCKS_MAX]}
 

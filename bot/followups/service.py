@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.common.durations import hours_label
+from bot.common.labels import item_label
 from bot.slack.blocks import thread_note
 from bot.slack.ids import OUTCOMES
 from bot.slack.mrkdwn import escaped_truncated, user_mention
@@ -275,17 +276,9 @@ def snooze_followup(session: Session, *, item_id: int, user_id: str, hours: int,
 
 
 def item_summary(session: Session, item_id: int) -> str | None:
-    """One line for a modal: 'NPS 3 · Detractor — Jane Doe (Acme)'."""
+    """One line for a modal: 'NPS 3 · Detractor — Jane Doe (Acme)' (bot.common.labels.item_label)."""
     item = session.get(Item, item_id)
-    if item is None:
-        return None
-    head = item.kind.upper() + (f" {item.score}" if item.score is not None else "")
-    if item.category:
-        head += f" · {item.category.capitalize()}"
-    who = item.customer_name or item.customer_email or "unknown customer"
-    if item.account_name:
-        who += f" ({item.account_name})"
-    return f"{head} — {who}"
+    return None if item is None else item_label(item)
 
 
 def item_channel(session: Session, item_id: int) -> str | None:

@@ -14,12 +14,13 @@ What each figure counts (the page repeats this under its charts):
   every item of the week that passes the filters.
 - Open = follow-up not resolved (unclaimed or claimed), among the range's items; an open detractor's
   age is `now` − received.
-- Median time to claim / resolve: over the range's items that have been claimed / resolved,
-  claimed_at (resolved_at) − received_at.
+- NPS, medians, SLA breaches and VIP coverage are bot.insights.stats' (one definition for every place):
+- Median time to claim / resolve: over the follow-ups claimed / resolved in the range (the other filters
+  apply to their items), claimed_at (resolved_at) − received_at.
 - SLA breaches: the range's items with a claim SLA ([schedule].sla_hours by "escalation" or by
   category) claimed later than it, or still unclaimed past it now.
 - VIP coverage: VIP accounts (owned by the team's members when it lists them) touched within their
-  cadence, as of the end of the range (or now, if earlier) — the weekly report's definition.
+  cadence, as of the end of the range (or now, if earlier).
 - Themes rising / falling: items per theme in the second half of the range against the first half
   (the range cut at its midpoint, the range ending at `now` if it is still running).
 
@@ -37,18 +38,30 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select, type_coerce
+from sqlalchemy import case, exists, func, literal, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.common.labels import customer_label
+from bot.common.periods import iso_week_label, local_midnight, local_today
 from bot.common.vocabulary import KINDS
 from bot.config import AppConfig
+from bot.followups.queries import unresolved
 from bot.followups.triage import triage_order
-from bot.insights.digest import DETRACTOR, PASSIVE, PROMOTER, iso_week_label, local_midnight, nps_score
+from bot.insights.stats import (
+    DETRACTOR,
+    PASSIVE,
+    PROMOTER,
+    median_time_to_claim,
+    median_time_to_resolve,
+    nps_score,
+    sla_breach_clause,
+    sla_breached,
+    vip_coverage,
+)
 from bot.slack.links import message_link
 from models import Account, FollowUp, FollowUpEvent, Item, SlackMessage, Touch
-from models.followup import CLAIMED, OPEN
 
 DEFAULT_WEEKS = 12
 MAX_RANGE_DAYS = 366
@@ -63,7 +76,6 @@ AGE_BUCKETS: tuple[tuple[str, int | None], ...] = (
     ("< 1 day", 1), ("1–3 days", 3), ("3–7 days", 7), ("1–2 weeks", 14), ("2–4 weeks", 28), ("4+ weeks", None))
 NO_CATEGORY = "none"
 CATEGORY_ORDER = (DETRACTOR, PASSIVE, PROMOTER, NO_CATEGORY)
-NOT_RESOLVED = (OPEN, CLAIMED)
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -203,7 +215,7 @@ def resolve_filters(*, config: AppConfig, team: str | None, kind: str | None, st
     if kind is not None and kind not in KINDS:
         raise FilterError(f"kind: unknown kind {kind[:20]!r} (kinds: {', '.join(KINDS)})")
     timezone = config.team(team).timezone if team else (config.schedule.timezone or "UTC")
-    today = now.astimezone(ZoneInfo(timezone)).date()
+    today = local_today(now, timezone)
     end_given = end is not None
     end = end or today
     if start is None:
@@ -243,9 +255,14 @@ def item_scope(session: Session, config: AppConfig, filters: Filters, start: dat
                end: datetime | None = None) -> list[ColumnElement[bool]]:
     """WHERE clauses for the filtered items received in [start, end) (default: the whole range). The
     owner clause reads follow_ups through its own alias, so it holds with or without FollowUp joined."""
+    return [Item.received_at >= (start or filters.start_utc), Item.received_at < (end or filters.end_utc),
+            *item_filters(session, config, filters)]
+
+
+def item_filters(session: Session, config: AppConfig, filters: Filters) -> list[ColumnElement[bool]]:
+    """WHERE clauses for the filters other than the range: team, kind, category, VIP, theme, owner."""
     teams = _teams(config, filters)
-    scope = [Item.team == teams[0] if len(teams) == 1 else Item.team.in_(teams),
-             Item.received_at >= (start or filters.start_utc), Item.received_at < (end or filters.end_utc)]
+    scope = [Item.team == teams[0] if len(teams) == 1 else Item.team.in_(teams)]
     if filters.kind:
         scope.append(Item.kind == filters.kind)
     if filters.category:
@@ -262,14 +279,6 @@ def item_scope(session: Session, config: AppConfig, filters: Filters, start: dat
         else:
             scope.append(exists().where(held.item_id == Item.id, held.claimed_by == filters.owner))
     return scope
-
-
-def minutes_between(session: Session, later, earlier) -> ColumnElement[float]:
-    """later − earlier in minutes, as SQL (each backend has its own date arithmetic)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", later - earlier) / 60.0
-    # SQLite keeps UTC datetimes as ISO text; julianday reads it as fractional days.
-    return (func.julianday(later) - func.julianday(earlier)) * 1440.0
 
 
 # --- the figures -----------------------------------------------------------------------------------
@@ -366,6 +375,7 @@ class Dashboard:
     sla_breaches: int
     vip_total: int
     vip_touched: int
+    vip_as_of: datetime
     themes_split_at: datetime | None
     themes_rising: list[ThemeChange]
     themes_falling: list[ThemeChange]
@@ -402,17 +412,15 @@ def _bucket_of(column, bounds: Sequence[datetime]) -> ColumnElement[int]:
 
 def _range_counts(session: Session, config: AppConfig, filters: Filters, spans, now: datetime) -> list:
     """One pass over the range's items, grouped by (week, team, kind, category), counting: items, open,
-    claimed, resolved, SLA breaches, open ones per age bucket, and the oldest open one's arrival."""
-    is_open = FollowUp.status.in_(NOT_RESOLVED)
-    breach = _sla_breach(session, config, now)
+    SLA breaches, open ones per age bucket, and the oldest open one's arrival."""
+    [is_open] = unresolved()
+    breach = sla_breach_clause(session, config, now)
     bounds = [now - timedelta(days=days) for _, days in AGE_BUCKETS if days is not None]
     # Newest first: an item received after bounds[0] (1 day ago) is in bucket 0.
     age = case(*[(Item.received_at > bound, index) for index, bound in enumerate(bounds)], else_=len(bounds))
     inner = (select(_bucket_of(Item.received_at, [end for _, _, end in spans[:-1]]).label("week"),
                     Item.team.label("team"), Item.kind.label("kind"), Item.category.label("category"),
                     case((is_open, 1), else_=0).label("open"),
-                    case((FollowUp.claimed_at.is_not(None), 1), else_=0).label("claimed"),
-                    case((FollowUp.resolved_at.is_not(None), 1), else_=0).label("resolved"),
                     (case((breach, 1), else_=0) if breach is not None else literal(0)).label("breached"),
                     case((is_open, age), else_=-1).label("open_age"),
                     case((is_open, Item.received_at)).label("open_received"))
@@ -423,40 +431,9 @@ def _range_counts(session: Session, config: AppConfig, filters: Filters, spans, 
     c = inner.c
     return session.execute(select(
         c.week, c.team, c.kind, c.category, func.count().label("items"), func.sum(c.open).label("open"),
-        func.sum(c.claimed).label("claimed"), func.sum(c.resolved).label("resolved"),
         func.sum(c.breached).label("breached"), func.min(c.open_received).label("oldest_open"),
         *[func.sum(case((c.open_age == index, 1), else_=0)).label(f"age_{index}") for index in range(len(AGE_BUCKETS))],
     ).group_by(c.week, c.team, c.kind, c.category)).all()
-
-
-def _median(session: Session, config: AppConfig, filters: Filters, done_at, count: int) -> float | None:
-    """The median of done_at − received_at in minutes over the range's `count` items with done_at set:
-    one ordered read, from the middle."""
-    if not count:
-        return None
-    minutes = minutes_between(session, done_at, Item.received_at)
-    base = (select(minutes).select_from(Item).join(FollowUp, FollowUp.item_id == Item.id)
-            .where(*item_scope(session, config, filters), done_at.is_not(None)))
-    middle = [float(v) for v in session.scalars(base.order_by(minutes).offset((count - 1) // 2)
-                                                .limit(1 if count % 2 else 2))]
-    return sum(middle) / len(middle)
-
-
-def _sla_breach(session: Session, config: AppConfig, now: datetime) -> ColumnElement[bool] | None:
-    """True for an item claimed later than its SLA, or unclaimed past it at `now` (needs FollowUp joined)."""
-    waited = minutes_between(session, FollowUp.claimed_at, Item.received_at)
-    clauses = []
-    for key, hours in sorted(config.schedule.sla_hours.items()):
-        applies = Item.kind == "escalation" if key == "escalation" else and_(Item.kind != "escalation",
-                                                                              Item.category == key)
-        late = or_(and_(FollowUp.claimed_at.is_(None), Item.received_at < now - timedelta(hours=hours)),
-                   and_(FollowUp.claimed_at.is_not(None), waited > hours * 60))
-        clauses.append(and_(applies, late))
-    return or_(*clauses) if clauses else None
-
-
-def _sla_hours(config: AppConfig, kind: str, category: str | None) -> float | None:
-    return config.schedule.sla_hours.get("escalation" if kind == "escalation" else (category or ""))
 
 
 def _theme_changes(session: Session, config: AppConfig, filters: Filters, split: datetime
@@ -474,25 +451,6 @@ def _theme_changes(session: Session, config: AppConfig, filters: Filters, split:
     rising = sorted((c for c in changes if c.change > 0), key=lambda c: (-c.change, -c.after, c.theme))
     falling = sorted((c for c in changes if c.change < 0), key=lambda c: (c.change, -c.before, c.theme))
     return rising[:THEME_MOVES], falling[:THEME_MOVES]
-
-
-def vip_coverage(session: Session, *, owners: Sequence[str] | None, as_of: datetime) -> tuple[int, int]:
-    """(VIP accounts that existed at `as_of`, those touched within their cadence then), optionally of `owners`.
-
-    The weekly report's definition (bot/insights/digest.py): a touch row or last_touch_at in the cadence window.
-    """
-    scope = [Account.vip.is_(True), Account.created_at <= as_of]
-    if owners is not None:
-        scope.append(Account.owner.in_(list(owners)))
-    total = touched = 0
-    for cadence in session.scalars(select(Account.cadence_days).where(*scope).distinct()).all():
-        since = as_of - timedelta(days=int(cadence))
-        recent = exists().where(Touch.account_id == Account.id, Touch.touched_at >= since, Touch.touched_at <= as_of)
-        within = or_(recent, and_(Account.last_touch_at >= since, Account.last_touch_at <= as_of))
-        count, hit = session.execute(select(func.count(), func.coalesce(func.sum(case((within, 1), else_=0)), 0))
-                                     .where(*scope, Account.cadence_days == cadence)).one()
-        total, touched = total + int(count), touched + int(hit)
-    return total, touched
 
 
 def _team_owners(config: AppConfig, filters: Filters) -> list[str] | None:
@@ -517,15 +475,11 @@ def _open_items(session: Session, config: AppConfig, filters: Filters, now: date
                func.substr(Item.comment, 1, SUMMARY_CHARS + 1).label("comment"),
                FollowUp.status, FollowUp.claimed_by, FollowUp.claimed_at, SlackMessage.channel, SlackMessage.ts)
         .join(FollowUp, FollowUp.item_id == Item.id).outerjoin(SlackMessage, SlackMessage.item_id == Item.id)
-        .where(*item_scope(session, config, filters), FollowUp.status.in_(NOT_RESOLVED))
+        .where(*item_scope(session, config, filters), *unresolved())
         .order_by(*triage_order()).limit(OPEN_ITEMS_LIMIT)).all()
     items = []
     for row in rows:
-        hours = _sla_hours(config, row.kind, row.category)
-        waited = (row.claimed_at or now) - row.received_at
-        who = _one_line(row.customer_name) or _one_line(row.customer_email) or "unknown customer"
-        if _one_line(row.account_name) and _one_line(row.account_name) != who:
-            who += f" ({_one_line(row.account_name)})"
+        who = customer_label(row.customer_name, row.customer_email, row.account_name)
         summary = _one_line(row.subject) or _one_line(row.comment)
         if len(summary) > SUMMARY_CHARS:
             summary = summary[:SUMMARY_CHARS - 1].rstrip() + "…"
@@ -533,7 +487,8 @@ def _open_items(session: Session, config: AppConfig, filters: Filters, now: date
             item_id=row.id, received_at=row.received_at, age_days=(now - row.received_at).total_seconds() / 86400,
             team=row.team, kind=row.kind, score=row.score, category=row.category, customer=who, summary=summary,
             status=row.status, claimed_by=row.claimed_by, vip=bool(row.vip),
-            sla_breached=hours is not None and waited > timedelta(hours=hours),
+            sla_breached=sla_breached(config, kind=row.kind, category=row.category, received_at=row.received_at,
+                                      claimed_at=row.claimed_at, now=now),
             link=message_link(row.channel, row.ts) if row.ts else None))
     return items
 
@@ -555,7 +510,6 @@ def dashboard_data(session: Session, *, config: AppConfig, team: str | None = No
     week_counts = [Counter() for _ in spans]           # NPS categories and "total", per week
     mix: dict[str, Counter[str]] = {}
     team_counts: dict[str, Counter[str]] = {name: Counter() for name in _teams(config, filters)}
-    totals: Counter[str] = Counter()
     ages = [0] * len(AGE_BUCKETS)
     oldest: datetime | None = None
     for row in _range_counts(session, config, filters, spans, now):
@@ -569,8 +523,6 @@ def dashboard_data(session: Session, *, config: AppConfig, team: str | None = No
             per_team[category] += count
         for key in ("open", "breached"):
             per_team[key] += int(row._mapping[key] or 0)
-        for key in ("claimed", "resolved"):
-            totals[key] += int(row._mapping[key] or 0)
         if category == DETRACTOR:
             per_team["open_detractors"] += int(row.open or 0)
             ages = [have + int(row._mapping[f"age_{index}"] or 0) for index, have in enumerate(ages)]
@@ -586,10 +538,12 @@ def dashboard_data(session: Session, *, config: AppConfig, team: str | None = No
     nps_count = sum(w.nps_count for w in weeks)
     category_mix = [KindMix(k, {c: mix[k][c] for c in CATEGORY_ORDER if mix[k][c]}) for k in KINDS if k in mix]
 
-    median_claim = _median(session, config, filters, FollowUp.claimed_at, totals["claimed"])
-    median_resolve = _median(session, config, filters, FollowUp.resolved_at, totals["resolved"])
-    vip_total, vip_touched = vip_coverage(session, owners=_team_owners(config, filters),
-                                          as_of=min(filters.end_utc, now))
+    # Over the follow-ups claimed (resolved) in the range, whenever their item arrived: the digest's and
+    # the reports' definition, so the same days give the same figure everywhere.
+    others = item_filters(session, config, filters)
+    claim = median_time_to_claim(session, start=filters.start_utc, end=filters.end_utc, where=others)
+    resolve = median_time_to_resolve(session, start=filters.start_utc, end=filters.end_utc, where=others)
+    coverage = vip_coverage(session, owners=_team_owners(config, filters), as_of=min(filters.end_utc, now))
 
     observed_end = min(filters.end_utc, now)
     split = filters.start_utc + (observed_end - filters.start_utc) / 2 if observed_end > filters.start_utc else None
@@ -609,9 +563,10 @@ def dashboard_data(session: Session, *, config: AppConfig, team: str | None = No
         open_items_total=sum(t.open_items for t in teams), open_detractors=sum(t.open_detractors for t in teams),
         detractor_ages=[AgeBucket(label, count) for (label, _), count in zip(AGE_BUCKETS, ages, strict=True)],
         oldest_open_detractor_days=(now - oldest).total_seconds() / 86400 if oldest else None,
-        median_claim_minutes=median_claim, claimed_count=totals["claimed"],
-        median_resolve_minutes=median_resolve, resolved_count=totals["resolved"],
-        sla_breaches=sum(t.sla_breaches for t in teams), vip_total=vip_total, vip_touched=vip_touched,
+        median_claim_minutes=claim.minutes, claimed_count=claim.count,
+        median_resolve_minutes=resolve.minutes, resolved_count=resolve.count,
+        sla_breaches=sum(t.sla_breaches for t in teams), vip_total=coverage.total, vip_touched=coverage.touched,
+        vip_as_of=coverage.as_of,
         themes_split_at=split, themes_rising=rising, themes_falling=falling,
         open_items=_open_items(session, config, filters, now), teams=teams, owners=owners,
     )

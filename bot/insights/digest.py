@@ -18,25 +18,49 @@ mrkdwn; everything else shown is composed here.
 from __future__ import annotations
 
 import re
-import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.common.durations import duration
+from bot.common.labels import customer_label, item_label, kind_label, score_label
+from bot.common.periods import (
+    add_months,
+    day_before,
+    day_label,
+    iso_week_label,
+    last_days,
+    local_span,
+    local_today,
+    month_label,
+    parse_month,
+    parse_week,
+    range_label,
+    window_label,
+)
 from bot.config import TeamConfig
-from bot.followups.triage import ORDER_LABEL, triage_order
+from bot.followups.queries import listed, most_urgent, unclaimed, unresolved
+from bot.followups.triage import ORDER_LABEL
+from bot.insights.stats import (
+    DETRACTOR,
+    PASSIVE,
+    PROMOTER,
+    median_time_to_claim,
+    median_time_to_resolve,
+    nps,
+    nps_score,
+    vip_coverage,
+)
 from bot.slack.links import message_link
 from bot.slack.mrkdwn import escape_mrkdwn, escaped_truncated, slack_date, truncate, user_mention
-from models import Account, FollowUp, Item, SlackMessage, Touch
-from models.followup import CLAIMED, OPEN, RESOLVED
+from models import FollowUp, Item, SlackMessage
+from models.followup import RESOLVED
 
-DETRACTOR, PASSIVE, PROMOTER = "detractor", "passive", "promoter"
 TOP_THEMES = 5
 OLDEST_UNCLAIMED = 5
 QUOTE_CHARS = 280
@@ -48,100 +72,22 @@ THEME_MOVERS = 3
 FALLBACK_MAX = 300
 SECTION_MAX = 3000
 
-_WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 _WHITESPACE_RE = re.compile(r"\s+")
-_KIND_LABEL = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "psat": "PSAT", "escalation": "Escalation"}
 
 
 # --- periods ---------------------------------------------------------------------------------------
 
 
-def local_midnight(day: date, timezone: str) -> datetime:
-    # fold=0: were midnight skipped by a DST jump, this is the jump's instant, i.e. the day's first moment.
-    return datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
-
-
-def _local_span(first: date, after_last: date, timezone: str) -> tuple[datetime, datetime]:
-    return local_midnight(first, timezone), local_midnight(after_last, timezone)
-
-
 def digest_window(team: TeamConfig, day: date) -> tuple[datetime, datetime]:
     """The team-local calendar day [00:00, 24:00) as UTC datetimes (23 or 25 hours on a DST change)."""
-    return _local_span(day, day + timedelta(days=1), team.timezone)
-
-
-def parse_week(value: str) -> date:
-    """The Monday of an ISO week written "2026-W47"."""
-    match = _WEEK_RE.match(value.strip()) if isinstance(value, str) else None
-    if not match:
-        raise ValueError(f"expected an ISO week such as 2026-W47, got {str(value)[:40]!r}")
-    year, week = int(match[1]), int(match[2])
-    try:
-        return date.fromisocalendar(year, week, 1)
-    except ValueError:
-        raise ValueError(f"{year} has no ISO week {week} (weeks run from W01 to W52 or W53)") from None
-
-
-def parse_month(value: str) -> date:
-    """The first day of a month written "2026-11"."""
-    match = _MONTH_RE.match(value.strip()) if isinstance(value, str) else None
-    if not match or not 1 <= int(match[2]) <= 12:
-        raise ValueError(f"expected a month such as 2026-11, got {str(value)[:40]!r}")
-    return date(int(match[1]), int(match[2]), 1)
-
-
-def iso_week_label(day: date) -> str:
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def previous_week(today: date) -> str:
-    """The ISO week before the one `today` is in: "2026-W47"."""
-    return iso_week_label(today - timedelta(days=7))
-
-
-def _add_months(first: date, months: int) -> date:
-    index = first.year * 12 + first.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def previous_month(today: date) -> str:
-    """The calendar month before `today`'s: "2026-10"."""
-    return _add_months(today.replace(day=1), -1).strftime("%Y-%m")
+    return local_span(day, day + timedelta(days=1), team.timezone)
 
 
 # --- small helpers ---------------------------------------------------------------------------------
 
 
-def nps_score(promoters: int, detractors: int, responses: int) -> int | None:
-    """NPS = round(100 * (promoters - detractors) / responses); None without responses."""
-    return round(100 * (promoters - detractors) / responses) if responses else None
-
-
-def _minutes(later: datetime, earlier: datetime) -> float:
-    return (later - earlier).total_seconds() / 60
-
-
-def _median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
 def _one_line(text: str | None) -> str:
     return _WHITESPACE_RE.sub(" ", text or "").strip()
-
-
-def _who(name: str | None, email: str | None, subject: str | None = None) -> str:
-    return _one_line(name) or _one_line(email) or _one_line(subject) or "unknown customer"
-
-
-def item_label(kind: str, score: int | None, who: str) -> str:
-    """ "NPS 3 · Maya Chen" (raw text: escape it before it goes into mrkdwn)."""
-    return kind.upper() + (f" {score}" if score is not None else "") + f" · {who}"
-
-
-def _score_label(kind: str, score: int | None) -> str:
-    return _kind_label(kind) + (f" {score}" if score is not None else "")
 
 
 def _signed(value: int | None) -> str:
@@ -164,19 +110,6 @@ def _plural(count: int, word: str) -> str:
 
 def _theme_label(theme: str) -> str:
     return theme.replace("_", " ")
-
-
-def _kind_label(kind: str) -> str:
-    return _KIND_LABEL.get(kind, kind.upper())
-
-
-def _nps_counts(session: Session, team: str, start: datetime, end: datetime) -> tuple[int | None, int]:
-    promoters = func.coalesce(func.sum(case((Item.category == PROMOTER, 1), else_=0)), 0)
-    detractors = func.coalesce(func.sum(case((Item.category == DETRACTOR, 1), else_=0)), 0)
-    count, promoted, detracted = session.execute(
-        select(func.count(), promoters, detractors)
-        .where(Item.team == team, Item.received_at >= start, Item.received_at < end, Item.kind == "nps")).one()
-    return nps_score(int(promoted), int(detracted), int(count)), int(count)
 
 
 def _count_themes(rows) -> Counter[str]:
@@ -202,7 +135,7 @@ class Quote:
 @dataclass(frozen=True)
 class ItemRef:
     item_id: int
-    label: str           # "NPS 3 · Maya Chen" (raw)
+    label: str           # "NPS 3 · Detractor — Maya Chen (Acme)" (raw; bot.common.labels.item_label)
     link: str | None     # the item's Slack message, when it was posted
     received_at: datetime
 
@@ -272,33 +205,25 @@ def _pick_quote(rows, category: str, most_negative: bool) -> Quote | None:
         return None
     sign = 1 if most_negative else -1
     best = min(candidates, key=lambda row: (sign * (row.sentiment_polarity or 0.0), row.received_at, row.id))
-    who = _who(best.customer_name, best.customer_email)
-    if _one_line(best.account_name) and _one_line(best.account_name) != who:
-        who += f" ({_one_line(best.account_name)})"
+    who = customer_label(best.customer_name, best.customer_email, best.account_name)
     return Quote(item_id=best.id, text=best.comment.strip(), who=who, score=best.score, kind=best.kind)
 
 
 def _most_urgent_unclaimed(session: Session, team: str) -> tuple[int, list]:
     """(how many of this team's items are unclaimed now, the first OLDEST_UNCLAIMED of them in triage
     order, with their Slack message if posted)."""
-    unclaimed = (Item.team == team, FollowUp.status == OPEN)
-    total = session.scalar(select(func.count()).select_from(FollowUp).join(Item, Item.id == FollowUp.item_id)
-                           .where(*unclaimed)) or 0
-    if not total:
-        return 0, []
-    rows = session.execute(
-        select(Item.id, Item.kind, Item.score, Item.customer_name, Item.customer_email, Item.subject,
-               Item.received_at, SlackMessage.channel, SlackMessage.ts)
-        .join(FollowUp, FollowUp.item_id == Item.id).outerjoin(SlackMessage, SlackMessage.item_id == Item.id)
-        .where(*unclaimed).order_by(*triage_order()).limit(OLDEST_UNCLAIMED)).all()
-    return total, rows
+    return most_urgent(session, listed(
+        Item.id, Item.kind, Item.score, Item.category, Item.priority, Item.vip, Item.customer_name,
+        Item.customer_email, Item.account_name, Item.subject, Item.received_at, SlackMessage.channel,
+        SlackMessage.ts).where(*unclaimed([team])), OLDEST_UNCLAIMED)
 
 
 def build_daily_digest(session: Session, *, team: TeamConfig, day: date, now: datetime) -> DailyDigest:
     """The digest of `team` for its local `day` (see DailyDigest for what each number counts)."""
     start, end = digest_window(team, day)
     cutoff = min(end, now)
-    in_day = (Item.team == team.name, Item.received_at >= start, Item.received_at < end)
+    team_items = (Item.team == team.name,)
+    in_day = (*team_items, Item.received_at >= start, Item.received_at < end)
 
     # The day's items: one indexed range, bounded by the day's volume.
     items = session.execute(
@@ -307,13 +232,11 @@ def build_daily_digest(session: Session, *, team: TeamConfig, day: date, now: da
                func.substr(Item.comment, 1, COMMENT_FETCH_CHARS).label("comment"))
         .where(*in_day)).all()
     by_kind = Counter(row.kind for row in items)
-    nps_rows = [row for row in items if row.kind == "nps"]
-    nps_day = nps_score(sum(row.category == PROMOTER for row in nps_rows),
-                        sum(row.category == DETRACTOR for row in nps_rows), len(nps_rows))
-    week_start = local_midnight(day - timedelta(days=6), team.timezone)
-    prev_start = local_midnight(day - timedelta(days=13), team.timezone)
-    nps_7d, nps_7d_count = _nps_counts(session, team.name, week_start, end)
-    nps_prev_7d, _ = _nps_counts(session, team.name, prev_start, week_start)
+    nps_day = nps(session, in_day)
+    week_start, _ = last_days(day, 7, team.timezone)
+    prev_start, _ = last_days(day - timedelta(days=7), 7, team.timezone)
+    nps_7d = nps(session, (Item.team == team.name, Item.received_at >= week_start, Item.received_at < end))
+    nps_prev_7d = nps(session, (Item.team == team.name, Item.received_at >= prev_start, Item.received_at < week_start))
 
     # Follow-up activity since the day began, all teams: claimed during the day, or resolved during it
     # or since (which also tells the detractors still unresolved at the cutoff). Only follow_ups columns
@@ -332,7 +255,7 @@ def build_daily_digest(session: Session, *, team: TeamConfig, day: date, now: da
     # Unresolved now: read off the status index (the backlog), each item checked by primary key.
     backlog = session.scalar(
         select(func.count()).select_from(FollowUp)
-        .where(FollowUp.status.in_((OPEN, CLAIMED)),
+        .where(*unresolved(),
                exists().where(Item.id == FollowUp.item_id, Item.team == team.name, Item.category == DETRACTOR,
                               Item.received_at < cutoff))) or 0
     closers = Counter(row.resolved_by for row in resolved if row.resolved_by)
@@ -342,30 +265,29 @@ def build_daily_digest(session: Session, *, team: TeamConfig, day: date, now: da
     themes = _count_themes(row.themes for row in items)
     return DailyDigest(
         team=team.name, day=day, responses_by_kind=dict(sorted(by_kind.items())),
-        nps_day=nps_day, nps_day_count=len(nps_rows), nps_7d=nps_7d, nps_prev_7d=nps_prev_7d,
+        nps_day=nps_day.score, nps_day_count=nps_day.responses, nps_7d=nps_7d.score, nps_prev_7d=nps_prev_7d.score,
         detractors_new=sum(row.category == DETRACTOR for row in items),
         detractors_claimed=sum(row.category == DETRACTOR for row in claimed),
         detractors_resolved=sum(row.category == DETRACTOR for row in resolved),
         detractors_open=int(backlog) + resolved_after_cutoff,
-        median_claim_minutes=_median([_minutes(row.claimed_at, row.received_at) for row in claimed]),
-        median_resolve_minutes=_median([_minutes(row.resolved_at, row.received_at) for row in resolved]),
+        median_claim_minutes=median_time_to_claim(session, start=start, end=end, where=team_items).minutes,
+        median_resolve_minutes=median_time_to_resolve(session, start=start, end=end, where=team_items).minutes,
         top_themes=sorted(themes.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_THEMES],
         critical_quote=_pick_quote(items, DETRACTOR, most_negative=True),
         glowing_quote=_pick_quote(items, PROMOTER, most_negative=False),
         oldest_unclaimed=[
-            ItemRef(item_id=row.id, label=item_label(row.kind, row.score,
-                                                     _who(row.customer_name, row.customer_email, row.subject)),
+            ItemRef(item_id=row.id, label=item_label(row),
                     link=message_link(row.channel, row.ts) if row.ts else None, received_at=row.received_at)
             for row in oldest],
         top_closer=top_closer, claimed_total=len(claimed), resolved_total=len(resolved),
-        timezone=team.timezone, nps_7d_count=nps_7d_count, unclaimed_total=unclaimed_total,
+        timezone=team.timezone, nps_7d_count=nps_7d.responses, unclaimed_total=unclaimed_total,
     )
 
 
 def _responses_line(d: DailyDigest) -> str:
     if not d.responses:
         return "no new responses"
-    return f"{d.responses} (" + ", ".join(f"{_kind_label(k)} {n}" for k, n in d.responses_by_kind.items()) + ")"
+    return f"{d.responses} (" + ", ".join(f"{kind_label(k)} {n}" for k, n in d.responses_by_kind.items()) + ")"
 
 
 def _nps_today(d: DailyDigest) -> str:
@@ -378,8 +300,12 @@ def _nps_week(d: DailyDigest) -> str:
     if d.nps_7d is None:
         return "no NPS responses"
     text = f"{d.nps_7d:+d} ({_plural(d.nps_7d_count, 'response')})"
-    change = nps_change(d.nps_7d, d.nps_prev_7d, "previous 7 days")
-    return f"{text}, {change}" if change else f"{text}; no NPS responses in the previous 7 days"
+    change = nps_change(d.nps_7d, d.nps_prev_7d, "the 7 days before")
+    return f"{text}, {change}" if change else f"{text}; no NPS responses in the 7 days before"
+
+
+def _week_window(d: DailyDigest) -> str:
+    return window_label(d.day - timedelta(days=6), d.day)
 
 
 def _quiet_line(d: DailyDigest) -> str:
@@ -398,8 +324,8 @@ def digest_text(d: DailyDigest) -> str:
     lines = [
         head,
         f"Responses: {_responses_line(d)}",
-        f"NPS today: {_nps_today(d)}",
-        f"NPS last 7 days: {_nps_week(d)}",
+        f"NPS {day_label(d.day)}: {_nps_today(d)}",
+        f"NPS {_week_window(d)}: {_nps_week(d)}",
         f"Detractors: {d.detractors_new} new, {d.detractors_claimed} claimed, {d.detractors_resolved} resolved, "
         f"{d.detractors_open} still open at end of day",
         f"Claimed: {d.claimed_total}, resolved: {d.resolved_total}",
@@ -410,7 +336,7 @@ def digest_text(d: DailyDigest) -> str:
     for title, quote in (("Critical", d.critical_quote), ("Glowing", d.glowing_quote)):
         if quote is not None:
             lines.append(f"{title}: \u201c{truncate(_one_line(quote.text), QUOTE_CHARS)}\u201d \u2014 {quote.who} "
-                         f"({_score_label(quote.kind, quote.score)}, #{quote.item_id})")
+                         f"({score_label(quote.kind, quote.score)}, #{quote.item_id})")
     lines.append(f"Top closer: {d.top_closer[0]} ({_plural(d.top_closer[1], 'resolution')})"
                  if d.top_closer else "Top closer: nobody resolved anything")
     if d.oldest_unclaimed:
@@ -450,7 +376,7 @@ def _header(text: str, block_id: str = "cx_digest_header") -> dict:
 def _quote_block(block_id: str, title: str, quote: Quote) -> dict:
     body = escaped_truncated(_one_line(quote.text), QUOTE_CHARS)
     who = escaped_truncated(quote.who, 120)
-    return _section(block_id, f"*{title}*\n> {body}\n\u2014 {who} · {_score_label(quote.kind, quote.score)}")
+    return _section(block_id, f"*{title}*\n> {body}\n\u2014 {who} · {score_label(quote.kind, quote.score)}")
 
 
 def digest_message(d: DailyDigest) -> tuple[str, list[dict]]:
@@ -463,9 +389,9 @@ def digest_message(d: DailyDigest) -> tuple[str, list[dict]]:
                 f"NPS {_signed(d.nps_day)}, {d.detractors_new} new detractor{'s' if d.detractors_new != 1 else ''}, "
                 f"{d.detractors_open} open")
     blocks: list[dict] = [_header(f"📬 Daily digest · {d.team} · {d.day:%a %d %b %Y}")]
-    week = (f"*NPS last 7 days:* {escape_mrkdwn(_nps_week(d))}")
+    week = (f"*NPS {_week_window(d)}:* {escape_mrkdwn(_nps_week(d))}")
     blocks.append(_section("cx_digest_nps", "\n".join([
-        f"*NPS today:* {_nps_today(d)}", week, f"*Responses:* {escape_mrkdwn(_responses_line(d))}"])))
+        f"*NPS {day_label(d.day)}:* {_nps_today(d)}", week, f"*Responses:* {escape_mrkdwn(_responses_line(d))}"])))
     blocks.append({"type": "section", "block_id": "cx_digest_work", "fields": [
         {"type": "mrkdwn", "text": f"*Detractors*\n{d.detractors_new} new · {d.detractors_claimed} claimed · "
                                    f"{d.detractors_resolved} resolved\n*{d.detractors_open} still open* at end of day"},
@@ -544,18 +470,13 @@ def without_items(d: DailyDigest, labels: dict[int, str], erased: str) -> DailyD
                                      for ref in d.oldest_unclaimed])
 
 
-def current_label(item: Item) -> str:
-    """An item's label as the digest shows it, from the item as it is now."""
-    return item_label(item.kind, item.score, _who(item.customer_name, item.customer_email, item.subject))
-
-
 # --- trend reports ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class PeriodStats:
     """One week or month. Counts are of items received in it; D/P/P and NPS are of its NPS responses;
-    the median claim is over its items that have been claimed (claimed_at - received_at)."""
+    the median claim is over the follow-ups claimed in it (bot.insights.stats.median_time_to_claim)."""
 
     label: str
     start: datetime
@@ -577,7 +498,7 @@ class TrendReport:
     with the largest rise / fall. `vip_total`: VIP accounts (owned by a member of the team, or all of
     them if the team lists no members) that existed at the cutoff (the period's end, or `now` if
     earlier); `vip_touched_within_cadence`: those whose last touch at or before the cutoff is at most
-    `cadence_days` old then.
+    `cadence_days` old then (bot.insights.stats.vip_coverage); `vip_as_of`: that cutoff.
     """
 
     team: str
@@ -589,6 +510,7 @@ class TrendReport:
     vip_total: int
     vip_touched_within_cadence: int
     timezone: str = "UTC"
+    vip_as_of: datetime | None = None
 
     @property
     def vip_coverage(self) -> float | None:
@@ -606,13 +528,11 @@ def _period_stats(session: Session, team: str, label: str, start: datetime, end:
     nps = {category: count for kind, category, count in rows if kind == "nps"}
     detractors, passives, promoters = (int(nps.get(c, 0)) for c in (DETRACTOR, PASSIVE, PROMOTER))
     nps_count = int(sum(nps.values()))
-    waits = [_minutes(claimed_at, received_at) for claimed_at, received_at in session.execute(
-        select(FollowUp.claimed_at, Item.received_at).join(FollowUp, FollowUp.item_id == Item.id)
-        .where(*scope, FollowUp.claimed_at.is_not(None)))]
+    claim = median_time_to_claim(session, start=start, end=end, where=(Item.team == team,))
     return PeriodStats(label=label, start=start, end=end, volume=int(sum(count for *_, count in rows)),
                        nps=nps_score(promoters, detractors, nps_count), nps_count=nps_count,
                        detractors=detractors, passives=passives, promoters=promoters,
-                       median_claim_minutes=_median(waits))
+                       median_claim_minutes=claim.minutes)
 
 
 def _theme_movers(session: Session, team: str, previous: PeriodStats, current: PeriodStats
@@ -627,33 +547,15 @@ def _theme_movers(session: Session, team: str, previous: PeriodStats, current: P
     return rising[:THEME_MOVERS], falling[:THEME_MOVERS]
 
 
-def _vip_coverage(session: Session, team: TeamConfig, as_of: datetime) -> tuple[int, int]:
-    """(VIP accounts, those touched within their cadence) as of `as_of`: SQL counts per distinct cadence."""
-    scope = [Account.vip.is_(True), Account.created_at <= as_of]
-    if team.members:
-        scope.append(Account.owner.in_(team.members))
-    total = touched = 0
-    for (cadence,) in session.execute(select(Account.cadence_days).where(*scope).distinct()).all():
-        since = as_of - timedelta(days=int(cadence))
-        recent_touch = exists().where(Touch.account_id == Account.id, Touch.touched_at >= since,
-                                      Touch.touched_at <= as_of)
-        # last_touch_at too, for a touch recorded without a touches row.
-        within = or_(recent_touch, and_(Account.last_touch_at >= since, Account.last_touch_at <= as_of))
-        count, hit = session.execute(select(func.count(), func.coalesce(func.sum(case((within, 1), else_=0)), 0))
-                                     .where(*scope, Account.cadence_days == cadence)).one()
-        total, touched = total + int(count), touched + int(hit)
-    return total, touched
-
-
 def _build_report(session: Session, *, team: TeamConfig, kind: Literal["weekly", "monthly"], period: str,
                   spans: list[tuple[str, date, date]], now: datetime) -> TrendReport:
-    periods = [_period_stats(session, team.name, label, *_local_span(first, after, team.timezone))
+    periods = [_period_stats(session, team.name, label, *local_span(first, after, team.timezone))
                for label, first, after in spans]
     rising, falling = _theme_movers(session, team.name, periods[-2], periods[-1])
-    total, touched = _vip_coverage(session, team, min(periods[-1].end, now))
+    coverage = vip_coverage(session, owners=list(team.members) or None, as_of=min(periods[-1].end, now))
     return TrendReport(team=team.name, kind=kind, period=period, periods=periods, themes_rising=rising,
-                       themes_falling=falling, vip_total=total, vip_touched_within_cadence=touched,
-                       timezone=team.timezone)
+                       themes_falling=falling, vip_total=coverage.total, vip_touched_within_cadence=coverage.touched,
+                       timezone=team.timezone, vip_as_of=coverage.as_of)
 
 
 def build_weekly_report(session: Session, *, team: TeamConfig, week: str, now: datetime) -> TrendReport:
@@ -671,9 +573,9 @@ def build_monthly_report(session: Session, *, team: TeamConfig, month: str, now:
     first_of_month = parse_month(month)
     spans = []
     for back in range(TREND_MONTHS - 1, -1, -1):
-        first = _add_months(first_of_month, -back)
-        spans.append((first.strftime("%Y-%m"), first, _add_months(first, 1)))
-    return _build_report(session, team=team, kind="monthly", period=first_of_month.strftime("%Y-%m"),
+        first = add_months(first_of_month, -back)
+        spans.append((month_label(first), first, add_months(first, 1)))
+    return _build_report(session, team=team, kind="monthly", period=month_label(first_of_month),
                          spans=spans, now=now)
 
 
@@ -702,17 +604,24 @@ def _movers(movers: list[tuple[str, int, int]]) -> str:
 
 
 def _vip_line(r: TrendReport) -> str:
+    as_of = f" as of {day_label(day_before(r.vip_as_of, r.timezone))}" if r.vip_as_of else ""
     if r.vip_coverage is None:
-        return "no VIP accounts"
+        return f"no VIP accounts{as_of}"
     return f"{round(100 * r.vip_coverage)}% of {r.vip_total} VIP{'s' if r.vip_total != 1 else ''} " \
-           "touched within cadence"
+           f"touched within cadence{as_of}"
+
+
+def _period_window(r: TrendReport) -> str:
+    """ "2026-W47, 16 Nov – 22 Nov 2026" """
+    cur = r.current
+    return f"{r.period}, {range_label(local_today(cur.start, r.timezone), day_before(cur.end, r.timezone))}"
 
 
 def report_text(r: TrendReport) -> str:
     """The report as plain text for the command line."""
     title = "Weekly" if r.kind == "weekly" else "Monthly"
     return "\n".join([
-        f"{title} report for {r.team}: {r.period} ({r.timezone})",
+        f"{title} report for {r.team}: {_period_window(r)} ({r.timezone})",
         _headline(r),
         "",
         _table(r),
@@ -726,18 +635,18 @@ def report_text(r: TrendReport) -> str:
 def report_message(r: TrendReport) -> tuple[str, list[dict]]:
     """(fallback text, blocks): the trend table is in the message, so it reads without the chart."""
     title = "Weekly" if r.kind == "weekly" else "Monthly"
-    fallback = f"{title} report for {r.team}, {r.period}: {_headline(r)}; VIP coverage: {_vip_line(r)}."
+    fallback = f"{title} report for {r.team}, {_period_window(r)}: {_headline(r)}; VIP coverage: {_vip_line(r)}."
     movers = "\n".join([f"*Rising themes:* {escaped_truncated(_movers(r.themes_rising), 900)}",
                         f"*Falling themes:* {escaped_truncated(_movers(r.themes_falling), 900)}"])
     unit = "ISO weeks" if r.kind == "weekly" else "Calendar months"
     blocks = [
-        _header(f"📈 {title} report · {r.team} · {r.period}", "cx_report_header"),
+        _header(f"📈 {title} report · {r.team} · {_period_window(r)}", "cx_report_header"),
         _section("cx_report_headline", escape_mrkdwn(_headline(r))),
         _section("cx_report_table", f"```\n{escape_mrkdwn(_table(r))}\n```"),
         _section("cx_report_themes", movers),
         _section("cx_report_vip", f"*VIP coverage:* {escape_mrkdwn(_vip_line(r))}"),
         {"type": "context", "block_id": "cx_report_footer", "elements": [{"type": "mrkdwn", "text": truncate(
             f"{unit} in {escape_mrkdwn(r.timezone)}. D/P/P: NPS detractors / passives / promoters. "
-            "Claim: median time from arrival to claim of the period's claimed items.", 2000)}]},
+            "Claim: median time from arrival to claim over the items claimed in the period.", 2000)}]},
     ]
     return escaped_truncated(fallback, FALLBACK_MAX), blocks

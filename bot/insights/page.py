@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from bot.common.durations import duration, hours_label
+from bot.common.periods import day_before, day_label, range_label
 from bot.common.vocabulary import KINDS
 from bot.config import AppConfig
 from bot.followups.triage import ORDER_LABEL
@@ -95,8 +96,10 @@ def _select(name: str, label: str, options: list[tuple[str, str]], chosen: str |
 
 def _figures(d: Dashboard) -> str:
     coverage = d.vip_coverage
+    window = range_label(d.filters.start, d.filters.end)
+    as_of = day_label(day_before(d.vip_as_of, d.filters.timezone))
     cards = [
-        _card("nps", "NPS", _nps(d.nps), d.nps, f"from {_plural(d.nps_count, 'NPS response')}",
+        _card("nps", "NPS", _nps(d.nps), d.nps, f"from {_plural(d.nps_count, 'NPS response')}, {window}",
               "good" if (d.nps or 0) > 0 else "bad" if (d.nps or 0) < 0 else ""),
         _card("volume", "Items", f"{d.volume:,}", d.volume, "received in the range"),
         _card("open-items", "Open items", f"{d.open_items_total:,}", d.open_items_total, "unclaimed or claimed"),
@@ -104,15 +107,16 @@ def _figures(d: Dashboard) -> str:
               f"oldest {duration(d.oldest_open_detractor_days * 1440)}"
               if d.oldest_open_detractor_days is not None else "none waiting"),
         _card("median-claim", "Median time to claim", duration(d.median_claim_minutes), d.median_claim_minutes,
-              f"over {_plural(d.claimed_count, 'claimed item')}"),
+              f"over {_plural(d.claimed_count, 'item')} claimed {window}"),
         _card("median-resolve", "Median time to resolve", duration(d.median_resolve_minutes),
-              d.median_resolve_minutes, f"over {_plural(d.resolved_count, 'resolved item')}"),
+              d.median_resolve_minutes, f"over {_plural(d.resolved_count, 'item')} resolved {window}"),
         _card("sla-breaches", "SLA breaches", f"{d.sla_breaches:,}", d.sla_breaches,
-              "claimed late or still unclaimed past SLA", "bad" if d.sla_breaches else ""),
+              f"of items received {window}: claimed late or still unclaimed past SLA",
+              "bad" if d.sla_breaches else ""),
         _card("vip-coverage", "VIP coverage", "–" if coverage is None else f"{round(100 * coverage)}%",
               None if coverage is None else round(100 * coverage, 2),
-              f"{d.vip_touched} of {_plural(d.vip_total, 'VIP')} touched within cadence" if d.vip_total
-              else "no VIP accounts"),
+              f"{d.vip_touched} of {_plural(d.vip_total, 'VIP')} touched within cadence, as of {as_of}"
+              if d.vip_total else f"no VIP accounts as of {as_of}"),
     ]
     return f'<section class="figures">{"".join(cards)}</section>'
 
@@ -183,8 +187,8 @@ def _notes(d: Dashboard, config: AppConfig) -> str:
         "filters.",
         "Open: not resolved (unclaimed or claimed), among the items received in the range. A detractor's age "
         "is the time since it was received.",
-        "Median time to claim / resolve: over the range's items that have been claimed / resolved, counted from "
-        "when each was received.",
+        "Median time to claim / resolve: over the items claimed / resolved in the range (whenever they were "
+        "received), counted from when each was received: the digest's and the reports' definition.",
         f"SLA breaches: items claimed later than their claim SLA ({sla}), or still unclaimed past it now.",
         "VIP coverage: VIP accounts (of the team's members, when the team lists them) touched within their "
         "cadence, as of the end of the range.",

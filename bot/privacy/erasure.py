@@ -26,9 +26,9 @@ from typing import Any
 from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from bot.common.labels import item_label
 from bot.insights.digest import (
     DIGEST_RENDERER,
-    current_label,
     digest_data,
     digest_from_data,
     digest_message,
@@ -100,7 +100,7 @@ def _rerender(session: Session, payload: dict[str, Any], erased_ids: set[int]) -
         digest = digest_from_data(render["data"])
         quoted = set(quoted_items(digest))
         items = {item.id: item for item in session.scalars(select(Item).where(Item.id.in_(quoted & erased_ids)))}
-        labels = {item_id: current_label(items[item_id]) if item_id in items else ERASED
+        labels = {item_id: item_label(items[item_id]) if item_id in items else ERASED
                   for item_id in quoted & erased_ids}
         digest = without_items(digest, labels, ERASED)
         text, blocks = digest_message(digest)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.common.periods import iso_week_label, month_label
 from bot.config import WEEKDAYS, AppConfig, TeamConfig
 from models import JobRun, MessageQuote, OutboxMessage
 from models.delivery import POST_MESSAGE, UPLOAD_FILE
@@ -58,11 +59,6 @@ def in_business_hours(moment: datetime, timezone: str, config: AppConfig) -> boo
     return is_workday(local.date(), config) and start <= local.strftime("%H:%M") < end
 
 
-def iso_week(day: date) -> str:
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
 @dataclass(frozen=True)
 class PlannedRun:
     job: str
@@ -85,9 +81,9 @@ def due_runs(config: AppConfig, now: datetime) -> list[PlannedRun]:
                 continue
             runs.append(PlannedRun(DIGEST, team.name, (send_day - timedelta(days=1)).isoformat(), at))
             if WEEKDAYS[send_day.weekday()] == config.weekly_on(team):
-                runs.append(PlannedRun(WEEKLY_REPORT, team.name, iso_week(send_day - timedelta(days=7)), at))
+                runs.append(PlannedRun(WEEKLY_REPORT, team.name, iso_week_label(send_day - timedelta(days=7)), at))
             if team.monthly_report and send_day.day == 1:
-                runs.append(PlannedRun(MONTHLY_REPORT, team.name, (send_day - timedelta(days=1)).strftime("%Y-%m"), at))
+                runs.append(PlannedRun(MONTHLY_REPORT, team.name, month_label(send_day - timedelta(days=1)), at))
     return runs
 
 
@@ -103,10 +99,10 @@ def next_runs(config: AppConfig, team: TeamConfig, now: datetime) -> list[Planne
         found.setdefault(DIGEST, PlannedRun(DIGEST, team.name, (send_day - timedelta(days=1)).isoformat(), at))
         if WEEKDAYS[send_day.weekday()] == config.weekly_on(team):
             found.setdefault(WEEKLY_REPORT, PlannedRun(WEEKLY_REPORT, team.name,
-                                                       iso_week(send_day - timedelta(days=7)), at))
+                                                       iso_week_label(send_day - timedelta(days=7)), at))
         if team.monthly_report and send_day.day == 1:
             found.setdefault(MONTHLY_REPORT, PlannedRun(MONTHLY_REPORT, team.name,
-                                                        (send_day - timedelta(days=1)).strftime("%Y-%m"), at))
+                                                        month_label(send_day - timedelta(days=1)), at))
     return sorted(found.values(), key=lambda run: run.scheduled_for)
 
 

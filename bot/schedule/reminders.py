@@ -14,7 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.common.durations import duration, hours_label
+from bot.common.labels import item_label
 from bot.config import AppConfig
+from bot.insights.stats import sla_breached, sla_hours
 from bot.schedule.plans import claim_run, in_business_hours, is_workday, local_time, queue_message
 from bot.slack.ids import ActionId, account_value, item_value
 from bot.slack.links import message_link
@@ -31,10 +33,6 @@ NUDGE_LOOKBACK = timedelta(days=14)
 VIP_SNOOZE_DAYS = 7
 
 
-def sla_key(item: Item) -> str | None:
-    return "escalation" if item.kind == "escalation" else item.category
-
-
 def nudge_unclaimed_items(session: Session, *, config: AppConfig, now: datetime, claimed_by: str) -> int:
     """Past its SLA an unclaimed item gets a thread nudge; past 2× it is escalated to the lead, in channel."""
     sla = config.schedule.sla_hours
@@ -49,15 +47,16 @@ def nudge_unclaimed_items(session: Session, *, config: AppConfig, now: datetime,
     ).all()
     sent = 0
     for item, snoozed_until in candidates:
-        key = sla_key(item)
-        if key not in sla or (snoozed_until is not None and snoozed_until > now):
+        hours = sla_hours(config, item.kind, item.category)
+        if hours is None or (snoozed_until is not None and snoozed_until > now):
             continue
         team = next((t for t in config.teams if t.name == item.team), None)
         if team is None or not in_business_hours(now, team.timezone, config):
             continue  # quiet hours: the next business-hours tick sends it
-        hours = sla[key]
         waited = now - item.received_at
-        if waited < timedelta(hours=hours):
+        # The dashboard's rule: past its SLA, not at it.
+        if not sla_breached(config, kind=item.kind, category=item.category, received_at=item.received_at,
+                            claimed_at=None, now=now):
             continue
         if waited >= timedelta(hours=2 * hours):
             # Straight to level 2 (e.g. after a night): mark level 1 as passed so it never fires later.
@@ -93,18 +92,12 @@ def _start_of_workday_passed(now: datetime, timezone: str, config: AppConfig) ->
     return is_workday(local.date(), config) and now >= start, start
 
 
-def _item_label(item: Item) -> str:
-    head = item.kind.upper() + (f" {item.score}" if item.score is not None else "")
-    who = item.customer_name or item.account_name or item.customer_email or item.subject or "unknown customer"
-    return f"{head} · {who}"
-
-
 FOLLOW_UP_RENDERER = "follow_up_due"
 
 
 def follow_up_due_message(item: Item, message: SlackMessage | None) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks) of the owner's "follow up today" DM, from the item as it is now."""
-    label = escaped_truncated(_item_label(item), 200)
+    label = escaped_truncated(item_label(item), 200)
     link = f"<{message_link(message.channel, message.ts)}|{label}>" if message else label
     text = f"📅 Follow up today: {link}"
     value = item_value(item.id)

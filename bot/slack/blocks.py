@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.common.durations import hours_label
+from bot.common.labels import kind_label
 from bot.slack.ids import (
     OUTCOMES,
     SNOOZE_CHOICES_HOURS,
@@ -43,7 +44,6 @@ STATUSES = ("open", "claimed", "resolved")
 
 _CATEGORY_EMOJI = {"detractor": "🔴", "passive": "🟡", "promoter": "🟢"}
 _SENTIMENT_EMOJI = {"negative": "😞", "neutral": "😐", "positive": "🙂"}
-_KIND_LABEL = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "psat": "PSAT", "escalation": "Escalation"}
 _WHITESPACE_RE = re.compile(r"\s+")
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
 
@@ -159,7 +159,7 @@ def _header_text(item: ItemView) -> str:
             text += f": {_one_line(item.subject)}"
         return text
     emoji = _CATEGORY_EMOJI.get(item.category or "", "⚪")
-    kind = _KIND_LABEL.get(item.kind, item.kind.upper())
+    kind = kind_label(item.kind)
     if item.score is None:
         return f"{emoji} {kind} · No score"
     text = f"{emoji} {kind} {item.score}"

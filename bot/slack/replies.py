@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from bot.common.durations import duration
 from bot.followups.service import ChangeResult
 from bot.slack.mrkdwn import user_mention
 
 
 def ago(then: datetime | None, now: datetime) -> str:
+    """ "2 h 5 min ago" (bot.common.durations), "just now" under a minute; "" without a time."""
     if then is None:
         return ""
-    seconds = max(0, int((now - then).total_seconds()))
-    if seconds < 60:
-        return "just now"
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''} ago"
-    return "just now"
+    return "just now" if now - then < timedelta(minutes=1) else f"{duration(now - then)} ago"
 
 
 def claim_reply(result: ChangeResult, user_id: str, now: datetime) -> str | None:

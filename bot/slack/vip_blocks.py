@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.common.labels import kind_label
 from bot.followups.triage import ORDER_LABEL
 from bot.slack.blocks import (
     BUTTON_TEXT_MAX,
@@ -54,7 +55,6 @@ TOUCH_CHANNEL_LABELS: dict[str, tuple[str, str]] = {
     "slack": ("💬", "Slack"),
 }
 SCORE_RANGES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "psat": (1, 5), "ces": (1, 7)}
-_KIND_LABEL = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "psat": "PSAT"}
 _WHITESPACE_RE = re.compile(r"\s+")
 _USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -246,7 +246,7 @@ def _scores_text(scores: Sequence[tuple[datetime, str, int]]) -> str | None:
         points.reverse()  # oldest → newest, left to right
         values = [score for _, score in points]
         low, high = SCORE_RANGES.get(kind.lower(), (min(values), max(values)))
-        label = _KIND_LABEL.get(kind.lower()) or _safe(kind, 20).upper() or "Score"
+        label = _safe(kind_label(kind), 20) or "Score"
         dates = slack_date(points[0][0], "{date_short}")
         if len(points) > 1:
             dates += f" – {slack_date(points[-1][0], '{date_short}')}"

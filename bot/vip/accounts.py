@@ -14,6 +14,7 @@ from functools import lru_cache
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from bot.common.email_address import email_or_none
 from bot.followups.triage import triage_order
 from models import Account, AccountDomain, Contact, FollowUp, Item, SlackMessage, Touch
 from models.account import TOUCH_CHANNELS
@@ -33,9 +34,9 @@ def search_key(text: str | None) -> str:
 
 
 def email_domain(email: str | None) -> str | None:
-    if not email or "@" not in email:
-        return None
-    return email.rsplit("@", 1)[1].strip().lower() or None
+    """The domain of a valid address (bot.common.email_address, the one check); None for anything else."""
+    address = email_or_none(email)
+    return address.rsplit("@", 1)[1] if address else None
 
 
 def due_at(account: Account) -> datetime:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.common.labels import item_label
 from bot.config import AppConfig
 from bot.schedule.plans import queue_message
 from bot.slack.links import message_link
@@ -120,16 +121,9 @@ def load_card(session: Session, account: Account, *, now: datetime) -> AccountCa
     )
 
 
-def _label(item: Item) -> str:
-    head = item.kind.upper() + (f" {item.score}" if item.score is not None else "")
-    if item.kind == "escalation" and item.priority:
-        head += f" ({item.priority.lower()})"
-    return head + (f" · {item.category.capitalize()}" if item.category else f" · {item.subject or ''}")
-
-
 def _item_line(row: OpenItem) -> ItemLine:
     link = message_link(row.message.channel, row.message.ts) if row.message else None
-    return ItemLine(row.item.id, _label(row.item), link, row.item.received_at, claimed_by=row.follow_up.claimed_by)
+    return ItemLine(row.item.id, item_label(row.item, customer=False), link, row.item.received_at, claimed_by=row.follow_up.claimed_by)
 
 
 def _command_name(name: str) -> str:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot.insights.digest import nps_score
+from bot.insights.stats import nps_score
 from models import Account, FollowUp, Item
 
 

@@ -11,9 +11,9 @@ import pytest
 from slack_sdk.models.blocks import Block
 from sqlalchemy import select
 
+from bot.common.periods import iso_week_label
 from bot.db import session_scope
 from bot.delivery.handlers import requeue_dead
-from bot.insights.digest import iso_week_label
 from bot.insights.scheduled import send_report
 from bot.sandbox.fake_slack import validate_blocks
 from bot.schedule.reminders import remind_vip_checkins

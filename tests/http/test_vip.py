@@ -225,7 +225,7 @@ def test_the_card_lists_every_open_item_escalations_and_detractors_first_with_wh
     lines = [line for line in items.split("\n") if line.startswith("• ")]
     assert len(lines) == 13
     assert [re.match(r"• <[^|>]*\|([^>]*)>", line).group(1) for line in lines] == [
-        "ESCALATION (urgent) · SSO login loop", "ESCALATION (low) · Invoice question", "NPS 4 · Detractor",
+        "Escalation (urgent) — SSO login loop", "Escalation (low) — Invoice question", "NPS 4 · Detractor",
         "NPS 1 · Detractor", "CSAT 2 · Detractor", "NPS 0 · Detractor", "NPS 7 · Passive", *["NPS 10 · Promoter"] * 6]
     # The one triage order (bot.followups.triage): within a band, oldest first.
     assert "claimed by <@U0BEN>" in lines[5]

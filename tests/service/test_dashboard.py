@@ -191,8 +191,11 @@ def expected(seeds: list[Seed], *, team: str | None, kind: str | None, start: da
     for s in open_detractors:
         age = NOW - s.received_at
         ages[next((i for i, d in enumerate(AGE_LIMITS_DAYS) if age < timedelta(days=d)), len(AGE_LIMITS_DAYS))] += 1
-    claims = [minutes(s.claimed_at, s.received_at) for s in ours if s.claimed_at]
-    resolves = [minutes(s.resolved_at, s.received_at) for s in ours if s.resolved_at]
+    # Medians: over the follow-ups claimed / resolved in the range, whenever their item arrived (the
+    # digest's and the reports' definition).
+    theirs = [s for s in seeds if (team is None or s.team == team) and (kind is None or s.kind == kind)]
+    claims = [minutes(s.claimed_at, s.received_at) for s in theirs if s.claimed_at and lo <= s.claimed_at < hi]
+    resolves = [minutes(s.resolved_at, s.received_at) for s in theirs if s.resolved_at and lo <= s.resolved_at < hi]
     split = lo + (min(hi, NOW) - lo) / 2
     before: dict[str, int] = {}
     after: dict[str, int] = {}

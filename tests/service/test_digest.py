@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from sqlalchemy import insert
 
 from bot.cli import main
+from bot.common.periods import parse_week, previous_month, previous_week
 from bot.db import make_engine, make_session_factory, session_scope
 from bot.insights.digest import (
     build_daily_digest,
@@ -30,9 +31,6 @@ from bot.insights.digest import (
     digest_message,
     digest_text,
     digest_window,
-    parse_week,
-    previous_month,
-    previous_week,
     report_message,
     report_text,
 )
@@ -305,9 +303,9 @@ def test_daily_digest_details_of_the_seeded_day(session_factory) -> None:
     # Most urgent first, of any day: the oldest escalation, then (after the other escalations) the oldest
     # detractor, with their Slack links when posted.
     first = d.oldest_unclaimed[0]
-    assert first.label == "ESCALATION · Server down" and first.link is None
-    detractor = next(ref for ref in d.oldest_unclaimed if not ref.label.startswith("ESCALATION"))
-    assert (detractor.item_id, detractor.label) == (by_name["Ancient Open"].id, "CSAT 1 · Ancient Open")
+    assert first.label == "Escalation — Server down" and first.link is None
+    detractor = next(ref for ref in d.oldest_unclaimed if not ref.label.startswith("Escalation"))
+    assert (detractor.item_id, detractor.label) == (by_name["Ancient Open"].id, "CSAT 1 · Detractor — Ancient Open")
     assert detractor.link == "https://slack.com/archives/C0SUCCESS/p1760000000000200"
     assert detractor.received_at == by_name["Ancient Open"].received_at
     # Claimed and resolved on DAY though received 40 days before; another team's work never counts.
@@ -318,7 +316,10 @@ def test_daily_digest_details_of_the_seeded_day(session_factory) -> None:
     assert "&lt;!channel&gt;" in rendered and "<!channel>" not in rendered, "customer text is escaped"
     assert "Other team" not in rendered
     plain = digest_text(d)
-    assert f"NPS today: {d.nps_day:+d} ({d.nps_day_count} responses)" in plain
+    # Each NPS states its window: the day, and the 7 local days ending with it.
+    assert f"NPS 20 Nov: {d.nps_day:+d} ({d.nps_day_count} responses)" in plain
+    assert f"NPS last 7 days to 20 Nov: {d.nps_7d:+d}" in plain
+    assert "*NPS last 7 days to 20 Nov:*" in rendered and "*NPS 20 Nov:*" in rendered
     assert "Worst week <!channel> ever" in plain
 
 
@@ -393,7 +394,7 @@ def test_digest_message_truncates_and_shows_the_nps_change(session_factory) -> N
     text, blocks = digest_message(d)
     assert_valid(blocks)
     rendered = "\n".join(b.get("text", {}).get("text", "") for b in blocks)
-    assert "▲ +100 vs previous 7 days" in rendered
+    assert "▲ +100 vs the 7 days before" in rendered
     glowing = next(b for b in blocks if b.get("block_id") == "cx_digest_glowing")["text"]["text"]
     quoted = glowing.split("\n")[1]
     assert quoted.startswith("> &lt;@U0ANA&gt;") and quoted.endswith("…") and len(quoted) <= 2 + 280
@@ -436,14 +437,19 @@ def test_weekly_report_matches_independent_computation(session_factory) -> None:
     assert [p.label for p in r.periods] == labels
     ours = [s for s in seeds if s.team == "success"]
 
-    def week_of(s: Seed) -> str:
-        year, week, _ = local_date(s.received_at).isocalendar()
+    def week_of_moment(moment: datetime) -> str:
+        year, week, _ = local_date(moment).isocalendar()
         return f"{year}-W{week:02d}"
+
+    def week_of(s: Seed) -> str:
+        return week_of_moment(s.received_at)
 
     for period in r.periods:
         items = [s for s in ours if week_of(s) == period.label]
         nps_items = [s for s in items if s.kind == "nps"]
-        waits = [(s.claimed_at - s.received_at).total_seconds() / 60 for s in items if s.claimed_at]
+        # Over the items claimed in the week, whenever they arrived (bot.insights.stats.median_time_to_claim).
+        waits = [(s.claimed_at - s.received_at).total_seconds() / 60 for s in ours
+                 if s.claimed_at and week_of_moment(s.claimed_at) == period.label]
         assert period.volume == len(items), period.label
         assert (period.nps, period.nps_count) == (nps(items), len(nps_items)), period.label
         assert (period.detractors, period.passives, period.promoters) == (
@@ -582,7 +588,7 @@ def test_cli_digest_prints_the_day(cli_env) -> None:
     expected = expected_digest(seeds, DAY, datetime.now(UTC))
     result = cli(["digest", "success", "--date", DAY.isoformat()], cli_env)
     assert result.exit_code == 0, result.output
-    assert f"NPS today: {expected['nps_day']:+d} ({expected['nps_day_count']} responses)" in result.output
+    assert f"NPS 20 Nov: {expected['nps_day']:+d} ({expected['nps_day_count']} responses)" in result.output
     assert (f"Detractors: {expected['detractors_new']} new, {expected['detractors_claimed']} claimed, "
             f"{expected['detractors_resolved']} resolved, {expected['detractors_open']} still open") in result.output
     assert f"Responses: {sum(expected['responses_by_kind'].values())} (" in result.output
@@ -615,11 +621,11 @@ def test_cli_report_prints_the_table(cli_env) -> None:
                  <= date(2026, 11, 22))
     result = cli(["report", "success", "--week", WEEK], cli_env)
     assert result.exit_code == 0, result.output
-    assert "Weekly report for success: 2026-W47" in result.output
+    assert "Weekly report for success: 2026-W47, 16 Nov – 22 Nov 2026" in result.output
     line = next(line for line in result.output.splitlines() if line.startswith("2026-W47"))
     assert line.split()[1] == str(volume)
     result = cli(["report", "success", "--month", "2026-11"], cli_env)
-    assert result.exit_code == 0 and "Monthly report for success: 2026-11" in result.output
+    assert result.exit_code == 0 and "Monthly report for success: 2026-11, 1 Nov – 30 Nov 2026" in result.output
 
 
 def test_cli_send_goes_through_jobs_once(cli_env, monkeypatch) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.common.durations import duration, hours_label
+from bot.followups.service import ChangeResult
+from bot.slack.replies import claim_reply
 
 
 @pytest.mark.parametrize(("minutes", "said"), [
@@ -22,3 +24,13 @@ def test_durations_read_as_whole_units(minutes, said):
 def test_a_timedelta_and_hours_say_the_same():
     assert duration(timedelta(hours=9, minutes=25, seconds=20)) == "9 h 25 min" == hours_label(9.42243)
     assert hours_label(4) == "4 h" and hours_label(48) == "2 days" and hours_label(168) == "1 week"
+
+
+def test_a_lost_claim_says_how_long_ago_in_the_same_words() -> None:
+    """The "Already claimed … ago" reply had its own formatter ("2 hours ago"): it says durations as
+    everything else does."""
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    for before, said in ((timedelta(minutes=125), "2 h 5 min ago"), (timedelta(seconds=20), "just now"),
+                         (timedelta(days=2, hours=4), "2 days 4 h ago")):
+        result = ChangeResult("unchanged", status="claimed", claimed_by="U0ANA", claimed_at=now - before)
+        assert claim_reply(result, "U0BEN", now) == f"Already claimed by <@U0ANA> {said}."

@@ -1,0 +1,173 @@
+"""The figures cxloop shows, each defined once: NPS, median time to claim / resolve, SLA breach, VIP coverage.
+
+The Slack digest, the weekly / monthly reports, the dashboard (page and CSV), the App Home and
+`/cxloop stats` all compute these here, over a window of local days (bot.common.periods), and state
+that window next to the figure. Functions take `session` and never commit.
+
+- NPS = round(100 × (promoters − detractors) / NPS responses), over the NPS responses received in the
+  window; None without any.
+- Median time to claim (resolve): claimed_at (resolved_at) − received_at, over the follow-ups claimed
+  (resolved) *in the window*, whenever their item arrived. A window's figure never changes afterwards,
+  so a report posted on Monday and the dashboard opened later for the same week agree.
+- SLA breach: an item with a claim SLA ([schedule].sla_hours, by "escalation" or by category) whose
+  claim came later than received_at + SLA, or that is still unclaimed past it at `now`. One rule, as
+  SQL (`sla_breach_clause`) and in Python (`sla_breached`).
+- VIP coverage: the VIP accounts (of `owners`, when given) that existed at `as_of`, and those of them
+  touched within their cadence then (a touches row or last_touch_at in (as_of − cadence, as_of]).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from bot.config import AppConfig
+from models import Account, FollowUp, Item, Touch
+
+DETRACTOR, PASSIVE, PROMOTER = "detractor", "passive", "promoter"
+ESCALATION = "escalation"
+
+
+# --- NPS -------------------------------------------------------------------------------------------
+
+
+def nps_score(promoters: int, detractors: int, responses: int) -> int | None:
+    """NPS = round(100 * (promoters - detractors) / responses); None without responses."""
+    return round(100 * (promoters - detractors) / responses) if responses else None
+
+
+@dataclass(frozen=True)
+class Nps:
+    score: int | None
+    responses: int
+    promoters: int = 0
+    detractors: int = 0
+
+
+def nps(session: Session, where: Sequence[ColumnElement[bool]]) -> Nps:
+    """NPS over the NPS responses among the items matching `where` (e.g. a team and a received window)."""
+    promoters = func.coalesce(func.sum(case((Item.category == PROMOTER, 1), else_=0)), 0)
+    detractors = func.coalesce(func.sum(case((Item.category == DETRACTOR, 1), else_=0)), 0)
+    count, promoted, detracted = session.execute(
+        select(func.count(), promoters, detractors).where(*where, Item.kind == "nps")).one()
+    return Nps(nps_score(int(promoted), int(detracted), int(count)), int(count), int(promoted), int(detracted))
+
+
+# --- median time to claim / resolve ----------------------------------------------------------------
+
+
+def minutes_between(session: Session, later, earlier) -> ColumnElement[float]:
+    """later − earlier in minutes, as SQL (each backend has its own date arithmetic)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", later - earlier) / 60.0
+    # SQLite keeps UTC datetimes as ISO text; julianday reads it as fractional days.
+    return (func.julianday(later) - func.julianday(earlier)) * 1440.0
+
+
+@dataclass(frozen=True)
+class Median:
+    minutes: float | None
+    count: int          # how many follow-ups it is the median of
+
+
+def _median_wait(session: Session, done_at, start: datetime, end: datetime,
+                 where: Sequence[ColumnElement[bool]]) -> Median:
+    """The median of done_at − received_at (minutes) over follow-ups whose done_at is in [start, end) and
+    whose item matches `where`: a count, then one ordered read from the middle."""
+    scope = (done_at >= start, done_at < end, *where)
+    count = int(session.scalar(select(func.count()).select_from(FollowUp).join(Item, Item.id == FollowUp.item_id)
+                               .where(*scope)) or 0)
+    if not count:
+        return Median(None, 0)
+    minutes = minutes_between(session, done_at, Item.received_at)
+    middle = [float(v) for v in session.scalars(
+        select(minutes).select_from(FollowUp).join(Item, Item.id == FollowUp.item_id).where(*scope)
+        .order_by(minutes).offset((count - 1) // 2).limit(1 if count % 2 else 2))]
+    return Median(statistics.fmean(middle), count)
+
+
+def median_time_to_claim(session: Session, *, start: datetime, end: datetime,
+                         where: Sequence[ColumnElement[bool]] = ()) -> Median:
+    """Over the follow-ups claimed in [start, end) (a resolve without a claim claims too)."""
+    return _median_wait(session, FollowUp.claimed_at, start, end, where)
+
+
+def median_time_to_resolve(session: Session, *, start: datetime, end: datetime,
+                           where: Sequence[ColumnElement[bool]] = ()) -> Median:
+    """Over the follow-ups resolved in [start, end)."""
+    return _median_wait(session, FollowUp.resolved_at, start, end, where)
+
+
+# --- SLA -------------------------------------------------------------------------------------------
+
+
+def sla_key(kind: str, category: str | None) -> str | None:
+    """Which [schedule].sla_hours entry applies: "escalation" for escalations, else the category."""
+    return ESCALATION if kind == ESCALATION else category
+
+
+def sla_hours(config: AppConfig, kind: str, category: str | None) -> float | None:
+    """The claim SLA of an item, in hours; None when it has none."""
+    key = sla_key(kind, category)
+    return config.schedule.sla_hours.get(key) if key else None
+
+
+def sla_breached(config: AppConfig, *, kind: str, category: str | None, received_at: datetime,
+                 claimed_at: datetime | None, now: datetime) -> bool:
+    """Claimed later than its SLA, or unclaimed past it at `now` (the rule of sla_breach_clause)."""
+    hours = sla_hours(config, kind, category)
+    return hours is not None and (claimed_at or now) - received_at > timedelta(hours=hours)
+
+
+def sla_breach_clause(session: Session, config: AppConfig, now: datetime) -> ColumnElement[bool] | None:
+    """sla_breached as SQL (needs FollowUp joined); None when no SLA is configured."""
+    waited = minutes_between(session, FollowUp.claimed_at, Item.received_at)
+    clauses = []
+    for key, hours in sorted(config.schedule.sla_hours.items()):
+        applies = Item.kind == ESCALATION if key == ESCALATION else and_(Item.kind != ESCALATION,
+                                                                           Item.category == key)
+        late = or_(and_(FollowUp.claimed_at.is_(None), Item.received_at < now - timedelta(hours=hours)),
+                   and_(FollowUp.claimed_at.is_not(None), waited > hours * 60))
+        clauses.append(and_(applies, late))
+    return or_(*clauses) if clauses else None
+
+
+# --- VIP coverage ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Coverage:
+    total: int        # VIP accounts that existed at as_of
+    touched: int      # those touched within their cadence then
+    as_of: datetime
+
+    @property
+    def ratio(self) -> float | None:
+        return self.touched / self.total if self.total else None
+
+    @property
+    def percent(self) -> int | None:
+        return None if self.ratio is None else round(100 * self.ratio)
+
+
+def vip_coverage(session: Session, *, owners: Sequence[str] | None, as_of: datetime) -> Coverage:
+    """VIP coverage at `as_of`, of the accounts of `owners` (None: everyone's). SQL counts per distinct
+    cadence; last_touch_at counts too, for a touch recorded without a touches row."""
+    scope = [Account.vip.is_(True), Account.created_at <= as_of]
+    if owners is not None:
+        scope.append(Account.owner.in_(list(owners)))
+    total = touched = 0
+    for cadence in session.scalars(select(Account.cadence_days).where(*scope).distinct()).all():
+        since = as_of - timedelta(days=int(cadence))
+        recent = exists().where(Touch.account_id == Account.id, Touch.touched_at >= since, Touch.touched_at <= as_of)
+        within = or_(recent, and_(Account.last_touch_at >= since, Account.last_touch_at <= as_of))
+        count, hit = session.execute(select(func.count(), func.coalesce(func.sum(case((within, 1), else_=0)), 0))
+                                     .where(*scope, Account.cadence_days == cadence)).one()
+        total, touched = total + int(count), touched + int(hit)
+    return Coverage(total, touched, as_of)
