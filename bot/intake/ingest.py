@@ -1,6 +1,6 @@
 """Intake: a webhook body becomes a stored, scored, routed item with its outbox row — one transaction.
 
-The caller (handlers/webhooks.py) verifies the signature and owns the session; nothing here talks to
+The caller (bot/intake/receive.py) verifies the signature and owns the session; nothing here talks to
 Slack. A retried webhook (same source and id) is a duplicate; a changed one updates the stored item
 and queues an edit of its Slack message instead of a second post — only when its source version is
 newer than the stored one (see source_version), and merged: what it does not carry keeps its value.
