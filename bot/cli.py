@@ -333,7 +333,7 @@ def outbox(ctx: click.Context, status: str | None, limit: int) -> None:
     from sqlalchemy import select
 
     from bot.db import make_engine, make_session_factory, session_scope  # lazy: CLI sub-command
-    from bot.delivery.handlers import outbox_counts  # lazy: CLI sub-command
+    from bot.delivery.outbox import outbox_counts  # lazy: CLI sub-command
     from models import OutboxMessage  # lazy: CLI sub-command
 
     settings = _settings()

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import session_scope
-from bot.delivery.handlers import outbox_backlog
+from bot.delivery.outbox import outbox_backlog
 from models import JobRun, OutboxMessage
 from models.base import utcnow
 from models.delivery import DEAD, PENDING

@@ -15,8 +15,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.db import current_revision, head_revision
-from bot.delivery.handlers import outbox_backlog
 from bot.delivery.outbound import ProviderAPIs
+from bot.delivery.outbox import outbox_backlog
 from bot.delivery.worker import DeliveryWorker
 from bot.intake.group_commit import GroupCommitWriter
 from bot.intake.payload import MAX_BODY_BYTES

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from slack_bolt import App
+from collections.abc import Callable
+
+from slack_bolt import App, BoltContext
 
 from bot.runtime import Runtime
 from handlers import (
@@ -17,12 +19,21 @@ from handlers import (
 
 
 def register_listeners(bolt_app: App, runtime: Runtime) -> None:
+    # Module-level listeners take `runtime` by name, like Bolt's own arguments (`ack`, `body`, `client`).
+    bolt_app.use(_provide_runtime(runtime))
     # Every listener is wrapped so a failure after its ack is answered in private (slack_errors.py).
     app = slack_errors.GuardedApp(bolt_app, runtime)
-    slack_actions.register(app, runtime)   # Claim, Resolve, Reopen, overflow, link button
-    slack_views.register(app, runtime)     # Resolve / note / reassign / follow-up / snooze modals
+    slack_actions.register(app)            # Claim, Resolve, Reopen, overflow, link button
+    slack_views.register(app)              # Resolve / reply / note / reassign / follow-up / snooze modals
     slack_commands.register(app, runtime)  # /cxloop
     slack_events.register(app, runtime)    # app_home_opened
     slack_vip.register(app, runtime)       # /vip, the VIP card's buttons and modals
     slack_shortcuts.register(app, runtime) # "Escalate to CX" message shortcut
     slack_errors.register(bolt_app, runtime)  # the same for failures outside a listener
+
+
+def _provide_runtime(runtime: Runtime) -> Callable[..., None]:
+    def provide_runtime(context: BoltContext, next: Callable[[], None]) -> None:  # noqa: A002 — Bolt's name
+        context["runtime"] = runtime  # Bolt passes context keys to listeners by parameter name
+        next()
+    return provide_runtime

@@ -213,7 +213,7 @@ class AppUnderTest:
 
     def idle(self, timeout: float = 10.0) -> None:
         """Wait until the outbox has nothing pending."""
-        from bot.delivery.handlers import outbox_counts
+        from bot.delivery.outbox import outbox_counts
 
         def drained() -> bool:
             with session_scope(self.runtime.factory) as session:

@@ -7,24 +7,33 @@ Slack: before re-posting, the channel's recent history is searched for our messa
 
 from __future__ import annotations
 
-import base64
 import logging
 import random
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import DEFAULT_LEASE_SECONDS, AppConfig
 from bot.db import session_scope
-from bot.followups.close_loop import CallFailed, prepare_call, reply_route, send_call
+from bot.delivery.outbox import (
+    HttpCall,
+    Payload,
+    PostItem,
+    PostMessage,
+    RedactMessage,
+    ThreadReply,
+    UploadFile,
+    decode,
+)
+from bot.followups.close_loop import CallFailed, PreparedCall, prepare_call, reply_route, send_call
 from bot.followups.home import publish_home
 from bot.logs import request_id_var
 from bot.slack.blocks import ItemView, item_message
@@ -163,21 +172,25 @@ def _conversation(client: WebClient, channel: str) -> str:
 
 
 def deliver_row(factory: sessionmaker[Session], client: WebClient, row_id: int,
-                config: AppConfig | None = None, *, before_call: Callable[[], None] | None = None) -> DeliveryOutcome:
-    """Perform one leased row. Slack (or any other service) is called outside any transaction.
+                config: AppConfig | None = None, *, before_call: Callable[[], None] | None = None,
+                clock: Callable[[], datetime] = utcnow) -> DeliveryOutcome:
+    """Perform one leased row through its kind's handler (`HANDLERS`). Slack (or any other service) is
+    called outside any transaction. `clock` gives the time each outcome is recorded at.
+
+    A row of a kind this version does not know is parked dead at once, with the kind in `cxloop outbox`.
 
     Any exception nobody expected (a bad stored address, a payload a handler cannot read) counts as a
     failed attempt like a 5xx: backoff, then parked dead after MAX_FAILURES, with the reason in
     `cxloop outbox`. Without this the row was retaken at each lease end, for ever."""
     try:
-        return _deliver_row(factory, client, row_id, config, before_call=before_call)
+        return _deliver_row(factory, client, row_id, config, before_call=before_call, clock=clock)
     except Exception as exc:  # noqa: BLE001 — recorded on the row, never lost, never retried for ever
         reason = unexpected_reason(exc)
         log.warning("outbox row %s failed unexpectedly: %s", row_id, reason)
         with session_scope(factory) as session:
             row = session.get(OutboxMessage, row_id)
             channel = row.channel if row is not None else ""
-        return _record_failure(factory, row_id, channel, SlackFailure("transient", reason))
+        return _record_failure(factory, row_id, channel, SlackFailure("transient", reason), now=clock())
 
 
 def unexpected_reason(exc: BaseException) -> str:
@@ -187,136 +200,241 @@ def unexpected_reason(exc: BaseException) -> str:
     return f"unexpected {type(exc).__name__}" + (f": {message}" if message else "")
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One leased row on its way out: what its kind's handler is given."""
+
+    factory: sessionmaker[Session]
+    client: WebClient
+    config: AppConfig | None
+    clock: Callable[[], datetime]
+    row_id: int
+    kind: str
+    channel: str
+    item_id: int | None
+    attempts: int  # above 1: an earlier attempt may have reached Slack
+    created_at: datetime
+    payload: Payload | None = None
+
+    def finish(self, result: str, **kwargs: Any) -> DeliveryOutcome:
+        return _finish(self.factory, self.row_id, self.channel, result, now=self.clock(), **kwargs)
+
+    def fail(self, failure: SlackFailure) -> DeliveryOutcome:
+        return _record_failure(self.factory, self.row_id, self.channel, failure, now=self.clock())
+
+
+@dataclass(frozen=True)
+class ItemState:
+    """The item a row is about, read in the lease's transaction."""
+
+    view: ItemView | None       # None: the item (or its follow-up) is gone
+    posted: SlackMessage | None  # where its message lives, once posted
+    post_state: str | None       # the status of its POST_ITEM row while it is not posted yet
+
+
+@dataclass(frozen=True)
+class Handler:
+    """How one kind is delivered: `load` reads what it needs inside a transaction, `send` makes the call
+    after it (outside any transaction) and records the outcome."""
+
+    send: Callable[[Delivery, Any], DeliveryOutcome]
+    load: Callable[[Session, Delivery], Any] | None = None
+    # A Slack call: the worker paces the channel from `before_call`, and any exception is classified as
+    # Slack's (rate limit, 5xx, permanent). Calls to sources classify their own failures (CallFailed).
+    slack: bool = True
+
+
 def _deliver_row(factory: sessionmaker[Session], client: WebClient, row_id: int,
-                 config: AppConfig | None = None, *, before_call: Callable[[], None] | None = None) -> DeliveryOutcome:
+                 config: AppConfig | None = None, *, before_call: Callable[[], None] | None = None,
+                 clock: Callable[[], datetime] = utcnow) -> DeliveryOutcome:
     request_id_var.set(None)  # pool threads are reused: no id from the previous row
-    with session_scope(factory) as session:
-        head = session.get(OutboxMessage, row_id)
-        if head is not None and head.kind == HTTP_CALL:
-            try:
-                call = prepare_call(session, dict(head.payload or {}), head.item_id, config) if config else None
-            except CallFailed as exc:
-                call, refusal = None, exc
-            else:
-                refusal = None if config else CallFailed("this worker has no configuration", retryable=True)
-    if head is not None and head.kind == HTTP_CALL:
-        try:
-            if refusal is not None:
-                raise refusal
-            send_call(call, config)
-        except CallFailed as exc:
-            log.warning("outbox row %s (%s) failed: %s", row_id, head.channel, exc)
-            kind = "transient" if exc.retryable else "permanent"
-            return _record_failure(factory, row_id, head.channel, SlackFailure(kind, str(exc)[:500]))
-        return _finish(factory, row_id, head.channel, "sent")
     with session_scope(factory) as session:
         row = session.get(OutboxMessage, row_id)
         assert row is not None
-        kind, channel, attempts, created_at = row.kind, row.channel, row.attempts, row.created_at
-        payload = dict(row.payload or {})
-        # The webhook's request id, so this row's log lines join the intake's (see bot/logs.py).
-        request_id_var.set(payload.get("request_id"))
-        item = session.get(Item, row.item_id) if row.item_id else None
-        follow_up = session.scalar(select(FollowUp).where(FollowUp.item_id == row.item_id)) if item else None
-        posted = session.scalar(select(SlackMessage).where(SlackMessage.item_id == row.item_id)) if item else None
-        route = reply_route(item, config) if item and config else None
-        view = item_view(item, follow_up, reply_via=route.via if route else None) if item and follow_up else None
-        original = session.get(OutboxMessage, payload.get("outbox_id")) if kind == REDACT_MESSAGE else None
-        if original is not None:
-            original = (original.id, original.channel, original.created_at, dict(original.payload or {}))
-        post_state = None
-        if kind != POST_ITEM and posted is None and item is not None:
-            post_state = session.scalar(select(OutboxMessage.status).where(
-                OutboxMessage.item_id == item.id, OutboxMessage.kind == POST_ITEM))
-
+        delivery = Delivery(factory, client, config, clock, row.id, row.kind, row.channel, row.item_id, row.attempts,
+                            row.created_at)
+        handler = HANDLERS.get(row.kind)
+        if handler is not None:
+            payload = decode(row.kind, row.payload)
+            if isinstance(payload, PostItem):
+                # The webhook's request id, so this row's log lines join the intake's (see bot/logs.py).
+                request_id_var.set(payload.request_id)
+            delivery = replace(delivery, payload=payload)
+            loaded = handler.load(session, delivery) if handler.load is not None else None
+    if handler is None:
+        log.error("outbox row %s has unknown kind %r: parked as dead", row_id, delivery.kind)
+        return delivery.finish("dead", error=f"unknown outbox kind {delivery.kind!r}")
+    if not handler.slack:
+        return handler.send(delivery, loaded)
     if before_call is not None:
         before_call()  # the worker paces each channel from this moment (see bot/delivery/worker.py)
     try:
-        if kind == POST_MESSAGE:
-            channel_id = _conversation(client, channel)
-            if attempts > 1 and channel_id[0] in "CG" and _find_posted(
-                    client, channel_id, row_id, created_at, event_type=OUTBOX_EVENT_TYPE, key="outbox_id"):
-                return _finish(factory, row_id, channel, "sent", note="found in history")
-            response = client.chat_postMessage(
-                channel=channel_id, text=payload.get("text") or " ", blocks=payload.get("blocks"),
-                thread_ts=payload.get("thread_ts"), unfurl_links=False, unfurl_media=False,
-                metadata={"event_type": OUTBOX_EVENT_TYPE, "event_payload": {"outbox_id": row_id}})
-            # Where it landed, so an erasure can rewrite it without searching the channel's history.
-            return _finish(factory, row_id, channel, "sent",
-                           posted_at={"channel": response.get("channel") or channel_id, "ts": response.get("ts")})
-        if kind == PUBLISH_HOME:
-            if config is None:
-                return _record_failure(factory, row_id, channel,
-                                       SlackFailure("transient", "this worker has no configuration"))
-            publish_home(factory, client, user_id=channel, config=config, now=utcnow())
-            return _finish(factory, row_id, channel, "sent")
-        if kind == UPLOAD_FILE:
-            client.files_upload_v2(channel=_conversation(client, channel), filename=payload["filename"],
-                                   title=payload.get("title"), initial_comment=payload.get("initial_comment"),
-                                   file=base64.b64decode(payload["content_b64"]))
-            return _finish(factory, row_id, channel, "sent")
-        if kind == REDACT_MESSAGE:
-            return _redact_message(factory, client, row_id, channel, original)
-        if kind == REDACT_THREAD:
-            if posted is not None:
-                _redact_thread(client, posted.channel, posted.ts)
-            return _finish(factory, row_id, channel, "sent", note=None if posted else "nothing was posted")
-        if kind == POST_ITEM:
-            if view is None:
-                return _finish(factory, row_id, channel, "sent", note="item gone")
-            if posted is not None:
-                return _finish(factory, row_id, channel, "sent", note="already posted")
-            ts = _find_posted(client, channel, view.item_id, created_at) if attempts > 1 else None
-            note = None if ts is None else "found in history"  # as POST_MESSAGE notes it: `cxloop outbox` shows it
-            if ts is None:
-                text, blocks = item_message(view)
-                response = client.chat_postMessage(
-                    channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False,
-                    metadata={"event_type": METADATA_EVENT_TYPE, "event_payload": {"item_id": view.item_id}},
-                )
-                ts = response["ts"]
-                log.info("posted item %s to %s (ts %s)", view.item_id, channel, ts)
-            else:
-                log.info("item %s was already in %s (ts %s); recorded, not re-posted", view.item_id, channel, ts)
-            return _finish(factory, row_id, channel, "sent", item_id=view.item_id, posted_ts=ts, note=note)
-
-        if view is None:
-            return _finish(factory, row_id, channel, "sent", note="item gone")
-        if posted is None:
-            if post_state == DEAD:
-                return _finish(factory, row_id, channel, "dead", error="the item's message was never posted")
-            return _finish(factory, row_id, channel, "waiting")
-        if kind == UPDATE_ITEM:
-            text, blocks = item_message(view)
-            client.chat_update(channel=posted.channel, ts=posted.ts, text=text, blocks=blocks)
-        elif kind == THREAD_REPLY:
-            client.chat_postMessage(channel=posted.channel, thread_ts=posted.ts, text=payload.get("text") or " ",
-                                    blocks=payload.get("blocks"), unfurl_links=False,
-                                    reply_broadcast=bool(payload.get("reply_broadcast")))
-        else:
-            return _finish(factory, row_id, channel, "dead", error=f"unknown outbox kind {kind!r}")
-        return _finish(factory, row_id, channel, "sent")
+        return handler.send(delivery, loaded)
     except Exception as exc:  # noqa: BLE001 — every failure is classified and recorded on the row
         failure = classify_failure(exc)
-        log.warning("outbox row %s (%s to %s) failed: %s", row_id, kind, channel, failure.error)
-        return _record_failure(factory, row_id, channel, failure)
+        log.warning("outbox row %s (%s to %s) failed: %s", row_id, delivery.kind, delivery.channel, failure.error)
+        return delivery.fail(failure)
 
 
-def _redact_message(factory, client: WebClient, row_id: int, channel: str, original) -> DeliveryOutcome:
+# -- loading, inside the lease's transaction ---------------------------------------------------
+def _load_item(session: Session, d: Delivery) -> ItemState:
+    item = session.get(Item, d.item_id) if d.item_id else None
+    follow_up = session.scalar(select(FollowUp).where(FollowUp.item_id == d.item_id)) if item else None
+    posted = session.scalar(select(SlackMessage).where(SlackMessage.item_id == d.item_id)) if item else None
+    route = reply_route(item, d.config) if item and d.config else None
+    view = item_view(item, follow_up, reply_via=route.via if route else None) if item and follow_up else None
+    post_state = None
+    if d.kind != POST_ITEM and posted is None and item is not None:
+        post_state = session.scalar(select(OutboxMessage.status).where(
+            OutboxMessage.item_id == item.id, OutboxMessage.kind == POST_ITEM))
+    return ItemState(view, posted, post_state)
+
+
+def _load_original(session: Session, d: Delivery) -> tuple[int, str, datetime, dict] | None:
+    """The POST_MESSAGE row a REDACT_MESSAGE rewrites: its id, channel, time and (scrubbed) payload."""
+    assert isinstance(d.payload, RedactMessage)
+    original = session.get(OutboxMessage, d.payload.outbox_id) if d.payload.outbox_id is not None else None
+    if original is None:
+        return None
+    return original.id, original.channel, original.created_at, dict(original.payload or {})
+
+
+def _prepare_http_call(session: Session, d: Delivery) -> PreparedCall | CallFailed:
+    if d.config is None:
+        return CallFailed("this worker has no configuration", retryable=True)
+    assert isinstance(d.payload, HttpCall)
+    try:
+        return prepare_call(session, d.payload, d.item_id, d.config)
+    except CallFailed as exc:
+        return exc
+
+
+# -- one handler per kind ----------------------------------------------------------------------
+def _send_post_item(d: Delivery, state: ItemState) -> DeliveryOutcome:
+    view, posted = state.view, state.posted
+    if view is None:
+        return d.finish("sent", note="item gone")
+    if posted is not None:
+        return d.finish("sent", note="already posted")
+    ts = _find_posted(d.client, d.channel, view.item_id, d.created_at) if d.attempts > 1 else None
+    note = None if ts is None else "found in history"  # as POST_MESSAGE notes it: `cxloop outbox` shows it
+    if ts is None:
+        text, blocks = item_message(view)
+        response = d.client.chat_postMessage(
+            channel=d.channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False,
+            metadata={"event_type": METADATA_EVENT_TYPE, "event_payload": {"item_id": view.item_id}},
+        )
+        ts = response["ts"]
+        log.info("posted item %s to %s (ts %s)", view.item_id, d.channel, ts)
+    else:
+        log.info("item %s was already in %s (ts %s); recorded, not re-posted", view.item_id, d.channel, ts)
+    return d.finish("sent", item_id=view.item_id, posted_ts=ts, note=note)
+
+
+def _not_postable_yet(d: Delivery, state: ItemState) -> DeliveryOutcome | None:
+    """Updates and thread replies need the item's message: gone, waiting for it, or never to be posted."""
+    if state.view is None:
+        return d.finish("sent", note="item gone")
+    if state.posted is None:
+        if state.post_state == DEAD:
+            return d.finish("dead", error="the item's message was never posted")
+        return d.finish("waiting")
+    return None
+
+
+def _send_update_item(d: Delivery, state: ItemState) -> DeliveryOutcome:
+    if (outcome := _not_postable_yet(d, state)) is not None:
+        return outcome
+    text, blocks = item_message(state.view)
+    d.client.chat_update(channel=state.posted.channel, ts=state.posted.ts, text=text, blocks=blocks)
+    return d.finish("sent")
+
+
+def _send_thread_reply(d: Delivery, state: ItemState) -> DeliveryOutcome:
+    if (outcome := _not_postable_yet(d, state)) is not None:
+        return outcome
+    reply = d.payload
+    assert isinstance(reply, ThreadReply)
+    d.client.chat_postMessage(channel=state.posted.channel, thread_ts=state.posted.ts, text=reply.text or " ",
+                              blocks=reply.blocks, unfurl_links=False, reply_broadcast=bool(reply.reply_broadcast))
+    return d.finish("sent")
+
+
+def _send_post_message(d: Delivery, _loaded: None) -> DeliveryOutcome:
+    message = d.payload
+    assert isinstance(message, PostMessage)
+    channel_id = _conversation(d.client, d.channel)
+    if d.attempts > 1 and channel_id[0] in "CG" and _find_posted(
+            d.client, channel_id, d.row_id, d.created_at, event_type=OUTBOX_EVENT_TYPE, key="outbox_id"):
+        return d.finish("sent", note="found in history")
+    response = d.client.chat_postMessage(
+        channel=channel_id, text=message.text or " ", blocks=message.blocks,
+        thread_ts=message.thread_ts, unfurl_links=False, unfurl_media=False,
+        metadata={"event_type": OUTBOX_EVENT_TYPE, "event_payload": {"outbox_id": d.row_id}})
+    # Where it landed, so an erasure can rewrite it without searching the channel's history.
+    return d.finish("sent", posted_at={"channel": response.get("channel") or channel_id, "ts": response.get("ts")})
+
+
+def _send_publish_home(d: Delivery, _loaded: None) -> DeliveryOutcome:
+    if d.config is None:
+        return d.fail(SlackFailure("transient", "this worker has no configuration"))
+    publish_home(d.factory, d.client, user_id=d.channel, config=d.config, now=d.clock())
+    return d.finish("sent")
+
+
+def _send_upload_file(d: Delivery, _loaded: None) -> DeliveryOutcome:
+    upload = d.payload
+    assert isinstance(upload, UploadFile)
+    d.client.files_upload_v2(channel=_conversation(d.client, d.channel), filename=upload.filename,
+                             title=upload.title, initial_comment=upload.initial_comment, file=upload.content)
+    return d.finish("sent")
+
+
+def _send_redact_thread(d: Delivery, state: ItemState) -> DeliveryOutcome:
+    if state.posted is not None:
+        _redact_thread(d.client, state.posted.channel, state.posted.ts)
+    return d.finish("sent", note=None if state.posted else "nothing was posted")
+
+
+def _send_redact_message(d: Delivery, original: tuple[int, str, datetime, dict] | None) -> DeliveryOutcome:
     """Rewrite an earlier POST_MESSAGE (found by its outbox metadata) with its now-scrubbed payload."""
     if original is None:
-        return _finish(factory, row_id, channel, "sent", note="the original row is gone")
+        return d.finish("sent", note="the original row is gone")
     original_id, original_channel, created_at, scrubbed = original
     posted = scrubbed.get("posted") or {}
     channel_id, ts = posted.get("channel"), posted.get("ts")
     if not (channel_id and ts):  # posted before its place was recorded: search for it
-        channel_id = _conversation(client, original_channel)
-        ts = _find_posted(client, channel_id, original_id, created_at, event_type=OUTBOX_EVENT_TYPE,
+        channel_id = _conversation(d.client, original_channel)
+        ts = _find_posted(d.client, channel_id, original_id, created_at, event_type=OUTBOX_EVENT_TYPE,
                           key="outbox_id")
     if ts is None:
-        return _finish(factory, row_id, channel, "sent", note="not found in the channel's recent history")
-    client.chat_update(channel=channel_id, ts=ts, text=scrubbed.get("text") or " ", blocks=scrubbed.get("blocks"))
-    return _finish(factory, row_id, channel, "sent")
+        return d.finish("sent", note="not found in the channel's recent history")
+    d.client.chat_update(channel=channel_id, ts=ts, text=scrubbed.get("text") or " ", blocks=scrubbed.get("blocks"))
+    return d.finish("sent")
+
+
+def _send_http_call(d: Delivery, call: PreparedCall | CallFailed) -> DeliveryOutcome:
+    try:
+        if isinstance(call, CallFailed):
+            raise call
+        send_call(call, d.config)
+    except CallFailed as exc:
+        log.warning("outbox row %s (%s) failed: %s", d.row_id, d.channel, exc)
+        return d.fail(SlackFailure("transient" if exc.retryable else "permanent", str(exc)[:500]))
+    return d.finish("sent")
+
+
+HANDLERS: dict[str, Handler] = {
+    POST_ITEM: Handler(_send_post_item, load=_load_item),
+    UPDATE_ITEM: Handler(_send_update_item, load=_load_item),
+    THREAD_REPLY: Handler(_send_thread_reply, load=_load_item),
+    REDACT_THREAD: Handler(_send_redact_thread, load=_load_item),
+    POST_MESSAGE: Handler(_send_post_message),
+    PUBLISH_HOME: Handler(_send_publish_home),
+    UPLOAD_FILE: Handler(_send_upload_file),
+    REDACT_MESSAGE: Handler(_send_redact_message, load=_load_original),
+    HTTP_CALL: Handler(_send_http_call, load=_prepare_http_call, slack=False),
+}
 
 
 def _redact_quotes(text: str) -> str:
@@ -344,10 +462,9 @@ def _redact_thread(client: WebClient, channel: str, ts: str) -> None:
                                blocks=new_blocks)
 
 
-def _finish(factory, row_id: int, channel: str, result: str, *, item_id: int | None = None,
+def _finish(factory, row_id: int, channel: str, result: str, *, now: datetime, item_id: int | None = None,
             posted_ts: str | None = None, note: str | None = None, error: str | None = None,
             posted_at: dict | None = None) -> DeliveryOutcome:
-    now = utcnow()
     with session_scope(factory) as session:
         row = session.get(OutboxMessage, row_id)
         row.locked_until, row.locked_by = None, None
@@ -372,8 +489,7 @@ def _finish(factory, row_id: int, channel: str, result: str, *, item_id: int | N
     return DeliveryOutcome(row_id, channel, result)
 
 
-def _record_failure(factory, row_id: int, channel: str, failure: SlackFailure) -> DeliveryOutcome:
-    now = utcnow()
+def _record_failure(factory, row_id: int, channel: str, failure: SlackFailure, *, now: datetime) -> DeliveryOutcome:
     with session_scope(factory) as session:
         row = session.get(OutboxMessage, row_id)
         row.locked_until, row.locked_by, row.last_error = None, None, failure.error
@@ -403,16 +519,3 @@ def requeue_dead(session: Session, *, row_id: int | None = None, now: datetime) 
     result = session.execute(statement.values(status=PENDING, failures=0, available_at=now, locked_until=None)
                              .execution_options(synchronize_session=False))
     return result.rowcount
-
-
-def outbox_backlog(session: Session) -> dict[str, int]:
-    """Pending and dead rows only: two indexed counts, cheap however many rows were ever sent."""
-    return {status: session.scalar(select(func.count()).where(OutboxMessage.status == status)) or 0
-            for status in (PENDING, DEAD)}
-
-
-def outbox_counts(session: Session) -> dict[str, int]:
-    rows = session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
-    counts = {PENDING: 0, SENT: 0, DEAD: 0}
-    counts.update({status: count for status, count in rows})
-    return counts

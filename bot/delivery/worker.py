@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,8 +38,12 @@ class DeliveryWorker:
     def __init__(self, factory: sessionmaker[Session], client: WebClient, *, config: AppConfig | None = None,
                  concurrency: int = 8,
                  channel_interval: float = CHANNEL_INTERVAL_SECONDS, poll_interval: float = POLL_INTERVAL_SECONDS,
-                 clock: Callable[[], float] = time.monotonic, lease_seconds: int = LEASE_SECONDS):
+                 clock: Callable[[], float] = time.monotonic, lease_seconds: int = LEASE_SECONDS,
+                 now: Callable[[], datetime] = utcnow):
+        """`clock` (monotonic seconds) paces channels; `now` (aware UTC) is the time rows are leased and
+        their outcomes recorded at, as every domain function takes it."""
         self.factory, self.client, self.config = factory, client, config
+        self._now = now
         self.lease_seconds = lease_seconds
         self.worker_id = f"worker-{uuid.uuid4().hex[:8]}"
         self.concurrency = concurrency
@@ -122,7 +127,7 @@ class DeliveryWorker:
             return True
 
         with session_scope(self.factory) as session:
-            leased = lease_due_rows(session, worker_id=self.worker_id, now=utcnow(), limit=BATCH_SIZE,
+            leased = lease_due_rows(session, worker_id=self.worker_id, now=self._now(), limit=BATCH_SIZE,
                                     lease_seconds=self.lease_seconds, may_send=may_send)
         for channel, row_id in leased:
             with self._state:
@@ -133,7 +138,7 @@ class DeliveryWorker:
     def _deliver(self, channel: str, row_id: int) -> None:
         called_at: list[float] = []
         try:
-            outcome = deliver_row(self.factory, self.client, row_id, self.config,
+            outcome = deliver_row(self.factory, self.client, row_id, self.config, clock=self._now,
                                   before_call=lambda: called_at.append(self._clock()))
         except Exception:
             log.exception("delivering outbox row %s failed unexpectedly; it is retried when its lease ends", row_id)

@@ -24,12 +24,12 @@ from bot.common.email_address import email_or_none
 from bot.common.signing import sign_webhook
 from bot.config import AppConfig, SourceConfig
 from bot.delivery.outbound import TIMEOUT, USER_AGENT, api_auth
+from bot.delivery.outbox import HttpCall, enqueue
 from bot.followups.service import log_reply
-from bot.schedule.plans import claim_run
+from bot.schedule.ledger import claim_run
 from bot.slack.ids import OUTCOMES
 from bot.vip.accounts import log_touch
-from models import FollowUp, Item, OutboxMessage
-from models.delivery import HTTP_CALL
+from models import FollowUp, Item
 
 ZENDESK_NOTE, RESOLVED_WEBHOOK, PROMOTER = "zendesk_note", "resolved_webhook", "promoter"
 ZENDESK_REPLY, INTERCOM_REPLY, EMAIL_REPLY = "zendesk_reply", "intercom_reply", "email_reply"
@@ -44,9 +44,10 @@ class CallFailed(Exception):
         self.retryable = retryable
 
 
-def _queue(session: Session, item: Item, purpose: str, now: datetime, **payload: Any) -> None:
-    session.add(OutboxMessage(kind=HTTP_CALL, item_id=item.id, channel=f"http:{item.source}", available_at=now,
-                              created_at=now, payload={"purpose": purpose, "source": item.source, **payload}))
+def _queue(session: Session, item: Item, purpose: str, now: datetime, *, text: str | None = None,
+           by: str | None = None) -> None:
+    enqueue(session, HttpCall(purpose=purpose, source=item.source, text=text, by=by),
+            channel=HttpCall.channel_for(item.source), item_id=item.id, now=now)
 
 
 def queue_promoter_hand_off(session: Session, *, item: Item, config: AppConfig, now: datetime) -> bool:
@@ -148,19 +149,19 @@ class PreparedCall:
     api: bool  # the provider's API (its credentials) rather than a webhook we sign
 
 
-def prepare_call(session: Session, row_payload: dict[str, Any], item_id: int | None,
+def prepare_call(session: Session, row_payload: HttpCall, item_id: int | None,
                  config: AppConfig) -> PreparedCall:
     """Read what a queued call needs (inside a transaction); raise CallFailed if it can never be made."""
-    source = config.source(row_payload.get("source", ""))
-    if source is None and row_payload.get("purpose") != EMAIL_REPLY:
-        raise CallFailed(f"source {row_payload.get('source')!r} is no longer configured", retryable=False)
+    purpose = row_payload.purpose
+    source = config.source(row_payload.source or "")
+    if source is None and purpose != EMAIL_REPLY:
+        raise CallFailed(f"source {row_payload.source!r} is no longer configured", retryable=False)
     item = session.get(Item, item_id) if item_id else None
     if item is None:
         raise CallFailed("the item no longer exists", retryable=False)
-    if source is None and row_payload.get("purpose") == EMAIL_REPLY:
+    if source is None and purpose == EMAIL_REPLY:
         source = SourceConfig(name=item.source, secret_env="UNUSED")
     follow_up = session.scalar(select(FollowUp).where(FollowUp.item_id == item.id))
-    purpose = row_payload.get("purpose")
     if purpose == ZENDESK_NOTE:
         ticket_id = int(item.source_ref["zendesk_ticket_id"])
         url = f"{source.api_url.rstrip('/')}/api/v2/tickets/{ticket_id}.json"
@@ -169,7 +170,7 @@ def prepare_call(session: Session, row_payload: dict[str, Any], item_id: int | N
     if purpose == ZENDESK_REPLY:
         ticket_id = int(item.source_ref["zendesk_ticket_id"])
         url = f"{source.api_url.rstrip('/')}/api/v2/tickets/{ticket_id}.json"
-        return PreparedCall(source, "PUT", url, {"ticket": {"comment": {"body": row_payload["text"], "public": True}}},
+        return PreparedCall(source, "PUT", url, {"ticket": {"comment": {"body": _reply_text(row_payload), "public": True}}},
                             api=True)
     if purpose == INTERCOM_REPLY:
         conversation = str(item.source_ref["intercom_conversation_id"])
@@ -178,13 +179,13 @@ def prepare_call(session: Session, row_payload: dict[str, Any], item_id: int | N
         url = f"{source.api_url.rstrip('/')}/conversations/{conversation}/reply"
         return PreparedCall(source, "POST", url, {"message_type": "comment", "type": "admin",
                                                   "admin_id": str(source.options.get("admin_id")),
-                                                  "body": row_payload["text"]}, api=True)
+                                                  "body": _reply_text(row_payload)}, api=True)
     if purpose == EMAIL_REPLY:
         address = email_or_none(item.customer_email)
         if config.email is None or address is None:
             raise CallFailed("no [email] configuration, or the customer has no valid e-mail address", retryable=False)
         subject = f"Re: {item.subject}" if item.subject else "About your feedback"
-        return PreparedCall(source, "SMTP", address, {"subject": subject, "text": row_payload["text"]}, api=False)
+        return PreparedCall(source, "SMTP", address, {"subject": subject, "text": _reply_text(row_payload)}, api=False)
     if purpose == RESOLVED_WEBHOOK and source.resolved_url:
         return PreparedCall(source, "POST", source.resolved_url,
                             {"event": "resolved", "item": _item_json(item, follow_up)}, api=False)
@@ -192,6 +193,12 @@ def prepare_call(session: Session, row_payload: dict[str, Any], item_id: int | N
         return PreparedCall(source, "POST", source.promoter_url, {"event": "promoter", "item": _item_json(item, None)},
                             api=False)
     raise CallFailed(f"nothing configured for {purpose!r} on source {source.name!r}", retryable=False)
+
+
+def _reply_text(row_payload: HttpCall) -> str:
+    if row_payload.text is None:  # as a KeyError did: an unexpected failure, retried, then parked dead
+        raise KeyError("text")
+    return row_payload.text
 
 
 def send_call(call: PreparedCall, config: AppConfig) -> None:

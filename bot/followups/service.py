@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 
 from bot.common.durations import hours_label
 from bot.common.labels import item_label
+from bot.delivery.outbox import ThreadReply, UpdateItem, enqueue
 from bot.slack.blocks import thread_note
 from bot.slack.ids import OUTCOMES
 from bot.slack.mrkdwn import escaped_truncated, user_mention
-from models import FollowUp, FollowUpEvent, Item, OutboxMessage
-from models.delivery import THREAD_REPLY, UPDATE_ITEM
+from models import FollowUp, FollowUpEvent, Item
 from models.followup import CLAIMED, OPEN, RESOLVED
 
 MAX_NOTE_CHARS = 2900
@@ -95,12 +95,10 @@ def _record(session: Session, item_id: int, *, actor: str, action: str, from_sta
                               to_status=to_status, detail=detail or {}, created_at=now))
     channel = session.scalar(select(Item.channel).where(Item.id == item_id))
     if refresh_message:
-        session.add(OutboxMessage(kind=UPDATE_ITEM, item_id=item_id, channel=channel, available_at=now,
-                                  created_at=now, payload={"reason": action}))
+        enqueue(session, UpdateItem(reason=action), channel=channel, item_id=item_id, now=now)
     if thread_text:
         text, blocks = thread_note(thread_text, quote)
-        session.add(OutboxMessage(kind=THREAD_REPLY, item_id=item_id, channel=channel, available_at=now,
-                                  created_at=now, payload={"text": text, "blocks": blocks}))
+        enqueue(session, ThreadReply(text=text, blocks=blocks), channel=channel, item_id=item_id, now=now)
 
 
 def claim_followup(session: Session, *, item_id: int, user_id: str, now: datetime,

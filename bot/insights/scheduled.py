@@ -23,7 +23,8 @@ from bot.insights.digest import (
     quoted_items,
     report_message,
 )
-from bot.schedule.plans import DIGEST, MONTHLY_REPORT, WEEKLY_REPORT, claim_run, queue_message, queue_upload
+from bot.schedule.ledger import claim_run
+from bot.schedule.plans import DIGEST, MONTHLY_REPORT, WEEKLY_REPORT, queue_message, queue_upload
 
 
 def send_digest(session: Session, *, config: AppConfig, team: TeamConfig, day: date, now: datetime,

@@ -1,6 +1,6 @@
 """Intake: a webhook body becomes a stored, scored, routed item with its outbox row — one transaction.
 
-The caller (handlers/webhooks.py) verifies the signature and owns the session; nothing here talks to
+The caller (bot/intake/receive.py) verifies the signature and owns the session; nothing here talks to
 Slack. A retried webhook (same source and id) is a duplicate; a changed one updates the stored item
 and queues an edit of its Slack message instead of a second post — only when its source version is
 newer than the stored one (see source_version), and merged: what it does not carry keeps its value.
@@ -23,14 +23,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.config import AppConfig
+from bot.delivery.outbox import PostItem, ThreadReply, UpdateItem, enqueue
 from bot.followups.close_loop import queue_promoter_hand_off
 from bot.intake.payload import GenericPayload
 from bot.intake.routing import RouteDecision, RoutingFacts, route_item
 from bot.intake.scoring import score_response
 from bot.slack.mrkdwn import mention_target
 from bot.vip.accounts import find_account_for_item
-from models import FollowUp, Item, OutboxMessage
-from models.delivery import POST_ITEM, THREAD_REPLY, UPDATE_ITEM
+from models import FollowUp, Item
 from models.followup import OPEN
 
 _VERSION_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -136,8 +136,7 @@ def ingest_item(session: Session, *, source: str, payload: GenericPayload, confi
 
     session.add(FollowUp(item_id=item.id, status=OPEN, updated_at=now, version=1))
     # The request id rides on the outbox row so the worker's log of the Slack post carries it too.
-    session.add(OutboxMessage(kind=POST_ITEM, item_id=item.id, channel=item.channel, available_at=now,
-                              created_at=now, payload={"request_id": request_id} if request_id else {}))
+    enqueue(session, PostItem(request_id=request_id or None), channel=item.channel, item_id=item.id, now=now)
     mentions = []
     if item.mention:
         mentions.append(mention_target(item.mention))
@@ -145,8 +144,8 @@ def ingest_item(session: Session, *, source: str, payload: GenericPayload, confi
         # The person who knows this customer sees it, whichever team it was routed to.
         mentions.append(f"<@{account.owner}> (account owner)")
     if mentions:
-        session.add(OutboxMessage(kind=THREAD_REPLY, item_id=item.id, channel=item.channel, available_at=now,
-                                  created_at=now, payload={"text": "cc " + ", ".join(mentions)}))
+        enqueue(session, ThreadReply(text="cc " + ", ".join(mentions)), channel=item.channel, item_id=item.id,
+                now=now)
     queue_promoter_hand_off(session, item=item, config=config, now=now)
     return IngestResult(item_id=item.id, status="accepted")
 
@@ -228,8 +227,7 @@ def _update_existing(session: Session, item: Item, fields: dict[str, Any], finge
         if _compare_and_set(session, item, changes):
             if result.updated:
                 # The route stays: the message already lives in its channel and the team may be working on it.
-                session.add(OutboxMessage(kind=UPDATE_ITEM, item_id=item.id, channel=item.channel, available_at=now,
-                                          created_at=now, payload={"reason": "edited"}))
+                enqueue(session, UpdateItem(reason="edited"), channel=item.channel, item_id=item.id, now=now)
                 # An edit can make a promoter (e.g. Delighted's score update); the hand-off still happens once.
                 queue_promoter_hand_off(session, item=item, config=config, now=now)
             return result

@@ -27,6 +27,7 @@ from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from bot.common.labels import item_label
+from bot.delivery.outbox import PublishHome, RedactMessage, RedactThread, UpdateItem, enqueue
 from bot.insights.digest import (
     DIGEST_RENDERER,
     digest_data,
@@ -54,8 +55,6 @@ from models.delivery import (
     HTTP_CALL,
     PENDING,
     POST_MESSAGE,
-    PUBLISH_HOME,
-    REDACT_MESSAGE,
     REDACT_THREAD,
     SENT,
     THREAD_REPLY,
@@ -190,12 +189,8 @@ def forget_customer(session: Session, *, email: str, actor: str, now: datetime) 
                 row.payload = {"text": ERASED} if row.kind == THREAD_REPLY and row.status == PENDING else {}
         posted = session.scalars(select(SlackMessage).where(SlackMessage.item_id.in_(item_ids)))
         for message in posted:
-            session.add_all([
-                OutboxMessage(kind=UPDATE_ITEM, item_id=message.item_id, channel=message.channel, available_at=now,
-                              created_at=now, payload={"reason": "erased"}),
-                OutboxMessage(kind=REDACT_THREAD, item_id=message.item_id, channel=message.channel,
-                              available_at=now, created_at=now, payload={}),
-            ])
+            enqueue(session, UpdateItem(reason="erased"), channel=message.channel, item_id=message.item_id, now=now)
+            enqueue(session, RedactThread(), channel=message.channel, item_id=message.item_id, now=now)
             slack_updates += 2
         session.flush()  # the erased items, before messages are re-rendered from them
 
@@ -208,15 +203,13 @@ def forget_customer(session: Session, *, email: str, actor: str, now: datetime) 
             row.payload = _rerender(session, dict(row.payload or {}), erased_ids)
             if row.status == SENT or (row.status == PENDING and row.attempts > 0):
                 # A row being delivered right now may reach Slack with its old text: rewrite it after.
-                session.add(OutboxMessage(kind=REDACT_MESSAGE, channel=row.channel, available_at=now,
-                                          created_at=now, payload={"outbox_id": row.id}))
+                enqueue(session, RedactMessage(outbox_id=row.id), channel=row.channel, now=now)
                 slack_updates += 1
         # Each App Home that showed her items is published again from the database.
         homes = session.scalars(select(MessageQuote.home_user).distinct().where(
             MessageQuote.item_id.in_(item_ids), MessageQuote.home_user.is_not(None)))
         for user_id in sorted(homes):
-            session.add(OutboxMessage(kind=PUBLISH_HOME, channel=user_id, available_at=now, created_at=now,
-                                      payload={}))
+            enqueue(session, PublishHome(), channel=user_id, now=now)
             slack_updates += 1
 
     if item_ids:
@@ -231,8 +224,7 @@ def forget_customer(session: Session, *, email: str, actor: str, now: datetime) 
                 continue
             row.payload = scrubbed
             if row.status == SENT or (row.status == PENDING and row.attempts > 0):
-                session.add(OutboxMessage(kind=REDACT_MESSAGE, channel=row.channel, available_at=now,
-                                          created_at=now, payload={"outbox_id": row.id}))
+                enqueue(session, RedactMessage(outbox_id=row.id), channel=row.channel, now=now)
                 slack_updates += 1
 
     contacts = session.execute(delete(Contact).where(func.lower(Contact.email) == email.lower())).rowcount

@@ -34,7 +34,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.common.signing import sign_slack_request, sign_webhook
-from bot.delivery.handlers import METADATA_EVENT_TYPE, OUTBOX_EVENT_TYPE, item_view, outbox_counts
+from bot.delivery.handlers import METADATA_EVENT_TYPE, OUTBOX_EVENT_TYPE, item_view
+from bot.delivery.outbox import outbox_counts
 from bot.insights.scheduled import send_digest
 from bot.runtime import Runtime
 from bot.sandbox import samples

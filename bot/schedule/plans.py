@@ -8,20 +8,17 @@ it twice, and a failed run leaves no claim behind.
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.common.periods import iso_week_label, month_label
 from bot.config import WEEKDAYS, AppConfig, TeamConfig
-from models import JobRun, MessageQuote, OutboxMessage
-from models.delivery import POST_MESSAGE, UPLOAD_FILE
+from bot.delivery.outbox import PostMessage, UploadFile, enqueue, enqueue_message
 
 log = logging.getLogger(__name__)
 
@@ -106,38 +103,15 @@ def next_runs(config: AppConfig, team: TeamConfig, now: datetime) -> list[Planne
     return sorted(found.values(), key=lambda run: run.scheduled_for)
 
 
-def claim_run(session: Session, *, job: str, target: str, period: str, scheduled_for: datetime, now: datetime,
-              claimed_by: str, detail: dict | None = None) -> bool:
-    """Insert the ledger row; False when someone already claimed this (job, target, period)."""
-    try:
-        with session.begin_nested():
-            session.add(JobRun(job=job, target=target, period=period, scheduled_for=scheduled_for,
-                               claimed_at=now, claimed_by=claimed_by, detail=detail or {}))
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
-
-
 def queue_message(session: Session, *, channel: str, text: str, blocks: list[dict], now: datetime,
                   thread_ts: str | None = None, quotes: Iterable[int] = (), render: dict | None = None) -> None:
     """Queue a message. `quotes`: the items whose customer data it shows (recorded in message_quotes,
     in this transaction); `render`: how `cxloop forget` rebuilds it from erased data (bot/privacy/erasure.py)."""
-    payload: dict = {"text": text, "blocks": blocks}
-    if thread_ts:
-        payload["thread_ts"] = thread_ts
-    if render is not None:
-        payload["render"] = render
-    row = OutboxMessage(kind=POST_MESSAGE, channel=channel, payload=payload, available_at=now, created_at=now)
-    session.add(row)
-    item_ids = sorted(set(quotes))
-    if item_ids:
-        session.flush()  # the row's id, for its quotes
-        session.add_all([MessageQuote(outbox_id=row.id, item_id=item_id, created_at=now) for item_id in item_ids])
+    enqueue_message(session, PostMessage(text=text, blocks=blocks, thread_ts=thread_ts or None, render=render),
+                    channel=channel, now=now, quotes=quotes)
 
 
 def queue_upload(session: Session, *, channel: str, content: bytes, filename: str, title: str,
                  comment: str | None, now: datetime) -> None:
-    session.add(OutboxMessage(kind=UPLOAD_FILE, channel=channel, available_at=now, created_at=now, payload={
-        "filename": filename, "title": title, "initial_comment": comment,
-        "content_b64": base64.b64encode(content).decode()}))
+    enqueue(session, UploadFile.of(content, filename=filename, title=title, initial_comment=comment),
+            channel=channel, now=now)

@@ -16,15 +16,16 @@ from sqlalchemy.orm import Session
 from bot.common.durations import duration, hours_label
 from bot.common.labels import item_label
 from bot.config import AppConfig
+from bot.delivery.outbox import ThreadReply, enqueue
 from bot.insights.stats import sla_breached, sla_hours
-from bot.schedule.plans import claim_run, in_business_hours, is_workday, local_time, queue_message
+from bot.schedule.ledger import claim_run
+from bot.schedule.plans import in_business_hours, is_workday, local_time, queue_message
 from bot.slack.ids import ActionId, account_value, item_value
 from bot.slack.links import message_link
 from bot.slack.mrkdwn import escaped_truncated, mention_target
 from bot.slack.vip_blocks import pick_line
 from bot.vip.picks import Pick, daily_picks
-from models import Account, FollowUp, Item, OutboxMessage, SlackMessage
-from models.delivery import THREAD_REPLY
+from models import Account, FollowUp, Item, SlackMessage
 from models.followup import OPEN, RESOLVED
 
 SLA_NUDGE, FOLLOW_UP_DUE, VIP_CHECKINS = "sla_nudge", "follow_up_due", "vip_checkins"
@@ -82,8 +83,8 @@ def nudge_unclaimed_items(session: Session, *, config: AppConfig, now: datetime,
 
 def _thread_reply(session: Session, item: Item, text: str, *, now: datetime, broadcast: bool) -> None:
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-    session.add(OutboxMessage(kind=THREAD_REPLY, item_id=item.id, channel=item.channel, available_at=now,
-                              created_at=now, payload={"text": text, "blocks": blocks, "reply_broadcast": broadcast}))
+    enqueue(session, ThreadReply(text=text, blocks=blocks, reply_broadcast=broadcast), channel=item.channel,
+            item_id=item.id, now=now)
 
 
 def _start_of_workday_passed(now: datetime, timezone: str, config: AppConfig) -> tuple[bool, datetime]:

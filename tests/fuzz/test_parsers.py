@@ -1,7 +1,7 @@
 """Every webhook parser under bad input: documented payloads with fields deleted, retyped, oversized and
 unicode-heavy, and raw garbage.
 
-Property (the contract handlers/webhooks.py relies on): a parser returns Ignored(reason) or payloads, and
+Property (the contract bot/intake/receive.py relies on): a parser returns Ignored(reason) or payloads, and
 each payload either validates (intake.validate_payload) into something the schema can store, or raises
 PayloadError with a 4xx status; a provider API that answers nonsense raises ProviderUnavailable (503).
 Any other exception would be a 500 with nothing useful for the sender. Every answer the endpoint would

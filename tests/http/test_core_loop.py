@@ -232,7 +232,7 @@ def test_a_post_that_reached_slack_but_was_not_recorded_is_not_posted_again(make
 
 
 def _pending(app) -> int:
-    from bot.delivery.handlers import outbox_counts
+    from bot.delivery.outbox import outbox_counts
 
     with app.runtime.session() as session:
         return outbox_counts(session)["pending"]
