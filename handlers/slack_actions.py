@@ -13,6 +13,7 @@ from bot.slack import blocks
 from bot.slack.ids import ActionId, OverflowChoice, parse_item_value, split_version
 from bot.slack.replies import change_reply, claim_reply
 from handlers.slack_events import refresh_home
+from handlers.slack_product import open_link_modal
 from handlers.slack_reply import answer, tell_user
 from models import Item
 
@@ -164,6 +165,10 @@ def register(app: App, runtime: Runtime) -> None:
         if decoded is None:
             return
         user_id, channel_id, item_id = decoded
+        if choice == OverflowChoice.LINK_ISSUE:
+            open_link_modal(runtime, client, trigger_id=body["trigger_id"], item_id=item_id, user_id=user_id,
+                            channel_id=channel_id, respond=respond)
+            return
         # Each modal is authorised as it opens, and again when it is submitted (handlers/slack_views.py).
         permission: PermissionAction | None = {
             OverflowChoice.REASSIGN: "reassign", OverflowChoice.NOTE: "note", OverflowChoice.FOLLOW_UP: "follow_up",

@@ -27,6 +27,7 @@ from bot.db import session_scope
 from bot.followups.close_loop import CallFailed, prepare_call, reply_route, send_call
 from bot.followups.home import publish_home
 from bot.logs import request_id_var
+from bot.product.flows import perform_tracker_call
 from bot.slack.blocks import ItemView, item_message
 from bot.slack.client import SlackFailure, classify_failure
 from models import FollowUp, Item, OutboxMessage, SlackMessage
@@ -42,6 +43,7 @@ from models.delivery import (
     REDACT_THREAD,
     SENT,
     THREAD_REPLY,
+    TRACKER_CALL,
     UPDATE_ITEM,
     UPLOAD_FILE,
 )
@@ -59,7 +61,7 @@ HISTORY_LOOKBACK = timedelta(hours=1)
 _ADDRESS = re.compile(r"\S+@\S+")
 
 
-def item_view(item: Item, follow_up: FollowUp, *, reply_via: str | None = None) -> ItemView:
+def item_view(item: Item, follow_up: FollowUp, *, reply_via: str | None = None, can_link: bool = False) -> ItemView:
     return ItemView(
         item_id=item.id, kind=item.kind, score=item.score, category=item.category, comment=item.comment,
         source=item.source, team=item.team, received_at=item.received_at, status=follow_up.status,
@@ -69,7 +71,7 @@ def item_view(item: Item, follow_up: FollowUp, *, reply_via: str | None = None) 
         themes=tuple(item.themes or ()), tags=tuple(item.tags or ()), url=item.url, route_name=item.route_name,
         claimed_by=follow_up.claimed_by, claimed_at=follow_up.claimed_at, resolved_by=follow_up.resolved_by,
         resolved_at=follow_up.resolved_at, outcome=follow_up.outcome, follow_up_on=follow_up.follow_up_on,
-        snoozed_until=follow_up.snoozed_until, reply_via=reply_via, version=follow_up.version,
+        snoozed_until=follow_up.snoozed_until, reply_via=reply_via, version=follow_up.version, can_link=can_link,
     )
 
 
@@ -192,6 +194,19 @@ def _deliver_row(factory: sessionmaker[Session], client: WebClient, row_id: int,
     request_id_var.set(None)  # pool threads are reused: no id from the previous row
     with session_scope(factory) as session:
         head = session.get(OutboxMessage, row_id)
+        tracker_call = (head.channel, dict(head.payload or {})) if head is not None and head.kind == TRACKER_CALL \
+            else None
+    if tracker_call is not None:
+        channel, payload = tracker_call
+        try:
+            note = perform_tracker_call(factory, payload, config, utcnow())
+        except CallFailed as exc:
+            log.warning("outbox row %s (%s) failed: %s", row_id, channel, exc)
+            return _record_failure(factory, row_id, channel,
+                                   SlackFailure("transient" if exc.retryable else "permanent", str(exc)[:500]))
+        return _finish(factory, row_id, channel, "sent", note=note)
+    with session_scope(factory) as session:
+        head = session.get(OutboxMessage, row_id)
         if head is not None and head.kind == HTTP_CALL:
             try:
                 call = prepare_call(session, dict(head.payload or {}), head.item_id, config) if config else None
@@ -220,7 +235,8 @@ def _deliver_row(factory: sessionmaker[Session], client: WebClient, row_id: int,
         follow_up = session.scalar(select(FollowUp).where(FollowUp.item_id == row.item_id)) if item else None
         posted = session.scalar(select(SlackMessage).where(SlackMessage.item_id == row.item_id)) if item else None
         route = reply_route(item, config) if item and config else None
-        view = item_view(item, follow_up, reply_via=route.via if route else None) if item and follow_up else None
+        view = item_view(item, follow_up, reply_via=route.via if route else None,
+                         can_link=bool(config and config.trackers)) if item and follow_up else None
         original = session.get(OutboxMessage, payload.get("outbox_id")) if kind == REDACT_MESSAGE else None
         if original is not None:
             original = (original.id, original.channel, original.created_at, dict(original.payload or {}))

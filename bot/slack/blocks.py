@@ -83,6 +83,7 @@ class ItemView:
     # How a reply would reach the customer ("Zendesk", "Intercom", "e-mail"), or None: no Reply button.
     reply_via: str | None = None
     version: int | None = None  # the follow-up's version (compare-and-set) this message shows
+    can_link: bool = False  # an issue tracker is configured: the overflow offers "Link to issue…"
 
 
 # --- small element helpers -------------------------------------------------------------------
@@ -237,12 +238,19 @@ def _overflow(item: ItemView) -> dict[str, Any]:
         ]
         if item.status == "claimed":
             choices.insert(0, OverflowChoice.UNCLAIM)
+    if item.can_link:
+        if len(choices) == 5:
+            # Slack allows 5 options. Snoozing only quiets the SLA nudges of *unclaimed* items
+            # (bot/schedule/reminders.py), so on a claimed item it gives way to linking.
+            choices.remove(OverflowChoice.SNOOZE)
+        choices.append(OverflowChoice.LINK_ISSUE)
     labels = {
         OverflowChoice.UNCLAIM: "Unclaim",
         OverflowChoice.REASSIGN: "Reassign…",
         OverflowChoice.NOTE: "Add note",
         OverflowChoice.FOLLOW_UP: "Follow up on…",
         OverflowChoice.SNOOZE: "Snooze reminders",
+        OverflowChoice.LINK_ISSUE: "Link to issue…",
     }
     return {
         "type": "overflow",

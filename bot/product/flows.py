@@ -1,0 +1,233 @@
+"""Orchestration of the product loop: a tracker event → who tells which customer; Send / Skip; the
+tracker API calls the outbox makes; the demand ranking."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import AppConfig
+from bot.db import session_scope
+from bot.delivery.outbound import TIMEOUT, USER_AGENT
+from bot.followups.close_loop import CallFailed, queue_customer_reply, reply_route
+from bot.product import github
+from bot.product import service as product
+from bot.product.trackers import IssueEvent
+from bot.schedule.plans import queue_message
+from bot.slack import product_blocks
+from bot.slack.product_blocks import DemandRow, ShipEntry
+from models import Account, IssueLink, Item, TrackerIssue
+from models.product import COMPLETED, ISSUE_CLOSED
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EventOutcome:
+    status: str  # applied | duplicate | unknown_issue | unchanged
+    asked: int = 0  # people asked to tell their customers
+    reported: int = 0  # threads told (not planned / reopened)
+
+    def as_json(self) -> dict:
+        return {"status": self.status, "asked": self.asked, "reported": self.reported}
+
+
+def apply_issue_event(session: Session, *, tracker: str, event: IssueEvent, config: AppConfig,
+                      now: datetime) -> EventOutcome:
+    """A verified tracker event, once per delivery id and once per state change."""
+    if not product.claim_delivery(session, tracker=tracker, delivery_id=event.delivery_id, now=now):
+        return EventOutcome("duplicate")
+    issue = product.find_issue(session, tracker=tracker, key=event.key)
+    if issue is None:
+        return EventOutcome("unknown_issue")
+    if event.action == "reopened":
+        if not product.reopen_issue(session, issue=issue, now=now):
+            return EventOutcome("unchanged")
+        return EventOutcome("applied", reported=_report(session, issue, config, now, "🔁 {link} was reopened."))
+    if not product.close_issue(session, issue=issue, reason=event.state_reason, title=event.title, url=event.url,
+                               now=now):
+        return EventOutcome("unchanged")
+    if event.state_reason != COMPLETED:
+        # Closed as not planned (or without a reason): the threads hear it; nobody is asked to send anything.
+        why = "as not planned" if event.state_reason == "not_planned" else "without being completed"
+        return EventOutcome("applied", reported=_report(session, issue, config, now, f"🚫 {{link}} was closed {why}."))
+    handed = product.mark_to_notify(session, issue_id=issue.id, now=now)
+    for recipient in handed:
+        text, blocks, item_ids = shipped_message(session, issue=issue, recipient=recipient, config=config)
+        queue_message(session, channel=recipient, text=text, blocks=blocks, now=now, quotes=item_ids)
+    _report(session, issue, config, now, "🚀 {link} shipped.", with_owner=True)
+    return EventOutcome("applied", asked=len(handed))
+
+
+def _report(session: Session, issue: TrackerIssue, config: AppConfig, now: datetime, template: str,
+            with_owner: bool = False) -> int:
+    link = product.issue_link_text(config, issue)
+    rows = session.execute(select(Item, IssueLink.notify_to).join(IssueLink, IssueLink.item_id == Item.id)
+                           .where(IssueLink.issue_id == issue.id).order_by(Item.id)).all()
+    for item, notify_to in rows:
+        text = template.format(link=link)
+        if with_owner and notify_to:
+            who = f"<@{notify_to}>" if notify_to[:1] in "UW" else "this channel"
+            text += f" {who} is asked to tell the customer."
+        product._thread_reply(session, item, text, now)
+    return len(rows)
+
+
+def draft_reply(item: Item, issue: TrackerIssue) -> str:
+    name = (item.customer_name or "").split(" ")[0].strip()
+    what = (issue.title or "the change you asked about").strip()
+    return (f"Hi {name or 'there'},\n\nThank you again for your feedback. Good news: {what} has just shipped. "
+            "We would love to hear whether it works for you.\n")
+
+
+def _entries(session: Session, *, issue: TrackerIssue, recipient: str, config: AppConfig) -> list[ShipEntry]:
+    rows = session.execute(select(IssueLink, Item).join(Item, Item.id == IssueLink.item_id)
+                           .where(IssueLink.issue_id == issue.id, IssueLink.notify_to == recipient)
+                           .order_by(IssueLink.id)).all()
+    entries = []
+    for link, item in rows:
+        route = reply_route(item, config)
+        status = "told" if link.told_at else "skipped" if link.skipped_at else "pending"
+        entries.append(ShipEntry(link_id=link.id, item_id=item.id, customer=item.customer_name or item.customer_email,
+                                 account=item.account_name, comment=item.comment, draft=draft_reply(item, issue),
+                                 via=route.via if route else None, status=status, by=link.told_by))
+    return entries
+
+
+def shipped_message(session: Session, *, issue: TrackerIssue, recipient: str,
+                    config: AppConfig) -> tuple[str, list[dict], list[int]]:
+    entries = _entries(session, issue=issue, recipient=recipient, config=config)
+    text, blocks = product_blocks.shipped_message(issue_id=issue.id, link=product.issue_link_text(config, issue),
+                                                  title=issue.title, entries=entries)
+    return text, blocks, [e.item_id for e in entries]
+
+
+@dataclass(frozen=True)
+class TellResult:
+    told: int
+    refused: list[str]  # one line per customer who could not be told, for the person
+
+
+def tell_customers(session: Session, *, link_ids: list[int], user_id: str, config: AppConfig,
+                   now: datetime) -> TellResult:
+    """Send each link's drafted reply through the item's reply channel, once (compare-and-set on the link).
+    Permission is checked by the caller, per item, in this transaction."""
+    told, refused = 0, []
+    for link_id in link_ids:
+        link = session.get(IssueLink, link_id)
+        item = session.get(Item, link.item_id) if link else None
+        issue = session.get(TrackerIssue, link.issue_id) if link else None
+        if link is None or item is None or issue is None:
+            continue
+        who = item.customer_name or item.customer_email or f"item #{item.id}"
+        if reply_route(item, config) is None:
+            refused.append(f"{who}: cannot be reached from here (no ticket, conversation or e-mail)")
+            continue
+        if not product.mark_told(session, link_id=link_id, user_id=user_id, now=now):
+            continue  # told or skipped already (a second click, another person)
+        queue_customer_reply(session, item_id=item.id, user_id=user_id, text=draft_reply(item, issue),
+                             config=config, now=now)
+        told += 1
+    return TellResult(told, refused)
+
+
+def ship_link_context(session: Session, link_id: int) -> tuple[int, int, str | None] | None:
+    """(issue id, item id, recipient) of a link, for the handler's permission check and re-render."""
+    link = session.get(IssueLink, link_id)
+    return (link.issue_id, link.item_id, link.notify_to) if link else None
+
+
+def rendered(session: Session, *, issue_id: int, recipient: str, config: AppConfig) -> tuple[str, list[dict]]:
+    issue = session.get(TrackerIssue, issue_id)
+    text, blocks, _ = shipped_message(session, issue=issue, recipient=recipient, config=config)
+    return text, blocks
+
+
+# --- the outbox's tracker calls ----------------------------------------------------------------------
+
+
+def perform_tracker_call(factory: sessionmaker[Session], payload: dict, config: AppConfig | None,
+                         now: datetime) -> str | None:
+    """Make one queued tracker call and record its answer. Raises CallFailed (retryable or not).
+    Returns a note for `cxloop outbox`."""
+    if config is None:
+        raise CallFailed("this worker has no configuration", retryable=True)
+    tracker = config.tracker(str(payload.get("tracker", "")))
+    if tracker is None:
+        raise CallFailed(f"tracker {payload.get('tracker')!r} is no longer configured", retryable=False)
+    with session_scope(factory) as session:
+        issue = session.get(TrackerIssue, payload.get("issue_id"))
+        key = issue.key if issue else None
+    if issue is None:
+        return "the issue is gone"
+    purpose = payload.get("purpose")
+    if purpose == product.CREATE:
+        if key is not None:
+            return "already created"  # a retry after the answer was recorded
+        request = github.create_issue(tracker, title=payload.get("title") or "Customer feedback",
+                                      body=payload.get("body") or "")
+    elif purpose == product.FETCH:
+        request = github.get_issue(tracker, key)
+    else:
+        raise CallFailed(f"unknown tracker call {purpose!r}", retryable=False)
+    token = config.tracker_credentials.get(tracker.name, {}).get("token", "")
+    try:
+        response = httpx.request(request.method, request.url, json=request.json, timeout=TIMEOUT,
+                                 headers={"User-Agent": USER_AGENT, **github.headers(token)})
+    except httpx.HTTPError as exc:
+        raise CallFailed(f"{type(exc).__name__} calling {tracker.name}", retryable=True) from exc
+    if response.status_code == 429 or response.status_code >= 500:
+        raise CallFailed(f"HTTP {response.status_code} from {tracker.name}", retryable=True)
+    if response.status_code >= 400:
+        raise CallFailed(f"HTTP {response.status_code} from {tracker.name}: {response.text[:200]}", retryable=False)
+    try:
+        facts = github.issue_facts(response.json())
+    except ValueError as exc:
+        raise CallFailed(f"{tracker.name} answered something that is not an issue", retryable=False) from exc
+    with session_scope(factory) as session:
+        if not product.apply_facts(session, issue_id=issue.id, facts=facts, config=config, now=now,
+                                   created_by=payload.get("by")):
+            return f"{tracker.repo}#{facts.key} was already linked; this row kept its own"
+    log.info("tracker %s: %s issue %s", tracker.name, purpose, facts.key)
+    return None
+
+
+# --- demand ---------------------------------------------------------------------------------------------
+
+
+def demand(session: Session, *, config: AppConfig, now: datetime) -> list[DemandRow]:
+    """Linked issues ranked by the customers behind them, then their accounts' ARR, VIPs and detractors."""
+    rows = session.execute(select(TrackerIssue, Item, Account)
+                           .join(IssueLink, IssueLink.issue_id == TrackerIssue.id)
+                           .join(Item, Item.id == IssueLink.item_id)
+                           .outerjoin(Account, Account.id == Item.account_id)).all()
+    grouped: dict[int, dict] = {}
+    for issue, item, account in rows:
+        entry = grouped.setdefault(issue.id, {"issue": issue, "customers": set(), "accounts": {}, "vip": set(),
+                                              "detractors": 0, "first": item.received_at})
+        entry["customers"].add((item.customer_email or "").lower() or f"item:{item.id}")
+        if account is not None:
+            entry["accounts"][account.id] = account.arr or 0.0
+            if account.vip:
+                entry["vip"].add(account.id)
+        elif item.vip:
+            entry["vip"].add(f"item:{item.id}")
+        entry["detractors"] += item.category == "detractor"
+        entry["first"] = min(entry["first"], item.received_at)
+    ranked = sorted(grouped.values(), key=lambda e: (-len(e["customers"]), -sum(e["accounts"].values()),
+                                                     -len(e["vip"]), -e["detractors"], e["issue"].id))
+    return [DemandRow(link=product.issue_link_text(config, e["issue"]), title=e["issue"].title,
+                      customers=len(e["customers"]), arr=sum(e["accounts"].values()), vip_accounts=len(e["vip"]),
+                      detractors=e["detractors"], status=_status(e["issue"]),
+                      age_days=max(0, (now - e["first"]).days)) for e in ranked]
+
+
+def _status(issue: TrackerIssue) -> str:
+    if issue.state == ISSUE_CLOSED:
+        return "shipped" if issue.state_reason == COMPLETED else "closed, not planned"
+    return "being created" if issue.key is None else "open"
