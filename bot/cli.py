@@ -690,8 +690,9 @@ def forget(email: str) -> None:
 def link(item_id: int, issue: str) -> None:
     """Link item ITEM_ID to an issue of a configured tracker (its URL, `owner/repo#42`, or `42`)."""
     from bot.db import make_engine, make_session_factory, session_scope
+    from bot.product.adapters import parse_ref
     from bot.product.service import link_existing
-    from bot.product.trackers import RefError, parse_ref
+    from bot.product.trackers import RefError
     from models.base import utcnow
 
     settings = _settings()

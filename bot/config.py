@@ -184,10 +184,14 @@ class SourceConfig(_Strict):
     promoter_min_score: Annotated[int, Field(ge=0, le=10)] = 9
 
 
-# Issue trackers the product loop links feedback to (README "Product loop"). Only GitHub so far.
-TRACKER_TYPES = ("github",)
-GITHUB_REPO = r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$"
-DEFAULT_TRACKER_API_URLS = {"github": "https://api.github.com"}
+# Issue trackers the product loop links feedback to (README "Product loop").
+TRACKER_TYPES = ("github", "linear", "jira")
+# What `repo` holds for each type: a GitHub owner/repo, a Linear team key, a Jira project key.
+TRACKER_REPO_PATTERNS = {"github": r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$",
+                         "linear": r"^[A-Z][A-Z0-9]{0,9}$", "jira": r"^[A-Z][A-Z0-9_]{0,19}$"}
+TRACKER_REPO_HINTS = {"github": "owner/repo, e.g. 'acme/app'", "linear": "a team key, e.g. 'ENG'",
+                      "jira": "a project key, e.g. 'ACME'"}
+DEFAULT_TRACKER_API_URLS = {"github": "https://api.github.com", "linear": "https://api.linear.app"}
 
 
 class TrackerConfig(_Strict):
@@ -195,15 +199,28 @@ class TrackerConfig(_Strict):
 
     name: Annotated[str, Field(pattern=SLUG)]
     type: Literal[TRACKER_TYPES]  # type: ignore[valid-type]
-    repo: Annotated[str, Field(pattern=GITHUB_REPO, description="github: owner/repo")]
-    token_env: Annotated[str, Field(pattern=ENV_NAME)]   # API credential (a fine-grained token: Issues read/write)
+    repo: Annotated[str, Field(min_length=1, max_length=140)]
+    token_env: Annotated[str, Field(pattern=ENV_NAME)]   # API credential
     secret_env: Annotated[str, Field(pattern=ENV_NAME)]  # the webhook's secret
-    # Outbound host comes only from here (tests point it at a local fake).
+    # Jira Cloud: the site (https://acme.atlassian.net) and the e-mail the API token belongs to.
+    site: Annotated[str | None, Field(pattern=r"^https?://")] = None
+    user_env: Annotated[str | None, Field(pattern=ENV_NAME)] = None
+    issue_type: Annotated[str, Field(min_length=1, max_length=60)] = "Task"  # Jira: the type of new issues
+    # Outbound host comes only from here (tests point it at a local fake). Jira: defaults to `site`.
     api_url: Annotated[str | None, Field(pattern=r"^https?://")] = None
+
+    @model_validator(mode="after")
+    def _per_type(self) -> TrackerConfig:
+        if not re.match(TRACKER_REPO_PATTERNS[self.type], self.repo):
+            raise ValueError(f"repo: {self.repo[:60]!r} is not {TRACKER_REPO_HINTS[self.type]}")
+        if self.type == "jira" and not (self.site and self.user_env):
+            raise ValueError("a jira tracker needs site (https://YOUR.atlassian.net) and user_env (the API "
+                             "token's account e-mail)")
+        return self
 
     @property
     def api_base(self) -> str:
-        return (self.api_url or DEFAULT_TRACKER_API_URLS[self.type]).rstrip("/")
+        return (self.api_url or DEFAULT_TRACKER_API_URLS.get(self.type) or self.site or "").rstrip("/")
 
 
 Sentiment = Literal["negative", "neutral", "positive"]
@@ -448,13 +465,16 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None,
     tracker_credentials: dict[str, dict[str, str]] = {}
     for index, tracker in enumerate(parsed.trackers):
         values = {}
-        for key, variable in (("secret", tracker.secret_env), ("token", tracker.token_env)):
+        for key, variable in (("secret", tracker.secret_env), ("token", tracker.token_env),
+                              ("user", tracker.user_env)):
+            if variable is None:
+                continue
             value = environ.get(variable, "")
             if not value.strip() and sandbox and key == "secret":
                 value = SANDBOX_WEBHOOK_SECRET
             if not value.strip() and not sandbox:
                 problems.append(f"trackers[{index}].{key}_env: environment variable {variable} is not set "
-                                f"(the {'webhook secret' if key == 'secret' else 'API token'} of tracker "
+                                f"(the {'webhook secret' if key == 'secret' else 'API credential'} of tracker "
                                 f"{tracker.name!r})")
             values[key] = value
         tracker_credentials[tracker.name] = values

@@ -5,6 +5,7 @@ the sources' /webhooks/{source} (names are checked not to collide)."""
 from __future__ import annotations
 
 import logging
+import time
 
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
@@ -14,9 +15,9 @@ from starlette.routing import Route
 
 from bot.common.signing import SignatureError
 from bot.config import TrackerConfig
-from bot.product import github
+from bot.product.adapters import adapter_for
 from bot.product.flows import EventOutcome, apply_issue_event
-from bot.product.trackers import Ignored, IssueEvent
+from bot.product.trackers import EventError, Ignored, IssueEvent
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -34,20 +35,18 @@ def _endpoint(runtime: Runtime, tracker: TrackerConfig):
         secret = runtime.config.tracker_credentials.get(tracker.name, {}).get("secret", "")
         if not secret.strip():
             return JSONResponse({"error": "invalid signature: no secret is configured for this tracker"}, status_code=401)
+        adapter = adapter_for(tracker.type)
         try:
-            github.verify(secret, body, headers)
+            adapter.verify(secret, body, headers, time.time())
         except SignatureError as exc:
             log.info("refused webhook for tracker %s: %s", tracker.name, exc)
             return JSONResponse({"error": f"invalid signature: {exc}"}, status_code=401)
         try:
-            event = github.parse_event(body, headers)
-        except github.EventError as exc:
+            event = adapter.parse_event(tracker, body, headers, time.time())
+        except EventError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         if isinstance(event, Ignored):
             return JSONResponse({"status": "ignored", "reason": event.reason}, status_code=202)
-        repository = github.repository_of(body)
-        if repository is not None and repository.lower() != tracker.repo.lower():
-            return JSONResponse({"status": "ignored", "reason": "another repository"}, status_code=202)
         try:
             outcome = await run_in_threadpool(_apply, runtime, tracker, event)
         except OperationalError as exc:

@@ -10,7 +10,8 @@ from bot.followups.permissions import check_permission, permission_refusal
 from bot.followups.service import item_channel, item_summary
 from bot.product import flows
 from bot.product import service as product
-from bot.product.trackers import RefError, parse_ref
+from bot.product.adapters import parse_ref
+from bot.product.trackers import RefError
 from bot.runtime import Runtime
 from bot.slack import product_blocks
 from bot.slack.ids import ActionId, InputId, ViewId, parse_item_value

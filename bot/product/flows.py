@@ -7,17 +7,15 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import AppConfig
 from bot.db import session_scope
-from bot.delivery.outbound import TIMEOUT, USER_AGENT
 from bot.followups.close_loop import CallFailed, queue_customer_reply, reply_route
-from bot.product import github
 from bot.product import service as product
-from bot.product.trackers import IssueEvent
+from bot.product.adapters import adapter_for
+from bot.product.trackers import Credentials, IssueEvent
 from bot.schedule.plans import queue_message
 from bot.slack import product_blocks
 from bot.slack.product_blocks import DemandRow, ShipEntry
@@ -162,37 +160,26 @@ def perform_tracker_call(factory: sessionmaker[Session], payload: dict, config: 
         raise CallFailed(f"tracker {payload.get('tracker')!r} is no longer configured", retryable=False)
     with session_scope(factory) as session:
         issue = session.get(TrackerIssue, payload.get("issue_id"))
-        key = issue.key if issue else None
-    if issue is None:
+        issue_id, key = (issue.id, issue.key) if issue else (None, None)
+    if issue_id is None:
         return "the issue is gone"
+    adapter = adapter_for(tracker.type)
+    stored = config.tracker_credentials.get(tracker.name, {})
+    credentials = Credentials(token=stored.get("token", ""), user=stored.get("user", ""))
     purpose = payload.get("purpose")
     if purpose == product.CREATE:
         if key is not None:
             return "already created"  # a retry after the answer was recorded
-        request = github.create_issue(tracker, title=payload.get("title") or "Customer feedback",
-                                      body=payload.get("body") or "")
+        facts = adapter.create(tracker, credentials, title=payload.get("title") or "Customer feedback",
+                               body=payload.get("body") or "")
     elif purpose == product.FETCH:
-        request = github.get_issue(tracker, key)
+        facts = adapter.fetch(tracker, credentials, key)
     else:
         raise CallFailed(f"unknown tracker call {purpose!r}", retryable=False)
-    token = config.tracker_credentials.get(tracker.name, {}).get("token", "")
-    try:
-        response = httpx.request(request.method, request.url, json=request.json, timeout=TIMEOUT,
-                                 headers={"User-Agent": USER_AGENT, **github.headers(token)})
-    except httpx.HTTPError as exc:
-        raise CallFailed(f"{type(exc).__name__} calling {tracker.name}", retryable=True) from exc
-    if response.status_code == 429 or response.status_code >= 500:
-        raise CallFailed(f"HTTP {response.status_code} from {tracker.name}", retryable=True)
-    if response.status_code >= 400:
-        raise CallFailed(f"HTTP {response.status_code} from {tracker.name}: {response.text[:200]}", retryable=False)
-    try:
-        facts = github.issue_facts(response.json())
-    except ValueError as exc:
-        raise CallFailed(f"{tracker.name} answered something that is not an issue", retryable=False) from exc
     with session_scope(factory) as session:
-        if not product.apply_facts(session, issue_id=issue.id, facts=facts, config=config, now=now,
+        if not product.apply_facts(session, issue_id=issue_id, facts=facts, config=config, now=now,
                                    created_by=payload.get("by")):
-            return f"{tracker.repo}#{facts.key} was already linked; this row kept its own"
+            return f"{facts.key} was already linked; this row kept its own"
     log.info("tracker %s: %s issue %s", tracker.name, purpose, facts.key)
     return None
 

@@ -17,11 +17,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from typing import Any
 
 from bot.common.signing import SignatureError
 from bot.config import TrackerConfig
-from bot.product.trackers import ApiRequest, Ignored, IssueEvent, IssueFacts
+from bot.followups.close_loop import CallFailed
+from bot.product.trackers import Credentials, EventError, Ignored, IssueEvent, IssueFacts, request_json
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 EVENT_HEADER = "x-github-event"
@@ -29,16 +31,15 @@ DELIVERY_HEADER = "x-github-delivery"
 API_VERSION = "2022-11-28"
 ISSUE_TITLE_MAX = 256  # GitHub refuses longer titles
 
-
-class EventError(ValueError):
-    """A signed event we cannot read (400)."""
+_URL = re.compile(r"^https?://github\.com/([A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+)/issues/(\d{1,9})/?(?:[?#].*)?$")
+_SHORT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+)?#(\d{1,9})$")
 
 
 def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def verify(secret: str, body: bytes, headers: dict[str, str]) -> None:
+def verify(secret: str, body: bytes, headers: dict[str, str], now: float) -> None:
     given = headers.get(SIGNATURE_HEADER) or ""
     if not given:
         raise SignatureError("missing X-Hub-Signature-256 header")
@@ -46,7 +47,7 @@ def verify(secret: str, body: bytes, headers: dict[str, str]) -> None:
         raise SignatureError("X-Hub-Signature-256 does not match the body")
 
 
-def parse_event(body: bytes, headers: dict[str, str]) -> IssueEvent | Ignored:
+def parse_event(tracker: TrackerConfig, body: bytes, headers: dict[str, str], now: float) -> IssueEvent | Ignored:
     event = headers.get(EVENT_HEADER) or ""
     if event == "ping":
         return Ignored("ping")
@@ -55,15 +56,14 @@ def parse_event(body: bytes, headers: dict[str, str]) -> IssueEvent | Ignored:
     delivery = (headers.get(DELIVERY_HEADER) or "").strip()
     if not delivery or len(delivery) > 128:
         raise EventError("missing or overlong X-GitHub-Delivery header")
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise EventError("the body is not JSON") from None
-    if not isinstance(data, dict):
-        raise EventError("the body is not a JSON object")
+    data = _json_object(body)
     action = data.get("action")
     if action not in ("closed", "reopened"):
         return Ignored(f"action {str(action)[:40]!r} is not used")
+    repository = data.get("repository")
+    full_name = repository.get("full_name") if isinstance(repository, dict) else None
+    if isinstance(full_name, str) and full_name.lower() != tracker.repo.lower():
+        return Ignored("another repository")
     issue = data.get("issue")
     number = issue.get("number") if isinstance(issue, dict) else None
     if not isinstance(number, int) or isinstance(number, bool) or not 0 < number < 10**9:
@@ -76,35 +76,54 @@ def parse_event(body: bytes, headers: dict[str, str]) -> IssueEvent | Ignored:
                       url=url[:1000] if isinstance(url, str) and url.startswith("https://") else None)
 
 
-def repository_of(body: bytes) -> str | None:
+def _json_object(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body)
-        return str(data["repository"]["full_name"])
-    except (ValueError, KeyError, TypeError):
+    except ValueError:
+        raise EventError("the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise EventError("the body is not a JSON object")
+    return data
+
+
+def match_ref(tracker: TrackerConfig, text: str, *, only: bool) -> str | None:
+    """The issue number if `text` names an issue of this repository (`#42` / `42` when it is the only tracker)."""
+    repo, number = None, None
+    if match := _URL.match(text) or _SHORT.match(text):
+        repo, number = match.group(1), match.group(2)
+    elif only and text.isascii() and text.isdigit() and len(text) <= 9:
+        number = text
+    if number is None or (repo is None and not only) or (repo is not None and repo.lower() != tracker.repo.lower()):
         return None
+    return str(int(number))
 
 
-def headers(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json",
+def web_url(tracker: TrackerConfig, key: str) -> str:
+    return f"https://github.com/{tracker.repo}/issues/{key}"
+
+
+def _headers(credentials: Credentials) -> dict[str, str]:
+    return {"Authorization": f"Bearer {credentials.token}", "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": API_VERSION}
 
 
-def create_issue(tracker: TrackerConfig, *, title: str, body: str) -> ApiRequest:
-    return ApiRequest("POST", f"{tracker.api_base}/repos/{tracker.repo}/issues",
-                      {"title": title[:ISSUE_TITLE_MAX], "body": body})
+def create(tracker: TrackerConfig, credentials: Credentials, *, title: str, body: str) -> IssueFacts:
+    answer = request_json(tracker, "POST", f"{tracker.api_base}/repos/{tracker.repo}/issues",
+                          headers=_headers(credentials), json={"title": title[:ISSUE_TITLE_MAX], "body": body})
+    return _facts(tracker, answer)
 
 
-def get_issue(tracker: TrackerConfig, key: str) -> ApiRequest:
-    return ApiRequest("GET", f"{tracker.api_base}/repos/{tracker.repo}/issues/{int(key)}", None)
+def fetch(tracker: TrackerConfig, credentials: Credentials, key: str) -> IssueFacts:
+    answer = request_json(tracker, "GET", f"{tracker.api_base}/repos/{tracker.repo}/issues/{int(key)}",
+                          headers=_headers(credentials))
+    return _facts(tracker, answer)
 
 
-def issue_facts(answer: Any) -> IssueFacts:
-    """An issue as the API answers it; ValueError if it is not one."""
+def _facts(tracker: TrackerConfig, answer: Any) -> IssueFacts:
     if not isinstance(answer, dict) or not isinstance(answer.get("number"), int):
-        raise ValueError("the answer is not an issue")
-    state = answer.get("state") if answer.get("state") in ("open", "closed") else "open"
-    reason = answer.get("state_reason")
-    url = answer.get("html_url")
+        raise CallFailed(f"{tracker.name} answered something that is not an issue", retryable=False)
+    reason, url = answer.get("state_reason"), answer.get("html_url")
     return IssueFacts(key=str(answer["number"]), url=url if isinstance(url, str) else None,
-                      title=str(answer.get("title") or "")[:500] or None, state=state,
+                      title=str(answer.get("title") or "")[:500] or None,
+                      state=answer.get("state") if answer.get("state") in ("open", "closed") else "open",
                       state_reason=reason if isinstance(reason, str) else None)

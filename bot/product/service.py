@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, TrackerConfig
 from bot.followups.service import MAX_NOTE_CHARS
+from bot.product.adapters import adapter_for
 from bot.product.trackers import IssueFacts, IssueRef, issue_label
 from bot.slack.blocks import thread_note
 from bot.slack.mrkdwn import escaped_truncated, user_mention
@@ -40,8 +41,8 @@ class LinkResult:
 def issue_url(tracker: TrackerConfig | None, issue: TrackerIssue) -> str | None:
     if issue.url:
         return issue.url
-    if tracker is not None and tracker.type == "github" and issue.key:
-        return f"https://github.com/{tracker.repo}/issues/{issue.key}"
+    if tracker is not None and issue.key:
+        return adapter_for(tracker.type).web_url(tracker, issue.key)
     return None
 
 

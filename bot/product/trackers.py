@@ -6,11 +6,14 @@ and builds its API calls; this module holds the shared vocabulary and picks the 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.config import AppConfig, TrackerConfig
+import httpx
+
+from bot.config import TrackerConfig
+from bot.delivery.outbound import TIMEOUT, USER_AGENT
+from bot.followups.close_loop import CallFailed
 
 EventAction = Literal["closed", "reopened"]
 
@@ -23,7 +26,7 @@ class IssueRef:
 
 @dataclass(frozen=True)
 class IssueEvent:
-    """A verified, decoded tracker event about one issue."""
+    """A verified, decoded tracker event about one issue: closed (with why) or reopened."""
 
     delivery_id: str
     key: str
@@ -36,13 +39,6 @@ class IssueEvent:
 @dataclass(frozen=True)
 class Ignored:
     reason: str
-
-
-@dataclass(frozen=True)
-class ApiRequest:
-    method: str
-    url: str
-    json: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -60,41 +56,38 @@ class RefError(ValueError):
     """Why a typed issue reference names no configured tracker's issue (shown to the person)."""
 
 
-_GITHUB_URL = re.compile(r"^https?://github\.com/([A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+)/issues/(\d{1,9})/?(?:[?#].*)?$")
-_GITHUB_SHORT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+)?#(\d{1,9})$")
+class EventError(ValueError):
+    """A signed event we cannot read (400)."""
 
 
-def parse_ref(text: str, config: AppConfig) -> IssueRef:
-    """An issue URL (https://github.com/acme/app/issues/42), `acme/app#42`, or `#42` / `42` when one
-    tracker is configured → the tracker and key. Raises RefError naming what is wrong."""
-    text = (text or "").strip()
-    if not config.trackers:
-        raise RefError("No issue tracker is configured (see [[trackers]] in cxloop.toml).")
-    if not text:
-        raise RefError("Paste the issue's URL or key.")
-    repo, number = None, None
-    if match := _GITHUB_URL.match(text):
-        repo, number = match.group(1), match.group(2)
-    elif match := _GITHUB_SHORT.match(text):
-        repo, number = match.group(1), match.group(2)
-    elif text.isascii() and text.isdigit() and len(text) <= 9:
-        number = text
-    if number is None:
-        raise RefError(f"Not an issue URL or key: {text[:80]!r}. Paste e.g. https://github.com/owner/repo/issues/42.")
-    github = [t for t in config.trackers if t.type == "github"]
-    if repo is None:
-        if len(github) != 1:
-            raise RefError("Several trackers are configured: paste the issue's full URL.")
-        return IssueRef(github[0].name, str(int(number)))
-    tracker = next((t for t in github if t.repo.lower() == repo.lower()), None)
-    if tracker is None:
-        known = ", ".join(t.repo for t in github) or "none"
-        raise RefError(f"{repo} is not a configured tracker's repository (configured: {known}).")
-    return IssueRef(tracker.name, str(int(number)))
+@dataclass(frozen=True)
+class Credentials:
+    token: str
+    user: str = ""  # Jira: the account e-mail the API token belongs to
+
+
+def request_json(tracker: TrackerConfig, method: str, url: str, *, headers: dict[str, str],
+                 json: dict[str, Any] | None = None, auth: tuple[str, str] | None = None) -> Any:
+    """One API call; CallFailed (retryable for a network error, 429 or 5xx) when it did not succeed."""
+    try:
+        response = httpx.request(method, url, json=json, timeout=TIMEOUT, auth=auth,
+                                 headers={"User-Agent": USER_AGENT, **headers})
+    except httpx.HTTPError as exc:
+        raise CallFailed(f"{type(exc).__name__} calling {tracker.name}", retryable=True) from exc
+    if response.status_code == 429 or response.status_code >= 500:
+        raise CallFailed(f"HTTP {response.status_code} from {tracker.name}", retryable=True)
+    if response.status_code >= 400:
+        raise CallFailed(f"HTTP {response.status_code} from {tracker.name}: {response.text[:200]}", retryable=False)
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise CallFailed(f"{tracker.name} answered something that is not JSON", retryable=False) from exc
 
 
 def issue_label(tracker: TrackerConfig | None, key: str | None) -> str:
-    """`acme/app#42`; an issue still being created has no key yet."""
+    """`acme/app#42`, `ENG-123`; an issue still being created has no key yet."""
     if tracker is None:
-        return f"#{key}" if key else "new issue"
-    return f"{tracker.repo}#{key}" if key else f"new issue in {tracker.repo}"
+        return key or "new issue"
+    if not key:
+        return f"new issue in {tracker.repo}"
+    return f"{tracker.repo}#{key}" if tracker.type == "github" else key

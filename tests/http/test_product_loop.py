@@ -176,7 +176,7 @@ def test_two_detractors_linked_to_one_issue_are_told_once_when_it_ships(make_app
     assert validate_blocks(view["blocks"]) == []
     wrong = app.submit_view(view, _text(view, InputId.ISSUE_REF, "https://github.com/other/repo/issues/42"), user="U0ANA")
     assert wrong.json()["response_action"] == "errors"
-    assert "other/repo is not a configured tracker" in wrong.json()["errors"][InputId.ISSUE_REF]
+    assert "Not an issue of a configured tracker" in wrong.json()["errors"][InputId.ISSUE_REF]
     linked = app.submit_view(view, _text(view, InputId.ISSUE_REF, "https://github.com/acme/app/issues/42"), user="U0ANA")
     assert linked.status_code == 200 and not linked.content
     _links(app, 1)
@@ -339,7 +339,7 @@ def test_tracker_config_is_validated():
     clash = {**base, "trackers": [{**base["trackers"][0], "name": "generic"}]}
     with pytest.raises(ConfigError, match="also a source's name"):
         make_config(clash, environ=ENVIRON)
-    with pytest.raises(ConfigError, match=r"trackers\[0\].repo"):
+    with pytest.raises(ConfigError, match=r"trackers\[0\]: repo: 'not a repo' is not owner/repo"):
         make_config({**base, "trackers": [{**base["trackers"][0], "repo": "not a repo"}]}, environ=ENVIRON)
     config = make_config(base, environ=ENVIRON)
     assert config.tracker("github").api_base == "https://api.github.com"
