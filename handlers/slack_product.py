@@ -99,68 +99,45 @@ def register(app: App, runtime: Runtime) -> None:
         tell_user(runtime.client, user_id=user_id, channel_id=channel,
                   text="🔗 Linked." if ref else "🔗 Linked; the issue is being created (its link follows in the thread).")
 
-    def tell(body: dict, action: dict, respond, client: WebClient, *, all_of_issue: bool, skip: bool = False) -> None:
+    def tell(body: dict, action: dict, respond, client: WebClient, *, skip: bool = False) -> None:
         try:
             prefix, record_id = parse_item_value(action.get("value", ""))
         except ValueError:
             return
-        if prefix != ("issue" if all_of_issue else "link"):
+        user_id, channel_id = body["user"]["id"], (body.get("channel") or {}).get("id")
+        with runtime.session() as session:
+            targets = flows.ship_targets(session, prefix=prefix, record_id=record_id, user_id=user_id,
+                                         channel_id=channel_id)
+        if targets is None:
             return
-        user_id = body["user"]["id"]
-        channel_id = (body.get("channel") or {}).get("id")
+        # Telling a customer is replying to them: asked per item, outside the transaction, then decided in it.
+        refusals = [reason for item_id in targets.items.values() if (reason := permission_refusal(
+            runtime.session, "reply", item_id=item_id, user_id=user_id, config=runtime.config,
+            directory=runtime.directory))]
         with runtime.session() as session:
-            if all_of_issue:
-                recipients = [user_id] + ([channel_id] if channel_id else [])
-                link_ids, issue_id = product.pending_links(session, issue_id=record_id, recipients=recipients), record_id
-                recipient = next((r for r in recipients if product.pending_links(
-                    session, issue_id=record_id, recipients=[r])), user_id)
-            else:
-                context = flows.ship_link_context(session, record_id)
-                if context is None:
-                    return
-                issue_id, _item_id, recipient = context
-                link_ids = [record_id]
-            items = {link_id: flows.ship_link_context(session, link_id)[1] for link_id in link_ids}
-        # Each customer is this person's to tell only if they may reply on that item (asked outside the transaction).
-        refusals = {link_id: permission_refusal(runtime.session, "reply", item_id=item_id, user_id=user_id,
-                                                config=runtime.config, directory=runtime.directory)
-                    for link_id, item_id in items.items()}
-        allowed = [link_id for link_id in link_ids if not refusals[link_id]]
-        refused = [reason for reason in refusals.values() if reason]
-        now = runtime.now()
-        with runtime.session() as session:
-            allowed = [link_id for link_id in allowed if not check_permission(
-                session, "reply", item_id=items[link_id], user_id=user_id, config=runtime.config,
+            allowed = [link_id for link_id, item_id in targets.items.items() if not check_permission(
+                session, "reply", item_id=item_id, user_id=user_id, config=runtime.config,
                 directory=runtime.directory).reason]
-            if skip:
-                done = sum(product.mark_skipped(session, link_id=link_id, user_id=user_id, now=now)
-                           for link_id in allowed)
-                result = flows.TellResult(done, [])
-            else:
-                result = flows.tell_customers(session, link_ids=allowed, user_id=user_id, config=runtime.config,
-                                              now=now)
-            text, blocks = flows.rendered(session, issue_id=issue_id, recipient=recipient or user_id,
-                                          config=runtime.config)
+            result, text, blocks = flows.apply_ship_choice(session, targets=targets, link_ids=allowed, skip=skip,
+                                                           user_id=user_id, config=runtime.config, now=runtime.now())
         runtime.queued()
         if result.told:
             answer(respond, client, user_id=user_id, text=text, blocks=blocks, replace_original=True)
-        lines = refused[:1] + result.refused
-        if not result.told and not lines:
-            lines = ["Nothing to do: already told or skipped."]
+        lines = refusals[:1] + result.refused or ([] if result.told else ["Nothing to do: already told or skipped."])
         if lines:
             tell_user(client, user_id=user_id, channel_id=channel_id, respond=respond, text="\n".join(lines))
 
     @app.action(ActionId.SHIP_SEND.value)
     def send(ack: Ack, body: dict, action: dict, respond, client) -> None:
         ack()
-        tell(body, action, respond, client, all_of_issue=False)
+        tell(body, action, respond, client)
 
     @app.action(ActionId.SHIP_SEND_ALL.value)
     def send_all(ack: Ack, body: dict, action: dict, respond, client) -> None:
         ack()
-        tell(body, action, respond, client, all_of_issue=True)
+        tell(body, action, respond, client)
 
     @app.action(ActionId.SHIP_SKIP.value)
     def skip(ack: Ack, body: dict, action: dict, respond, client) -> None:
         ack()
-        tell(body, action, respond, client, all_of_issue=False, skip=True)
+        tell(body, action, respond, client, skip=True)

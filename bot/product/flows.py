@@ -134,16 +134,46 @@ def tell_customers(session: Session, *, link_ids: list[int], user_id: str, confi
     return TellResult(told, refused)
 
 
-def ship_link_context(session: Session, link_id: int) -> tuple[int, int, str | None] | None:
-    """(issue id, item id, recipient) of a link, for the handler's permission check and re-render."""
-    link = session.get(IssueLink, link_id)
-    return (link.issue_id, link.item_id, link.notify_to) if link else None
+@dataclass(frozen=True)
+class ShipTargets:
+    """What a Send / Send to all / Skip click acts on: the issue, whose message it is, each link's item."""
+
+    issue_id: int
+    recipient: str
+    items: dict[int, int]  # link id → item id
 
 
-def rendered(session: Session, *, issue_id: int, recipient: str, config: AppConfig) -> tuple[str, list[dict]]:
-    issue = session.get(TrackerIssue, issue_id)
-    text, blocks, _ = shipped_message(session, issue=issue, recipient=recipient, config=config)
-    return text, blocks
+def ship_targets(session: Session, *, prefix: str, record_id: int, user_id: str,
+                 channel_id: str | None) -> ShipTargets | None:
+    """`link:N` (one customer) or `issue:N` (every customer of that issue handed to this person, or to
+    the channel the message is in)."""
+    if prefix == "link":
+        link = session.get(IssueLink, record_id)
+        if link is None or link.notify_to is None:
+            return None
+        return ShipTargets(link.issue_id, link.notify_to, {link.id: link.item_id})
+    if prefix != "issue":
+        return None
+    for recipient in (user_id, channel_id):
+        if recipient:
+            links = session.execute(select(IssueLink.id, IssueLink.item_id).where(
+                IssueLink.id.in_(product.pending_links(session, issue_id=record_id, recipients=[recipient])))).all()
+            if links:
+                return ShipTargets(record_id, recipient, dict(links))
+    return ShipTargets(record_id, user_id, {})
+
+
+def apply_ship_choice(session: Session, *, targets: ShipTargets, link_ids: list[int], skip: bool, user_id: str,
+                      config: AppConfig, now: datetime) -> tuple[TellResult, str, list[dict]]:
+    """Send (or skip) the allowed links, then the message re-rendered with what is done."""
+    if skip:
+        result = TellResult(sum(product.mark_skipped(session, link_id=link_id, user_id=user_id, now=now)
+                                for link_id in link_ids), [])
+    else:
+        result = tell_customers(session, link_ids=link_ids, user_id=user_id, config=config, now=now)
+    issue = session.get(TrackerIssue, targets.issue_id)
+    text, blocks, _ = shipped_message(session, issue=issue, recipient=targets.recipient, config=config)
+    return result, text, blocks
 
 
 # --- the outbox's tracker calls ----------------------------------------------------------------------
