@@ -28,6 +28,7 @@ from bot.followups.close_loop import CallFailed, prepare_call, reply_route, send
 from bot.followups.home import publish_home
 from bot.logs import request_id_var
 from bot.product.flows import perform_tracker_call
+from bot.product.service import linked_issues
 from bot.slack.blocks import ItemView, item_message
 from bot.slack.client import SlackFailure, classify_failure
 from models import FollowUp, Item, OutboxMessage, SlackMessage
@@ -61,7 +62,8 @@ HISTORY_LOOKBACK = timedelta(hours=1)
 _ADDRESS = re.compile(r"\S+@\S+")
 
 
-def item_view(item: Item, follow_up: FollowUp, *, reply_via: str | None = None, can_link: bool = False) -> ItemView:
+def item_view(item: Item, follow_up: FollowUp, *, reply_via: str | None = None, can_link: bool = False,
+              issues: tuple[str, ...] = ()) -> ItemView:
     return ItemView(
         item_id=item.id, kind=item.kind, score=item.score, category=item.category, comment=item.comment,
         source=item.source, team=item.team, received_at=item.received_at, status=follow_up.status,
@@ -72,6 +74,7 @@ def item_view(item: Item, follow_up: FollowUp, *, reply_via: str | None = None, 
         claimed_by=follow_up.claimed_by, claimed_at=follow_up.claimed_at, resolved_by=follow_up.resolved_by,
         resolved_at=follow_up.resolved_at, outcome=follow_up.outcome, follow_up_on=follow_up.follow_up_on,
         snoozed_until=follow_up.snoozed_until, reply_via=reply_via, version=follow_up.version, can_link=can_link,
+        issues=issues,
     )
 
 
@@ -235,8 +238,9 @@ def _deliver_row(factory: sessionmaker[Session], client: WebClient, row_id: int,
         follow_up = session.scalar(select(FollowUp).where(FollowUp.item_id == row.item_id)) if item else None
         posted = session.scalar(select(SlackMessage).where(SlackMessage.item_id == row.item_id)) if item else None
         route = reply_route(item, config) if item and config else None
+        issues = linked_issues(session, item.id, config) if item and config and kind in (POST_ITEM, UPDATE_ITEM) else ()
         view = item_view(item, follow_up, reply_via=route.via if route else None,
-                         can_link=bool(config and config.trackers)) if item and follow_up else None
+                         can_link=bool(config and config.trackers), issues=issues) if item and follow_up else None
         original = session.get(OutboxMessage, payload.get("outbox_id")) if kind == REDACT_MESSAGE else None
         if original is not None:
             original = (original.id, original.channel, original.created_at, dict(original.payload or {}))

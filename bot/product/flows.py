@@ -20,7 +20,7 @@ from bot.schedule.plans import queue_message
 from bot.slack import product_blocks
 from bot.slack.product_blocks import DemandRow, ShipEntry
 from models import Account, IssueLink, Item, TrackerIssue
-from models.product import COMPLETED, ISSUE_CLOSED
+from models.product import COMPLETED
 
 log = logging.getLogger(__name__)
 
@@ -240,11 +240,5 @@ def demand(session: Session, *, config: AppConfig, now: datetime) -> list[Demand
                                                      -len(e["vip"]), -e["detractors"], e["issue"].id))
     return [DemandRow(link=product.issue_link_text(config, e["issue"]), title=e["issue"].title,
                       customers=len(e["customers"]), arr=sum(e["accounts"].values()), vip_accounts=len(e["vip"]),
-                      detractors=e["detractors"], status=_status(e["issue"]),
+                      detractors=e["detractors"], status=product.status_label(e["issue"]),
                       age_days=max(0, (now - e["first"]).days)) for e in ranked]
-
-
-def _status(issue: TrackerIssue) -> str:
-    if issue.state == ISSUE_CLOSED:
-        return "shipped" if issue.state_reason == COMPLETED else "closed, not planned"
-    return "being created" if issue.key is None else "open"

@@ -24,7 +24,7 @@ from bot.product.trackers import IssueFacts, IssueRef, issue_label
 from bot.slack.blocks import thread_note
 from bot.slack.mrkdwn import escaped_truncated, user_mention
 from models import Account, FollowUp, IssueLink, Item, OutboxMessage, TrackerIssue, WebhookEventSeen
-from models.delivery import THREAD_REPLY, TRACKER_CALL
+from models.delivery import THREAD_REPLY, TRACKER_CALL, UPDATE_ITEM
 from models.product import COMPLETED, CREATING, ISSUE_CLOSED, ISSUE_OPEN
 
 CREATE, FETCH = "create", "fetch"
@@ -52,6 +52,26 @@ def issue_link_text(config: AppConfig, issue: TrackerIssue) -> str:
     label = issue_label(tracker, issue.key)
     url = issue_url(tracker, issue)
     return f"<{url}|{escaped_truncated(label, 200)}>" if url else escaped_truncated(label, 200)
+
+
+def status_label(issue: TrackerIssue) -> str:
+    if issue.state == ISSUE_CLOSED:
+        return "shipped" if issue.state_reason == COMPLETED else "closed, not planned"
+    return "being created" if issue.state == CREATING else "open"
+
+
+def linked_issues(session: Session, item_id: int, config: AppConfig) -> tuple[str, ...]:
+    """The item's issues with their live status, for its message: `<url|acme/app#42> (open)`."""
+    issues = session.scalars(select(TrackerIssue).join(IssueLink, IssueLink.issue_id == TrackerIssue.id)
+                             .where(IssueLink.item_id == item_id).order_by(IssueLink.id).limit(5)).all()
+    return tuple(f"{issue_link_text(config, issue)} ({status_label(issue)})" for issue in issues)
+
+
+def refresh_items(session: Session, issue_id: int, now: datetime) -> None:
+    """Re-render the messages of an issue's items (their issue line shows its status)."""
+    for item in _linked_items(session, issue_id):
+        session.add(OutboxMessage(kind=UPDATE_ITEM, item_id=item.id, channel=item.channel, available_at=now,
+                                  created_at=now, payload={"reason": "issue"}))
 
 
 def _thread_reply(session: Session, item: Item, text: str, now: datetime, quote: str | None = None) -> None:
@@ -105,7 +125,13 @@ def link_existing(session: Session, *, item_id: int, ref: IssueRef, user_id: str
         _queue_call(session, ref.tracker, issue.id, FETCH, now)
     _thread_reply(session, item, f"🔗 {user_mention(user_id) or user_id} linked this to "
                                  f"{issue_link_text(config, issue)}", now)
+    _refresh_item(session, item, now)  # its message's issue line
     return LinkResult(True, issue.id)
+
+
+def _refresh_item(session: Session, item: Item, now: datetime) -> None:
+    session.add(OutboxMessage(kind=UPDATE_ITEM, item_id=item.id, channel=item.channel, available_at=now,
+                              created_at=now, payload={"reason": "issue"}))
 
 
 def link_new(session: Session, *, item_id: int, tracker: TrackerConfig, title: str, body: str, user_id: str,
@@ -120,6 +146,7 @@ def link_new(session: Session, *, item_id: int, tracker: TrackerConfig, title: s
     session.flush()
     _add_link(session, issue, item_id, user_id, now)
     _queue_call(session, tracker.name, issue.id, CREATE, now, title=title[:500], body=body[:60000], by=user_id)
+    _refresh_item(session, item, now)
     return LinkResult(True, issue.id)
 
 
@@ -145,10 +172,12 @@ def apply_facts(session: Session, *, issue_id: int, facts: IssueFacts, config: A
             for item in _linked_items(session, issue_id):
                 _thread_reply(session, item, f"🔗 {user_mention(created_by) or 'Someone'} created "
                                              f"{issue_link_text(config, issue)} for this", now)
+            refresh_items(session, issue_id, now)
         return True
     # A fetch fills in the title and url; the state comes from webhooks, which are ordered by the tracker.
     session.execute(update(TrackerIssue).where(TrackerIssue.id == issue_id).values(**values)
                     .execution_options(synchronize_session=False))
+    refresh_items(session, issue_id, now)
     return True
 
 
@@ -185,6 +214,8 @@ def close_issue(session: Session, *, issue: TrackerIssue, reason: str | None, ti
         session.execute(update(TrackerIssue).where(TrackerIssue.id == issue.id, TrackerIssue.shipped_at.is_(None))
                         .values(shipped_at=now).execution_options(synchronize_session=False))
     session.refresh(issue)
+    if changed:
+        refresh_items(session, issue.id, now)
     return changed
 
 
@@ -193,6 +224,8 @@ def reopen_issue(session: Session, *, issue: TrackerIssue, now: datetime) -> boo
                               .values(state=ISSUE_OPEN, state_reason=None, updated_at=now)
                               .execution_options(synchronize_session=False)).rowcount == 1
     session.refresh(issue)
+    if changed:
+        refresh_items(session, issue.id, now)
     return changed
 
 

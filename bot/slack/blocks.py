@@ -84,6 +84,7 @@ class ItemView:
     reply_via: str | None = None
     version: int | None = None  # the follow-up's version (compare-and-set) this message shows
     can_link: bool = False  # an issue tracker is configured: the overflow offers "Link to issue…"
+    issues: tuple[str, ...] = ()  # linked issues with their status, trusted mrkdwn ("<url|acme/app#42> open")
 
 
 # --- small element helpers -------------------------------------------------------------------
@@ -296,6 +297,8 @@ def _context(item: ItemView) -> dict[str, Any]:
         elements.append(_mrkdwn(f"📅 Follow up on {item.follow_up_on:%a %d %b %Y}"))
     if item.snoozed_until:
         elements.append(_mrkdwn(f"😴 Reminders snoozed until {slack_date(item.snoozed_until)}"))
+    if item.issues:
+        elements.append(_mrkdwn(truncate("🔗 " + " · ".join(item.issues), 2000)))
     return {"type": "context", "block_id": "cx_context", "elements": elements}
 
 

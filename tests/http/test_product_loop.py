@@ -217,6 +217,9 @@ def test_two_detractors_linked_to_one_issue_are_told_once_when_it_ships(make_app
         assert ActionId.SHIP_SEND in [e["action_id"] for b in dm["blocks"] if b["type"] == "actions"
                                       for e in b["elements"]]
     assert "Sam Ortiz" not in json.dumps(ana_dm["blocks"])
+    # Each item's message shows the issue with its live status.
+    maya_post = app.fake.message("C0SUCCESS", _post_of(app, "C0SUCCESS", maya)["ts"])
+    assert "<https://github.com/acme/app/issues/42|acme/app#42> (shipped)" in json.dumps(maya_post["blocks"])
     # Both threads say it shipped and who is asked.
     assert any("shipped" in m["text"] for m in app.fake.thread("C0SUCCESS", _post_of(app, "C0SUCCESS", sam)["ts"]))
 
