@@ -274,3 +274,39 @@ def test_canceled_then_reopened_is_reported_without_asking(kind, make_app, api, 
     texts = [m["text"] for m in app.fake.thread("C0SUCCESS", post["ts"])]
     assert any("closed as not planned" in t for t in texts) and any("was reopened" in t for t in texts)
     assert _dm(app, "U0ANA") == [] and mailbox.messages == []
+
+
+MALFORMED = {
+    "github": [b"not json", b"[1, 2]", b'{"action": "closed", "issue": {"number": "42"}}',
+               b'{"action": "closed", "issue": null}', b'{"action": "closed", "issue": {"number": 1e99}}'],
+    "linear": [b'{"type": "Issue", "action": "update", "data": [], "webhookTimestamp": %d}',
+               b'{"type": "Issue", "action": "update", "data": {"identifier": 7}, "webhookTimestamp": %d}',
+               b'{"type": "Issue", "action": "update", "data": {"identifier": "ENG-7", "state": "done"}, '
+               b'"updatedFrom": [], "webhookTimestamp": %d}'],
+    "jira": [b"not json", b'{"webhookEvent": "jira:issue_updated", "issue": []}',
+             b'{"webhookEvent": "jira:issue_updated", "issue": {"key": "ACME-1", "fields": {"status": 3}}, '
+             b'"changelog": {"items": "x"}}'],
+}
+
+
+@pytest.mark.parametrize("kind", ["github", "linear", "jira"])
+def test_signed_but_malformed_events_are_refused_clearly_and_change_nothing(kind, make_app, api, smtp):
+    controller, _ = smtp
+    config = _file_config("jira" if kind == "jira" else "linear", api, controller.port)
+    if kind == "github":
+        config["trackers"] = [{"name": "github", "type": "github", "repo": "acme/app", "token_env": "TRACKER_TOKEN",
+                               "secret_env": "TRACKER_SECRET", "api_url": api.url}]
+    app = make_app(make_config(config, environ=ENVIRON))
+    for raw in MALFORMED[kind]:
+        body = raw % int(time.time() * 1000) if b"%d" in raw else raw
+        digest = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        headers = {"github": {"X-Hub-Signature-256": f"sha256={digest}", "X-GitHub-Event": "issues",
+                              "X-GitHub-Delivery": str(uuid.uuid4())},
+                   "linear": {"Linear-Signature": digest, "Linear-Delivery": str(uuid.uuid4())},
+                   "jira": {"X-Hub-Signature": f"sha256={digest}",
+                            "X-Atlassian-Webhook-Identifier": str(uuid.uuid4())}}[kind]
+        response = app.http.post(f"{app.url}/webhooks/{kind}", content=body, headers=headers)
+        assert response.status_code in (400, 202), (body, response.status_code, response.text)
+        assert response.json().get("error") or response.json().get("status") == "ignored"
+    # No signature at all: 401.
+    assert app.http.post(f"{app.url}/webhooks/{kind}", content=b"{}").status_code == 401
