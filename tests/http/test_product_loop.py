@@ -368,3 +368,26 @@ def _toml(data: dict) -> str:
     lines.append("[email]")
     lines += [f"{k} = {value(v)}" for k, v in email.items()]
     return "\n".join(lines) + "\n"
+
+
+def test_an_unowned_item_is_offered_in_its_team_channel(make_app, github, smtp):
+    controller, mailbox = smtp
+    app = make_app(make_config(_file_config(github, controller.port), environ=ENVIRON))
+    item_id = app.post_webhook({"id": "u-1", "kind": "nps", "score": 1, "comment": "Exports are broken",
+                                "customer": {"email": "ivy@hooli.example", "name": "Ivy Ng"}}).json()["id"]
+    view = _open_link_modal(app, item_id, "C0SUCCESS")
+    app.submit_view(view, _text(view, InputId.ISSUE_REF, "#42"), user="U0ANA")
+    _links(app, 1)
+    before = len(app.posts("C0SUCCESS"))
+    assert _issues_event(app, 42, "closed", "completed").json()["asked"] == 1
+    [offer] = wait_for(lambda: app.posts("C0SUCCESS")[before:], what="the offer in the team channel")
+    assert "Ivy Ng" in json.dumps(offer["blocks"]) and _dm(app, "U0ANA") == []
+    send = next(e for b in offer["blocks"] if b["type"] == "actions" for e in b["elements"]
+                if e["action_id"] == ActionId.SHIP_SEND)
+    app.click(ActionId.SHIP_SEND, send["value"], user="U0DAN", channel="C0SUCCESS", ts=offer["ts"])
+    [mail] = wait_for(lambda: mailbox.messages, what="the e-mail to Ivy")
+    assert mail["to"] == ["ivy@hooli.example"]
+    # The offer now says who told her, and has no Send button left.
+    updated = wait_for(lambda: "Told by" in json.dumps(app.fake.message("C0SUCCESS", offer["ts"])["blocks"]) and
+                       app.fake.message("C0SUCCESS", offer["ts"]), what="the offer re-rendered")
+    assert ActionId.SHIP_SEND not in json.dumps(updated["blocks"])
