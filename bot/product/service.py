@@ -7,6 +7,7 @@ item's person to tell is recorded once (`notified_at`), and each customer is tol
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +22,7 @@ from bot.config import AppConfig, TrackerConfig
 from bot.followups.service import MAX_NOTE_CHARS
 from bot.product.adapters import adapter_for
 from bot.product.trackers import IssueFacts, IssueRef, issue_label
-from bot.slack.blocks import thread_note
+from bot.slack.blocks import is_link_url, thread_note
 from bot.slack.mrkdwn import escaped_truncated, user_mention
 from models import Account, FollowUp, IssueLink, Item, OutboxMessage, TrackerIssue, WebhookEventSeen
 from models.delivery import THREAD_REPLY, TRACKER_CALL, UPDATE_ITEM
@@ -46,12 +47,18 @@ def issue_url(tracker: TrackerConfig | None, issue: TrackerIssue) -> str | None:
     return None
 
 
+def _link(url: str | None, label: str) -> str:
+    """mrkdwn `<url|label>`; a URL that could break out of the link (`|`, `>`, spaces) is left out."""
+    label = escaped_truncated(label, 200)
+    if url and is_link_url(url) and not any(c in url for c in "<>|"):
+        return f"<{url}|{label}>"
+    return label
+
+
 def issue_link_text(config: AppConfig, issue: TrackerIssue) -> str:
     """`<url|acme/app#42>` (mrkdwn), or the plain label while the issue is being created."""
     tracker = config.tracker(issue.tracker)
-    label = issue_label(tracker, issue.key)
-    url = issue_url(tracker, issue)
-    return f"<{url}|{escaped_truncated(label, 200)}>" if url else escaped_truncated(label, 200)
+    return _link(issue_url(tracker, issue), issue_label(tracker, issue.key))
 
 
 def status_label(issue: TrackerIssue) -> str:
@@ -65,6 +72,23 @@ def linked_issues(session: Session, item_id: int, config: AppConfig) -> tuple[st
     issues = session.scalars(select(TrackerIssue).join(IssueLink, IssueLink.issue_id == TrackerIssue.id)
                              .where(IssueLink.item_id == item_id).order_by(IssueLink.id).limit(5)).all()
     return tuple(f"{issue_link_text(config, issue)} ({status_label(issue)})" for issue in issues)
+
+
+_GITHUB_ISSUE_URL = re.compile(r"^https://github\.com/([^/\s]+/[^/\s]+)/issues/(\d+)$")
+
+
+def account_issues(session: Session, account_id: int, limit: int = 5) -> tuple[str, ...]:
+    """The issues an account's feedback is linked to, newest link first, for its VIP card. Labelled from
+    what is stored (the card is built without the configuration): `<url|acme/app#42> (open)`, `ENG-7`."""
+    issues = session.execute(select(TrackerIssue).join(IssueLink, IssueLink.issue_id == TrackerIssue.id)
+                             .join(Item, Item.id == IssueLink.item_id).where(Item.account_id == account_id)
+                             .order_by(IssueLink.id.desc())).scalars().unique().all()[:limit]
+    lines = []
+    for issue in issues:
+        match = _GITHUB_ISSUE_URL.match(issue.url or "")
+        label = f"{match.group(1)}#{match.group(2)}" if match else issue.key or "new issue"
+        lines.append(f"{_link(issue.url, label)} ({status_label(issue)})")
+    return tuple(lines)
 
 
 def refresh_items(session: Session, issue_id: int, now: datetime) -> None:

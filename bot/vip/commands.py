@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import AppConfig
 from bot.followups.commands import message_link
+from bot.product.service import account_issues
 from bot.schedule.plans import queue_message
 from bot.slack.mrkdwn import escape_mrkdwn, escaped_truncated, user_mention
 from bot.slack.vip_blocks import (
@@ -113,6 +114,7 @@ def load_card(session: Session, account: Account, *, now: datetime) -> AccountCa
         all_items_hint=f"`/vip items {_command_name(account.name)}` lists them all",
         comments=tuple((when, comment) for when, comment, _ in comments),
         quoted_items=tuple(sorted({row.item.id for row in open_rows} | {item_id for _, _, item_id in comments})),
+        issues=account_issues(session, account.id),
     )
 
 

@@ -24,7 +24,8 @@ from bot.slack.ids import ActionId, InputId, OverflowChoice, ViewId, item_value,
 from bot.vip.book import AccountRecord, upsert_account
 from models import IssueLink, OutboxMessage, TrackerIssue
 from tests.conftest import TEST_CONFIG, WEBHOOK_SECRET, make_config, wait_for
-from tests.http.test_reply import smtp as smtp  # the local SMTP server fixture
+from tests.http.test_reply import smtp as smtp
+from tests.http.test_vip import _slash_vip  # the local SMTP server fixture
 
 GITHUB_SECRET = "gh-webhook-secret"
 GITHUB_TOKEN = "ghp-test-token"
@@ -220,6 +221,9 @@ def test_two_detractors_linked_to_one_issue_are_told_once_when_it_ships(make_app
     # Each item's message shows the issue with its live status.
     maya_post = app.fake.message("C0SUCCESS", _post_of(app, "C0SUCCESS", maya)["ts"])
     assert "<https://github.com/acme/app/issues/42|acme/app#42> (shipped)" in json.dumps(maya_post["blocks"])
+    # So does the VIP card of Sam's account.
+    card = _slash_vip(app, "globex", user="U0ANA").json()
+    assert "<https://github.com/acme/app/issues/42|acme/app#42> (shipped)" in json.dumps(card["blocks"])
     # Both threads say it shipped and who is asked.
     assert any("shipped" in m["text"] for m in app.fake.thread("C0SUCCESS", _post_of(app, "C0SUCCESS", sam)["ts"]))
 
