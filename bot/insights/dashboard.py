@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -47,6 +47,8 @@ from bot.config import AppConfig
 from bot.followups.commands import message_link
 from bot.followups.triage import triage_order
 from bot.insights.digest import DETRACTOR, PASSIVE, PROMOTER, iso_week_label, local_midnight, nps_score
+from bot.product.flows import demand
+from bot.slack.product_blocks import DemandRow
 from models import Account, FollowUp, FollowUpEvent, Item, SlackMessage, Touch
 from models.followup import CLAIMED, OPEN
 
@@ -372,6 +374,8 @@ class Dashboard:
     open_items: list[OpenItem]     # most urgent first (bot.followups.triage), at most OPEN_ITEMS_LIMIT
     teams: list[TeamRow]
     owners: list[str]              # who the owner filter may name (known_owners)
+    # Linked issues ranked by the filtered items behind them (bot/product); empty without trackers.
+    demand: list[DemandRow] = field(default_factory=list)
 
     @property
     def vip_coverage(self) -> float | None:
@@ -614,6 +618,8 @@ def dashboard_data(session: Session, *, config: AppConfig, team: str | None = No
         sla_breaches=sum(t.sla_breaches for t in teams), vip_total=vip_total, vip_touched=vip_touched,
         themes_split_at=split, themes_rising=rising, themes_falling=falling,
         open_items=_open_items(session, config, filters, now), teams=teams, owners=owners,
+        demand=demand(session, config=config, now=now, scope=item_scope(session, config, filters))
+        if config.trackers else [],
     )
 
 

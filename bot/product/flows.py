@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import AppConfig
@@ -15,7 +15,7 @@ from bot.db import session_scope
 from bot.followups.close_loop import CallFailed, queue_customer_reply, reply_route
 from bot.product import service as product
 from bot.product.adapters import adapter_for
-from bot.product.trackers import Credentials, IssueEvent
+from bot.product.trackers import Credentials, IssueEvent, issue_label
 from bot.schedule.plans import queue_message
 from bot.slack import product_blocks
 from bot.slack.product_blocks import DemandRow, ShipEntry
@@ -217,16 +217,19 @@ def perform_tracker_call(factory: sessionmaker[Session], payload: dict, config: 
 # --- demand ---------------------------------------------------------------------------------------------
 
 
-def demand(session: Session, *, config: AppConfig, now: datetime) -> list[DemandRow]:
-    """Linked issues ranked by the customers behind them, then their accounts' ARR, VIPs and detractors."""
-    rows = session.execute(select(TrackerIssue, Item, Account)
+def demand(session: Session, *, config: AppConfig, now: datetime,
+           scope: list[ColumnElement[bool]] | None = None) -> list[DemandRow]:
+    """Linked issues ranked by the customers behind them, then their accounts' ARR, VIPs and detractors.
+    `scope`: WHERE clauses on the items counted (the dashboard's filters); the default counts them all."""
+    rows = session.execute(select(TrackerIssue, Item, Account, IssueLink.told_at)
                            .join(IssueLink, IssueLink.issue_id == TrackerIssue.id)
                            .join(Item, Item.id == IssueLink.item_id)
-                           .outerjoin(Account, Account.id == Item.account_id)).all()
+                           .outerjoin(Account, Account.id == Item.account_id)
+                           .where(*(scope or ()))).all()
     grouped: dict[int, dict] = {}
-    for issue, item, account in rows:
+    for issue, item, account, told_at in rows:
         entry = grouped.setdefault(issue.id, {"issue": issue, "customers": set(), "accounts": {}, "vip": set(),
-                                              "detractors": 0, "first": item.received_at})
+                                              "detractors": 0, "first": item.received_at, "told": 0})
         entry["customers"].add((item.customer_email or "").lower() or f"item:{item.id}")
         if account is not None:
             entry["accounts"][account.id] = account.arr or 0.0
@@ -235,10 +238,19 @@ def demand(session: Session, *, config: AppConfig, now: datetime) -> list[Demand
         elif item.vip:
             entry["vip"].add(f"item:{item.id}")
         entry["detractors"] += item.category == "detractor"
+        entry["told"] += told_at is not None
         entry["first"] = min(entry["first"], item.received_at)
     ranked = sorted(grouped.values(), key=lambda e: (-len(e["customers"]), -sum(e["accounts"].values()),
                                                      -len(e["vip"]), -e["detractors"], e["issue"].id))
-    return [DemandRow(link=product.issue_link_text(config, e["issue"]), title=e["issue"].title,
-                      customers=len(e["customers"]), arr=sum(e["accounts"].values()), vip_accounts=len(e["vip"]),
-                      detractors=e["detractors"], status=product.status_label(e["issue"]),
-                      age_days=max(0, (now - e["first"]).days)) for e in ranked]
+    result = []
+    for e in ranked:
+        issue: TrackerIssue = e["issue"]
+        tracker = config.tracker(issue.tracker)
+        shipped = issue.shipped_at
+        result.append(DemandRow(
+            link=product.issue_link_text(config, issue), title=issue.title, customers=len(e["customers"]),
+            arr=sum(e["accounts"].values()), vip_accounts=len(e["vip"]), detractors=e["detractors"],
+            status=product.status_label(issue), age_days=max(0, (now - e["first"]).days),
+            url=product.issue_url(tracker, issue), label=issue_label(tracker, issue.key), told=e["told"],
+            days_to_ship=(shipped - e["first"]).total_seconds() / 86400 if shipped else None))
+    return result

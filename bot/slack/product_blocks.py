@@ -117,7 +117,11 @@ class DemandRow:
     vip_accounts: int
     detractors: int
     status: str
-    age_days: int
+    age_days: int  # since its first linked feedback
+    url: str | None = None
+    label: str = ""  # plain text: `acme/app#42`
+    told: int = 0  # customers told it shipped
+    days_to_ship: float | None = None  # from its first linked feedback to shipped
 
 
 def demand_text(rows: list[DemandRow]) -> str:
@@ -135,6 +139,8 @@ def demand_text(rows: list[DemandRow]) -> str:
         if row.detractors:
             figures.append(f"{row.detractors} detractor{'s' if row.detractors != 1 else ''}")
         figures += [row.status, f"{row.age_days} d old"]
+        if row.told:
+            figures.append(f"{row.told} told")
         lines.append(f"{rank}. {row.link}{title} — {' · '.join(figures)}")
     if len(rows) > DEMAND_LIMIT:
         lines.append(f"… and {len(rows) - DEMAND_LIMIT} more.")

@@ -7,8 +7,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import threading
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -29,6 +31,7 @@ from tests.http.test_vip import _slash_vip  # the local SMTP server fixture
 
 GITHUB_SECRET = "gh-webhook-secret"
 GITHUB_TOKEN = "ghp-test-token"
+DASHBOARD_TOKEN = "d" * 40
 
 
 class FakeGitHub:
@@ -255,6 +258,13 @@ def test_two_detractors_linked_to_one_issue_are_told_once_when_it_ships(make_app
     # /cxloop demand ranks the issue with its customers and ARR.
     demand = app.slash("demand", user="U0ANA", channel="C0SUCCESS").json()["text"]
     assert "acme/app#42" in demand and "2 customers" in demand and "$120,000 ARR" in demand and "shipped" in demand
+    # The dashboard's demand table: the issue, its 2 customers, ARR, 1 VIP account (Globex), 1 told, days from feedback to shipped.
+    app.runtime.settings = replace(app.runtime.settings, dashboard_token=DASHBOARD_TOKEN)
+    page = app.http.get(f"{app.url}/dashboard", headers={"Authorization": f"Bearer {DASHBOARD_TOKEN}"})
+    row = re.search(r'<tr data-issue="acme/app#42">(.*?)</tr>', page.text).group(1)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+    assert cells[0] == '<a href="https://github.com/acme/app/issues/42" rel="noreferrer">acme/app#42</a>'
+    assert cells[2:9] == ["2", "120,000", "1", "2", "shipped", "0", "1"] and float(cells[9]) < 1
     # Every Slack message (the claimed item's overflow with "Link to issue…" among them) was accepted.
     with app.runtime.session() as session:
         assert session.scalars(select(OutboxMessage.last_error).where(OutboxMessage.status == "dead")).all() == []
