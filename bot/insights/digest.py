@@ -32,6 +32,7 @@ from bot.common.durations import duration
 from bot.config import TeamConfig
 from bot.followups.commands import message_link
 from bot.followups.triage import ORDER_LABEL, triage_order
+from bot.product.service import team_active_issues
 from bot.slack.mrkdwn import escape_mrkdwn, escaped_truncated, slack_date, truncate, user_mention
 from models import Account, FollowUp, Item, SlackMessage, Touch
 from models.followup import CLAIMED, OPEN, RESOLVED
@@ -589,6 +590,8 @@ class TrendReport:
     vip_total: int
     vip_touched_within_cadence: int
     timezone: str = "UTC"
+    # Open tracker issues the team's feedback is linked to, most customers first (bot.product.service).
+    active_issues: tuple[str, ...] = ()
 
     @property
     def vip_coverage(self) -> float | None:
@@ -653,7 +656,7 @@ def _build_report(session: Session, *, team: TeamConfig, kind: Literal["weekly",
     total, touched = _vip_coverage(session, team, min(periods[-1].end, now))
     return TrendReport(team=team.name, kind=kind, period=period, periods=periods, themes_rising=rising,
                        themes_falling=falling, vip_total=total, vip_touched_within_cadence=touched,
-                       timezone=team.timezone)
+                       timezone=team.timezone, active_issues=team_active_issues(session, team=team.name))
 
 
 def build_weekly_report(session: Session, *, team: TeamConfig, week: str, now: datetime) -> TrendReport:
@@ -736,6 +739,8 @@ def report_message(r: TrendReport) -> tuple[str, list[dict]]:
         _section("cx_report_table", f"```\n{escape_mrkdwn(_table(r))}\n```"),
         _section("cx_report_themes", movers),
         _section("cx_report_vip", f"*VIP coverage:* {escape_mrkdwn(_vip_line(r))}"),
+        *([_section("cx_report_issues", truncate("🐞 *Active issues related to customer feedback:* "
+                                                 + " · ".join(r.active_issues), 2900))] if r.active_issues else []),
         {"type": "context", "block_id": "cx_report_footer", "elements": [{"type": "mrkdwn", "text": truncate(
             f"{unit} in {escape_mrkdwn(r.timezone)}. D/P/P: NPS detractors / passives / promoters. "
             "Claim: median time from arrival to claim of the period's claimed items.", 2000)}]},

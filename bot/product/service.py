@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import String, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -83,12 +83,24 @@ def account_issues(session: Session, account_id: int, limit: int = 5) -> tuple[s
     issues = session.execute(select(TrackerIssue).join(IssueLink, IssueLink.issue_id == TrackerIssue.id)
                              .join(Item, Item.id == IssueLink.item_id).where(Item.account_id == account_id)
                              .order_by(IssueLink.id.desc())).scalars().unique().all()[:limit]
-    lines = []
-    for issue in issues:
-        match = _GITHUB_ISSUE_URL.match(issue.url or "")
-        label = f"{match.group(1)}#{match.group(2)}" if match else issue.key or "new issue"
-        lines.append(f"{_link(issue.url, label)} ({status_label(issue)})")
-    return tuple(lines)
+    return tuple(f"{_stored_link(issue)} ({status_label(issue)})" for issue in issues)
+
+
+def _stored_link(issue: TrackerIssue) -> str:
+    """The issue as mrkdwn from what is stored, for views built without the configuration."""
+    match = _GITHUB_ISSUE_URL.match(issue.url or "")
+    return _link(issue.url, f"{match.group(1)}#{match.group(2)}" if match else issue.key or "new issue")
+
+
+def team_active_issues(session: Session, *, team: str, limit: int = 5) -> tuple[str, ...]:
+    """Open issues the team's feedback is linked to, most customers first: `<url|acme/app#42> (3 customers)`."""
+    customers = func.count(func.distinct(func.coalesce(Item.customer_email, func.cast(Item.id, String))))
+    rows = session.execute(select(TrackerIssue, customers).join(IssueLink, IssueLink.issue_id == TrackerIssue.id)
+                           .join(Item, Item.id == IssueLink.item_id)
+                           .where(Item.team == team, TrackerIssue.state != ISSUE_CLOSED)
+                           .group_by(TrackerIssue.id).order_by(customers.desc(), TrackerIssue.id)
+                           .limit(limit)).all()
+    return tuple(f"{_stored_link(issue)} ({count} customer{'s' if count != 1 else ''})" for issue, count in rows)
 
 
 def refresh_items(session: Session, issue_id: int, now: datetime) -> None:

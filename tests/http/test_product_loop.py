@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -21,6 +22,7 @@ from sqlalchemy import func, select
 
 from bot.cli import main
 from bot.config import ConfigError
+from bot.insights.digest import build_weekly_report, iso_week_label, report_message
 from bot.sandbox.fake_slack import validate_blocks
 from bot.slack.ids import ActionId, InputId, OverflowChoice, ViewId, item_value, overflow_value
 from bot.vip.book import AccountRecord, upsert_account
@@ -322,6 +324,14 @@ def test_create_a_new_issue_from_the_modal_through_the_outbox(make_app, github, 
         assert (issue.key, issue.state) == ("44", "open")
     thread = app.fake.thread("C0SUCCESS", _post_of(app, "C0SUCCESS", item_id)["ts"])
     assert any("acme/app#44" in json.dumps(m["blocks"]) for m in thread)
+    # The team's weekly report lists it among the active issues behind customer feedback.
+    now = app.runtime.now()
+    with app.runtime.session() as session:
+        team = app.runtime.config.team("success")
+        week = iso_week_label(now.astimezone(ZoneInfo(team.timezone)).date())
+        _, blocks = report_message(build_weekly_report(session, team=team, week=week, now=now))
+    assert ("Active issues related to customer feedback:* <https://github.com/acme/app/issues/44|acme/app#44> "
+            "(1 customer)") in json.dumps(blocks)
 
 
 def test_not_planned_and_reopened_are_reported_in_the_thread_without_asking(make_app, github, smtp):
