@@ -1,7 +1,7 @@
 """What the product loop needs from any tracker: an issue reference, an inbound issue event, an API call.
 
-Each tracker type has an adapter module (bot/product/github.py) that verifies and decodes its webhooks
-and builds its API calls; this module holds the shared vocabulary and picks the adapter.
+Each tracker type has an adapter module (github.py, linear.py, jira.py; picked in adapters.py) that
+verifies and decodes its webhooks and makes its API calls; this module holds their shared vocabulary.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ EventAction = Literal["closed", "reopened"]
 @dataclass(frozen=True)
 class IssueRef:
     tracker: str  # the tracker's name in cxloop.toml
-    key: str      # GitHub: the issue number
+    key: str      # GitHub: the issue number; Linear / Jira: ENG-123 / ACME-12
 
 
 @dataclass(frozen=True)
