@@ -415,3 +415,43 @@ def test_an_unowned_item_is_offered_in_its_team_channel(make_app, github, smtp):
     updated = wait_for(lambda: "Told by" in json.dumps(app.fake.message("C0SUCCESS", offer["ts"])["blocks"]) and
                        app.fake.message("C0SUCCESS", offer["ts"]), what="the offer re-rendered")
     assert ActionId.SHIP_SEND not in json.dumps(updated["blocks"])
+
+
+def test_only_who_may_add_notes_may_link_and_only_who_may_reply_may_send(make_app, github, smtp):
+    controller, mailbox = smtp
+    config = _file_config(github, controller.port)
+    config["teams"] = [{**config["teams"][0], "permissions": {"note": ["U0ANA"], "reply": ["U0ANA"]}},
+                       *config["teams"][1:]]
+    app = make_app(make_config(config, environ=ENVIRON))
+    item_id = app.post_webhook({"id": "x-1", "kind": "nps", "score": 2, "comment": "Slow",
+                                "customer": {"email": "zoe@acme.example"}}).json()["id"]
+    view = _open_link_modal(app, item_id, "C0SUCCESS")  # Ana may
+    # Ben's own click is refused before any modal opens; a submission made by hand is refused inside it.
+    post = _post_of(app, "C0SUCCESS", item_id)
+    before = len(app.fake.views())
+    app.click(ActionId.MORE, "", user="U0BEN", channel="C0SUCCESS", ts=post["ts"],
+              selected_option=overflow_value(OverflowChoice.LINK_ISSUE, item_id))
+    wait_for(lambda: any("U0BEN" == e.get("user") for e in app.fake.ephemerals("C0SUCCESS")), what="the refusal")
+    assert len(app.fake.views()) == before
+    refused = app.submit_view(view, _text(view, InputId.ISSUE_REF, "#42"), user="U0BEN")
+    assert refused.json()["response_action"] == "errors"
+    assert "only" in refused.json()["errors"][InputId.ISSUE_REF].lower()
+    with app.runtime.session() as session:
+        assert session.scalar(select(func.count()).select_from(IssueLink)) == 0
+        assert session.scalar(select(func.count()).select_from(TrackerIssue)) == 0
+    # Ana links it; when it ships the unowned item is offered in the channel, where Ben may not send.
+    app.submit_view(view, _text(view, InputId.ISSUE_REF, "#42"), user="U0ANA")
+    _links(app, 1)
+    before = len(app.posts("C0SUCCESS"))
+    assert _issues_event(app, 42, "closed", "completed").json()["asked"] == 1
+    [offer] = wait_for(lambda: app.posts("C0SUCCESS")[before:], what="the offer")
+    send = next(e for b in offer["blocks"] if b["type"] == "actions" for e in b["elements"]
+                if e["action_id"] == ActionId.SHIP_SEND)
+    refusals = len(app.fake.ephemerals("C0SUCCESS"))
+    app.click(ActionId.SHIP_SEND, send["value"], user="U0BEN", channel="C0SUCCESS", ts=offer["ts"])
+    wait_for(lambda: len(app.fake.ephemerals("C0SUCCESS")) > refusals, what="Ben's refusal")
+    app.idle()
+    assert mailbox.messages == []
+    app.click(ActionId.SHIP_SEND, send["value"], user="U0ANA", channel="C0SUCCESS", ts=offer["ts"])
+    [mail] = wait_for(lambda: mailbox.messages, what="Ana's e-mail")
+    assert mail["to"] == ["zoe@acme.example"]
