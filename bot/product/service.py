@@ -210,9 +210,14 @@ def apply_facts(session: Session, *, issue_id: int, facts: IssueFacts, config: A
                                              f"{issue_link_text(config, issue)} for this", now)
             refresh_items(session, issue_id, now)
         return True
-    # A fetch fills in the title and url; the state comes from webhooks, which are ordered by the tracker.
+    # A fetch fills in the title and url. Later states come from webhooks; an issue already closed when it
+    # was linked is recorded as closed (never shipped: nobody is asked to tell anyone about old news).
     session.execute(update(TrackerIssue).where(TrackerIssue.id == issue_id).values(**values)
                     .execution_options(synchronize_session=False))
+    if facts.state == ISSUE_CLOSED:
+        session.execute(update(TrackerIssue).where(TrackerIssue.id == issue_id, TrackerIssue.state == ISSUE_OPEN)
+                        .values(state=ISSUE_CLOSED, state_reason=facts.state_reason)
+                        .execution_options(synchronize_session=False))
     refresh_items(session, issue_id, now)
     return True
 

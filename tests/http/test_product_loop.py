@@ -455,3 +455,25 @@ def test_only_who_may_add_notes_may_link_and_only_who_may_reply_may_send(make_ap
     app.click(ActionId.SHIP_SEND, send["value"], user="U0ANA", channel="C0SUCCESS", ts=offer["ts"])
     [mail] = wait_for(lambda: mailbox.messages, what="Ana's e-mail")
     assert mail["to"] == ["zoe@acme.example"]
+
+
+def test_an_issue_already_closed_when_linked_shows_so_and_asks_nobody(make_app, github, smtp):
+    controller, mailbox = smtp
+    github.issues[43].update(state="closed", state_reason="completed")
+    app = make_app(make_config(_file_config(github, controller.port), environ=ENVIRON))
+    item_id = app.post_webhook({"id": "c-1", "kind": "nps", "score": 3, "comment": "Dark mode",
+                                "customer": {"email": "al@acme.example"}}).json()["id"]
+    view = _open_link_modal(app, item_id, "C0SUCCESS")
+    app.submit_view(view, _text(view, InputId.ISSUE_REF, "https://github.com/acme/app/issues/43"), user="U0ANA")
+    _links(app, 1)
+    wait_for(lambda: any(r["method"] == "GET" for r in github.requests), what="the issue's read")
+    app.idle()
+    with app.runtime.session() as session:
+        issue = session.scalar(select(TrackerIssue))
+        assert (issue.state, issue.state_reason, issue.shipped_at) == ("closed", "completed", None)
+    assert "acme/app#43> (shipped)" in json.dumps(
+        app.fake.message("C0SUCCESS", _post_of(app, "C0SUCCESS", item_id)["ts"])["blocks"])
+    # GitHub's own delivery of that close, arriving late, asks nobody either.
+    assert _issues_event(app, 43, "closed", "completed").json()["status"] == "unchanged"
+    app.idle()
+    assert _dm(app, "U0ANA") == [] and mailbox.messages == []
