@@ -702,6 +702,35 @@ def forget(email: str) -> None:
 
 
 @main.command()
+@click.argument("item_id", type=click.IntRange(1, 2**31 - 1))
+@click.argument("issue")
+def link(item_id: int, issue: str) -> None:
+    """Link item ITEM_ID to an issue of a configured tracker (its URL, `owner/repo#42`, or `42`)."""
+    from bot.db import make_engine, make_session_factory, session_scope
+    from bot.product.adapters import parse_ref
+    from bot.product.service import link_existing
+    from bot.product.trackers import RefError
+    from models.base import utcnow
+
+    settings = _settings()
+    config = _config(settings)
+    try:
+        ref = parse_ref(issue, config)
+    except RefError as exc:
+        _fail(str(exc))
+    engine = make_engine(settings.database_url)
+    _check_migrated(engine)
+    with session_scope(make_session_factory(engine)) as session:
+        result = link_existing(session, item_id=item_id, ref=ref, user_id=_actor(), config=config, now=utcnow())
+        if not result.linked:
+            session.rollback()
+    if not result.linked:
+        _fail(result.reason or "not linked")
+    click.echo(f"Linked item {item_id} to {ref.tracker} issue {ref.key}. The delivery worker reads its title and "
+               "state, and notes the link in the item's thread.")
+
+
+@main.command()
 @click.option("--older-than", "older_than", required=True, metavar="DAYS",
               help="Retention period, e.g. 400d: what was received before that is deleted.")
 @click.option("--include-open", is_flag=True,

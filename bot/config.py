@@ -188,6 +188,45 @@ class SourceConfig(_Strict):
     promoter_min_score: Annotated[int, Field(ge=0, le=10)] = 9
 
 
+# Issue trackers the product loop links feedback to (README "Product loop").
+TRACKER_TYPES = ("github", "linear", "jira")
+# What `repo` holds for each type: a GitHub owner/repo, a Linear team key, a Jira project key.
+TRACKER_REPO_PATTERNS = {"github": r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$",
+                         "linear": r"^[A-Z][A-Z0-9]{0,9}$", "jira": r"^[A-Z][A-Z0-9_]{0,19}$"}
+TRACKER_REPO_HINTS = {"github": "owner/repo, e.g. 'acme/app'", "linear": "a team key, e.g. 'ENG'",
+                      "jira": "a project key, e.g. 'ACME'"}
+DEFAULT_TRACKER_API_URLS = {"github": "https://api.github.com", "linear": "https://api.linear.app"}
+
+
+class TrackerConfig(_Strict):
+    """An issue tracker: its webhooks arrive at POST /webhooks/<name>; its API creates and reads issues."""
+
+    name: Annotated[str, Field(pattern=SLUG)]
+    type: Literal[TRACKER_TYPES]  # type: ignore[valid-type]
+    repo: Annotated[str, Field(min_length=1, max_length=140)]
+    token_env: Annotated[str, Field(pattern=ENV_NAME)]   # API credential
+    secret_env: Annotated[str, Field(pattern=ENV_NAME)]  # the webhook's secret
+    # Jira Cloud: the site (https://acme.atlassian.net) and the e-mail the API token belongs to.
+    site: Annotated[str | None, Field(pattern=r"^https?://")] = None
+    user_env: Annotated[str | None, Field(pattern=ENV_NAME)] = None
+    issue_type: Annotated[str, Field(min_length=1, max_length=60)] = "Task"  # Jira: the type of new issues
+    # Outbound host comes only from here (tests point it at a local fake). Jira: defaults to `site`.
+    api_url: Annotated[str | None, Field(pattern=r"^https?://")] = None
+
+    @model_validator(mode="after")
+    def _per_type(self) -> TrackerConfig:
+        if not re.match(TRACKER_REPO_PATTERNS[self.type], self.repo):
+            raise ValueError(f"repo: {self.repo[:60]!r} is not {TRACKER_REPO_HINTS[self.type]}")
+        if self.type == "jira" and not (self.site and self.user_env):
+            raise ValueError("a jira tracker needs site (https://YOUR.atlassian.net) and user_env (the API "
+                             "token's account e-mail)")
+        return self
+
+    @property
+    def api_base(self) -> str:
+        return (self.api_url or DEFAULT_TRACKER_API_URLS.get(self.type) or self.site or "").rstrip("/")
+
+
 Sentiment = Literal["negative", "neutral", "positive"]
 Category = Literal["detractor", "passive", "promoter"]
 Kind = Literal[KINDS]  # type: ignore[valid-type]
@@ -244,6 +283,7 @@ class FileConfig(_Strict):
     admins: list[Annotated[str, Field(pattern=USER_ID)]] = []
     schedule: ScheduleConfig = ScheduleConfig()
     email: EmailConfig | None = None
+    trackers: list[TrackerConfig] = []
 
     def reference_problems(self, theme_names: set[str]) -> list[str]:
         """Problems between entries (unknown team, duplicates, unknown theme), one per key."""
@@ -256,6 +296,14 @@ class FileConfig(_Strict):
         for index, name in enumerate(source_names):
             if source_names.index(name) != index:
                 problems.append(f"sources[{index}].name: duplicate source {name!r}")
+        tracker_names = [t.name for t in self.trackers]
+        for index, name in enumerate(tracker_names):
+            if tracker_names.index(name) != index:
+                problems.append(f"trackers[{index}].name: duplicate tracker {name!r}")
+            elif name in source_names:
+                # Both receive webhooks at /webhooks/<name>: one name, one sender.
+                problems.append(f"trackers[{index}].name: {name!r} is also a source's name (both would be "
+                                f"POST /webhooks/{name})")
         for index, route in enumerate(self.routes):
             if route.team not in team_names:
                 problems.append(f"routes[{index}].team: unknown team {route.team!r} (teams: {', '.join(team_names)})")
@@ -289,18 +337,25 @@ class AppConfig:
     source_credentials: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     email: EmailConfig | None = None
     email_credentials: Mapping[str, str] = field(default_factory=dict)
+    trackers: tuple[TrackerConfig, ...] = ()
+    # Per tracker: {"secret": webhook secret, "token": API token}.
+    tracker_credentials: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def secret_values(self) -> list[str]:
         """Every secret the config pointed at (webhook secrets, API credentials, SMTP password), to redact."""
         return [*self.source_secrets.values(),
                 *(value for credentials in self.source_credentials.values() for value in credentials.values()),
-                *self.email_credentials.values()]
+                *self.email_credentials.values(),
+                *(value for credentials in self.tracker_credentials.values() for value in credentials.values())]
 
     def team(self, name: str) -> TeamConfig:
         return next(t for t in self.teams if t.name == name)
 
     def source(self, name: str) -> SourceConfig | None:
         return next((s for s in self.sources if s.name == name), None)
+
+    def tracker(self, name: str) -> TrackerConfig | None:
+        return next((t for t in self.trackers if t.name == name), None)
 
     def teams_of(self, user_id: str) -> list[TeamConfig]:
         return [t for t in self.teams if user_id in t.members]
@@ -394,6 +449,22 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None,
                 if not value.strip() and not sandbox:
                     problems.append(f"email.{key}_env: environment variable {variable} is not set")
                 email_credentials[key] = value
+    tracker_credentials: dict[str, dict[str, str]] = {}
+    for index, tracker in enumerate(parsed.trackers):
+        values = {}
+        for key, variable in (("secret", tracker.secret_env), ("token", tracker.token_env),
+                              ("user", tracker.user_env)):
+            if variable is None:
+                continue
+            value = environ.get(variable, "")
+            if not value.strip() and sandbox and key == "secret":
+                value = SANDBOX_WEBHOOK_SECRET
+            if not value.strip() and not sandbox:
+                problems.append(f"trackers[{index}].{key}_env: environment variable {variable} is not set "
+                                f"(the {'webhook secret' if key == 'secret' else 'API credential'} of tracker "
+                                f"{tracker.name!r})")
+            values[key] = value
+        tracker_credentials[tracker.name] = values
     if problems:
         raise ConfigError(problems)
     return AppConfig(
@@ -401,6 +472,7 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None,
         default_team=parsed.default_team or parsed.teams[0].name, themes=themes, path=path,
         source_secrets=secrets, admins=tuple(parsed.admins), schedule=parsed.schedule,
         source_credentials=credentials, email=parsed.email, email_credentials=email_credentials,
+        trackers=tuple(parsed.trackers), tracker_credentials=tracker_credentials,
     )
 
 

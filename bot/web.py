@@ -26,6 +26,7 @@ from bot.runtime import Runtime
 from bot.slack.app import MAX_SLACK_BODY_BYTES, create_bolt_app, dispatch_to_bolt
 from bot.slack.replays import ReplayGuard
 from handlers.dashboard import dashboard_routes
+from handlers.product_webhooks import tracker_routes
 from handlers.webhooks import make_webhook_endpoint
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,8 @@ def create_app(runtime: Runtime, *, worker: DeliveryWorker | None = None, extra_
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
+        # Each tracker's own route comes first: /webhooks/<tracker> (its names never collide with a source's).
+        *tracker_routes(runtime),
         # HEAD: some providers (SurveyMonkey) check the URL answers before they subscribe it.
         Route("/webhooks/{source}", make_webhook_endpoint(runtime, intake_writer, provider_apis), methods=["POST", "HEAD"]),
         # One Request URL for events, interactivity and slash commands, as manifest.yml sets it.

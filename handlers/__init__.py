@@ -12,6 +12,7 @@ from handlers import (
     slack_commands,
     slack_errors,
     slack_events,
+    slack_product,
     slack_shortcuts,
     slack_views,
     slack_vip,
@@ -29,6 +30,7 @@ def register_listeners(bolt_app: App, runtime: Runtime) -> None:
     slack_events.register(app, runtime)    # app_home_opened
     slack_vip.register(app, runtime)       # /vip, the VIP card's buttons and modals
     slack_shortcuts.register(app, runtime) # "Escalate to CX" message shortcut
+    slack_product.register(app, runtime)   # Link to issue modal; Send / Send to all / Skip when an issue ships
     slack_errors.register(bolt_app, runtime)  # the same for failures outside a listener
 
 

@@ -16,6 +16,7 @@ from bot.slack import blocks
 from bot.slack.ids import ActionId, OverflowChoice, parse_item_value, split_version
 from bot.slack.replies import change_reply, claim_reply
 from handlers.slack_events import refresh_home
+from handlers.slack_product import open_link_modal
 from handlers.slack_reply import answer, tell_user
 
 # The overflow choices that open a modal, with the permission it needs: each modal is authorised as it
@@ -146,6 +147,11 @@ def overflow(ack: Ack, body: dict, action: dict, client, respond, runtime: Runti
         unclaim(body, value, respond, runtime)
         return
     decoded = _decode(body, value)
+    if decoded is not None and choice == OverflowChoice.LINK_ISSUE:
+        user_id, channel_id, item_id = decoded
+        open_link_modal(runtime, client, trigger_id=body["trigger_id"], item_id=item_id, user_id=user_id,
+                        channel_id=channel_id, respond=respond)
+        return
     if decoded is None or choice not in MODALS:
         return
     permission, modal = MODALS[choice]

@@ -7,7 +7,8 @@ from models.delivery import MessageQuote, OutboxMessage, SlackMessage
 from models.followup import FollowUp, FollowUpEvent
 from models.item import Item
 from models.job_run import JobRun
+from models.product import IssueLink, TrackerIssue
 from models.slack_request import SlackRequestSeen
 from models.webhook_event import WebhookEventSeen
 
-__all__ = ["Account", "AccountDomain", "AuditEntry", "Base", "Contact", "Touch", "FollowUp", "FollowUpEvent", "Item", "JobRun", "MessageQuote", "OutboxMessage", "SlackMessage", "SlackRequestSeen", "WebhookEventSeen"]
+__all__ = ["Account", "AccountDomain", "AuditEntry", "Base", "Contact", "Touch", "FollowUp", "FollowUpEvent", "IssueLink", "Item", "JobRun", "MessageQuote", "OutboxMessage", "SlackMessage", "SlackRequestSeen", "TrackerIssue", "WebhookEventSeen"]

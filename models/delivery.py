@@ -26,6 +26,7 @@ REDACT_MESSAGE = "redact_message"
 PUBLISH_HOME = "publish_home"
 UPLOAD_FILE = "upload_file"    # a file (e.g. a report's chart) through Slack's external upload flow
 HTTP_CALL = "http_call"        # a call back to a source (Zendesk note, resolved/promoter webhooks)
+TRACKER_CALL = "tracker_call"  # an issue tracker's API (create or read an issue); item_id is NULL
 
 
 class OutboxMessage(Base):

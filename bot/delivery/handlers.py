@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import DEFAULT_LEASE_SECONDS, AppConfig
 from bot.db import session_scope
+from bot.delivery.outbound import CallFailed
 from bot.delivery.outbox import (
     HttpCall,
     Payload,
@@ -30,12 +31,15 @@ from bot.delivery.outbox import (
     PostMessage,
     RedactMessage,
     ThreadReply,
+    TrackerCall,
     UploadFile,
     decode,
 )
-from bot.followups.close_loop import CallFailed, PreparedCall, prepare_call, reply_route, send_call
+from bot.followups.close_loop import PreparedCall, prepare_call, reply_route, send_call
 from bot.followups.home import publish_home
 from bot.logs import request_id_var
+from bot.product.flows import perform_tracker_call
+from bot.product.service import linked_issues
 from bot.slack.blocks import ItemView, item_message
 from bot.slack.client import SlackFailure, classify_failure
 from models import FollowUp, Item, OutboxMessage, SlackMessage
@@ -51,6 +55,7 @@ from models.delivery import (
     REDACT_THREAD,
     SENT,
     THREAD_REPLY,
+    TRACKER_CALL,
     UPDATE_ITEM,
     UPLOAD_FILE,
 )
@@ -68,7 +73,8 @@ HISTORY_LOOKBACK = timedelta(hours=1)
 _ADDRESS = re.compile(r"\S+@\S+")
 
 
-def item_view(item: Item, follow_up: FollowUp, *, reply_via: str | None = None) -> ItemView:
+def item_view(item: Item, follow_up: FollowUp, *, reply_via: str | None = None, can_link: bool = False,
+              issues: tuple[str, ...] = ()) -> ItemView:
     return ItemView(
         item_id=item.id, kind=item.kind, score=item.score, category=item.category, comment=item.comment,
         source=item.source, team=item.team, received_at=item.received_at, status=follow_up.status,
@@ -78,7 +84,8 @@ def item_view(item: Item, follow_up: FollowUp, *, reply_via: str | None = None) 
         themes=tuple(item.themes or ()), tags=tuple(item.tags or ()), url=item.url, route_name=item.route_name,
         claimed_by=follow_up.claimed_by, claimed_at=follow_up.claimed_at, resolved_by=follow_up.resolved_by,
         resolved_at=follow_up.resolved_at, outcome=follow_up.outcome, follow_up_on=follow_up.follow_up_on,
-        snoozed_until=follow_up.snoozed_until, reply_via=reply_via, version=follow_up.version,
+        snoozed_until=follow_up.snoozed_until, reply_via=reply_via, version=follow_up.version, can_link=can_link,
+        issues=issues,
     )
 
 
@@ -282,7 +289,10 @@ def _load_item(session: Session, d: Delivery) -> ItemState:
     follow_up = session.scalar(select(FollowUp).where(FollowUp.item_id == d.item_id)) if item else None
     posted = session.scalar(select(SlackMessage).where(SlackMessage.item_id == d.item_id)) if item else None
     route = reply_route(item, d.config) if item and d.config else None
-    view = item_view(item, follow_up, reply_via=route.via if route else None) if item and follow_up else None
+    issues = linked_issues(session, item.id, d.config) if item and d.config and d.kind in (POST_ITEM, UPDATE_ITEM) \
+        else ()
+    view = item_view(item, follow_up, reply_via=route.via if route else None,
+                     can_link=bool(d.config and d.config.trackers), issues=issues) if item and follow_up else None
     post_state = None
     if d.kind != POST_ITEM and posted is None and item is not None:
         post_state = session.scalar(select(OutboxMessage.status).where(
@@ -424,6 +434,16 @@ def _send_http_call(d: Delivery, call: PreparedCall | CallFailed) -> DeliveryOut
     return d.finish("sent")
 
 
+def _send_tracker_call(d: Delivery, _: None) -> DeliveryOutcome:
+    assert isinstance(d.payload, TrackerCall)
+    try:
+        note = perform_tracker_call(d.factory, d.payload.to_json(), d.config, d.clock())
+    except CallFailed as exc:
+        log.warning("outbox row %s (%s) failed: %s", d.row_id, d.channel, exc)
+        return d.fail(SlackFailure("transient" if exc.retryable else "permanent", str(exc)[:500]))
+    return d.finish("sent", note=note)
+
+
 HANDLERS: dict[str, Handler] = {
     POST_ITEM: Handler(_send_post_item, load=_load_item),
     UPDATE_ITEM: Handler(_send_update_item, load=_load_item),
@@ -434,6 +454,7 @@ HANDLERS: dict[str, Handler] = {
     UPLOAD_FILE: Handler(_send_upload_file),
     REDACT_MESSAGE: Handler(_send_redact_message, load=_load_original),
     HTTP_CALL: Handler(_send_http_call, load=_prepare_http_call, slack=False),
+    TRACKER_CALL: Handler(_send_tracker_call, slack=False),
 }
 
 

@@ -28,6 +28,15 @@ import httpx
 from bot.config import AppConfig, SourceConfig
 from bot.intake.providers.base import ProviderUnavailable
 
+
+class CallFailed(Exception):
+    """A call to another service failed. retryable: a 429/5xx or a network error; otherwise the target refused the call for good."""
+
+    def __init__(self, message: str, *, retryable: bool):
+        super().__init__(message)
+        self.retryable = retryable
+
+
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 USER_AGENT = "cxloop (+https://github.com/cxloop/cxloop)"
 

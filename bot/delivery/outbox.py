@@ -31,6 +31,7 @@ from models.delivery import (
     REDACT_THREAD,
     SENT,
     THREAD_REPLY,
+    TRACKER_CALL,
     UPDATE_ITEM,
     UPLOAD_FILE,
 )
@@ -144,11 +145,31 @@ class HttpCall(_Payload):
         return f"http:{source}"
 
 
+
+@dataclass(frozen=True)
+class TrackerCall(_Payload):
+    """A call to an issue tracker (bot/product/flows.py): fetch a linked issue, or create one. The row's
+    channel is `tracker:<name>`; the credentials are read from the configuration when the call is made."""
+    kind: ClassVar[str] = TRACKER_CALL
+    purpose: str
+    tracker: str
+    issue_id: int
+    title: str | None = None  # a new issue's, prefilled from the feedback
+    body: str | None = None
+    by: str | None = None     # who asked for it
+
+    @staticmethod
+    def channel_for(tracker: str) -> str:
+        return f"tracker:{tracker}"
+
+
 Payload = PostItem | UpdateItem | ThreadReply | PostMessage | UploadFile | RedactThread | RedactMessage | \
-    PublishHome | HttpCall
+    PublishHome | HttpCall | TrackerCall
+
 
 PAYLOADS: dict[str, type[_Payload]] = {cls.kind: cls for cls in (
-    PostItem, UpdateItem, ThreadReply, PostMessage, UploadFile, RedactThread, RedactMessage, PublishHome, HttpCall)}
+    PostItem, UpdateItem, ThreadReply, PostMessage, UploadFile, RedactThread, RedactMessage, PublishHome, HttpCall,
+    TrackerCall)}
 KINDS: tuple[str, ...] = tuple(PAYLOADS)
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from bot.common.email_address import email_or_none
 from bot.common.signing import sign_webhook
 from bot.config import AppConfig, SourceConfig
-from bot.delivery.outbound import TIMEOUT, USER_AGENT, api_auth
+from bot.delivery.outbound import TIMEOUT, USER_AGENT, CallFailed, api_auth
 from bot.delivery.outbox import HttpCall, enqueue
 from bot.followups.service import log_reply
 from bot.schedule.ledger import claim_run
@@ -34,14 +34,6 @@ from models import FollowUp, Item
 ZENDESK_NOTE, RESOLVED_WEBHOOK, PROMOTER = "zendesk_note", "resolved_webhook", "promoter"
 ZENDESK_REPLY, INTERCOM_REPLY, EMAIL_REPLY = "zendesk_reply", "intercom_reply", "email_reply"
 REPLY_MAX_CHARS = 2900
-
-
-class CallFailed(Exception):
-    """retryable: a 429/5xx or a network error; otherwise the target refused the call for good."""
-
-    def __init__(self, message: str, *, retryable: bool):
-        super().__init__(message)
-        self.retryable = retryable
 
 
 def _queue(session: Session, item: Item, purpose: str, now: datetime, *, text: str | None = None,

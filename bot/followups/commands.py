@@ -15,9 +15,11 @@ from bot.config import AppConfig
 from bot.followups import triage
 from bot.followups.queries import claimed_by, listed, most_urgent, unclaimed
 from bot.insights.stats import nps
+from bot.product.queries import demand
 from bot.schedule.plans import last_workday_end
 from bot.slack.links import message_link
 from bot.slack.mrkdwn import escaped_truncated, slack_date, user_mention
+from bot.slack.product_blocks import demand_text
 from models import FollowUp, Item, SlackMessage
 from models.followup import CLAIMED, OPEN, RESOLVED
 
@@ -27,6 +29,7 @@ HELP = """*cxloop* — close the loop on customer feedback
 • `/cxloop mine` — your open claims, most urgent first
 • `/cxloop open [filters]` — unclaimed items of this channel's team, most urgent first (`/cxloop open help`)
 • `/cxloop stats [7d|30d]` — NPS, responses by category, open / claimed / resolved
+• `/cxloop demand` — linked issues ranked by the customers and ARR behind them
 • `/cxloop help` — this help"""
 
 # Words `/cxloop open` takes for a band (plural or singular), and the bands each selects.
@@ -244,6 +247,8 @@ def run_cxloop_command(session: Session, *, text: str, user_id: str, channel_id:
     if name == "stats":
         return stats(session, config=config, channel_id=channel_id, period=(words[1] if len(words) > 1 else "7d"),
                      now=now)
+    if name == "demand":
+        return demand_text(demand(session, config=config, now=now))
     if name == "help":
         return HELP
     return f"I don't know `{escaped_truncated(name, 30)}`.\n\n{HELP}"

@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -60,7 +60,9 @@ from bot.insights.stats import (
     sla_breached,
     vip_coverage,
 )
+from bot.product.queries import demand
 from bot.slack.links import message_link
+from bot.slack.product_blocks import DemandRow
 from models import Account, FollowUp, FollowUpEvent, Item, SlackMessage, Touch
 
 DEFAULT_WEEKS = 12
@@ -382,6 +384,8 @@ class Dashboard:
     open_items: list[OpenItem]     # most urgent first (bot.followups.triage), at most OPEN_ITEMS_LIMIT
     teams: list[TeamRow]
     owners: list[str]              # who the owner filter may name (known_owners)
+    # Linked issues ranked by the filtered items behind them (bot/product); empty without trackers.
+    demand: list[DemandRow] = field(default_factory=list)
 
     @property
     def vip_coverage(self) -> float | None:
@@ -569,6 +573,8 @@ def dashboard_data(session: Session, *, config: AppConfig, team: str | None = No
         vip_as_of=coverage.as_of,
         themes_split_at=split, themes_rising=rising, themes_falling=falling,
         open_items=_open_items(session, config, filters, now), teams=teams, owners=owners,
+        demand=demand(session, config=config, now=now, scope=item_scope(session, config, filters))
+        if config.trackers else [],
     )
 
 

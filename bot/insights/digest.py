@@ -56,6 +56,7 @@ from bot.insights.stats import (
     nps_score,
     vip_coverage,
 )
+from bot.product.service import team_active_issues
 from bot.slack.links import message_link
 from bot.slack.mrkdwn import escape_mrkdwn, escaped_truncated, slack_date, truncate, user_mention
 from models import FollowUp, Item, SlackMessage
@@ -511,6 +512,8 @@ class TrendReport:
     vip_touched_within_cadence: int
     timezone: str = "UTC"
     vip_as_of: datetime | None = None
+    # Open tracker issues the team's feedback is linked to, most customers first (bot.product.service).
+    active_issues: tuple[str, ...] = ()
 
     @property
     def vip_coverage(self) -> float | None:
@@ -555,7 +558,8 @@ def _build_report(session: Session, *, team: TeamConfig, kind: Literal["weekly",
     coverage = vip_coverage(session, owners=list(team.members) or None, as_of=min(periods[-1].end, now))
     return TrendReport(team=team.name, kind=kind, period=period, periods=periods, themes_rising=rising,
                        themes_falling=falling, vip_total=coverage.total, vip_touched_within_cadence=coverage.touched,
-                       timezone=team.timezone, vip_as_of=coverage.as_of)
+                       timezone=team.timezone, vip_as_of=coverage.as_of,
+                       active_issues=team_active_issues(session, team=team.name))
 
 
 def build_weekly_report(session: Session, *, team: TeamConfig, week: str, now: datetime) -> TrendReport:
@@ -645,6 +649,8 @@ def report_message(r: TrendReport) -> tuple[str, list[dict]]:
         _section("cx_report_table", f"```\n{escape_mrkdwn(_table(r))}\n```"),
         _section("cx_report_themes", movers),
         _section("cx_report_vip", f"*VIP coverage:* {escape_mrkdwn(_vip_line(r))}"),
+        *([_section("cx_report_issues", truncate("🐞 *Active issues related to customer feedback:* "
+                                                 + " · ".join(r.active_issues), 2900))] if r.active_issues else []),
         {"type": "context", "block_id": "cx_report_footer", "elements": [{"type": "mrkdwn", "text": truncate(
             f"{unit} in {escape_mrkdwn(r.timezone)}. D/P/P: NPS detractors / passives / promoters. "
             "Claim: median time from arrival to claim over the items claimed in the period.", 2000)}]},

@@ -149,6 +149,25 @@ def _team_table(d: Dashboard) -> str:
             f"<tbody>{rows}</tbody></table></section>")
 
 
+def _demand_table(d: Dashboard, config: AppConfig) -> str:
+    """Linked issues by the filtered feedback behind them (README "Product loop")."""
+    if not config.trackers:
+        return ""
+    rows = "".join(
+        f'<tr data-issue="{esc(r.label)}"><td>'
+        + (f'<a href="{esc(r.url)}" rel="noreferrer">{esc(r.label)}</a>' if r.url else esc(r.label))
+        + f'</td><td>{esc(r.title or "")}</td><td class="n">{r.customers:,}</td><td class="n">{r.arr:,.0f}</td>'
+        f'<td class="n">{r.vip_accounts:,}</td><td class="n">{r.detractors:,}</td><td>{esc(r.status)}</td>'
+        f'<td class="n">{r.age_days:,}</td><td class="n">{r.told:,}</td>'
+        f'<td class="n">{"" if r.days_to_ship is None else f"{r.days_to_ship:.1f}"}</td></tr>' for r in d.demand)
+    note = "" if d.demand else '<p class="muted">No feedback in this range is linked to an issue.</p>'
+    return ('<section><h2>Demand: linked issues</h2><p class="muted">By customers behind each issue, then ARR, '
+            f'VIP accounts and detractors, among the filtered items.</p>{note}<table id="demand"><thead><tr>'
+            '<th>Issue</th><th>Title</th><th class="n">Customers</th><th class="n">ARR</th><th class="n">VIP</th>'
+            '<th class="n">Detractors</th><th>Status</th><th class="n">Age (days)</th><th class="n">Told</th>'
+            f'<th class="n">Days to ship</th></tr></thead><tbody>{rows}</tbody></table></section>')
+
+
 def _open_table(d: Dashboard, names: Mapping[str, str]) -> str:
     tz = d.filters.timezone
     rows = []
@@ -254,7 +273,8 @@ def render_dashboard(d: Dashboard, config: AppConfig, names: Mapping[str, str] |
             f'<span class="range">{f.start.isoformat()} – {f.end.isoformat()} ({esc(f.timezone)})</span></header>'
             f'<main>{form}{_applied(d, names)}<p class="muted">As of {esc(_local(d.now, f.timezone))} {esc(f.timezone)}. '
             f"Age buckets: {esc(', '.join(label for label, _ in AGE_BUCKETS))}.</p>"
-            f"{_figures(d)}{_charts(d)}{_team_table(d)}{_open_table(d, names)}{_notes(d, config)}</main></body></html>")
+            f"{_figures(d)}{_charts(d)}{_team_table(d)}{_demand_table(d, config)}{_open_table(d, names)}"
+            f"{_notes(d, config)}</main></body></html>")
 
 
 def render_message(title: str, message: str, hint: str = "") -> str:

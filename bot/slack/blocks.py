@@ -83,6 +83,8 @@ class ItemView:
     # How a reply would reach the customer ("Zendesk", "Intercom", "e-mail"), or None: no Reply button.
     reply_via: str | None = None
     version: int | None = None  # the follow-up's version (compare-and-set) this message shows
+    can_link: bool = False  # an issue tracker is configured: the overflow offers "Link to issue…"
+    issues: tuple[str, ...] = ()  # linked issues with their status, trusted mrkdwn ("<url|acme/app#42> open")
 
 
 # --- small element helpers -------------------------------------------------------------------
@@ -237,12 +239,19 @@ def _overflow(item: ItemView) -> dict[str, Any]:
         ]
         if item.status == "claimed":
             choices.insert(0, OverflowChoice.UNCLAIM)
+    if item.can_link:
+        if len(choices) == 5:
+            # Slack allows 5 options. Snoozing only quiets the SLA nudges of *unclaimed* items
+            # (bot/schedule/reminders.py), so on a claimed item it gives way to linking.
+            choices.remove(OverflowChoice.SNOOZE)
+        choices.append(OverflowChoice.LINK_ISSUE)
     labels = {
         OverflowChoice.UNCLAIM: "Unclaim",
         OverflowChoice.REASSIGN: "Reassign…",
         OverflowChoice.NOTE: "Add note",
         OverflowChoice.FOLLOW_UP: "Follow up on…",
         OverflowChoice.SNOOZE: "Snooze reminders",
+        OverflowChoice.LINK_ISSUE: "Link to issue…",
     }
     return {
         "type": "overflow",
@@ -288,6 +297,8 @@ def _context(item: ItemView) -> dict[str, Any]:
         elements.append(_mrkdwn(f"📅 Follow up on {item.follow_up_on:%a %d %b %Y}"))
     if item.snoozed_until:
         elements.append(_mrkdwn(f"😴 Reminders snoozed until {slack_date(item.snoozed_until)}"))
+    if item.issues:
+        elements.append(_mrkdwn(truncate("🔗 " + " · ".join(item.issues), 2000)))
     return {"type": "context", "block_id": "cx_context", "elements": elements}
 
 

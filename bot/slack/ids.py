@@ -26,6 +26,10 @@ class ActionId(StrEnum):
     FOLLOW_UP_PICK = "cx_follow_up_pick"  # open the date picker
     VIP_SNOOZE = "cx_vip_snooze"  # no check-in reminder for this account for a week
     REPLY = "cx_reply"  # reply to the customer (through the source, or by e-mail)
+    # A linked issue shipped: tell the customer (the drafted reply), all of this person's, or skip one.
+    SHIP_SEND = "cx_ship_send"
+    SHIP_SEND_ALL = "cx_ship_send_all"
+    SHIP_SKIP = "cx_ship_skip"
 
 
 class ShortcutId(StrEnum):
@@ -38,6 +42,7 @@ class OverflowChoice(StrEnum):
     NOTE = "note"
     FOLLOW_UP = "follow_up"
     SNOOZE = "snooze"
+    LINK_ISSUE = "link_issue"
 
 
 class ViewId(StrEnum):
@@ -50,6 +55,7 @@ class ViewId(StrEnum):
     VIP_OWNER = "cx_vip_owner_modal"
     ESCALATE = "cx_escalate_modal"
     REPLY = "cx_reply_modal"
+    LINK_ISSUE = "cx_link_issue_modal"
 
 
 # Inputs inside modals: block ids and action ids, read back from view.state.values.
@@ -66,6 +72,10 @@ class InputId(StrEnum):
     SEVERITY = "severity"
     TEAM = "team"
     REPLY_TEXT = "reply_text"
+    ISSUE_REF = "issue_ref"
+    ISSUE_TITLE = "issue_title"
+    ISSUE_BODY = "issue_body"
+    TRACKER = "tracker"
 
 
 OUTCOMES: dict[str, str] = {

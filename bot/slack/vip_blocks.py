@@ -100,6 +100,8 @@ class AccountCard:
     open_count: int | None = None
     # Where a cut list can be read whole, e.g. "`/vip items acme`" (mrkdwn, already escaped).
     all_items_hint: str | None = None
+    # Issues the account's feedback is linked to, with their status: trusted mrkdwn (bot.product.service).
+    issues: tuple[str, ...] = ()
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -338,6 +340,8 @@ def account_card(card: AccountCard, *, shareable: bool = True) -> list[Block]:
     if scores:
         blocks.append(_section("vip_scores", scores))
     blocks += _item_blocks(card)
+    if card.issues:
+        blocks.append(_section("vip_issues", truncate("🔗 *Linked issues:* " + " · ".join(card.issues), 3000)))
     blocks += _comment_blocks(card.comments)
     blocks.append(_card_actions(card, shareable))
     context = [f"Account #{card.account_id}"]

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.common.labels import item_label
 from bot.config import AppConfig
+from bot.product.service import account_issues
 from bot.schedule.plans import queue_message
 from bot.slack.links import message_link
 from bot.slack.mrkdwn import escape_mrkdwn, escaped_truncated, user_mention
@@ -118,6 +119,7 @@ def load_card(session: Session, account: Account, *, now: datetime) -> AccountCa
         all_items_hint=f"`/vip items {_command_name(account.name)}` lists them all",
         comments=tuple((when, comment) for when, comment, _ in comments),
         quoted_items=tuple(sorted({row.item.id for row in open_rows} | {item_id for _, _, item_id in comments})),
+        issues=account_issues(session, account.id),
     )
 
 

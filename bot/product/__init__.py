@@ -1,0 +1,1 @@
+"""The product loop: link feedback to tracker issues, rank demand, tell customers when an issue ships."""
