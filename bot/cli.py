@@ -706,11 +706,11 @@ def forget(email: str) -> None:
 @click.argument("issue")
 def link(item_id: int, issue: str) -> None:
     """Link item ITEM_ID to an issue of a configured tracker (its URL, `owner/repo#42`, or `42`)."""
-    from bot.db import make_engine, make_session_factory, session_scope
-    from bot.product.adapters import parse_ref
-    from bot.product.service import link_existing
-    from bot.product.trackers import RefError
-    from models.base import utcnow
+    from bot.db import make_engine, make_session_factory, session_scope  # lazy: CLI sub-command
+    from bot.product.adapters import parse_ref  # lazy: CLI sub-command
+    from bot.product.service import link_existing  # lazy: CLI sub-command
+    from bot.product.trackers import RefError  # lazy: CLI sub-command
+    from models.base import utcnow  # lazy: CLI sub-command
 
     settings = _settings()
     config = _config(settings)
