@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.common.vocabulary import DEFAULT_THEMES, KINDS
+from bot.common.vocabulary import DEFAULT_THEMES, KINDS, SentimentWords
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///cxloop.db"
@@ -184,7 +184,7 @@ class SourceConfig(_Strict):
     promoter_min_score: Annotated[int, Field(ge=0, le=10)] = 9
 
 
-Sentiment = Literal["negative", "neutral", "positive"]
+Sentiment = Literal["negative", "neutral", "positive", "mixed", "not_analysed"]
 Category = Literal["detractor", "passive", "promoter"]
 Kind = Literal[KINDS]  # type: ignore[valid-type]
 
@@ -230,12 +230,31 @@ class RouteConfig(_Strict):
     mention: Annotated[str | None, Field(pattern=MENTION_ID)] = None
 
 
+# A team's own sentiment words, in the theme keyword syntax ("crash*" a prefix, phrases on word boundaries).
+SentimentKeyword = Annotated[str, Field(min_length=1, max_length=100, pattern=r"[^\W_]")]
+
+
+class SentimentSection(_Strict):
+    """[sentiment]: words that decide before the built-in lexicon, e.g. negative = ["escalated to legal"]."""
+
+    negative: Annotated[list[SentimentKeyword], Field(max_length=500)] = []
+    positive: Annotated[list[SentimentKeyword], Field(max_length=500)] = []
+
+    @model_validator(mode="after")
+    def _not_both(self) -> SentimentSection:
+        both = {k.strip().casefold() for k in self.negative} & {k.strip().casefold() for k in self.positive}
+        if both:
+            raise ValueError(f"listed as both negative and positive: {', '.join(sorted(both))}")
+        return self
+
+
 class FileConfig(_Strict):
     teams: Annotated[list[TeamConfig], Field(min_length=1)]
     sources: list[SourceConfig] = []
     routes: list[RouteConfig] = []
     default_team: str | None = None
     themes: dict[str, list[str]] | None = None
+    sentiment: SentimentSection = SentimentSection()
     # Slack user ids allowed to edit the VIP book from Slack (/vip add, /vip owner, Assign owner).
     admins: list[Annotated[str, Field(pattern=USER_ID)]] = []
     schedule: ScheduleConfig = ScheduleConfig()
@@ -285,6 +304,8 @@ class AppConfig:
     source_credentials: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     email: EmailConfig | None = None
     email_credentials: Mapping[str, str] = field(default_factory=dict)
+    # [sentiment]: the team's own negative / positive words.
+    sentiment_words: SentimentWords = field(default_factory=SentimentWords)
 
     def secret_values(self) -> list[str]:
         """Every secret the config pointed at (webhook secrets, API credentials, SMTP password), to redact."""
@@ -414,6 +435,8 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None,
         default_team=parsed.default_team or parsed.teams[0].name, themes=themes, path=path,
         source_secrets=secrets, admins=tuple(parsed.admins), schedule=parsed.schedule,
         source_credentials=credentials, email=parsed.email, email_credentials=email_credentials,
+        sentiment_words=SentimentWords(negative=tuple(parsed.sentiment.negative),
+                                       positive=tuple(parsed.sentiment.positive)),
     )
 
 

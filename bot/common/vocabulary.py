@@ -146,6 +146,10 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 
+# Sentiment labels as people read them (the stored value is the key).
+SENTIMENT_DISPLAY: dict[str, str] = {"negative": "Negative", "neutral": "Neutral", "positive": "Positive",
+                                     "mixed": "Mixed", "not_analysed": "Not analysed (language)"}
+
 # Themes that name a problem: a keyword right after a denial ("no bugs", "never crashes", "without any
 # downtime", "not cancelling") does not count. Topic themes (billing, docs, support, …) keep the match:
 # "no docs" or "can't export" is still about docs or export.

@@ -66,6 +66,7 @@ def item_view(item: Item, follow_up: FollowUp, *, reply_via: str | None = None) 
         customer_name=item.customer_name, customer_email=item.customer_email, account_name=item.account_name,
         plan=item.plan, segment=item.segment, vip=item.vip, subject=item.subject, priority=item.priority,
         sentiment_label=item.sentiment_label, sentiment_polarity=item.sentiment_polarity,
+        sentiment_reason=item.sentiment_reason, theme_matches=tuple((item.theme_matches or {}).items()),
         themes=tuple(item.themes or ()), tags=tuple(item.tags or ()), url=item.url, route_name=item.route_name,
         claimed_by=follow_up.claimed_by, claimed_at=follow_up.claimed_at, resolved_by=follow_up.resolved_by,
         resolved_at=follow_up.resolved_at, outcome=follow_up.outcome, follow_up_on=follow_up.follow_up_on,

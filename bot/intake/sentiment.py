@@ -151,15 +151,6 @@ def label_for(polarity: float) -> SentimentLabel:
     return "neutral"
 
 
-def display_label(label: str | None, reason: str | None = None) -> str:
-    """What a person reads: "Not analysed (language)", "Mixed", "Negative"."""
-    if not label:
-        return ""
-    if label == "not_analysed":
-        return "Not analysed (language)"
-    return label.capitalize()
-
-
 @lru_cache(maxsize=1)
 def _vader() -> SentimentIntensityAnalyzer:
     return SentimentIntensityAnalyzer()
