@@ -79,8 +79,8 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
     "performance": (
         "slow", "slower", "slowly", "slowness", "sluggish", "lag", "lags", "laggy", "lagging",
         "latency", "load time", "loading time", "takes forever", "took forever", "performance", "speed",
-        "fast", "faster", "timeout", "timeouts", "timed out", "hangs", "hanging", "battery", "drains",
-        "memory", "cpu", "takes ages", "takes too long", "responsive",
+        "fast", "faster", "timeout", "timeouts", "timed out", "times out", "time out", "hangs", "hanging",
+        "battery", "drains", "memory", "cpu", "takes ages", "takes too long", "responsive",
     ),
     "reliability": (
         "outage*", "downtime", "went down", "is down", "was down", "been down", "goes down", "down again",

@@ -211,6 +211,12 @@ def _pattern_hits(tokens: list[str]) -> list[tuple[int, str]]:
     return found
 
 
+def _praise_pattern_hits(tokens: list[str]) -> list[tuple[int, str]]:
+    """ "can't thank them enough", "cannot recommend this team enough": a denial that praises."""
+    return [(index, f"{token} … enough") for index, token in enumerate(tokens)
+            if token in _INABILITY and "enough" in tokens[index + 1:index + 6]]
+
+
 def _strong_words(tokens: list[str], sign: int, limit: int = 2) -> list[str]:
     """The lexicon words that pull hardest towards `sign`, negation applied ("not good")."""
     scored = []
@@ -241,9 +247,10 @@ class _Reading:
 
 def _read(text: str, tokens: list[str], team: tuple[KeywordIndex[None], KeywordIndex[None]] | None) -> _Reading:
     complaint_cues, praise_cues = _builtin()
-    praise_hits = _hits(tokens, praise_cues, deny=False)
+    praise_hits = _hits(tokens, praise_cues, deny=False) + _praise_pattern_hits(tokens)
     # A praise idiom covers the words inside it ("can't complain", "no problems").
     covered = {position for start, phrase in praise_hits for position in range(start, start + len(phrase.split()))}
+    covered |= {start for start, phrase in praise_hits if phrase.endswith("… enough")}
     complaint_hits = [(s, p) for s, p in _hits(tokens, complaint_cues) + _pattern_hits(tokens) if s not in covered]
     complaints = [p for _, p in sorted(complaint_hits)]
     praise = [p for _, p in sorted(praise_hits)]
