@@ -72,7 +72,9 @@ def sentiment_scores(predicted: list[str], gold: list[str]) -> dict:
         f1s[side] = _prf([p == side for p in predicted], [g == side for g in gold])
     return {"accuracy": round(accuracy, 3), "macro_f1": round((f1s["positive"]["f1"] + f1s["negative"]["f1"]) / 2, 3),
             "negatives_caught": f1s["negative"]["r"],
-            "neutral_share": round(sum(p not in ("positive", "negative") for p in predicted) / len(predicted), 3)}
+            "neutral_share": round(sum(p not in ("positive", "negative") for p in predicted) / len(predicted), 3),
+            # Every UCI sentence is English: any "not analysed" is the language check erring.
+            "not_analysed_share": round(sum(p == "not_analysed" for p in predicted) / len(predicted), 3)}
 
 
 def _new(text: str, kind: str = "nps", score: int | None = None) -> tuple[str, list[str]]:
@@ -131,6 +133,7 @@ def table(result: dict) -> str:
     rows = [("UCI accuracy", lambda m: m["uci"]["accuracy"]), ("UCI macro-F1", lambda m: m["uci"]["macro_f1"]),
             ("UCI negatives caught", lambda m: m["uci"]["negatives_caught"]),
             ("UCI neutral/unanalysed share", lambda m: m["uci"]["neutral_share"]),
+            ("UCI called not English (all are)", lambda m: m["uci"]["not_analysed_share"]),
             ("Maalej bugs P/R/F1", lambda m: "{p}/{r}/{f1}".format(**m["maalej_bugs"])),
             ("Maalej features P/R/F1", lambda m: "{p}/{r}/{f1}".format(**m["maalej_features"])),
             ("no theme (UCI / Maalej)", lambda m: f"{m['no_theme_uci']} / {m['no_theme_maalej']}"),

@@ -96,6 +96,9 @@ _COMPILED = _compile(LEGACY_THEMES)
 
 def _keyword_in(tokens: list[str], words: tuple[str, ...], prefix: bool) -> bool:
     last = len(words) - 1
+    # The fast reject the old matcher had (its first word must be a token), so comments/s compare fairly.
+    if not (last == 0 and prefix) and words[0] not in tokens:
+        return False
     for start in range(len(tokens) - last):
         if all((tokens[start + i].startswith(w) if prefix and i == last else tokens[start + i] == w)
                for i, w in enumerate(words)):
