@@ -44,7 +44,6 @@ from bot.intake.keywords import (
 from bot.intake.language import is_english
 
 SentimentLabel = Literal["negative", "neutral", "positive", "mixed", "not_analysed"]
-SENTIMENT_LABELS: tuple[str, ...] = ("negative", "neutral", "positive", "mixed", "not_analysed")
 
 # TextBlob polarity in [-0.1, 0.1] is too weak to call either way; the lexicon scores lots of
 # plain factual text slightly off zero.
