@@ -70,7 +70,7 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
         "blank screen", "freeze", "freezes", "freezing", "froze", "frozen", "defect", "defects",
         "regression", "please fix", "fix it", "fix this", "fix the", "needs fixing", "fixed soon",
         "since the update", "since the last update", "after the update", "after the latest update",
-        "after updating", "since updating", "latest update", "new update", "wrong", "incorrect",
+        "after updating", "since updating", "latest update", "new update",
         "not showing", "doesn't show", "won't show", "not displaying", "not loading", "fails", "failed",
         "failing", "failure", "exception", "stuck", "can't log in", "cannot log in", "can't login",
         "can't sign in", "cannot sign in", "logs me out", "logged me out", "not syncing", "won't sync",
