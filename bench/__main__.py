@@ -14,11 +14,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import ack_latency, burst, digest, e2e_latency, ingest, memory, vip_lookup, vip_typos
+from bench import ack_latency, burst, digest, e2e_latency, ingest, memory, vip_lookup, vip_typos, voc
 
 BENCHMARKS = {"ack_latency": ack_latency.run, "ingest": ingest.run, "burst": burst.run,
               "e2e_latency": e2e_latency.run, "digest": digest.run, "vip_lookup": vip_lookup.run,
-              "vip_typos": vip_typos.run, "memory": memory.run}
+              "vip_typos": vip_typos.run, "memory": memory.run, "voc": voc.run}
 RESULTS = Path(__file__).with_name("results")
 
 
@@ -45,12 +45,25 @@ def headline(name: str, result: dict) -> str:
                          f"top-1 {r[db]['top1']:.1%}, top-3 {r[db]['top3']:.1%} of {r[db]['queries']}")
             for db in ("sqlite", "postgres")),
         "memory": lambda r: f"+{r['growth_mb']} MB after {r['items']} items ({r['start_mb']} -> {r['end_mb']} MB)",
+        "voc": lambda r: r["skipped"] if "skipped" in r else (
+            f"UCI macro-F1 {r['new']['uci']['macro_f1']} (was {r['old']['uci']['macro_f1']}), negatives "
+            f"{r['new']['uci']['negatives_caught']} (was {r['old']['uci']['negatives_caught']}); Maalej F1 bugs "
+            f"{r['new']['maalej_bugs']['f1']} (was {r['old']['maalej_bugs']['f1']}), features "
+            f"{r['new']['maalej_features']['f1']} (was {r['old']['maalej_features']['f1']}); "
+            f"{r['new']['comments_per_s']} comments/s"),
     }
     figure = figures[name](result) if name in figures else pair(result)
     return f"{name:12} {'met' if result['met'] else 'MISSED':7} {figure}   [target: {result['target']}]"
 
 
-def main(names: list[str]) -> int:
+def main(args: list[str]) -> int:
+    # `voc` takes the data set folder as the argument after it: python -m bench voc ../shared/data/voc
+    names, voc_dir = [], None
+    for arg in args:
+        if arg not in BENCHMARKS and names and names[-1] == "voc" and voc_dir is None:
+            voc_dir = arg
+        else:
+            names.append(arg)
     chosen = names or list(BENCHMARKS)
     unknown = [name for name in chosen if name not in BENCHMARKS]
     if unknown:
@@ -62,9 +75,11 @@ def main(names: list[str]) -> int:
               "results": {}}
     for name in chosen:
         print(f"running {name} …", flush=True)
-        result = BENCHMARKS[name]()
+        result = BENCHMARKS[name](voc_dir) if name == "voc" else BENCHMARKS[name]()
         report["results"][name] = result
         print(json.dumps(result, indent=2))
+        if name == "voc":
+            print(voc.table(result))
         print(headline(name, result), flush=True)
     report["seconds"] = round(time.perf_counter() - started, 1)
     RESULTS.mkdir(exist_ok=True)

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.common.validation import error_location
-from bot.common.vocabulary import DEFAULT_THEMES, KINDS
+from bot.common.vocabulary import DEFAULT_THEMES, KINDS, SentimentWords
 
 # The adapters check their own `options`; they use bot.config only for type hints, so this is not a cycle.
 from bot.intake.providers import adapter_for
@@ -227,7 +227,7 @@ class TrackerConfig(_Strict):
         return (self.api_url or DEFAULT_TRACKER_API_URLS.get(self.type) or self.site or "").rstrip("/")
 
 
-Sentiment = Literal["negative", "neutral", "positive"]
+Sentiment = Literal["negative", "neutral", "positive", "mixed", "not_analysed"]
 Category = Literal["detractor", "passive", "promoter"]
 Kind = Literal[KINDS]  # type: ignore[valid-type]
 
@@ -273,12 +273,31 @@ class RouteConfig(_Strict):
     mention: Annotated[str | None, Field(pattern=MENTION_ID)] = None
 
 
+# A team's own sentiment words, in the theme keyword syntax ("crash*" a prefix, phrases on word boundaries).
+SentimentKeyword = Annotated[str, Field(min_length=1, max_length=100, pattern=r"[^\W_]")]
+
+
+class SentimentSection(_Strict):
+    """[sentiment]: words that decide before the built-in lexicon, e.g. negative = ["escalated to legal"]."""
+
+    negative: Annotated[list[SentimentKeyword], Field(max_length=500)] = []
+    positive: Annotated[list[SentimentKeyword], Field(max_length=500)] = []
+
+    @model_validator(mode="after")
+    def _not_both(self) -> SentimentSection:
+        both = {k.strip().casefold() for k in self.negative} & {k.strip().casefold() for k in self.positive}
+        if both:
+            raise ValueError(f"listed as both negative and positive: {', '.join(sorted(both))}")
+        return self
+
+
 class FileConfig(_Strict):
     teams: Annotated[list[TeamConfig], Field(min_length=1)]
     sources: list[SourceConfig] = []
     routes: list[RouteConfig] = []
     default_team: str | None = None
     themes: dict[str, list[str]] | None = None
+    sentiment: SentimentSection = SentimentSection()
     # Slack user ids allowed to edit the VIP book from Slack (/vip add, /vip owner, Assign owner).
     admins: list[Annotated[str, Field(pattern=USER_ID)]] = []
     schedule: ScheduleConfig = ScheduleConfig()
@@ -340,6 +359,8 @@ class AppConfig:
     trackers: tuple[TrackerConfig, ...] = ()
     # Per tracker: {"secret": webhook secret, "token": API token}.
     tracker_credentials: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # [sentiment]: the team's own negative / positive words.
+    sentiment_words: SentimentWords = field(default_factory=SentimentWords)
 
     def secret_values(self) -> list[str]:
         """Every secret the config pointed at (webhook secrets, API credentials, SMTP password), to redact."""
@@ -473,6 +494,8 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None,
         source_secrets=secrets, admins=tuple(parsed.admins), schedule=parsed.schedule,
         source_credentials=credentials, email=parsed.email, email_credentials=email_credentials,
         trackers=tuple(parsed.trackers), tracker_credentials=tracker_credentials,
+        sentiment_words=SentimentWords(negative=tuple(parsed.sentiment.negative),
+                                       positive=tuple(parsed.sentiment.positive)),
     )
 
 

@@ -51,6 +51,10 @@ class Item(Base):
     sentiment_polarity: Mapped[float | None] = mapped_column(Float)
     sentiment_label: Mapped[str | None] = mapped_column(String(16))
     themes: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # Why: the words or cue that decided the sentiment, and the words each theme matched ({"bugs": "crashing"}).
+    # NULL on items scored before migration 20261206_0012.
+    sentiment_reason: Mapped[str | None] = mapped_column(String(200))
+    theme_matches: Mapped[dict[str, str] | None] = mapped_column(JSONType)
     # Routing: which rule sent it where, shown in the message.
     route_name: Mapped[str | None] = mapped_column(String(100))
     team: Mapped[str] = mapped_column(String(64))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -474,3 +475,45 @@ def test_cli_beside_the_demo_uses_the_demos_database_and_configuration(demo_dir:
     assert upgrade.exit_code == 0 and "Using the demo's" not in upgrade.output and (demo_dir / "cxloop.db").exists()
     explicit = run(["outbox"], demo_dir, DATABASE_URL=f"sqlite:///{demo_dir / 'cxloop.db'}", CXLOOP_CONFIG=None)
     assert explicit.stdout.splitlines()[0] == "pending 0  dead 0  sent 0" and "Using the demo's" not in explicit.output
+
+
+# --- analyze --------------------------------------------------------------------------------------
+
+
+def _analyze(args: list[str], workdir: Path, stdin: str, **env: str):
+    environment: dict[str, str | None] = dict.fromkeys(CLEARED)
+    environment.update(CXLOOP_CONFIG=str(workdir / "cxloop.toml"))
+    environment.update(env)
+    return CliRunner().invoke(main, ["analyze", *args], input=stdin, env=environment, catch_exceptions=False)
+
+
+def test_analyze_json_lines_one_answer_per_line_in_order(workdir: Path) -> None:
+    lines = [{"comment": "Support never replied and the export keeps failing.", "kind": "nps", "score": 3},
+             {"comment": "Fantastic onboarding, thank you!", "kind": "csat", "score": 5},
+             "not json", {"comment": "ok", "score": 4}, {"comment": "Mercredi le support ne répond pas du tout."}]
+    stdin = "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n"
+    result = _analyze([], workdir, stdin)
+    assert result.exit_code == 1
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(out) == 5
+    assert out[0]["sentiment"] == "negative" and "never replied" in out[0]["reason"]
+    assert out[0]["themes"][:1] == ["bugs"] and out[0]["theme_matches"]["support"] == "support"
+    assert out[0]["polarity"] < 0 and out[0]["category"] == "detractor"
+    assert out[1]["sentiment"] == "positive" and "onboarding" in out[1]["themes"]
+    assert out[2] == {"line": 3, "error": out[2]["error"]} and "not JSON" in out[2]["error"]
+    assert out[3] == {"line": 4, "error": "a score needs its kind (nps, csat, ces or psat)"}
+    assert out[4]["sentiment"] == "not_analysed"
+    assert "could not be analysed" in result.stderr
+
+
+def test_analyze_csv_with_the_team_taxonomy(workdir: Path) -> None:
+    (workdir / "cxloop.toml").write_text(VALID_TOML + '\n[themes]\nshipping = ["late delivery", "courier"]\n'
+                                         '\n[sentiment]\nnegative = ["escalated to legal"]\n', encoding="utf-8")
+    (workdir / "export.csv").write_text("Comment,Kind,Score\n\"Late delivery, escalated to legal\",csat,3\n"
+                                        "\"The courier was lovely\",,\n", encoding="utf-8")
+    result = _analyze([str(workdir / "export.csv")], workdir, "")
+    assert result.exit_code == 0, result.output
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["themes"] == ["shipping"] and first["sentiment"] == "negative"
+    assert '"escalated to legal"' in first["reason"]
+    assert second["themes"] == ["shipping"] and second["sentiment"] == "positive" and second["category"] is None

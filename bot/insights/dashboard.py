@@ -583,7 +583,7 @@ def dashboard_data(session: Session, *, config: AppConfig, team: str | None = No
 # People are shown by name (Slack's users.info, see export_cells); their Slack ids follow at the end.
 ITEM_COLUMNS = ("id", "received_at", "team", "kind", "score", "category", "source", "external_id",
                 "customer_name", "customer_email", "account_name", "vip", "plan", "segment", "themes",
-                "sentiment", "status", "claimed_by", "claimed_at", "resolved_by", "resolved_at", "outcome",
+                "sentiment", "sentiment_reason", "status", "claimed_by", "claimed_at", "resolved_by", "resolved_at", "outcome",
                 "resolution_note", "subject", "comment", "url", "notes", "claimed_by_id", "resolved_by_id")
 TOUCH_COLUMNS = ("id", "touched_at", "account_id", "account_name", "account_owner", "actor", "channel",
                  "item_id", "note", "account_owner_id", "actor_id")
@@ -681,7 +681,7 @@ def export_item_rows(session: Session, *, config: AppConfig, filters: Filters, s
     rows = session.execute(
         select(Item.id, Item.received_at, Item.team, Item.kind, Item.score, Item.category, Item.source,
                Item.external_id, Item.customer_name, Item.customer_email, Item.account_name, Item.vip, Item.plan,
-               Item.segment, Item.themes, Item.sentiment_label, FollowUp.status, FollowUp.claimed_by,
+               Item.segment, Item.themes, Item.sentiment_label, Item.sentiment_reason, FollowUp.status, FollowUp.claimed_by,
                FollowUp.claimed_at, FollowUp.resolved_by, FollowUp.resolved_at, FollowUp.outcome,
                FollowUp.resolution_note, Item.subject, Item.comment, Item.url)
         .outerjoin(FollowUp, FollowUp.item_id == Item.id)

@@ -82,11 +82,13 @@ def _fingerprint(fields: dict[str, Any]) -> str:
 
 
 def _apply_scoring(item: Item, config: AppConfig) -> None:
-    scored = score_response(item.kind, item.score, item.comment, config.themes)
+    scored = score_response(item.kind, item.score, item.comment, config.themes, config.sentiment_words)
     item.category = scored.category
     item.sentiment_polarity = scored.sentiment_polarity
     item.sentiment_label = scored.sentiment_label
     item.themes = list(scored.themes)
+    item.sentiment_reason = scored.sentiment_reason or None
+    item.theme_matches = dict(scored.theme_matches)
 
 
 def ingest_item(session: Session, *, source: str, payload: GenericPayload, config: AppConfig,
@@ -249,9 +251,11 @@ def _edit(session: Session, item: Item, fields: dict[str, Any], config: AppConfi
         if account is not None:
             merged.update(account_id=account.id, vip=merged["vip"] or account.vip,
                           account_name=merged["account_name"] or account.name, plan=merged["plan"] or account.plan)
-    scored = score_response(merged["kind"], merged["score"], merged["comment"], config.themes)
+    scored = score_response(merged["kind"], merged["score"], merged["comment"], config.themes,
+                            config.sentiment_words)
     merged.update(category=scored.category, sentiment_polarity=scored.sentiment_polarity,
-                  sentiment_label=scored.sentiment_label, themes=list(scored.themes))
+                  sentiment_label=scored.sentiment_label, themes=list(scored.themes),
+                  sentiment_reason=scored.sentiment_reason or None, theme_matches=dict(scored.theme_matches))
     return {key: value for key, value in merged.items() if getattr(item, key) != value}
 
 

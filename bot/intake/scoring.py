@@ -1,17 +1,31 @@
 """Turn a raw survey score and comment into what the Slack message shows and routes on.
 
-Pure functions: category from the score, sentiment from the comment, themes from a keyword
-taxonomy. No NLTK: tokenising is a single regex so it works offline and stays fast.
+Pure functions: category from the score, sentiment from the comment (and the score), themes from a
+keyword taxonomy, each with the words that decided it.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.common.vocabulary import _UPPER_BOUNDS, DEFAULT_THEMES, SCORE_RANGES
+from bot.common.vocabulary import (
+    _UPPER_BOUNDS,
+    DEFAULT_THEMES,
+    NEGATABLE_THEMES,
+    SCORE_RANGES,
+    SentimentWords,
+)
+from bot.intake.keywords import (
+    Keyword,
+    KeywordIndex,
+    compile_keyword,
+    is_negator,
+    negated_at,
+    phrase_at,
+    tokenize,
+)
 from bot.intake.sentiment import analyze_sentiment
 
 # Themes only need the gist; a pasted log of megabytes must not stall the webhook.
@@ -43,43 +57,16 @@ def categorize(kind: str, score: int | None) -> str | None:
     return "promoter"
 
 
-# Letters/digits (any script) with apostrophes allowed only *inside* a word ("doesn't"),
-# so quotes around a word are not part of it. Underscore is excluded from \w on purpose.
-_TOKEN_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
-# Typographic apostrophes are normalised so "doesn’t" and "doesn't" match the same keyword.
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\uff07": "'"})
-
-
-def tokenize(text: str | None) -> list[str]:
-    """Lower-case word tokens: 'Doesn’t work!' -> ["doesn't", 'work']."""
-    if not text:
-        return []
-    return _TOKEN_RE.findall(text.translate(_APOSTROPHES).lower())
-
-
-
-
-# A compiled keyword: its tokens, and whether the last token is a prefix.
-_Keyword = tuple[tuple[str, ...], bool]
-CompiledTaxonomy = tuple[tuple[str, tuple[_Keyword, ...]], ...]
-
-
-def _compile_keyword(theme: str, keyword: str) -> _Keyword:
-    raw = keyword.strip()
-    prefix = raw.endswith("*")
-    tokens = tuple(tokenize(raw.rstrip("*")))
-    if not tokens:
-        raise ValueError(f"theme {theme!r}: keyword {keyword!r} has no words")
-    return tokens, prefix
+CompiledTaxonomy = tuple[tuple[str, tuple[Keyword, ...]], ...]
 
 
 def compile_taxonomy(taxonomy: Mapping[str, Iterable[str]]) -> CompiledTaxonomy:
     """Validate and pre-tokenise a taxonomy. Call it at config load to fail fast on bad keywords."""
-    compiled: list[tuple[str, tuple[_Keyword, ...]]] = []
+    compiled: list[tuple[str, tuple[Keyword, ...]]] = []
     for theme, keywords in taxonomy.items():
         # A bare string would otherwise be iterated character by character.
         items = (keywords,) if isinstance(keywords, str) else tuple(keywords)
-        compiled.append((theme, tuple(_compile_keyword(theme, k) for k in items)))
+        compiled.append((theme, tuple(compile_keyword(f"theme {theme!r}", k) for k in items)))
     return tuple(compiled)
 
 
@@ -100,56 +87,34 @@ def _compiled_by_content(key: tuple[tuple[str, tuple[str, ...]], ...]) -> Compil
     return compile_taxonomy(dict(key))
 
 
-def _token_matches(token: str, want: str, prefix: bool) -> bool:
-    return token.startswith(want) if prefix else token == want
-
-
-def _keyword_in(tokens: list[str], vocabulary: frozenset[str], keyword: _Keyword) -> bool:
-    words, prefix = keyword
-    last = len(words) - 1
-    # Fast reject via the set of distinct tokens before scanning positions.
-    if len(words) == 1:
-        if not prefix:
-            return words[0] in vocabulary
-        return any(t.startswith(words[0]) for t in vocabulary)
-    if words[0] not in vocabulary:
-        return False
-    for start in range(len(tokens) - last):
-        if all(_token_matches(tokens[start + i], w, prefix and i == last) for i, w in enumerate(words)):
-            return True
-    return False
-
-
 @lru_cache(maxsize=8)
-def _theme_matchers(compiled: CompiledTaxonomy) -> tuple[tuple[str, frozenset[str], tuple[str, ...],
-                                                             tuple[_Keyword, ...]], ...]:
-    """Per theme: its one-word keywords as a set and a prefix tuple, so most of the ~200 keywords are
-    tested in two C-level operations per webhook; keywords of several words keep the scan."""
-    matchers = []
-    for theme, keywords in compiled:
-        exact = frozenset(words[0] for words, prefix in keywords if len(words) == 1 and not prefix)
-        prefixes = tuple(words[0] for words, prefix in keywords if len(words) == 1 and prefix)
-        phrases = tuple((words, prefix) for words, prefix in keywords if len(words) > 1)
-        matchers.append((theme, exact, prefixes, phrases))
-    return tuple(matchers)
+def _theme_index(compiled: CompiledTaxonomy) -> KeywordIndex[str]:
+    return KeywordIndex((keyword, theme) for theme, keywords in compiled for keyword in keywords)
+
+
+def match_themes(text: str | None, taxonomy: Mapping[str, Iterable[str]] | None = None) -> dict[str, str]:
+    """{theme: the words that matched first}, in taxonomy order: "It keeps crashing" -> {"bugs": "crashing"}.
+
+    Keywords of the problem themes (bugs, performance, reliability, data_loss, churn_risk) do not count
+    right after a denial ("no bugs", "never had a crash", "not cancelling") or before "free" ("bug-free").
+    """
+    tokens = tokenize((text or "")[:MAX_THEME_CHARS])
+    if not tokens:
+        return {}
+    compiled = _default_compiled() if taxonomy is None else _compiled_for(taxonomy)
+    found: dict[str, str] = {}
+    for start, keyword, theme in _theme_index(compiled).find(tokens):
+        words = keyword[0]
+        if theme in found or (theme in NEGATABLE_THEMES and not is_negator(words[0])
+                              and negated_at(tokens, start, len(words))):
+            continue
+        found[theme] = phrase_at(tokens, start, keyword)
+    return {theme: found[theme] for theme, _ in compiled if theme in found}
 
 
 def detect_themes(text: str | None, taxonomy: Mapping[str, Iterable[str]] | None = None) -> list[str]:
     """Theme names whose keywords appear in `text`, in taxonomy order, each once."""
-    tokens = tokenize((text or "")[:MAX_THEME_CHARS])
-    if not tokens:
-        return []
-    compiled = _default_compiled() if taxonomy is None else _compiled_for(taxonomy)
-    vocabulary = frozenset(tokens)
-    found: list[str] = []
-    for theme, exact, prefixes, phrases in _theme_matchers(compiled):
-        if theme in found:
-            continue
-        if (not vocabulary.isdisjoint(exact)
-                or (prefixes and any(token.startswith(prefixes) for token in vocabulary))
-                or any(_keyword_in(tokens, vocabulary, phrase) for phrase in phrases)):
-            found.append(theme)
-    return found
+    return list(match_themes(text, taxonomy))
 
 
 @dataclass(frozen=True)
@@ -158,6 +123,9 @@ class Scored:
     sentiment_polarity: float
     sentiment_label: str
     themes: tuple[str, ...]
+    # Why the sentiment is what it is ("complaint: 'never replied'"), and the words each theme matched.
+    sentiment_reason: str = ""
+    theme_matches: tuple[tuple[str, str], ...] = ()
 
 
 def score_response(
@@ -165,13 +133,21 @@ def score_response(
     score: int | None,
     comment: str | None,
     taxonomy: Mapping[str, Iterable[str]] | None = None,
+    words: SentimentWords | None = None,
 ) -> Scored:
-    """Everything derived from one response. Raises ValueError for a bad kind or score."""
+    """Everything derived from one response. Raises ValueError for a bad kind or score.
+
+    The score's category informs the sentiment: a detractor's comment is not positive unless the text
+    clearly is. `words` are the team's own sentiment words ([sentiment] in the config).
+    """
     category = categorize(kind, score)
-    sentiment = analyze_sentiment(comment)
+    sentiment = analyze_sentiment(comment, category=category, words=words)
+    matches = match_themes(comment, taxonomy)
     return Scored(
         category=category,
         sentiment_polarity=sentiment.polarity,
         sentiment_label=sentiment.label,
-        themes=tuple(detect_themes(comment, taxonomy)),
+        themes=tuple(matches),
+        sentiment_reason=sentiment.reason,
+        theme_matches=tuple(matches.items()),
     )

@@ -1,39 +1,153 @@
-"""Comment sentiment, kept behind one function so textblob stays an implementation detail.
+"""Comment sentiment that reads like a CX person: negative / neutral / positive / mixed, with the reason.
 
-This is the only module that imports textblob. We use just the default PatternAnalyzer's
-polarity: it is lexicon-based and works offline, whereas `.words`, `.sentences`, `.tags`,
+This is the only module that imports textblob (and vaderSentiment). Both are lexicons that work
+offline; neither is the verdict alone:
+- VADER (`vaderSentiment`, MIT) reads negation, "but", intensifiers, caps and emoticons; TextBlob's
+  PatternAnalyzer polarity is a second opinion. Negative first: if either reads the text as negative
+  and the other does not read it as clearly positive, it is negative (complaints are what a CX team
+  must not miss).
+- Complaint cues: customer-service language that the lexicons score as neutral or even positive
+  ("never replied", "still waiting", "can't export", "since Monday", "keeps crashing", "too slow").
+- Mixed: one part of the comment clearly praises and another clearly complains ("support was great
+  but the app keeps crashing").
+- The survey score: a detractor's comment is not positive unless the text clearly is, and a neutral
+  comment takes the score's side.
+- A team's own words ([sentiment] in the config) decide before all of this.
+- Comments not in English are "not analysed (language)" instead of a meaningless "neutral".
+`reason` names the words or cue that decided, for the Slack message and the dashboard.
+
+We use just textblob's default PatternAnalyzer polarity (its lexicon, `textblob.en.sentiment`): `.words`, `.sentences`, `.tags`,
 `.noun_phrases` and NaiveBayesAnalyzer need NLTK corpora we cannot download.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
-from textblob import TextBlob
+from textblob.en import sentiment as pattern_sentiment
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-SentimentLabel = Literal["negative", "neutral", "positive"]
+from bot.common.vocabulary import SentimentWords
+from bot.intake.keywords import (
+    Keyword,
+    KeywordIndex,
+    compile_keyword,
+    is_negator,
+    negated_at,
+    phrase_at,
+    tokenize,
+)
+from bot.intake.language import is_english
 
-# Polarity in [-0.1, 0.1] is too weak to call either way; the lexicon scores lots of
+SentimentLabel = Literal["negative", "neutral", "positive", "mixed", "not_analysed"]
+
+# TextBlob polarity in [-0.1, 0.1] is too weak to call either way; the lexicon scores lots of
 # plain factual text slightly off zero.
 NEGATIVE_AT_OR_BELOW = -0.1
 POSITIVE_AT_OR_ABOVE = 0.1
+# VADER's compound score: its authors' recommended thresholds for negative / positive.
+VADER_NEGATIVE = -0.05
+VADER_POSITIVE = 0.05
+# "Clearly" positive or negative, for a clause of a mixed comment or against the survey score.
+VADER_CLEAR = 0.5
+CLAUSE_CLEAR = 0.3
 
 # Survey comments are short; anything longer is pasted logs or email threads. The opening
 # carries the customer's own words, and capping keeps a 20 000-char comment fast.
 MAX_ANALYSED_CHARS = 5000
+MAX_REASON_CHARS = 120
+
+# Customer-service complaint language the general lexicons miss or under-weight. Written from how
+# customers describe problems in tickets and surveys; keyword syntax as in the themes ("crash*").
+COMPLAINT_CUES: tuple[str, ...] = (
+    "never replied", "never responded", "never answered", "never heard back", "never got back",
+    "never got a", "never received", "never arrived", "never came", "never showed", "never fixed",
+    "never resolved", "never works", "never worked", "no reply", "no response", "no answer", "no callback",
+    "no follow up", "no one", "nobody", "still waiting", "still not", "still no", "still broken",
+    "still doesn't", "still hasn't", "still can't", "still haven't", "still having", "still getting",
+    "waited", "waiting for", "on hold", "took weeks", "took days", "took months", "took hours", "took forever",
+    "takes forever", "takes ages", "weeks later", "days later", "hours later", "several days",
+    "several weeks", "doesn't work", "does not work", "didn't work", "did not work", "not working",
+    "stopped working", "quit working", "won't work", "won't load", "won't open", "won't start",
+    "won't let", "doesn't let", "doesn't allow", "not loading", "not showing", "not responding",
+    "crashes", "crashing", "crashed", "freezes", "freezing", "froze", "buggy", "bugs", "glitch*", "laggy",
+    "lagging", "outage*", "downtime", "went down", "is down", "was down", "unusable", "unreliable",
+    "broken", "broke", "defective", "faulty", "damaged", "junk", "flimsy", "mediocre", "subpar",
+    "inaccurate", "incorrect", "wrong", "overcharged", "double charged", "charged twice", "hidden fees",
+    "rip off", "ripoff", "scam", "misleading", "not as described", "not as advertised", "not worth",
+    "waste of", "wasted", "refund*", "money back", "return it", "returned it", "sent it back",
+    "sending it back", "gave up", "give up", "cancel*", "switching to", "not renewing", "won't renew",
+    "disappoint*", "unacceptable", "ridiculous", "nightmare", "hassle", "headache", "tedious",
+    "cumbersome", "clunky", "overpriced", "expensive", "slow", "slower", "sluggish", "lags", "error*",
+    "fail*", "issue", "issues", "problem*", "complain*", "frustrat*", "annoy*", "hard to", "difficult to",
+    "impossible to", "unable to", "no way to", "lost my", "lost our", "lost all", "not happy",
+    "not impressed", "not satisfied", "unhappy", "dissatisfied", "not helpful", "unhelpful", "rude",
+    "ignored", "avoid", "stay away", "don't buy", "do not buy", "wouldn't recommend", "would not recommend",
+    "not recommend", "beware", "worse", "worst", "poor", "poorly", "lacks", "lacking", "missing",
+    # Leaving, regret and things that gave out: how customers say they are done.
+    "never again", "will never", "won't be back", "not be back", "never be back", "never coming back",
+    "not coming back", "never going back", "won't be returning", "no longer", "only lasted", "lasted only",
+    "stopped", "died", "dead", "fell apart", "fell off", "poor quality", "low quality", "bad quality",
+    "cheaply made", "regret", "mistake", "should have bought", "should have gone", "barely", "hardly",
+)
+
+# Praise the lexicons under-weight, and idioms that contain a denial but praise ("can't complain").
+PRAISE_CUES: tuple[str, ...] = (
+    "works great", "works well", "works perfectly", "works like a charm", "well done", "thank you",
+    "thanks", "must have", "game changer", "life saver", "lifesaver", "above and beyond", "five stars",
+    "5 stars", "highly recommend", "would recommend", "no complaints", "no issues", "no problems",
+    "no problem", "never had a problem", "never had an issue", "never had any", "never had a single",
+    "rock solid", "can't wait",
+    "can't recommend enough", "cannot recommend enough", "couldn't be happier", "could not be happier",
+    "couldn't be better", "can't complain", "cannot complain", "can't beat", "can't go wrong",
+    "can't say enough", "exceeded", "solved", "resolved quickly", "fixed quickly", "quick response",
+    "fast response", "quickly resolved", "right away", "in no time", "easy to use", "user friendly",
+    "intuitive", "reliable", "seamless", "smooth", "straightforward", "on time",
+)
+
+# "can't <verb>", "won't <verb>", "unable to <verb>": a customer saying something cannot be done is
+# complaining, unless the verb carries its own sentiment (the lexicon handles "doesn't disappoint").
+_INABILITY = frozenset({"can't", "cannot", "cant", "couldn't", "couldnt", "won't", "wont", "doesn't",
+                        "doesnt", "didn't", "didnt", "unable"})
+# Function words after which the next word is the one to read ("can't even log in", "unable to get").
+_FILLERS = frozenset({"to", "even", "really", "seem", "seems", "be", "get", "ever", "always", "just"})
+_NOT_A_COMPLAINT_AFTER_INABILITY = frozenset({
+    "wait", "complain", "beat", "fault", "recommend", "say", "stop", "go", "miss", "imagine", "thank",
+    "praise", "believe", "help", "hesitate", "regret", "hurt", "matter", "mind", "ask", "live", "tell",
+    "express", "emphasize", "overstate", "fathom", "argue", "top", "think", "expect",
+})
+# "too slow", "too small", "too much": a complaint unless what follows is praise ("too good to be true").
+_TOO = "too"
+# "keeps crashing", "kept logging me out".
+_KEEPS = frozenset({"keeps", "kept", "keep", "constantly", "always"})
+# "since Monday", "since yesterday", "since the update": something has been wrong for a while.
+_SINCE = "since"
+_SINCE_WHEN = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+                         "yesterday", "last", "the", "update", "updating", "upgrade", "upgrading", "then"})
+_STOP = frozenset({"and", "or", "the", "a", "an", "it", "is", "i", "me", "you", "we", "to", "of", "for", "in",
+                   "on", "at", "but", "so", "that", "this", "with", "was", "be"})
+# Where a comment turns: each side is read on its own to find mixed feelings.
+_CLAUSE_BREAK = re.compile(r"[.!?;\n]+|\b(?:but|however|although|though|except|yet|whereas|otherwise)\b",
+                           re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Sentiment:
     polarity: float  # -1.0 .. 1.0, rounded to 3 places
     label: SentimentLabel
+    reason: str = ""  # the words or cue that decided, e.g. 'complaint: "never replied"'
 
 
 NEUTRAL = Sentiment(polarity=0.0, label="neutral")
+NOT_ANALYSED = Sentiment(polarity=0.0, label="not_analysed", reason="language: not English")
 
 
 def label_for(polarity: float) -> SentimentLabel:
+    """TextBlob-only label of a polarity (the thresholds above)."""
     if polarity <= NEGATIVE_AT_OR_BELOW:
         return "negative"
     if polarity >= POSITIVE_AT_OR_ABOVE:
@@ -41,11 +155,211 @@ def label_for(polarity: float) -> SentimentLabel:
     return "neutral"
 
 
-def analyze_sentiment(text: str | None) -> Sentiment:
-    """Polarity and a coarse label for a free-text comment; empty or None is neutral."""
+@lru_cache(maxsize=1)
+def _vader() -> SentimentIntensityAnalyzer:
+    return SentimentIntensityAnalyzer()
+
+
+def textblob_polarity(text: str) -> float:
+    """TextBlob's PatternAnalyzer polarity, rounded (what cxloop used alone before). The analyzer's own
+    lexicon is called directly: `TextBlob(text).sentiment` gives the same number but builds a namedtuple
+    class per call, which was half its cost."""
+    polarity = round(float(pattern_sentiment(text[:MAX_ANALYSED_CHARS])[0]), 3)
+    # Rounding can yield -0.0; normalise so it compares and serialises as plain 0.0.
+    return polarity + 0.0
+
+
+def compile_words(owner: str, keywords: Iterable[str]) -> tuple[Keyword, ...]:
+    """Pre-tokenise sentiment words; raises ValueError naming `owner` for a keyword with no words."""
+    return tuple(compile_keyword(owner, keyword) for keyword in keywords)
+
+
+@lru_cache(maxsize=1)
+def _builtin() -> tuple[KeywordIndex[None], KeywordIndex[None]]:
+    return (KeywordIndex((k, None) for k in compile_words("complaint cue", COMPLAINT_CUES)),
+            KeywordIndex((k, None) for k in compile_words("praise cue", PRAISE_CUES)))
+
+
+@lru_cache(maxsize=8)
+def _team(words: SentimentWords) -> tuple[KeywordIndex[None], KeywordIndex[None]]:
+    return (KeywordIndex((k, None) for k in compile_words("sentiment.negative", words.negative)),
+            KeywordIndex((k, None) for k in compile_words("sentiment.positive", words.positive)))
+
+
+def _hits(tokens: list[str], index: KeywordIndex[None], *, deny: bool = True) -> list[tuple[int, str]]:
+    """(position, matched words) of each keyword found; denied matches ("no issues") are skipped."""
+    return [(start, phrase_at(tokens, start, keyword)) for start, keyword, _ in index.find(tokens)
+            if not (deny and not is_negator(keyword[0][0]) and negated_at(tokens, start, len(keyword[0]), window=2))]
+
+
+def _valence(word: str) -> float:
+    return float(_vader().lexicon.get(word, 0.0))
+
+
+def _pattern_hits(tokens: list[str]) -> list[tuple[int, str]]:
+    """General complaint patterns: "can't export", "too slow", "keeps crashing", "since Monday"."""
+    found = []
+    for index, token in enumerate(tokens):
+        following = tokens[index + 1:index + 4]
+        if not following:
+            continue
+        if token in _INABILITY:
+            words = [w for w in following if w not in _FILLERS][:1]
+            if (words and words[0] not in _NOT_A_COMPLAINT_AFTER_INABILITY and _valence(words[0]) == 0.0
+                    and not (index > 0 and tokens[index - 1] in ("you", "we"))):
+                found.append((index, f"{token} {' '.join(following[:following.index(words[0]) + 1])}"))
+        elif token == _TOO and following[0] not in _STOP and _valence(following[0]) <= 0.0:
+            found.append((index, f"too {following[0]}"))
+        elif token in _KEEPS and following[0].endswith("ing") and _valence(following[0]) <= 0.0:
+            found.append((index, f"{token} {following[0]}"))
+        elif token == _SINCE and following[0] in _SINCE_WHEN:
+            found.append((index, f"since {' '.join(following[:2] if following[0] in ('last', 'the') else following[:1])}"))
+    return found
+
+
+def _praise_pattern_hits(tokens: list[str]) -> list[tuple[int, str]]:
+    """ "can't thank them enough", "cannot recommend this team enough": a denial that praises."""
+    return [(index, f"{token} … enough") for index, token in enumerate(tokens)
+            if token in _INABILITY and "enough" in tokens[index + 1:index + 6]]
+
+
+def _strong_words(tokens: list[str], sign: int, limit: int = 2) -> list[str]:
+    """The lexicon words that pull hardest towards `sign`, negation applied ("not good")."""
+    scored = []
+    for index, token in enumerate(tokens):
+        valence = _valence(token)
+        if not valence:
+            continue
+        denier = next((t for t in reversed(tokens[max(0, index - 2):index]) if is_negator(t)), None)
+        value = -valence if denier else valence
+        if value * sign > 0:
+            scored.append((abs(value), (f"{denier} {token}" if denier else token)))
+    scored.sort(key=lambda pair: -pair[0])
+    unique = list(dict.fromkeys(word for _, word in scored))
+    return unique[:limit]
+
+
+def _quote(words: Iterable[str]) -> str:
+    return ", ".join(f'"{word}"' for word in words)
+
+
+@dataclass(frozen=True)
+class _Reading:
+    vader: float
+    blob: float
+    complaints: list[str]
+    praise: list[str]
+
+
+def _read(text: str, tokens: list[str], team: tuple[KeywordIndex[None], KeywordIndex[None]] | None,
+          *, blob: bool = True) -> _Reading:
+    complaint_cues, praise_cues = _builtin()
+    praise_hits = _hits(tokens, praise_cues, deny=False) + _praise_pattern_hits(tokens)
+    # A praise idiom covers the words inside it ("can't complain", "no problems").
+    covered = {position for start, phrase in praise_hits for position in range(start, start + len(phrase.split()))}
+    covered |= {start for start, phrase in praise_hits if phrase.endswith("… enough")}
+    complaint_hits = [(s, p) for s, p in _hits(tokens, complaint_cues) + _pattern_hits(tokens) if s not in covered]
+    complaints = _without_overlaps(complaint_hits)
+    praise = [p for _, p in sorted(praise_hits)]
+    if team is not None:
+        complaints = [p for _, p in _hits(tokens, team[0])] + complaints
+        praise = [p for _, p in _hits(tokens, team[1])] + praise
+    return _Reading(vader=float(_vader().polarity_scores(text)["compound"]), blob=textblob_polarity(text) if blob else 0.0,
+                    complaints=list(dict.fromkeys(complaints)), praise=list(dict.fromkeys(praise)))
+
+
+def _without_overlaps(hits: list[tuple[int, str]]) -> list[str]:
+    """The matched phrases in text order, a phrase inside or overlapping an earlier one left out
+    ("still waiting for" is one cue, not "still waiting" and "waiting for")."""
+    kept, end = [], -1
+    for start, phrase in sorted(hits, key=lambda hit: (hit[0], -len(hit[1]))):
+        if start > end:
+            kept.append(phrase)
+            end = start + len(phrase.split()) - 1
+    return kept
+
+
+def _clauses(text: str) -> list[str]:
+    return [part for part in (piece.strip() for piece in _CLAUSE_BREAK.split(text)) if len(part) > 2]
+
+
+def _mixed(text: str, team) -> tuple[str, str] | None:
+    """(praise, complaint) when one clause clearly praises and another clearly complains."""
+    parts = _clauses(text)
+    if len(parts) < 2:
+        return None
+    good = bad = None
+    for part in parts:
+        tokens = tokenize(part)
+        # A clause is judged on VADER and the cues: TextBlob adds little on five words and costs the most.
+        reading = _read(part, tokens, team, blob=False)
+        if reading.complaints or reading.vader <= -CLAUSE_CLEAR:
+            bad = bad or (reading.complaints[:1] or _strong_words(tokens, -1, 1) or [part[:30]])[0]
+        elif reading.praise or reading.vader >= CLAUSE_CLEAR:
+            good = good or (reading.praise[:1] or _strong_words(tokens, +1, 1) or [part[:30]])[0]
+    return (good, bad) if good and bad else None
+
+
+def _clip(polarity: float) -> float:
+    return round(max(-1.0, min(1.0, polarity)), 3) + 0.0
+
+
+def analyze_sentiment(text: str | None, *, category: str | None = None,
+                      words: SentimentWords | None = None) -> Sentiment:
+    """The sentiment of a free-text comment, with the reason; empty or None is neutral.
+
+    `category` is the survey score's ("detractor", "passive", "promoter" or None); `words` a team's own.
+    """
     if not text or not text.strip():
         return NEUTRAL
-    polarity = round(float(TextBlob(text[:MAX_ANALYSED_CHARS]).sentiment.polarity), 3)
-    # Rounding can yield -0.0; normalise so it compares and serialises as plain 0.0.
-    polarity = polarity + 0.0
-    return Sentiment(polarity=polarity, label=label_for(polarity))
+    text = text[:MAX_ANALYSED_CHARS]
+    tokens = tokenize(text)
+    if tokens and not is_english(text, tokens):
+        return NOT_ANALYSED
+    team = _team(words) if words is not None and (words.negative or words.positive) else None
+    reading = _read(text, tokens, team)
+    polarity = (reading.vader + reading.blob) / 2
+    polarity -= 0.25 * min(len(reading.complaints), 2)
+    polarity += 0.2 * min(len(reading.praise), 2)
+
+    mixed = _mixed(text, team)
+    clearly_positive = (reading.vader >= VADER_CLEAR and reading.blob >= 0 and not reading.complaints) or (
+        bool(reading.praise) and not reading.complaints and reading.vader > VADER_NEGATIVE)
+    if mixed:
+        label: SentimentLabel = "mixed"
+        reason = f"{_quote(mixed[:1])} but {_quote(mixed[1:])}"
+    elif reading.praise and not reading.complaints and reading.vader > -VADER_CLEAR:
+        # A praise idiom the lexicons read backwards ("couldn't be happier", "can't complain").
+        label, reason = "positive", f"praise: {_quote(reading.praise[:2])}"
+        polarity = max(polarity, 0.1)
+    elif reading.complaints and not (reading.praise and reading.vader >= VADER_CLEAR):
+        label, reason = "negative", f"complaint: {_quote(reading.complaints[:2])}"
+        polarity = min(polarity, -0.1)
+    elif (reading.vader <= VADER_NEGATIVE and reading.blob < POSITIVE_AT_OR_ABOVE * 3) or (
+            reading.blob <= NEGATIVE_AT_OR_BELOW and reading.vader < VADER_CLEAR):
+        label = "negative"
+        reason = f"words: {_quote(_strong_words(tokens, -1) or ['negative tone'])}"
+        polarity = min(polarity, -0.1)
+    elif reading.praise or reading.vader >= VADER_POSITIVE or reading.blob >= POSITIVE_AT_OR_ABOVE:
+        label = "positive"
+        reason = f"words: {_quote(reading.praise[:1] + _strong_words(tokens, +1) or ['positive tone'])}"
+        polarity = max(polarity, 0.1)
+    else:
+        label, reason = "neutral", "no sentiment words"
+        polarity = max(-0.09, min(0.09, polarity))
+
+    # The score: a detractor's comment is not positive unless the text clearly is; a plain one takes
+    # the score's side. A promoter's mild grumble is not a complaint; a cue is.
+    if category == "detractor":
+        if label == "neutral":
+            label, reason, polarity = "negative", "detractor score; text neutral", -0.2
+        elif label == "positive" and not clearly_positive:
+            label, reason = "mixed", f"detractor score but {reason.removeprefix('words: ')}"
+    elif category == "promoter":
+        if label == "neutral":
+            label, reason, polarity = "positive", "promoter score; text neutral", 0.2
+        elif label == "negative" and not reading.complaints and reading.vader > -VADER_CLEAR:
+            label, reason = "mixed", f"promoter score but {reason.removeprefix('words: ')}"
+    if len(reason) > MAX_REASON_CHARS:
+        reason = reason[:MAX_REASON_CHARS - 1] + "…"
+    return Sentiment(polarity=_clip(polarity), label=label, reason=reason)

@@ -164,6 +164,8 @@ def forget_customer(session: Session, *, email: str, actor: str, now: datetime) 
         item.subject = ERASED if item.subject else None
         item.customer_name = item.customer_email = None
         item.properties, item.source_ref, item.url = {}, {}, None
+        # The sentiment reason and theme matches quote the comment's words.
+        item.sentiment_reason = item.theme_matches = None
         item.erased_at = item.erased_at or now
     if item_ids:
         follow_ups = list(session.scalars(select(FollowUp).where(FollowUp.item_id.in_(item_ids))))

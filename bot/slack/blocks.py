@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from bot.common.durations import hours_label
 from bot.common.labels import kind_label
+from bot.common.vocabulary import SENTIMENT_DISPLAY
 from bot.slack.ids import (
     OUTCOMES,
     SNOOZE_CHOICES_HOURS,
@@ -43,7 +44,7 @@ FALLBACK_MAX = 300  # our own cap: notification previews are short anyway
 STATUSES = ("open", "claimed", "resolved")
 
 _CATEGORY_EMOJI = {"detractor": "🔴", "passive": "🟡", "promoter": "🟢"}
-_SENTIMENT_EMOJI = {"negative": "😞", "neutral": "😐", "positive": "🙂"}
+_SENTIMENT_EMOJI = {"negative": "😞", "neutral": "😐", "positive": "🙂", "mixed": "😕", "not_analysed": "🌐"}
 _WHITESPACE_RE = re.compile(r"\s+")
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
 
@@ -69,6 +70,9 @@ class ItemView:
     priority: str | None = None  # escalations
     sentiment_label: str | None = None
     sentiment_polarity: float | None = None
+    # The words or cue that decided the sentiment, and the words each theme matched.
+    sentiment_reason: str | None = None
+    theme_matches: tuple[tuple[str, str], ...] = ()
     themes: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     url: str | None = None  # link to the source record
@@ -196,13 +200,20 @@ def _detail_fields(item: ItemView) -> list[dict[str, Any]]:
         fields.append(_field("Plan · Segment", plan))
 
     if item.sentiment_label:
-        sentiment = f"{_SENTIMENT_EMOJI.get(item.sentiment_label, '')} {escape_mrkdwn(item.sentiment_label.capitalize())}"
-        if item.sentiment_polarity is not None:
+        label = SENTIMENT_DISPLAY.get(item.sentiment_label, item.sentiment_label.capitalize())
+        sentiment = f"{_SENTIMENT_EMOJI.get(item.sentiment_label, '')} {escape_mrkdwn(label)}"
+        if item.sentiment_polarity is not None and item.sentiment_label != "not_analysed":
             sentiment += f" ({item.sentiment_polarity:+.2f})"
+        if item.sentiment_reason and item.sentiment_label != "not_analysed":
+            # The words that decided, so a reader can disagree with the machine for a reason.
+            sentiment += f"\n_{escaped_truncated(_one_line(item.sentiment_reason), 200)}_"
         fields.append(_field("Sentiment", sentiment.strip()))
 
     if item.themes:
-        fields.append(_field("Themes", escaped_truncated(", ".join(map(_theme_label, item.themes)), 1900)))
+        matched = dict(item.theme_matches)
+        fields.append(_field("Themes", escaped_truncated(", ".join(
+            _theme_label(theme) + (f" (“{matched[theme]}”)" if matched.get(theme) else "")
+            for theme in item.themes), 1900)))
     if item.tags:
         fields.append(_field("Tags", escaped_truncated(", ".join(item.tags), 1900)))
     return fields

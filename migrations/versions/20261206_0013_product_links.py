@@ -5,7 +5,7 @@ its state and when it shipped; issue_links links items to issues (many to one) a
 each customer was told. Per-delivery idempotency of tracker webhooks uses webhook_events_seen.
 
 Revision ID: 20261206_0013
-Revises: 20261205_0011
+Revises: 20261206_0012
 Create Date: 2026-12-06 02:45:00.000000
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '20261206_0013'
-down_revision = '20261205_0011'
+down_revision = '20261206_0012'
 branch_labels = None
 depends_on = None
 

@@ -319,3 +319,29 @@ def test_app_home_lists_my_claims(make_app):
     assert app.http.post(f"{app.url}/slack/events", content=body, headers=headers).status_code == 200
     published = wait_for(lambda: [v for v in app.fake.views() if v["action"] == "publish"], what="views.publish")
     assert published[-1]["user"] == "U0ANA" and "Maya Chen" in json.dumps(published[-1]["view"])
+
+
+def test_the_message_says_why_the_sentiment_and_themes(make_app):
+    """A complaint TextBlob alone called neutral: the message shows the verdict, the cue that decided it,
+    and the words each theme matched."""
+    app = make_app()
+    response = app.post_webhook({
+        "id": "resp-voc-1", "kind": "nps", "score": 7,
+        "comment": "Onboarding took weeks and support never replied.",
+        "customer": {"email": "li@acme.example", "name": "Li Wei"},
+    })
+    assert response.status_code == 202
+    [post] = app.wait_for_post("C0SUCCESS")
+    text = json.dumps(post["blocks"], ensure_ascii=False)
+    assert "😞 Negative" in text
+    assert 'complaint: \\"took weeks\\", \\"never replied\\"' in text
+    assert "onboarding (“onboarding”)" in text and "support (“support”)" in text
+
+
+def test_a_comment_in_another_language_is_not_analysed(make_app):
+    app = make_app()
+    app.post_webhook({"id": "resp-voc-2", "kind": "nps", "score": 2,
+                      "comment": "El soporte no responde y la factura está mal.",
+                      "customer": {"email": "ana@acme.example"}})
+    [post] = app.wait_for_post("C0SUCCESS")
+    assert "Not analysed (language)" in _all_text(post)

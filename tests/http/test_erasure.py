@@ -69,13 +69,16 @@ def test_forget_erases_the_customer_here_and_in_slack_and_a_resent_webhook_canno
     [digest] = [m for m in app.fake.messages("C0SUCCESS") if (m.get("metadata") or {}).get("event_type") == "cxloop_outbox"]
     assert "CSV export lost" in json.dumps(digest["blocks"])
 
+    # The sentiment reason and theme matches quote her words too.
+    assert 'complaint: \\"worst\\", \\"lost our\\"' in json.dumps(app.fake.message("C0SUCCESS", post["ts"])["blocks"])
+
     result = _cli(["forget", "maya.chen@ACME.example"], database_url)
     assert result.exit_code == 0 and "Erased 1 item(s) and 1 VIP-book contact(s)" in result.output
     app.runtime.queued()
     wait_for(lambda: "555-0199" not in _slack_text(app, "C0SUCCESS") and "Maya" not in _slack_text(app, "C0SUCCESS"),
              timeout=15, what="every Slack copy of her words and name to be rewritten")
     message = app.fake.message("C0SUCCESS", post["ts"])
-    assert "[erased]" in json.dumps(message["blocks"])
+    assert "[erased]" in json.dumps(message["blocks"]) and "lost our" not in json.dumps(message["blocks"])
     rewritten = app.fake.message("C0SUCCESS", digest["ts"])
     assert "[erased]" in json.dumps(rewritten["blocks"]) and "CSV export lost" not in json.dumps(rewritten)
     assert "Onboarding was confusing" in _slack_text(app, "C0SUCCESS")  # someone else's item is untouched
@@ -84,6 +87,7 @@ def test_forget_erases_the_customer_here_and_in_slack_and_a_resent_webhook_canno
         item = session.get(Item, item_id)
         assert (item.comment, item.customer_name, item.customer_email) == ("[erased]", None, None)
         assert item.score == 0 and item.category == "detractor"  # the anonymous facts stay for reports
+        assert item.sentiment_reason is None and item.theme_matches is None
         assert session.scalar(select(FollowUp.resolution_note).where(FollowUp.item_id == item_id)) == "[erased]"
         assert session.scalar(select(func.count()).select_from(Contact)) == 0
         stored = json.dumps([row.payload for row in session.scalars(select(OutboxMessage))])

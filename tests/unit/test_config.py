@@ -7,6 +7,7 @@ import tomllib
 
 import pytest
 
+from bot.common.vocabulary import SentimentWords
 from bot.config import (
     DEFAULT_CONFIG_PATH,
     DEFAULT_DATABASE_URL,
@@ -417,3 +418,31 @@ def test_provider_options_are_checked_at_load_time() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(data, environ={"TF_SECRET": "s"})
     assert caught.value.problems == ["sources[0].options: unknown key(s) scor_ref (known: score_ref, comment_ref, kind)"]
+
+
+# --- [sentiment] -----------------------------------------------------------------------------------
+
+
+def test_sentiment_words_are_loaded_and_used() -> None:
+    config = parse_config(config_with(sentiment={"negative": ["escalated to legal"], "positive": ["kudos*"]}),
+                          environ=ENV)
+    assert config.sentiment_words == SentimentWords(negative=("escalated to legal",), positive=("kudos*",))
+    assert parse_config(config_with(), environ=ENV).sentiment_words == SentimentWords()
+
+
+@pytest.mark.parametrize(("section", "key", "words"), [
+    ({"negative": ["  "]}, "sentiment.negative[0]", "should match pattern"),
+    ({"negative": ["refund"], "positive": ["Refund"]}, "sentiment", "both negative and positive: refund"),
+    ({"negative": "refund"}, "sentiment.negative", "valid list"),
+    ({"angry": ["x"]}, "sentiment.angry", "unknown key"),
+])
+def test_bad_sentiment_words_name_the_key(section, key, words) -> None:
+    problems = problems_of(config_with(sentiment=section))
+    assert_problem(problems, key, words)
+
+
+def test_routes_may_match_mixed_sentiment_and_churn_risk() -> None:
+    config = parse_config(config_with(routes=[
+        {"name": "r", "when": {"sentiment": ["mixed", "negative"], "theme": "churn_risk"}, "team": "success"}]),
+        environ=ENV)
+    assert config.routes[0].when.theme == "churn_risk"

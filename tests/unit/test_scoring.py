@@ -5,13 +5,13 @@ import time
 import pytest
 
 from bot.common.vocabulary import DEFAULT_THEMES, KINDS, SCORE_RANGES, SURVEY_KINDS
+from bot.intake.keywords import tokenize
 from bot.intake.scoring import (
     Scored,
     categorize,
     compile_taxonomy,
     detect_themes,
     score_response,
-    tokenize,
 )
 from bot.intake.sentiment import Sentiment, analyze_sentiment
 

@@ -1,0 +1,144 @@
+"""`python -m bench voc [DATASET_DIR]`: sentiment and themes on public labelled data, old method vs new.
+
+The data sets live outside the repository (default `../shared/data/voc` beside it; see its README for
+licences): the UCI "Sentiment Labelled Sentences" (Amazon + Yelp, 1 positive / 0 negative) and the
+Maalej app reviews (Bug, Feature, UserExperience, Rating). Nothing is fitted to them: they only measure.
+
+Scoring the two-class UCI set: "mixed" counts as the side its polarity leans to; "neutral" and "not
+analysed" are wrong either way. Macro-F1 is the mean of the positive and negative F1.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.voc_legacy import legacy_sentiment, legacy_themes
+from bot.intake.scoring import score_response
+
+DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "voc"
+MACRO_F1_TARGET = 0.82
+NEGATIVES_TARGET = 0.70
+BUGS_F1_TARGET = 0.55
+FEATURES_F1_TARGET = 0.45
+
+
+def load_uci(folder: Path) -> list[tuple[str, str]]:
+    """(sentence, 'positive'|'negative') from the Amazon and Yelp files."""
+    rows = []
+    for name in ("amazon_cells_labelled.txt", "yelp_labelled.txt"):
+        for line in (folder / "uci_sentences" / name).read_text(encoding="utf-8").splitlines():
+            sentence, _, label = line.rpartition("\t")
+            if sentence and label.strip() in ("0", "1"):
+                rows.append((sentence.strip(), "positive" if label.strip() == "1" else "negative"))
+    return rows
+
+
+def load_maalej(folder: Path) -> list[dict]:
+    """Each review: {"comment", "label", "rating"}; the files end with a comma before "]"."""
+    reviews = []
+    for name in ("Bug", "Feature", "UserExperience", "Rating"):
+        text = (folder / "maalej" / f"{name}.json").read_text(encoding="utf-8")
+        for record in json.loads(re.sub(r",\s*\]\s*$", "]", text)):
+            reviews.append({"comment": str(record.get("comment") or ""), "label": record.get("label") or name,
+                            "rating": record.get("rating")})
+    return reviews
+
+
+def _f1(precision: float, recall: float) -> float:
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def _prf(predicted: list[bool], gold: list[bool]) -> dict:
+    tp = sum(p and g for p, g in zip(predicted, gold, strict=True))
+    precision = tp / max(1, sum(predicted))
+    recall = tp / max(1, sum(gold))
+    return {"p": round(precision, 3), "r": round(recall, 3), "f1": round(_f1(precision, recall), 3)}
+
+
+def _side(label: str, polarity: float) -> str:
+    if label == "mixed":
+        return "positive" if polarity >= 0 else "negative"
+    return label
+
+
+def sentiment_scores(predicted: list[str], gold: list[str]) -> dict:
+    accuracy = sum(p == g for p, g in zip(predicted, gold, strict=True)) / len(gold)
+    f1s = {}
+    for side in ("positive", "negative"):
+        f1s[side] = _prf([p == side for p in predicted], [g == side for g in gold])
+    return {"accuracy": round(accuracy, 3), "macro_f1": round((f1s["positive"]["f1"] + f1s["negative"]["f1"]) / 2, 3),
+            "negatives_caught": f1s["negative"]["r"],
+            "neutral_share": round(sum(p not in ("positive", "negative") for p in predicted) / len(predicted), 3),
+            # Every UCI sentence is English: any "not analysed" is the language check erring.
+            "not_analysed_share": round(sum(p == "not_analysed" for p in predicted) / len(predicted), 3)}
+
+
+def _new(text: str, kind: str = "nps", score: int | None = None) -> tuple[str, list[str]]:
+    scored = score_response(kind, score, text)
+    return _side(scored.sentiment_label, scored.sentiment_polarity), list(scored.themes)
+
+
+def _old(text: str, kind: str = "nps", score: int | None = None) -> tuple[str, list[str]]:
+    return legacy_sentiment(text), legacy_themes(text)
+
+
+def measure(method: Callable[..., tuple[str, list[str]]], uci: list[tuple[str, str]], reviews: list[dict]) -> dict:
+    started = time.perf_counter()
+    uci_out = [method(sentence) for sentence, _ in uci]
+    review_out = [method(review["comment"]) for review in reviews]
+    seconds = time.perf_counter() - started
+    # The survey score beside the text (stars 1-5 as CSAT): what a scored comment gets in cxloop.
+    scored = [review for review in reviews if review["rating"] in (1, 2, 4, 5)]
+    scored_out = [method(review["comment"], "csat", review["rating"]) for review in scored]
+    return {
+        "uci": sentiment_scores([label for label, _ in uci_out], [label for _, label in uci]),
+        "maalej_bugs": _prf(["bugs" in themes for _, themes in review_out], [r["label"] == "Bug" for r in reviews]),
+        "maalej_features": _prf(["feature_request" in themes for _, themes in review_out],
+                                [r["label"] == "Feature" for r in reviews]),
+        "no_theme_uci": round(sum(not themes for _, themes in uci_out) / len(uci_out), 3),
+        "no_theme_maalej": round(sum(not themes for _, themes in review_out) / len(review_out), 3),
+        "maalej_scored_negatives_caught": sentiment_scores(
+            [label for label, _ in scored_out],
+            ["negative" if r["rating"] <= 2 else "positive" for r in scored])["negatives_caught"],
+        "comments_per_s": round((len(uci_out) + len(review_out)) / seconds),
+    }
+
+
+def run(dataset_dir: str | Path | None = None) -> dict:
+    folder = Path(dataset_dir) if dataset_dir else DEFAULT_DIR
+    target = (f"UCI macro-F1 >= {MACRO_F1_TARGET}, negatives caught >= {NEGATIVES_TARGET}; Maalej F1 bugs >= "
+              f"{BUGS_F1_TARGET}, feature requests >= {FEATURES_F1_TARGET}")
+    if not (folder / "uci_sentences").is_dir() or not (folder / "maalej").is_dir():
+        return {"name": "voice of customer", "target": target, "met": True,
+                "skipped": f"no data sets in {folder} (pass the folder: python -m bench voc DATASET_DIR)"}
+    uci, reviews = load_uci(folder), load_maalej(folder)
+    _new("warm up the lexicons")
+    result = {"name": f"voice of customer: {len(uci)} UCI sentences, {len(reviews)} Maalej reviews ({folder})",
+              "target": target, "old": measure(_old, uci, reviews), "new": measure(_new, uci, reviews)}
+    new = result["new"]
+    result["met"] = (new["uci"]["macro_f1"] >= MACRO_F1_TARGET and new["uci"]["negatives_caught"] >= NEGATIVES_TARGET
+                     and new["maalej_bugs"]["f1"] >= BUGS_F1_TARGET
+                     and new["maalej_features"]["f1"] >= FEATURES_F1_TARGET)
+    return result
+
+
+def table(result: dict) -> str:
+    """Old and new side by side."""
+    if "skipped" in result:
+        return f"voc skipped: {result['skipped']}"
+    rows = [("UCI accuracy", lambda m: m["uci"]["accuracy"]), ("UCI macro-F1", lambda m: m["uci"]["macro_f1"]),
+            ("UCI negatives caught", lambda m: m["uci"]["negatives_caught"]),
+            ("UCI neutral/unanalysed share", lambda m: m["uci"]["neutral_share"]),
+            ("UCI called not English (all are)", lambda m: m["uci"]["not_analysed_share"]),
+            ("Maalej bugs P/R/F1", lambda m: "{p}/{r}/{f1}".format(**m["maalej_bugs"])),
+            ("Maalej features P/R/F1", lambda m: "{p}/{r}/{f1}".format(**m["maalej_features"])),
+            ("no theme (UCI / Maalej)", lambda m: f"{m['no_theme_uci']} / {m['no_theme_maalej']}"),
+            ("Maalej scored negatives caught", lambda m: m["maalej_scored_negatives_caught"]),
+            ("comments/s (1 core)", lambda m: m["comments_per_s"])]
+    lines = [f"{'':32} {'today (legacy)':>18} {'new':>18}"]
+    lines += [f"{label:32} {str(get(result['old'])):>18} {str(get(result['new'])):>18}" for label, get in rows]
+    return "\n".join(lines)

@@ -1,0 +1,158 @@
+"""Sentiment that reads like a CX person, and themes that cover: example sentences written for these tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.common.vocabulary import SentimentWords
+from bot.intake.routing import RoutingFacts, route_item
+from bot.intake.scoring import match_themes, score_response
+from bot.intake.sentiment import analyze_sentiment
+from tests.conftest import make_config
+
+
+@pytest.mark.parametrize("text", [
+    "Onboarding took weeks and support never replied.",
+    "Customer cannot export invoices since Monday.",
+    "Checkout outage this morning, we cannot complete a payment.",
+    "I have been waiting for a refund for ten days.",
+    "The dashboard is too slow to use in our Monday meeting.",
+    "Still waiting on an answer about the duplicate charge.",
+    "The mobile app keeps logging me out.",
+])
+def test_complaints_the_lexicons_miss_are_negative(text: str) -> None:
+    result = analyze_sentiment(text)
+    assert result.label == "negative", result
+    assert result.polarity < 0
+    assert result.reason.startswith("complaint:")
+
+
+def test_plain_praise_is_positive_and_names_its_words() -> None:
+    result = analyze_sentiment("Lovely people, and the new reports are excellent.")
+    assert result.label == "positive" and result.polarity > 0
+    assert '"excellent"' in result.reason or '"lovely"' in result.reason
+
+
+@pytest.mark.parametrize("text", ["Couldn't be happier with the switch.", "Can't complain, it does the job.",
+                                  "No issues at all since we started.", "I can't recommend this team enough."])
+def test_praise_idioms_with_a_denial_are_positive(text: str) -> None:
+    assert analyze_sentiment(text).label == "positive"
+
+
+def test_a_plain_statement_is_neutral() -> None:
+    result = analyze_sentiment("We use it for the quarterly board pack.")
+    assert result.label == "neutral" and result.reason == "no sentiment words"
+
+
+def test_praise_and_a_complaint_in_one_comment_is_mixed() -> None:
+    result = analyze_sentiment("Your support agent was fantastic, but the sync keeps failing every night.")
+    assert result.label == "mixed"
+    assert '"fantastic"' in result.reason and "failing" in result.reason
+
+
+def test_negation_flips_praise_words() -> None:
+    result = analyze_sentiment("The new editor is not good.")
+    assert result.label == "negative"
+    assert "not good" in result.reason
+
+
+def test_a_detractor_comment_is_not_positive_unless_clearly_so() -> None:
+    plain = "We moved the team to the annual plan."
+    assert analyze_sentiment(plain).label == "neutral"
+    assert analyze_sentiment(plain, category="detractor").label == "negative"
+    assert analyze_sentiment(plain, category="detractor").reason == "detractor score; text neutral"
+    assert analyze_sentiment("It is fine.", category="detractor").label == "mixed"
+    assert analyze_sentiment("Absolutely wonderful, the best tool we have!", category="detractor").label == "positive"
+
+
+def test_a_promoter_plain_comment_is_positive_but_a_complaint_stays_negative() -> None:
+    assert analyze_sentiment("We moved the team to the annual plan.", category="promoter").label == "positive"
+    assert analyze_sentiment("Still waiting on the invoice fix though.", category="promoter").label == "negative"
+
+
+def test_score_response_uses_the_score() -> None:
+    scored = score_response("csat", 1, "Our account manager changed again.")
+    assert scored.category == "detractor" and scored.sentiment_label == "negative"
+    assert scored.sentiment_reason == "detractor score; text neutral"
+
+
+@pytest.mark.parametrize("text", [
+    "La aplicación se cierra cada vez que intento exportar los datos y nadie me responde.",
+    "Die App stürzt ständig ab und der Support antwortet nicht.",
+    "Le service client ne répond pas depuis une semaine.",
+    "Приложение постоянно зависает, поддержка не отвечает.",
+    "アプリがすぐに落ちて、サポートから返事がありません。",
+])
+def test_other_languages_are_not_analysed(text: str) -> None:
+    result = analyze_sentiment(text, category="detractor")
+    assert result.label == "not_analysed"
+    assert result.polarity == 0.0 and "language" in result.reason
+
+
+@pytest.mark.parametrize("text", ["OK", "Merci!", "Great app, gracias", "The café menu is broken"])
+def test_short_or_mostly_english_text_is_analysed(text: str) -> None:
+    assert analyze_sentiment(text).label != "not_analysed"
+
+
+def test_team_words_decide_before_the_lexicon() -> None:
+    words = SentimentWords(negative=("escalated to legal", "churn*"), positive=("shout out",))
+    plain = "The renewal was escalated to legal."
+    assert analyze_sentiment(plain).label != "negative" or "legal" not in analyze_sentiment(plain).reason
+    result = analyze_sentiment(plain, words=words)
+    assert result.label == "negative" and '"escalated to legal"' in result.reason
+    praise = analyze_sentiment("Shout out to Priya in onboarding.", words=words)
+    assert praise.label == "positive" and '"shout out"' in praise.reason
+
+
+# --- themes ----------------------------------------------------------------------------------------
+
+
+def test_themes_keep_the_words_that_matched() -> None:
+    found = match_themes("The app keeps crashing when I open an invoice, please add a dark mode")
+    assert found["bugs"] == "crashing"
+    assert found["billing"] == "invoice"
+    assert found["feature_request"] == "please add"
+
+
+@pytest.mark.parametrize(("text", "theme"), [
+    ("Rock solid, never had a single crash.", "bugs"),
+    ("No downtime at all this quarter.", "reliability"),
+    ("We are not cancelling, just asking.", "churn_risk"),
+    ("A bug-free release, well done.", "bugs"),
+    ("It is not slow any more.", "performance"),
+])
+def test_denied_problems_are_not_themes(text: str, theme: str) -> None:
+    assert theme not in match_themes(text)
+
+
+def test_topic_themes_keep_their_match_after_a_denial() -> None:
+    found = match_themes("There are no docs for the API and we can't export to CSV.")
+    assert "documentation" in found and "integrations" in found
+
+
+@pytest.mark.parametrize("text", [
+    "If this is not fixed by Friday we are switching to another vendor.",
+    "We will not renew next year.",
+    "Please cancel my subscription.",
+    "Honestly thinking of leaving.",
+])
+def test_churn_risk_language(text: str) -> None:
+    assert "churn_risk" in match_themes(text)
+
+
+def test_data_loss_and_the_broad_taxonomy() -> None:
+    found = match_themes("After the migration all our notes disappeared and the SSO login times out.")
+    assert "data_loss" in found and "security" not in found  # SSO is an integration here, not security
+    assert "integrations" in found and "performance" in found
+
+
+def test_route_can_match_churn_risk() -> None:
+    config = make_config({
+        "teams": [{"name": "success", "channel": "C0SUCCESS"}, {"name": "retention", "channel": "C0RETAIN"}],
+        "routes": [{"name": "churn risk", "when": {"theme": "churn_risk"}, "team": "retention"}],
+    })
+    scored = score_response("nps", 4, "We are looking for alternatives before renewal.", config.themes)
+    decision = route_item(RoutingFacts(kind="nps", source="generic", score=4, category=scored.category,
+                                       sentiment=scored.sentiment_label, themes=scored.themes, tags=(), plan=None,
+                                       segment=None, vip=False, comment="x"), config)
+    assert decision.team == "retention"
