@@ -37,6 +37,7 @@ from bot.runtime import Runtime, build_runtime
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import button_action, message_block_actions, signed_form
 from bot.web import create_app
+from tests.fuzz.counting import EXAMPLES_PROPERTY, FAILED, REPORTED
 
 POSTGRES_ENV = "CXLOOP_TEST_DATABASE_URL"
 SIGNING_SECRET = "test-signing-secret"
@@ -398,3 +399,29 @@ def session_factory(database_url):
     engine = make_engine(database_url)
     yield make_session_factory(engine)
     engine.dispose()
+
+
+# --- the fuzz summary ----------------------------------------------------------------------
+# Here, not in tests/fuzz/conftest.py: under pytest-xdist only this conftest is loaded by the
+# controller, which receives every worker's reports and writes the summary.
+
+def pytest_runtest_logreport(report):
+    if "tests/fuzz/" not in report.nodeid:
+        return
+    name = report.nodeid.split("tests/fuzz/", 1)[-1]
+    if report.failed:
+        FAILED[name] += 1
+    for key, value in report.user_properties:
+        if key == EXAMPLES_PROPERTY and value:
+            REPORTED[name] = value
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not REPORTED:
+        return
+    terminalreporter.section("fuzz: examples run per property")
+    for name, count in sorted(REPORTED.items()):
+        terminalreporter.write_line(f"fuzz: {name} — {count} examples, {FAILED[name]} failures")
+    terminalreporter.write_line(f"fuzz: total — {sum(REPORTED.values())} examples in {len(REPORTED)} tests, "
+                                f"{sum(FAILED.values())} failures "
+                                f"(profile {os.environ.get('HYPOTHESIS_PROFILE', 'default')})")
