@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -358,6 +359,11 @@ class AppUnderTest:
             raise AssertionError(f"{exc}: {detail}") from None
 
 
+# One TLS context for every test's HTTP client: httpx would load the CA bundle again for each
+# (~10 % of the suite's CPU), and the app under test is plain HTTP on 127.0.0.1 anyway.
+_TLS = ssl.create_default_context()
+
+
 @pytest.fixture
 def make_app(database_url, fake_slack) -> Iterator[Callable[..., AppUnderTest]]:
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
@@ -380,7 +386,7 @@ def make_app(database_url, fake_slack) -> Iterator[Callable[..., AppUnderTest]]:
         thread.start()
         wait_for(lambda: server.started, 10, what="uvicorn to start")
         servers.append((server, thread))
-        client = httpx.Client(timeout=10)
+        client = httpx.Client(timeout=10, verify=_TLS)
         clients.append(client)
         return AppUnderTest(url=f"http://127.0.0.1:{port}", runtime=runtime, fake=fake_slack, http=client)
 
