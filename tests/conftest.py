@@ -252,6 +252,7 @@ def _drop_database(admin, name: str) -> None:
 @pytest.fixture
 def fake_slack() -> Iterator[FakeSlack]:
     fake = FakeSlack(token=BOT_TOKEN).start()
+    fake.on_request.append(ACTIVITY.touch)
     yield fake
     fake.stop()
 
@@ -262,14 +263,46 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+class _Activity:
+    """Something happened that a test may be waiting for: the fake Slack answered a request."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._count = 0
+
+    def count(self) -> int:
+        with self._changed:
+            return self._count
+
+    def touch(self) -> None:
+        with self._changed:
+            self._count += 1
+            self._changed.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> None:
+        """Until anything happens after `seen` (a count()), or timeout."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._count != seen, timeout)
+
+
+ACTIVITY = _Activity()
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05, what: str = "condition"):
+    """The predicate's first truthy value. Checked again as soon as the fake Slack answers a request
+    (most waits are for what reached Slack), and at least every `interval` (for database state)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         value = predicate()
         if value:
             return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        # Counted after the check: a predicate that itself calls the fake Slack must not wake itself
+        # (something that lands during the check is seen at the latest one interval later).
+        seen = ACTIVITY.count()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        ACTIVITY.wait(seen, min(interval, left))
 
 
 @dataclass
@@ -359,6 +392,20 @@ class AppUnderTest:
             raise AssertionError(f"{exc}: {detail}") from None
 
 
+class _Uvicorn(uvicorn.Server):
+    """uvicorn that says when its startup is over, so a test starts the moment the app listens."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.startup_over = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets)
+        finally:
+            self.startup_over.set()
+
+
 # One TLS context for every test's HTTP client: httpx would load the CA bundle again for each
 # (~10 % of the suite's CPU), and the app under test is plain HTTP on 127.0.0.1 anyway.
 _TLS = ssl.create_default_context()
@@ -366,7 +413,7 @@ _TLS = ssl.create_default_context()
 
 @pytest.fixture
 def make_app(database_url, fake_slack) -> Iterator[Callable[..., AppUnderTest]]:
-    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+    servers: list[tuple[_Uvicorn, threading.Thread]] = []
     clients: list[httpx.Client] = []
 
     def start(config: AppConfig | None = None, *, worker: bool = True, channel_interval: float = 0.05) -> AppUnderTest:
@@ -380,11 +427,10 @@ def make_app(database_url, fake_slack) -> Iterator[Callable[..., AppUnderTest]]:
                     if worker else None)
         app = create_app(runtime, worker=delivery)
         port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                               lifespan="on"))
+        server = _Uvicorn(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
-        wait_for(lambda: server.started, 10, what="uvicorn to start")
+        assert server.startup_over.wait(10) and server.started, "uvicorn did not start"
         servers.append((server, thread))
         client = httpx.Client(timeout=10, verify=_TLS)
         clients.append(client)

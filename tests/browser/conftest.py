@@ -30,7 +30,7 @@ from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.page import restore_history, sandbox_routes
 from bot.web import create_app
 from models.base import utcnow
-from tests.conftest import _free_port, wait_for
+from tests.conftest import ACTIVITY, _free_port, wait_for
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
@@ -97,6 +97,7 @@ def _serve(tmp_path: Path, *, seed: bool) -> Iterator[SandboxApp]:
     config = load_config(DEMO_CONFIG_PATH, environ={}, sandbox=True)
     token = secrets.token_urlsafe(32)
     fake = FakeSlack(token=SANDBOX_BOT_TOKEN).start()
+    fake.on_request.append(ACTIVITY.touch)
     settings = Settings(slack_bot_token=None, slack_signing_secret=None, slack_app_token=None,
                         slack_api_url=fake.base_url, database_url=database_url, config_path=str(DEMO_CONFIG_PATH),
                         port=0, log_level="WARNING", dashboard_token=token, sandbox=True)
