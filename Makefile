@@ -25,7 +25,7 @@ test: $(STAMP)
 
 # Fault tests: real cxloop processes, fake Slack failing, worker killed, a private Postgres restarted.
 chaos: $(STAMP)
-	$(BIN)/python -m pytest -m chaos -s
+	$(BIN)/python -m pytest -m chaos -s -n 0
 
 # Style, then the import contract of pyproject.toml [tool.importlinter] (dependencies point one way).
 lint: $(STAMP)

@@ -1,8 +1,9 @@
 """Shared fixtures: a real database (SQLite, and Postgres when CXLOOP_TEST_DATABASE_URL is set),
 the fake Slack Web API server, and the real app served over HTTP by uvicorn.
 
-Each database test runs on a fresh copy of a migrated template: a file copy on SQLite,
-CREATE DATABASE … TEMPLATE on Postgres. Under CI=true a missing Postgres fails instead of skipping.
+Each database test runs on a database in the state of a migrated template: a file copy on SQLite,
+on Postgres a copy made by CREATE DATABASE … TEMPLATE and emptied back to the template's state for
+the next test (see _PostgresDatabases). Under CI=true a missing Postgres fails instead of skipping.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -23,9 +25,10 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, MetaData, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from bot.common.signing import sign_webhook
 from bot.config import AppConfig, Settings, parse_config
@@ -35,6 +38,7 @@ from bot.runtime import Runtime, build_runtime
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import button_action, message_block_actions, signed_form
 from bot.web import create_app
+from tests.fuzz.counting import EXAMPLES_PROPERTY, FAILED, REPORTED
 
 POSTGRES_ENV = "CXLOOP_TEST_DATABASE_URL"
 SIGNING_SECRET = "test-signing-secret"
@@ -69,20 +73,148 @@ def _sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
+# The schema of a test database, to tell whether a test changed it (one drops a table): names and
+# definitions of its relations, columns, constraints, indexes and triggers.
+_SCHEMA_FINGERPRINT = text("""
+    SELECT md5(coalesce(string_agg(item, '|' ORDER BY item), '')) FROM (
+        SELECT c.relname || ':' || c.relkind::text AS item FROM pg_class c
+            JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'
+        UNION ALL
+        SELECT c.relname || '.' || a.attname || ':' || format_type(a.atttypid, a.atttypmod) || ':' || a.attnotnull::text
+               || ':' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
+            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            WHERE n.nspname = 'public' AND a.attnum > 0 AND NOT a.attisdropped
+        UNION ALL
+        SELECT conname || ':' || pg_get_constraintdef(oid) FROM pg_constraint
+            WHERE connamespace = 'public'::regnamespace
+        UNION ALL
+        SELECT indexname || ':' || indexdef FROM pg_indexes WHERE schemaname = 'public'
+        UNION ALL
+        SELECT t.tgname || ':' || c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+            WHERE c.relnamespace = 'public'::regnamespace AND NOT t.tgisinternal
+    ) AS schema_items
+""")
+
+
+@dataclass
+class _PostgresDatabases:
+    """Postgres test databases: copies of a migrated template, each emptied back to the template's
+    state after a test and handed to the next one.
+
+    CREATE DATABASE … TEMPLATE costs ~0.5 s (the whole copy goes through the WAL) and DROP DATABASE
+    forces a checkpoint, so a fresh copy per test cost ~1 s of each Postgres test; emptying a used
+    copy costs ~20 ms. Between tests a copy gets a new name (so nothing still holding the old URL
+    reaches the next test's database), loses every row, gets the template's rows and sequence
+    positions back, and is reused only if its schema is still the template's: a test that changed
+    the schema leaves a copy that is dropped, as every copy used to be.
+    """
+
+    base: str
+    admin: Engine
+    template: str
+    tables: list[str]  # dependents first: the order DELETE needs with foreign keys
+    rows: dict[str, list[dict[str, Any]]]  # what the template holds (the alembic version)
+    sequences: dict[str, tuple[int, bool]]  # name -> (value, is_called), as setval() takes them
+    fingerprint: str
+    free: list[str] = field(default_factory=list)
+
+    def url(self, name: str) -> str:
+        return make_url(self.base).set(database=name).render_as_string(hide_password=False)
+
+    @classmethod
+    def create(cls, base: str) -> _PostgresDatabases:
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        template = f"cxloop_tpl_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{template}"'))
+        url = make_url(base).set(database=template).render_as_string(hide_password=False)
+        # NullPool: no connection may stay open on a template, or CREATE DATABASE … TEMPLATE fails.
+        engine = create_engine(url, poolclass=NullPool)
+        try:
+            upgrade(url)
+            with engine.connect() as conn:
+                metadata = MetaData()
+                metadata.reflect(bind=conn)
+                tables = [table.name for table in reversed(metadata.sorted_tables)]
+                rows = {name: [dict(row) for row in conn.execute(text(f'SELECT * FROM "{name}"')).mappings()]
+                        for name in tables}
+                sequences = {f'"{name}"': (int(last if last is not None else start), last is not None)
+                             for name, start, last in conn.execute(text(
+                                 "SELECT sequencename, start_value, last_value FROM pg_sequences "
+                                 "WHERE schemaname = 'public'"))}
+                fingerprint = conn.execute(_SCHEMA_FINGERPRINT).scalar_one()
+        except BaseException:
+            engine.dispose()
+            _drop_database(admin, template)
+            raise
+        engine.dispose()
+        return cls(base=base, admin=admin, template=template, tables=tables,
+                   rows={name: found for name, found in rows.items() if found}, sequences=sequences,
+                   fingerprint=fingerprint)
+
+    def take(self) -> str:
+        if self.free:
+            return self.free.pop()
+        name = f"cxloop_t_{uuid.uuid4().hex[:10]}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+        return name
+
+    def give_back(self, name: str) -> None:
+        try:
+            with self.admin.connect() as conn:
+                # A server or thread the test left behind loses its connections (as DROP … WITH
+                # (FORCE) did) and, with the rename, any way back in.
+                conn.execute(text("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                                  "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+                renamed = f"cxloop_t_{uuid.uuid4().hex[:10]}"
+                conn.execute(text(f'ALTER DATABASE "{name}" RENAME TO "{renamed}"'))
+        except SQLAlchemyError:
+            _drop_database(self.admin, name)
+            return
+        if self._reset(renamed):
+            self.free.append(renamed)
+        else:
+            _drop_database(self.admin, renamed)
+
+    def _reset(self, name: str) -> bool:
+        engine = create_engine(self.url(name), poolclass=NullPool)
+        try:
+            with engine.begin() as conn:
+                if conn.execute(_SCHEMA_FINGERPRINT).scalar_one() != self.fingerprint:
+                    return False
+                for table in self.tables:
+                    conn.execute(text(f'DELETE FROM "{table}"'))
+                for sequence, (value, called) in self.sequences.items():
+                    conn.execute(text("SELECT setval(:sequence, :value, :called)"),
+                                 {"sequence": sequence, "value": value, "called": called})
+                for table, rows in self.rows.items():
+                    names = ", ".join(f'"{column}"' for column in rows[0])
+                    values = ", ".join(f":{column}" for column in rows[0])
+                    conn.execute(text(f'INSERT INTO "{table}" ({names}) VALUES ({values})'), rows)
+            return True
+        except SQLAlchemyError:
+            return False
+        finally:
+            engine.dispose()
+
+    def close(self) -> None:
+        for name in [*self.free, self.template]:
+            _drop_database(self.admin, name)
+        self.admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def _postgres_template() -> Iterator[str | None]:
+def _postgres_databases() -> Iterator[_PostgresDatabases | None]:
     url = os.environ.get(POSTGRES_ENV)
     if not url:
         yield None
         return
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"cxloop_tpl_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    upgrade(make_url(url).set(database=name).render_as_string(hide_password=False))
-    yield name
-    _drop_database(admin, name)
-    admin.dispose()
+    databases = _PostgresDatabases.create(url)
+    yield databases
+    databases.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -92,19 +224,14 @@ def database_url(request, tmp_path, _sqlite_template) -> Iterator[str]:
         shutil.copy(_sqlite_template, path)
         yield f"sqlite:///{path}"
         return
-    template = request.getfixturevalue("_postgres_template")
-    if template is None:
+    databases = request.getfixturevalue("_postgres_databases")
+    if databases is None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{POSTGRES_ENV} is not set: CI must run the database tests on Postgres too")
         pytest.skip(f"Postgres not configured (set {POSTGRES_ENV})")
-    base = os.environ[POSTGRES_ENV]
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    name = f"cxloop_t_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    _drop_database(admin, name)
-    admin.dispose()
+    name = databases.take()
+    yield databases.url(name)
+    databases.give_back(name)
 
 
 def _drop_database(admin, name: str) -> None:
@@ -125,6 +252,7 @@ def _drop_database(admin, name: str) -> None:
 @pytest.fixture
 def fake_slack() -> Iterator[FakeSlack]:
     fake = FakeSlack(token=BOT_TOKEN).start()
+    fake.on_request.append(ACTIVITY.touch)
     yield fake
     fake.stop()
 
@@ -135,14 +263,46 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+class _Activity:
+    """Something happened that a test may be waiting for: the fake Slack answered a request."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._count = 0
+
+    def count(self) -> int:
+        with self._changed:
+            return self._count
+
+    def touch(self) -> None:
+        with self._changed:
+            self._count += 1
+            self._changed.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> None:
+        """Until anything happens after `seen` (a count()), or timeout."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._count != seen, timeout)
+
+
+ACTIVITY = _Activity()
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05, what: str = "condition"):
+    """The predicate's first truthy value. Checked again as soon as the fake Slack answers a request
+    (most waits are for what reached Slack), and at least every `interval` (for database state)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         value = predicate()
         if value:
             return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        # Counted after the check: a predicate that itself calls the fake Slack must not wake itself
+        # (something that lands during the check is seen at the latest one interval later).
+        seen = ACTIVITY.count()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        ACTIVITY.wait(seen, min(interval, left))
 
 
 @dataclass
@@ -232,9 +392,28 @@ class AppUnderTest:
             raise AssertionError(f"{exc}: {detail}") from None
 
 
+class _Uvicorn(uvicorn.Server):
+    """uvicorn that says when its startup is over, so a test starts the moment the app listens."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.startup_over = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets)
+        finally:
+            self.startup_over.set()
+
+
+# One TLS context for every test's HTTP client: httpx would load the CA bundle again for each
+# (~10 % of the suite's CPU), and the app under test is plain HTTP on 127.0.0.1 anyway.
+_TLS = ssl.create_default_context()
+
+
 @pytest.fixture
 def make_app(database_url, fake_slack) -> Iterator[Callable[..., AppUnderTest]]:
-    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+    servers: list[tuple[_Uvicorn, threading.Thread]] = []
     clients: list[httpx.Client] = []
 
     def start(config: AppConfig | None = None, *, worker: bool = True, channel_interval: float = 0.05) -> AppUnderTest:
@@ -248,13 +427,12 @@ def make_app(database_url, fake_slack) -> Iterator[Callable[..., AppUnderTest]]:
                     if worker else None)
         app = create_app(runtime, worker=delivery)
         port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                               lifespan="on"))
+        server = _Uvicorn(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
-        wait_for(lambda: server.started, 10, what="uvicorn to start")
+        assert server.startup_over.wait(10) and server.started, "uvicorn did not start"
         servers.append((server, thread))
-        client = httpx.Client(timeout=10)
+        client = httpx.Client(timeout=10, verify=_TLS)
         clients.append(client)
         return AppUnderTest(url=f"http://127.0.0.1:{port}", runtime=runtime, fake=fake_slack, http=client)
 
@@ -273,3 +451,29 @@ def session_factory(database_url):
     engine = make_engine(database_url)
     yield make_session_factory(engine)
     engine.dispose()
+
+
+# --- the fuzz summary ----------------------------------------------------------------------
+# Here, not in tests/fuzz/conftest.py: under pytest-xdist only this conftest is loaded by the
+# controller, which receives every worker's reports and writes the summary.
+
+def pytest_runtest_logreport(report):
+    if "tests/fuzz/" not in report.nodeid:
+        return
+    name = report.nodeid.split("tests/fuzz/", 1)[-1]
+    if report.failed:
+        FAILED[name] += 1
+    for key, value in report.user_properties:
+        if key == EXAMPLES_PROPERTY and value:
+            REPORTED[name] = value
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not REPORTED:
+        return
+    terminalreporter.section("fuzz: examples run per property")
+    for name, count in sorted(REPORTED.items()):
+        terminalreporter.write_line(f"fuzz: {name} — {count} examples, {FAILED[name]} failures")
+    terminalreporter.write_line(f"fuzz: total — {sum(REPORTED.values())} examples in {len(REPORTED)} tests, "
+                                f"{sum(FAILED.values())} failures "
+                                f"(profile {os.environ.get('HYPOTHESIS_PROFILE', 'default')})")

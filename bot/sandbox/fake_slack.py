@@ -28,6 +28,7 @@ import random
 import re
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -409,7 +410,11 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # keep test output clean
 
     def do_POST(self) -> None:
-        self.server.fake._handle(self)
+        try:
+            self.server.fake._handle(self)
+        finally:
+            for callback in self.server.fake.on_request:
+                callback()
 
     do_GET = do_POST  # slack_sdk's aiohttp client really GETs some read methods; Slack accepts both
 
@@ -440,6 +445,9 @@ class FakeSlack:
         self._response_url_seq = 0
         self._last_ts_us = 0  # survives reset() so ts keep strictly increasing for this instance
         self._in_flight: dict[str, int] = {}  # Web API calls received and not yet answered, by method
+        # Called after each request is answered (its effects recorded): tests wait on these instead
+        # of polling for what reached Slack.
+        self.on_request: list[Callable[[], None]] = []
         self._methods = {
             "auth.test": self._auth_test, "chat.postMessage": self._post_message, "chat.update": self._update,
             "chat.delete": self._delete, "chat.postEphemeral": self._post_ephemeral,

@@ -1,5 +1,5 @@
-"""Browser tests: the real app in sandbox mode (as `cxloop serve --sandbox` runs it), on a fresh
-migrated SQLite file, driven by Debian's Chromium through Playwright. Screenshots of every step go to
+"""Browser tests: the real app in sandbox mode (as `cxloop serve --sandbox` runs it), on a fresh copy
+of a migrated SQLite file (seeded once per session for the demo tests), driven by Debian's Chromium through Playwright. Screenshots of every step go to
 artifacts/screenshots/ (CI keeps that folder).
 
 Playwright's own browser download is never used: the system Chromium is launched by path. Without it
@@ -22,7 +22,7 @@ import pytest
 import uvicorn
 
 from bot.config import SANDBOX_BOT_TOKEN, SANDBOX_SIGNING_SECRET, Settings, load_config
-from bot.db import session_scope, upgrade
+from bot.db import make_engine, make_session_factory, session_scope
 from bot.delivery.worker import DeliveryWorker
 from bot.runtime import Runtime, build_runtime
 from bot.sandbox.demo import DEMO_CONFIG_PATH, seed_demo
@@ -30,7 +30,7 @@ from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.page import restore_history, sandbox_routes
 from bot.web import create_app
 from models.base import utcnow
-from tests.conftest import _free_port, wait_for
+from tests.conftest import ACTIVITY, _free_port, wait_for
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
@@ -91,21 +91,34 @@ def shots(request) -> Screenshots:
     return Screenshots(request.node.name)
 
 
-def _serve(tmp_path: Path, *, seed: bool) -> Iterator[SandboxApp]:
+@pytest.fixture(scope="session")
+def _seeded_demo(tmp_path_factory, _sqlite_template) -> Path:
+    """The demo workspace, seeded once per session; each test serves a copy of it."""
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    shutil.copy(_sqlite_template, path)
+    config = load_config(DEMO_CONFIG_PATH, environ={}, sandbox=True)
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            seed_demo(session, config=config, now=utcnow(), rng=random.Random(11), accounts=DEMO_ACCOUNTS,
+                      responses=DEMO_RESPONSES)
+    finally:
+        engine.dispose()
+    return path
+
+
+def _serve(tmp_path: Path, database: Path) -> Iterator[SandboxApp]:
+    shutil.copy(database, tmp_path / "sandbox.db")
     database_url = f"sqlite:///{tmp_path / 'sandbox.db'}"
-    upgrade(database_url)
     config = load_config(DEMO_CONFIG_PATH, environ={}, sandbox=True)
     token = secrets.token_urlsafe(32)
     fake = FakeSlack(token=SANDBOX_BOT_TOKEN).start()
+    fake.on_request.append(ACTIVITY.touch)
     settings = Settings(slack_bot_token=None, slack_signing_secret=None, slack_app_token=None,
                         slack_api_url=fake.base_url, database_url=database_url, config_path=str(DEMO_CONFIG_PATH),
                         port=0, log_level="WARNING", dashboard_token=token, sandbox=True)
     runtime = build_runtime(settings, config, bot_token=SANDBOX_BOT_TOKEN, signing_secret=SANDBOX_SIGNING_SECRET,
                             slack_api_url=fake.base_url)
-    if seed:
-        with session_scope(runtime.factory) as session:
-            seed_demo(session, config=config, now=utcnow(), rng=random.Random(11), accounts=DEMO_ACCOUNTS,
-                      responses=DEMO_RESPONSES)
     restore_history(fake, runtime)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -124,13 +137,13 @@ def _serve(tmp_path: Path, *, seed: bool) -> Iterator[SandboxApp]:
 
 
 @pytest.fixture
-def sandbox_app(tmp_path) -> Iterator[SandboxApp]:
-    yield from _serve(tmp_path, seed=False)
+def sandbox_app(tmp_path, _sqlite_template) -> Iterator[SandboxApp]:
+    yield from _serve(tmp_path, _sqlite_template)
 
 
 @pytest.fixture
-def demo_app(tmp_path) -> Iterator[SandboxApp]:
-    yield from _serve(tmp_path, seed=True)
+def demo_app(tmp_path, _seeded_demo) -> Iterator[SandboxApp]:
+    yield from _serve(tmp_path, _seeded_demo)
 
 
 @pytest.fixture

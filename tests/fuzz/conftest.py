@@ -2,7 +2,7 @@
 
 HYPOTHESIS_PROFILE selects a profile: `default` (the normal `make test`), `ci` (4× the examples) or
 `thorough` (20×); each test's budget is strategies.budget(n). At the end of the session one line per fuzz
-test says what was proved: "fuzz: <test> — N examples, F failures".
+test says what was proved: "fuzz: <test> — N examples, F failures" (written by tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.fuzz.counting import EXAMPLES, FAILED, current
+from tests.fuzz.counting import EXAMPLES, EXAMPLES_PROPERTY, current
 
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture,
             HealthCheck.large_base_example, HealthCheck.filter_too_much]
@@ -32,21 +32,8 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(autouse=True)
 def _name_the_running_test(request):
-    current[0] = request.node.nodeid.split("tests/fuzz/", 1)[-1]
+    name = current[0] = request.node.nodeid.split("tests/fuzz/", 1)[-1]
     yield
-
-
-def pytest_runtest_logreport(report):
-    if report.failed and "tests/fuzz/" in report.nodeid:
-        FAILED[report.nodeid.split("tests/fuzz/", 1)[-1]] += 1
-
-
-def pytest_terminal_summary(terminalreporter):
-    if not EXAMPLES:
-        return
-    terminalreporter.section("fuzz: examples run per property")
-    for name, count in sorted(EXAMPLES.items()):
-        terminalreporter.write_line(f"fuzz: {name} — {count} examples, {FAILED[name]} failures")
-    terminalreporter.write_line(f"fuzz: total — {sum(EXAMPLES.values())} examples in {len(EXAMPLES)} tests, "
-                                f"{sum(FAILED.values())} failures "
-                                f"(profile {os.environ.get('HYPOTHESIS_PROFILE', 'default')})")
+    # Carried by the test's report: under pytest-xdist the tests run in worker processes, and the
+    # summary is written by the controller, which sees only the reports (tests/conftest.py).
+    request.node.user_properties.append((EXAMPLES_PROPERTY, EXAMPLES[name]))

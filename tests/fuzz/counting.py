@@ -10,6 +10,9 @@ import functools
 from collections import Counter
 
 EXAMPLES: Counter[str] = Counter()
+# Each test's count travels in its report under this key, for the process that writes the summary.
+EXAMPLES_PROPERTY = "fuzz_examples"
+REPORTED: dict[str, int] = {}
 FAILED: Counter[str] = Counter()
 current: list[str] = [""]
 
