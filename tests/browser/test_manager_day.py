@@ -33,7 +33,9 @@ def _say(page, text: str):
     page.fill(".composer input[name=text]", text)
     page.click(".composer button")
     page.wait_for_function(f"document.querySelectorAll('.eph').length > {before}")
-    return page.locator(".eph").last
+    answer = page.locator(".eph").last
+    answer.scroll_into_view_if_needed()  # so the step's screenshot shows the answer
+    return answer
 
 
 def _flat(text: str) -> str:
