@@ -167,7 +167,17 @@ def render_mrkdwn(text: str, names: dict[str, str]) -> str:
     """Slack mrkdwn → safe HTML. A raw ">" opens a quote: customer ">" always arrives as "&gt;"."""
     parts: list[str] = []
     quote: list[str] = []
+    code: list[str] | None = None  # inside a ``` block: shown as it is, monospaced (the weekly report's table)
     for line in text.replace("\x00", "").split("\n"):
+        if code is None and line.startswith("```"):
+            code, line = [], line[3:]
+        if code is not None:
+            closed = line.endswith("```")
+            code.append(esc(_unentity(line.removesuffix("```"))))
+            if closed:
+                parts.append(f"<pre>{chr(10).join(code).strip(chr(10))}</pre>")
+                code = None
+            continue
         if line.startswith(">"):
             quote.append(_inline(line[1:].removeprefix(" "), names))
             continue
@@ -177,6 +187,8 @@ def render_mrkdwn(text: str, names: dict[str, str]) -> str:
         parts.append(_inline(line, names) + "<br>")
     if quote:
         parts.append(f"<blockquote>{'<br>'.join(quote)}</blockquote>")
+    if code is not None:
+        parts.append(f"<pre>{chr(10).join(code)}</pre>")
     return "".join(parts).removesuffix("<br>")
 
 
@@ -273,7 +285,7 @@ main{flex:1;min-width:0;padding:12px 20px;max-width:980px}
 .msg{border-top:1px solid #eee;padding:8px 0}.msg:target{background:#fff8db}.who{font-weight:700}
 .muted,.context{color:#616061;font-size:12px}
 .fields{display:grid;grid-template-columns:1fr 1fr;gap:6px;margin:6px 0}
-blockquote{border-left:4px solid #ddd;margin:4px 0;padding-left:8px}h3{margin:4px 0}
+blockquote{border-left:4px solid #ddd;margin:4px 0;padding-left:8px}pre{background:#f6f6f6;border:1px solid #ddd;border-radius:4px;padding:6px;margin:4px 0;overflow-x:auto}h3{margin:4px 0}
 .actions{display:flex;gap:6px;margin:6px 0;align-items:center;flex-wrap:wrap}
 .actions form,.section form{display:inline;margin:0}.section form{margin-left:8px}
 .btn{border:1px solid #bbb;background:#fff;border-radius:4px;padding:3px 10px;cursor:pointer;

@@ -194,6 +194,15 @@ def test_render_mrkdwn_basics() -> None:
     assert "href" not in render_mrkdwn("<javascript:alert(1)|x>", names)
 
 
+def test_render_mrkdwn_code_blocks_are_preformatted_not_literal_fences() -> None:
+    # The weekly report's trend table is a ``` block: shown monospaced, its text escaped, no fences left.
+    out = render_mrkdwn("*Trend*\n```\nWeek  Items\n2026-W42 &lt;b&gt; 22\n```\n*Rising themes:* none", {})
+    assert "```" not in out
+    assert "<pre>Week  Items\n2026-W42 &lt;b&gt; 22</pre>" in out
+    assert out.startswith("<b>Trend</b>") and out.endswith("<b>Rising themes:</b> none")
+    assert render_mrkdwn("```one line```", {}) == "<pre>one line</pre>"
+
+
 def _send_sample(sandbox: Sandbox, kind: str, user: str = "U0ANA") -> tuple[int, str]:
     response = sandbox.post("/sandbox/sample", {"as": user, "kind": kind, "c": "C0SUCCESS"})
     with sandbox.runtime.session() as session:
