@@ -73,8 +73,9 @@ class RedactSecrets(logging.Filter):
 
 
 # C0 and C1 control characters, DEL, and Unicode's line and paragraph separators: any of them in a
-# payload value (an id "x\nFAKE LOG LINE") would otherwise start a forged line in the log.
-_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# payload value (an id "x\nFAKE LOG LINE") would otherwise start a forged line in the log. Lone
+# surrogates (JSON allows "\ud800") cannot be written as UTF-8: the whole line would be lost.
+_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 

@@ -477,3 +477,18 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(f"fuzz: total — {sum(REPORTED.values())} examples in {len(REPORTED)} tests, "
                                 f"{sum(FAILED.values())} failures "
                                 f"(profile {os.environ.get('HYPOTHESIS_PROFILE', 'default')})")
+
+
+# --- reports travel between xdist processes as UTF-8 --------------------------------------------
+# A fuzz test feeds lone surrogates ("\ud800", valid in JSON) to the app; whatever a library printed
+# about them is captured into the test's report, and execnet cannot encode it: the worker would crash
+# with the test passed. Captured output is made encodable (the odd character becomes its escape).
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    report.sections = [(name, content.encode("utf-8", "backslashreplace").decode("utf-8"))
+                       for name, content in report.sections]
+    if isinstance(report.longrepr, str):
+        report.longrepr = report.longrepr.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -597,6 +597,15 @@ class FakeSlack:
             sec, usec = _ts_key(ts)
             self._last_ts_us = max(self._last_ts_us, sec * 1_000_000 + usec)
 
+    def replace_message(self, channel: str, ts: str, *, text: str, blocks: list | None = None) -> bool:
+        """Re-draw a restored message in place (the sandbox renders an old one fully when it is linked to)."""
+        with self._lock:
+            msg = self._find(channel, ts)
+            if msg is None:
+                return False
+            msg["text"], msg["blocks"] = text, blocks or []
+            return True
+
     def message(self, channel: str, ts: str) -> dict | None:
         with self._lock:
             return copy.deepcopy(self._find(channel, ts))

@@ -67,6 +67,8 @@ esc = html.escape
 
 # Whose page is being drawn: Slack shows a date token in the reader's own timezone, relative to today.
 _READER: ContextVar[tuple[ZoneInfo, datetime] | None] = ContextVar("sandbox_reader", default=None)
+# Who the page is drawn for: message links keep it, so a link opens the channel as the same person.
+_READER_ID: ContextVar[str | None] = ContextVar("sandbox_reader_id", default=None)
 _DATE_FIELD_RE = re.compile(r"\{(date_num|date|date_short|date_long|date_pretty|date_short_pretty|date_long_pretty"
                             r"|time|time_secs|ago)\}")
 _RELATIVE_DAYS = {0: "Today", -1: "Yesterday", 1: "Tomorrow"}
@@ -142,7 +144,8 @@ def _token(inner: str, names: dict[str, str]) -> str:
     local = _ARCHIVE_RE.fullmatch(url)
     if local:  # a message link (App Home, /cxloop open, digests): open it here, in the sandbox
         channel, sec, usec = local.groups()
-        return f'<a href="/sandbox?c={esc(channel)}#m-{sec}.{usec}">{text}</a>'
+        query = {"c": channel, "m": f"{sec}.{usec}"} | ({"as": reader} if (reader := _READER_ID.get()) else {})
+        return f'<a href="/sandbox?{esc(urlencode(query))}#m-{sec}.{usec}">{text}</a>'
     if _safe_url(url):
         return f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">{text}</a>'
     return text
@@ -634,14 +637,15 @@ class SandboxPage:
             tz = ZoneInfo("UTC")
         return tz, self.runtime.now()
 
-    def page(self, uid: str, wanted: str | None = None) -> str:
-        token = _READER.set(self.reader(uid))
+    def page(self, uid: str, wanted: str | None = None, focus: str | None = None) -> str:
+        token, reader_id = _READER.set(self.reader(uid)), _READER_ID.set(uid)
         try:
-            return self._page(uid, wanted)
+            return self._page(uid, wanted, focus)
         finally:
             _READER.reset(token)
+            _READER_ID.reset(reader_id)
 
-    def _page(self, uid: str, wanted: str | None = None) -> str:
+    def _page(self, uid: str, wanted: str | None = None, focus: str | None = None) -> str:
         current = self.conversation(uid, wanted)
         users = "".join(f'<option value="{esc(u)}"{" selected" if u == uid else ""}>{esc(self.names[u])}</option>'
                         for u in self.users)
@@ -661,7 +665,7 @@ class SandboxPage:
             f'<a href="{esc(self.dashboard_url())}" target="_blank">Dashboard ↗</a>'
             '<label title="Reload every 3 s to show new posts"><input type="checkbox" id="live" checked> Live</label>'
             f'<span class="muted" style="color:#ddd">Fake Slack at {esc(self.fake.url)}</span></header>')
-        body = self.home_html(uid) if current == HOME else self.conversation_html(uid, current)
+        body = self.home_html(uid) if current == HOME else self.conversation_html(uid, current, focus)
         modal = self.open_modal(uid)
         return (f'<!doctype html><html><head><meta charset="utf-8"><title>cxloop sandbox</title>'
                 f"<style>{CSS}</style></head><body>{header}<div class=\"layout\">{self.sidebar_html(uid, current)}"
@@ -683,7 +687,17 @@ class SandboxPage:
         parts.append("<h4>Direct messages</h4>" + link(f"D{uid}", "💬 cxloop", self.fake.top_level_count(f"D{uid}")))
         return "".join(parts) + "</nav>"
 
-    def conversation_html(self, uid: str, channel: str) -> str:
+    def _draw_linked(self, channel: str, ts: str) -> None:
+        """An older item message was restored as text only: draw it from the database, buttons included."""
+        with self.runtime.session() as session:
+            row = session.execute(select(Item, FollowUp).join(SlackMessage, SlackMessage.item_id == Item.id)
+                                  .join(FollowUp, FollowUp.item_id == Item.id)
+                                  .where(SlackMessage.channel == channel, SlackMessage.ts == ts)).first()
+            if row is not None:
+                text, blocks = item_message(item_view(*row))
+                self.fake.replace_message(channel, ts, text=text, blocks=blocks)
+
+    def conversation_html(self, uid: str, channel: str, focus: str | None = None) -> str:
         is_dm = channel.startswith("D")
         title = "Direct messages with cxloop" if is_dm else f"#{esc(self.channels()[channel])}"
         messages = self.fake.messages(channel)
@@ -696,9 +710,19 @@ class SandboxPage:
                 top.append(m)
         parts = [f'<section class="conv" data-channel="{esc(channel)}"><h2>{title} '
                  f'<span class="muted">{esc(channel)}</span></h2>']
+        shown = top[-MESSAGES_SHOWN:]
+        linked = None
+        if focus and all(m["ts"] != focus for m in shown):
+            # A link (App Home, /cxloop open, a digest) to an older message: show it above the latest ones.
+            linked = next((m for m in top if m["ts"] == focus), None)
+            if linked is not None:
+                self._draw_linked(channel, focus)
+                linked = self.fake.message(channel, focus) or linked
+                shown = [linked, *shown]
         if len(top) > MESSAGES_SHOWN:
-            parts.append(f'<p class="muted">Showing the latest {MESSAGES_SHOWN} of {len(top)} messages.</p>')
-        for m in top[-MESSAGES_SHOWN:]:
+            parts.append(f'<p class="muted">Showing {"the linked message and " if linked else ""}the latest '
+                         f'{MESSAGES_SHOWN} of {len(top)} messages.</p>')
+        for m in shown:
             thread = replies.get(m["ts"], [])
             parts.append(self.message_html(uid, channel, m, thread))
         if not top:
@@ -874,7 +898,7 @@ def sandbox_routes(fake: FakeSlack, runtime: Runtime, *, app_url: str) -> list[R
     async def show(request: Request) -> HTMLResponse:
         # The chosen user sticks (a cookie), so links inside messages keep who you are.
         uid = sandbox.user(request.query_params.get("as") or request.cookies.get(USER_COOKIE))["id"]
-        page = await run_in_threadpool(sandbox.page, uid, request.query_params.get("c"))
+        page = await run_in_threadpool(sandbox.page, uid, request.query_params.get("c"), request.query_params.get("m"))
         response = HTMLResponse(page)
         response.set_cookie(USER_COOKIE, uid, samesite="lax", httponly=True)
         return response

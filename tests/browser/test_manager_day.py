@@ -128,7 +128,7 @@ def test_a_cx_managers_day(demo_app, page, shots) -> None:
     if "as=U0ANA" not in link:
         known_bugs.append(f"sandbox: App Home message links ({link}) drop ?as=, so they open the channel as "
                           "the default user, not the reader")
-    page.goto(f"{app.url}/sandbox?as=U0ANA&c={CHANNEL}")
+    page.goto(f"{app.url}{link}")  # as she clicks it
     if _message(page, item_id).count() == 0:
         known_bugs.append(f"sandbox: the channel view shows only its newest {50} messages, so the App Home link "
                           f"to an older item (#{item_id}) shows nothing")
