@@ -12,7 +12,7 @@ from bot.schedule.reminders import remind_vip_checkins
 from bot.vip.book import AccountRecord, upsert_account
 from models import Account
 from tests.conftest import SIGNING_SECRET, make_config, wait_for
-from tests.http.test_vip import VIP_CONFIG, _slash_vip
+from tests.http.vip.test_commands import VIP_CONFIG, _slash_vip
 
 
 def _book(app) -> None:

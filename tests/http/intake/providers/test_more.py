@@ -27,7 +27,7 @@ from bot.intake.providers import surveymonkey
 from models import Item
 from tests.conftest import TEST_CONFIG, make_config
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "providers"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "providers"
 WOOTRIC_SECRET = "09dfb1b73af998743fb011f8bfda8912"
 SM_API_KEY = "dTSp2PmT9OTNmehKtQ8Q"
 SM_API_SECRET = "1907680626215297341105345025137349"

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from bot.slack.ids import ActionId, InputId, ViewId, item_value
 from models import Item, OutboxMessage
 from tests.conftest import wait_for
-from tests.http.test_providers_surveys import config as provider_config
-from tests.http.test_providers_surveys import delighted_headers, edited, fixture, post
+from tests.http.intake.providers.test_surveys import config as provider_config
+from tests.http.intake.providers.test_surveys import delighted_headers, edited, fixture, post
 
 LISTS_AND_BREAKS = ["carl@acme.example,attacker@evil.example", "carl@acme.example\nBcc: attacker@evil.example",
                     "carl@acme\r\n.example", "Carl <carl@acme.example>", "carl@acme.example; eve@evil.example"]

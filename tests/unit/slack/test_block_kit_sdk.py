@@ -177,7 +177,7 @@ def test_item_messages_with_the_longest_fields_parse():
     _valid_blocks(item_blocks.thread_note(LONG, LONG * 3)[1])
 
 
-def test_modals_with_long_texts_parse():  # past 100 teams: tests/unit/test_slack_limits.py
+def test_modals_with_long_texts_parse():  # past 100 teams: tests/unit/slack/test_limits.py
     for view in (item_blocks.resolve_modal(7, summary=LONG), item_blocks.reply_modal(7, via=LONG, to=LONG),
                  escalate_modal(channel_id="C0SALES", message_ts="1.2", message_text=LONG * 3, config=make_config())):
         _valid_view(view)

@@ -28,8 +28,8 @@ from bot.slack.ids import ActionId, InputId, OverflowChoice, ViewId, item_value,
 from bot.vip.book import AccountRecord, upsert_account
 from models import IssueLink, OutboxMessage, TrackerIssue
 from tests.conftest import TEST_CONFIG, WEBHOOK_SECRET, make_config, wait_for
-from tests.http.test_reply import smtp as smtp
-from tests.http.test_vip import _slash_vip  # the local SMTP server fixture
+from tests.http.followups.test_reply import smtp as smtp
+from tests.http.vip.test_commands import _slash_vip  # the local SMTP server fixture
 
 GITHUB_SECRET = "gh-webhook-secret"
 GITHUB_TOKEN = "ghp-test-token"

@@ -22,7 +22,7 @@ from bot.slack.replays import KEEP_SECONDS, ReplayGuard
 from bot.vip.book import AccountRecord, upsert_account
 from models import FollowUpEvent, SlackRequestSeen, Touch
 from tests.conftest import SIGNING_SECRET, TEST_CONFIG, _free_port, make_config, wait_for
-from tests.http.test_reply import Mailbox
+from tests.http.followups.test_reply import Mailbox
 
 NPS_2 = {"id": "replay-1", "kind": "nps", "score": 2, "comment": "Nobody called back.",
          "customer": {"email": "li@acme.example", "name": "Li Wei", "account": "Acme Corp"}}

@@ -25,7 +25,7 @@ from bot.delivery import outbound
 from bot.intake.providers import surveymonkey
 from models import Item
 from tests.conftest import TEST_CONFIG, make_config, wait_for
-from tests.http.test_providers_more import (
+from tests.http.intake.providers.test_more import (
     SM_API_KEY,
     SM_API_SECRET,
     SM_TOKEN,
@@ -33,7 +33,7 @@ from tests.http.test_providers_more import (
     fixture,
     surveymonkey_headers,
 )
-from tests.http.test_providers_support import ZENDESK_SECRET, _FakeZendeskApi, zendesk_headers
+from tests.http.intake.providers.test_support import ZENDESK_SECRET, _FakeZendeskApi, zendesk_headers
 
 HOLD_SECONDS = 5.0  # how long the slow API holds a call that is never released
 ACK_BOUND_SECONDS = 1.0  # Slack allows 3 s; a starved ack waited for a whole HOLD_SECONDS

@@ -19,7 +19,7 @@ from bot.vip.accounts import last_touch
 from bot.vip.book import AccountRecord, upsert_account
 from models import Item
 from tests.conftest import TEST_CONFIG, _free_port, make_config, wait_for
-from tests.http.test_close_loop import Target
+from tests.http.followups.test_close_loop import Target
 
 
 class Mailbox:

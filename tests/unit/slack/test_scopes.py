@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 
 from bot.slack.scopes import METHOD_SCOPES, REQUIRED_SCOPES, manifest_scopes, method_name
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 # WebClient helpers that call more than one method.
 COMPOSITE = {"files_upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal")}
 _WEB_METHODS = {name for name in dir(WebClient)

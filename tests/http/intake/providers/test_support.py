@@ -28,7 +28,7 @@ from bot.intake.providers import adapter_for
 from models import Item
 from tests.conftest import TEST_CONFIG, make_config
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "providers"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "providers"
 ZENDESK_SECRET = "zd-signing-secret-1f9c2b7e"
 INTERCOM_SECRET = "ic-client-secret-8a41d0"
 ZENDESK_ENV = {"ZENDESK_WEBHOOK_SECRET": ZENDESK_SECRET, "INTERCOM_CLIENT_SECRET": INTERCOM_SECRET}

@@ -32,7 +32,7 @@ from bot.config import ConfigError
 from models import Item
 from tests.conftest import make_config, wait_for
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "providers"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "providers"
 
 DELIGHTED_KEY = "delighted-api-key-0123456789abcdef"
 TYPEFORM_SECRET = "6f0c1d2e3a4b5c6d7e8f90a1b2c3d4e5f6a7b8c9"

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.slack.ids import ActionId, InputId, OverflowChoice, ViewId, item_value, overflow_value
 from models import FollowUp, FollowUpEvent, OutboxMessage
 from tests.conftest import TEST_CONFIG, make_config, wait_for
-from tests.http.test_reply import smtp  # noqa: F401 — the local SMTP server fixture
+from tests.http.followups.test_reply import smtp  # noqa: F401 — the local SMTP server fixture
 
 CUSTOMER = {"email": "li@acme.example", "name": "Li Wei"}
 

@@ -19,9 +19,9 @@ from bot.intake.providers import surveymonkey
 from bot.vip.book import AccountRecord, upsert_account
 from models import Item, OutboxMessage
 from tests.conftest import TEST_CONFIG, make_config
-from tests.http import test_providers_more as more
-from tests.http import test_providers_support as support
-from tests.http import test_providers_surveys as surveys
+from tests.http.intake.providers import test_more as more
+from tests.http.intake.providers import test_support as support
+from tests.http.intake.providers import test_surveys as surveys
 
 STALE = {"status": "duplicate", "updated": False, "stale": True}
 
