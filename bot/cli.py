@@ -534,7 +534,8 @@ def demo(ctx: click.Context, database_url: str, seed: int | None, host: str, por
     with session_scope(factory) as session:
         summary = demo_summary(session)
     click.echo(f"Demo database {database_url}{'' if fresh else ' (already seeded)'}: {summary['accounts']} accounts, "
-               f"{summary['items']} responses — {summary['open']} open, {summary['claimed']} claimed, "
+               f"{summary['items']} responses — {summary['open']} open, {summary['no_follow_up']} thanked (no follow-up "
+               f"needed), {summary['claimed']} claimed, "
                f"{summary['resolved']} resolved.")
     # Kept beside the database: CLI commands run here find it, and a bookmarked dashboard link keeps working
     # after a restart. A token set in the environment wins and is not copied into the file.

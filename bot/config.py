@@ -271,6 +271,10 @@ class RouteConfig(_Strict):
     when: RouteWhen = RouteWhen()
     team: str
     mention: Annotated[str | None, Field(pattern=MENTION_ID)] = None
+    # Whether what this route takes waits in the unclaimed queue for a Claim. Unset: everything but
+    # promoters does (bot.intake.routing.needs_follow_up); true keeps promoters queued (VIP promoters),
+    # false takes other items out too (passives of a low tier).
+    needs_follow_up: bool | None = None
 
 
 # A team's own sentiment words, in the theme keyword syntax ("crash*" a prefix, phrases on word boundaries).

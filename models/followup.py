@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, JSONType, UTCDateTime
@@ -27,6 +27,9 @@ class FollowUp(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), unique=True)
     status: Mapped[str] = mapped_column(String(16), default=OPEN)
+    # False: its route (by default: a promoter) needs nobody to claim it, so an open one is in no
+    # unclaimed queue (bot.followups.queries). Claiming, reassigning or reopening it sets it true.
+    needs_follow_up: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     claimed_by: Mapped[str | None] = mapped_column(String(32))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(32))

@@ -87,6 +87,7 @@ def item_view(item: Item, follow_up: FollowUp, *, reply_via: str | None = None, 
         resolved_at=follow_up.resolved_at, outcome=follow_up.outcome, follow_up_on=follow_up.follow_up_on,
         snoozed_until=follow_up.snoozed_until, reply_via=reply_via, version=follow_up.version, can_link=can_link,
         issues=issues,
+        needs_follow_up=follow_up.needs_follow_up is not False,
     )
 
 

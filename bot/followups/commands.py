@@ -218,6 +218,9 @@ def stats(session: Session, *, config: AppConfig, channel_id: str, period: str, 
     by_status = dict(session.execute(
         select(FollowUp.status, func.count()).join(Item, Item.id == FollowUp.item_id).where(*scope)
         .group_by(FollowUp.status)).all())
+    # Open ones that wait for nobody (promoters, by default) are not in the unclaimed queue: said apart.
+    waiting = session.scalar(select(func.count()).select_from(FollowUp).join(Item, Item.id == FollowUp.item_id)
+                             .where(*scope, *unclaimed())) or 0
     window = window_label(today - timedelta(days=days - 1), today)
     lines = [f"*{window[0].upper()}{window[1:]} {where}*"]
     if score.responses:
@@ -228,8 +231,8 @@ def stats(session: Session, *, config: AppConfig, channel_id: str, period: str, 
         lines.append("Responses: " + ", ".join(f"{kind.upper()} {count}" for kind, count in sorted(by_kind.items())))
     lines.append("By category: " + ", ".join(
         f"{name} {by_category.get(name, 0)}" for name in ("detractor", "passive", "promoter")))
-    lines.append("Follow-ups: " + ", ".join(
-        f"{name} {by_status.get(name, 0)}" for name in (OPEN, CLAIMED, RESOLVED)))
+    lines.append(f"Follow-ups: {OPEN} {waiting}, no follow-up needed {by_status.get(OPEN, 0) - waiting}, "
+                 + ", ".join(f"{name} {by_status.get(name, 0)}" for name in (CLAIMED, RESOLVED)))
     return "\n".join(lines)
 
 

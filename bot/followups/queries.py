@@ -1,8 +1,10 @@
 """Which items are waiting, defined once for the digest, `/cxloop open|mine`, the App Home and the dashboard.
 
-- An item is *unclaimed* while its follow-up is open (nobody holds it); *unresolved* while it is open or
-  claimed. "Open items" on the dashboard are the unresolved ones; every list headed "Unclaimed" holds
-  the unclaimed ones.
+- An item is *unclaimed* while its follow-up is open (nobody holds it) and needs a follow-up;
+  *unresolved* while it is unclaimed or claimed. "Open items" on the dashboard are the unresolved ones;
+  every list headed "Unclaimed" holds the unclaimed ones.
+- An open item that needs no follow-up (by default a promoter: thanked / handed off, see
+  bot.intake.routing.needs_follow_up) is in neither: it waits for nobody. Whoever claims it takes it on.
 - Lists are most urgent first (bot.followups.triage) and show their total.
 
 Functions take `session` and never commit.
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -30,12 +32,14 @@ def of_teams(teams: Sequence[str]) -> ColumnElement[bool]:
 
 def unclaimed(teams: Sequence[str] | None = None) -> list[ColumnElement[bool]]:
     """WHERE clauses (FollowUp joined): the unclaimed items, of `teams` when given."""
-    return [FollowUp.status == OPEN, *([of_teams(teams)] if teams is not None else [])]
+    return [FollowUp.status == OPEN, FollowUp.needs_follow_up.is_(True),
+            *([of_teams(teams)] if teams is not None else [])]
 
 
 def unresolved(teams: Sequence[str] | None = None) -> list[ColumnElement[bool]]:
     """WHERE clauses (FollowUp joined): the items not resolved yet (unclaimed or claimed)."""
-    return [FollowUp.status.in_(UNRESOLVED), *([of_teams(teams)] if teams is not None else [])]
+    waiting = or_(FollowUp.status == CLAIMED, and_(FollowUp.status == OPEN, FollowUp.needs_follow_up.is_(True)))
+    return [waiting, *([of_teams(teams)] if teams is not None else [])]
 
 
 def claimed_by(user_id: str, teams: Sequence[str] | None = None) -> list[ColumnElement[bool]]:

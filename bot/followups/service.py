@@ -103,8 +103,10 @@ def _record(session: Session, item_id: int, *, actor: str, action: str, from_sta
 
 def claim_followup(session: Session, *, item_id: int, user_id: str, now: datetime,
                    expected_version: int | None = None) -> ChangeResult:
+    # Claiming (like reassigning or reopening) an item that needed no follow-up takes it on: from here
+    # it is an ordinary item, and unclaiming it puts it in the unclaimed queue.
     if _compare_and_set(session, item_id, from_statuses=(OPEN,), now=now,
-                        values={"status": CLAIMED, "claimed_by": user_id, "claimed_at": now},
+                        values={"status": CLAIMED, "claimed_by": user_id, "claimed_at": now, "needs_follow_up": True},
                         extra_where=_same_version(expected_version)):
         _record(session, item_id, actor=user_id, action="claim", from_status=OPEN, to_status=CLAIMED, now=now,
                 thread_text=f"🙋 {user_mention(user_id)} claimed this.")
@@ -193,7 +195,8 @@ def reopen_followup(session: Session, *, item_id: int, user_id: str, now: dateti
                     expected_version: int | None = None) -> ChangeResult:
     if _compare_and_set(session, item_id, from_statuses=(RESOLVED,), now=now,
                         values={"status": OPEN, "claimed_by": None, "claimed_at": None, "resolved_by": None,
-                                "resolved_at": None, "outcome": None, "resolution_note": None},
+                                "resolved_at": None, "outcome": None, "resolution_note": None,
+                                "needs_follow_up": True},
                         extra_where=_same_version(expected_version)):
         _record(session, item_id, actor=user_id, action="reopen", from_status=RESOLVED, to_status=OPEN, now=now,
                 thread_text=f"🔁 {user_mention(user_id)} reopened this.")
@@ -214,7 +217,7 @@ def reassign_followup(session: Session, *, item_id: int, user_id: str, assignee:
     if before.claimed_by == assignee:
         return ChangeResult("unchanged", status=before.status, claimed_by=assignee)
     if _compare_and_set(session, item_id, from_statuses=(OPEN, CLAIMED), now=now,
-                        values={"status": CLAIMED, "claimed_by": assignee, "claimed_at": now},
+                        values={"status": CLAIMED, "claimed_by": assignee, "claimed_at": now, "needs_follow_up": True},
                         extra_where=(FollowUp.version == before.version, *_same_version(expected_version))):
         _record(session, item_id, actor=user_id, action="reassign", from_status=before.status, to_status=CLAIMED,
                 now=now, detail={"from": before.claimed_by, "to": assignee},

@@ -26,7 +26,7 @@ from bot.config import AppConfig
 from bot.delivery.outbox import PostItem, ThreadReply, UpdateItem, enqueue
 from bot.followups.close_loop import queue_promoter_hand_off
 from bot.intake.payload import GenericPayload
-from bot.intake.routing import RouteDecision, RoutingFacts, route_item
+from bot.intake.routing import RouteDecision, RoutingFacts, needs_follow_up, route_item
 from bot.intake.scoring import score_response
 from bot.slack.mrkdwn import mention_target
 from bot.vip.accounts import find_account_for_item
@@ -112,11 +112,8 @@ def ingest_item(session: Session, *, source: str, payload: GenericPayload, confi
         item.account_name = item.account_name or account.name
         item.plan = item.plan or account.plan
     _apply_scoring(item, config)
-    decision = route_item(RoutingFacts(
-        kind=item.kind, source=source, score=item.score, category=item.category,
-        sentiment=item.sentiment_label, themes=tuple(item.themes), tags=tuple(item.tags),
-        plan=item.plan, segment=item.segment, vip=item.vip, comment=item.comment,
-    ), config)
+    facts = _routing_facts(item, source)
+    decision = route_item(facts, config)
     if team is not None and team != decision.team:
         # Someone chose the team by hand (the Slack escalation modal): that beats the routes.
         chosen = config.team(team)
@@ -136,7 +133,8 @@ def ingest_item(session: Session, *, source: str, payload: GenericPayload, confi
         return _update_existing(session, existing, fields, fingerprint, version, by_arrival, config, now)
     item.id = item_id
 
-    session.add(FollowUp(item_id=item.id, status=OPEN, updated_at=now, version=1))
+    session.add(FollowUp(item_id=item.id, status=OPEN, updated_at=now, version=1,
+                         needs_follow_up=needs_follow_up(facts, decision)))
     # The request id rides on the outbox row so the worker's log of the Slack post carries it too.
     enqueue(session, PostItem(request_id=request_id or None), channel=item.channel, item_id=item.id, now=now)
     mentions = []
@@ -150,6 +148,27 @@ def ingest_item(session: Session, *, source: str, payload: GenericPayload, confi
                 now=now)
     queue_promoter_hand_off(session, item=item, config=config, now=now)
     return IngestResult(item_id=item.id, status="accepted")
+
+
+def _routing_facts(item: Item, source: str) -> RoutingFacts:
+    return RoutingFacts(
+        kind=item.kind, source=source, score=item.score, category=item.category,
+        sentiment=item.sentiment_label, themes=tuple(item.themes or ()), tags=tuple(item.tags or ()),
+        plan=item.plan, segment=item.segment, vip=item.vip, comment=item.comment,
+    )
+
+
+def _requeue_if_needed(session: Session, item: Item, config: AppConfig, now: datetime) -> None:
+    """After an edit, an unclaimed item is queued or not as the routes decide for it now: a promoter
+    edited into a detractor (Delighted's score update) waits for a Claim again, and the other way round.
+    The team stays (see _update_existing); a claimed or resolved item is left as a person left it."""
+    facts = _routing_facts(item, item.source)
+    needed = needs_follow_up(facts, route_item(facts, config))
+    session.execute(
+        update(FollowUp)
+        .where(FollowUp.item_id == item.id, FollowUp.status == OPEN, FollowUp.needs_follow_up.is_not(needed))
+        .values(needs_follow_up=needed, updated_at=now, version=FollowUp.version + 1)
+        .execution_options(synchronize_session=False))
 
 
 _ITEM_COLUMNS = tuple(sa_inspect(Item).column_attrs)
@@ -229,6 +248,7 @@ def _update_existing(session: Session, item: Item, fields: dict[str, Any], finge
         if _compare_and_set(session, item, changes):
             if result.updated:
                 # The route stays: the message already lives in its channel and the team may be working on it.
+                _requeue_if_needed(session, item, config, now)
                 enqueue(session, UpdateItem(reason="edited"), channel=item.channel, item_id=item.id, now=now)
                 # An edit can make a promoter (e.g. Delighted's score update); the hand-off still happens once.
                 queue_promoter_hand_off(session, item=item, config=config, now=now)

@@ -32,6 +32,7 @@ class RouteDecision:
     channel: str
     route_name: str | None  # None: no route matched, the default team took it
     mention: str | None
+    needs_follow_up: bool | None = None  # the route's option; None: the default (needs_follow_up())
 
 
 def _any_of(wanted, value) -> bool:
@@ -74,9 +75,17 @@ def route_item(facts: RoutingFacts, config: AppConfig) -> RouteDecision:
         if route_matches(route.when, facts):
             team = config.team(route.team)
             return RouteDecision(team=team.name, channel=team.channel, route_name=route.name,
-                                 mention=route.mention or team.mention)
+                                 mention=route.mention or team.mention, needs_follow_up=route.needs_follow_up)
     team = config.team(config.default_team)
     return RouteDecision(team=team.name, channel=team.channel, route_name=None, mention=team.mention)
+
+
+def needs_follow_up(facts: RoutingFacts, decision: RouteDecision) -> bool:
+    """Whether the item waits in the unclaimed queue for a Claim: what its route says, else every item
+    but a promoter (a promoter is thanked / handed off, bot.followups.close_loop, and waits for nobody)."""
+    if decision.needs_follow_up is not None:
+        return decision.needs_follow_up
+    return facts.kind == "escalation" or facts.category != "promoter"
 
 
 def describe_when(when: RouteWhen) -> str:

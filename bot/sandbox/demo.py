@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig
+from bot.followups.queries import unclaimed
 from bot.followups.service import add_note, claim_followup, resolve_followup
 from bot.intake.ingest import ingest_item
 from bot.intake.payload import validate_payload
@@ -343,10 +344,12 @@ def seed_demo(session: Session, *, config: AppConfig, now: datetime, rng: random
 def demo_summary(session: Session) -> dict[str, int]:
     """What the demo database holds now (for the command line)."""
     statuses = dict(session.execute(select(FollowUp.status, func.count()).group_by(FollowUp.status)).all())
+    # "open": the unclaimed queue (bot.followups.queries); the open items that wait for nobody are counted apart.
+    unclaimed_total = session.scalar(select(func.count()).select_from(FollowUp).where(*unclaimed())) or 0
     return {"accounts": session.scalar(select(func.count()).select_from(Account)) or 0,
             "items": session.scalar(select(func.count()).select_from(Item)) or 0,
-            "open": statuses.get("open", 0), "claimed": statuses.get("claimed", 0),
-            "resolved": statuses.get("resolved", 0)}
+            "open": unclaimed_total, "no_follow_up": statuses.get("open", 0) - unclaimed_total,
+            "claimed": statuses.get("claimed", 0), "resolved": statuses.get("resolved", 0)}
 
 
 def read_demo_state(directory: str | Path = ".") -> dict[str, str] | None:

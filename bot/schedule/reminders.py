@@ -17,6 +17,7 @@ from bot.common.durations import duration, hours_label
 from bot.common.labels import item_label
 from bot.config import AppConfig
 from bot.delivery.outbox import ThreadReply, enqueue
+from bot.followups.queries import unclaimed
 from bot.insights.stats import sla_breached, sla_hours
 from bot.schedule.ledger import claim_run
 from bot.schedule.plans import in_business_hours, is_workday, local_time, queue_message
@@ -26,7 +27,7 @@ from bot.slack.mrkdwn import escaped_truncated, mention_target
 from bot.slack.vip_blocks import pick_line
 from bot.vip.picks import Pick, daily_picks
 from models import Account, FollowUp, Item, SlackMessage
-from models.followup import OPEN, RESOLVED
+from models.followup import RESOLVED
 
 SLA_NUDGE, FOLLOW_UP_DUE, VIP_CHECKINS = "sla_nudge", "follow_up_due", "vip_checkins"
 # Items older than this are no longer nudged: the digest's unclaimed list (with its count) covers them.
@@ -42,7 +43,7 @@ def nudge_unclaimed_items(session: Session, *, config: AppConfig, now: datetime,
     shortest = timedelta(hours=min(sla.values()))
     candidates = session.execute(
         select(Item, FollowUp.snoozed_until).join(FollowUp, FollowUp.item_id == Item.id)
-        .where(FollowUp.status == OPEN, Item.received_at <= now - shortest,
+        .where(*unclaimed(), Item.received_at <= now - shortest,
                Item.received_at >= now - NUDGE_LOOKBACK)
         .order_by(Item.received_at)
     ).all()

@@ -89,6 +89,8 @@ class ItemView:
     version: int | None = None  # the follow-up's version (compare-and-set) this message shows
     can_link: bool = False  # an issue tracker is configured: the overflow offers "Link to issue…"
     issues: tuple[str, ...] = ()  # linked issues with their status, trusted mrkdwn ("<url|acme/app#42> open")
+    # False: open but waiting for nobody (by default a promoter, thanked / handed off); Claim stays possible.
+    needs_follow_up: bool = True
 
 
 # --- small element helpers -------------------------------------------------------------------
@@ -220,6 +222,10 @@ def _detail_fields(item: ItemView) -> list[dict[str, Any]]:
 
 
 def _status_text(item: ItemView) -> str:
+    if item.status == "open" and not item.needs_follow_up:
+        why = "Promoter — thanked" if item.category == "promoter" and item.kind != "escalation" else "Logged"
+        route = f" (route: {escaped_truncated(_one_line(item.route_name), 200)})" if item.route_name else ""
+        return f"🙏 {why}, no follow-up needed{route}. Claim it if you want to follow up anyway."
     if item.status == "open":
         return "⏳ *Unclaimed*"
     if item.status == "claimed":
@@ -277,7 +283,9 @@ def _actions(item: ItemView) -> dict[str, Any]:
     value = item_value(item.item_id)
     elements: list[dict[str, Any]] = []
     if item.status == "open":
-        elements.append(_button(ActionId.CLAIM, "Claim", value, style="primary"))
+        # Needing no follow-up, Claim is still there for whoever wants to take it on, just not the call to action.
+        elements.append(_button(ActionId.CLAIM, "Claim", value,
+                                style="primary" if item.needs_follow_up else None))
         elements.append(_button(ActionId.RESOLVE, "Resolve", value))
     elif item.status == "claimed":
         elements.append(_button(ActionId.RESOLVE, "Resolve", value, style="primary"))
@@ -317,6 +325,8 @@ def _fallback(item: ItemView) -> str:
     parts = [_header_text(item)]
     if item.status != "open":
         parts.append(item.status)
+    elif not item.needs_follow_up:
+        parts.append("no follow-up needed")
     who = _one_line(item.customer_name) or _one_line(item.customer_email)
     if who:
         parts.append(who + (f" ({_one_line(item.account_name)})" if _one_line(item.account_name) else ""))

@@ -15,10 +15,10 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot.common.email_address import email_or_none
+from bot.followups.queries import unresolved
 from bot.followups.triage import triage_order
 from models import Account, AccountDomain, Contact, FollowUp, Item, SlackMessage, Touch
 from models.account import TOUCH_CHANNELS
-from models.followup import RESOLVED
 
 MAX_TOUCH_NOTE_CHARS = 2900
 _NON_WORD = re.compile(r"[^\w@.]+", re.UNICODE)
@@ -154,7 +154,8 @@ class OpenItem:
 def open_items(session: Session, account_id: int, *, limit: int) -> tuple[int, list[OpenItem]]:
     """(how many of the account's items are open, the first `limit` of them in the triage order of
     bot.followups.triage: escalations by severity, VIP detractors, detractors, passives, promoters; oldest first)."""
-    is_open = (Item.account_id == account_id, FollowUp.status != RESOLVED)
+    # What still waits for someone (a thanked promoter does not): the one definition the lists share.
+    is_open = (Item.account_id == account_id, *unresolved())
     total = session.scalar(select(func.count()).select_from(Item).join(FollowUp, FollowUp.item_id == Item.id)
                            .where(*is_open)) or 0
     rows = session.execute(

@@ -19,6 +19,7 @@ from bot.config import (
     normalize_database_url,
     parse_config,
 )
+from bot.intake.routing import RoutingFacts, needs_follow_up, route_item
 
 # Verbatim from README.md, section "Configuration".
 README_TOML = """\
@@ -130,6 +131,26 @@ def test_route_when_list_means_any_of() -> None:
     config = parse_config(config_with(routes=[
         {"name": "surveys", "when": {"kind": ["csat", "ces"]}, "team": "success"}]), environ=ENV)
     assert config.routes[0].when.kind == ["csat", "ces"]
+
+
+def test_route_needs_follow_up_decides_over_the_promoter_default() -> None:
+    config = parse_config(config_with(routes=[
+        {"name": "vip promoters", "when": {"vip": True, "category": "promoter"}, "team": "success",
+         "needs_follow_up": True},
+        {"name": "quiet passives", "when": {"category": "passive"}, "team": "success", "needs_follow_up": False},
+    ]), environ=ENV)
+
+    def needs(**facts) -> bool:
+        routed = RoutingFacts(source="generic", **facts)
+        return needs_follow_up(routed, route_item(routed, config))
+
+    assert needs(kind="nps", score=10, category="promoter") is False           # the default
+    assert needs(kind="nps", score=10, category="promoter", vip=True) is True  # the route keeps it
+    assert needs(kind="nps", score=8, category="passive") is False            # the route takes it out
+    assert needs(kind="nps", score=2, category="detractor") is True
+    assert needs(kind="escalation") is True
+    problems = problems_of(config_with(routes=[{"name": "r", "team": "success", "needs_follow_up": "maybe"}]))
+    assert any("routes[0].needs_follow_up" in problem for problem in problems)
 
 
 # --- every error names its key ---------------------------------------------------------------

@@ -35,7 +35,9 @@ CONFIG = {
         {"name": "support", "channel": "C0SUPPORT", "timezone": "Europe/London"},
     ],
     "sources": [{"name": "generic", "type": "generic", "secret_env": "GENERIC_WEBHOOK_SECRET"}],
-    "routes": [],
+    # Promoters need no follow-up by default; this route keeps them queued, so every band is listed.
+    "routes": [{"name": "promoters wait too", "when": {"category": "promoter"}, "team": "success",
+                "needs_follow_up": True}],
     "default_team": "success",
 }
 

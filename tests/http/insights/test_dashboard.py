@@ -40,6 +40,11 @@ ITEMS = [
 ]
 
 
+def waits(body: dict, claim: int | None, resolve: int | None) -> bool:
+    """An open item: not resolved, and not a promoter nobody claimed (those need no follow-up)."""
+    return resolve is None and (claim is not None or categorize(body["kind"], body.get("score")) != "promoter")
+
+
 class Page(HTMLParser):
     """What a person (or a browser test) reads off the page: figures, charts, the open-items table."""
 
@@ -183,7 +188,8 @@ def test_page_shows_the_seeded_figures_charts_and_open_items(app) -> None:
     assert "default-src 'none'" in response.headers["content-security-policy"]
     page = Page(response.text)
 
-    open_ids = {ids[b["id"]] for b, _, resolve in ITEMS if resolve is None}
+    open_ids = {ids[b["id"]] for b, claim, resolve in ITEMS if waits(b, claim, resolve)}
+    assert ids["r2"] not in open_ids  # an unclaimed promoter waits for nobody
     assert sorted(map(int, page.open_rows)) == sorted(open_ids)
     detractors_open = sum(categorize(b["kind"], b.get("score")) == "detractor" for b, _, r in ITEMS if r is None)
     scores = [b["score"] for b, _, _ in ITEMS if b["kind"] == "nps"]
@@ -213,7 +219,7 @@ def test_page_shows_the_seeded_figures_charts_and_open_items(app) -> None:
 def test_filters_narrow_the_open_items(app, query, keep) -> None:
     ids = seed(app)
     page = Page(get(app, f"/dashboard?{query}", headers=bearer()).text)
-    want = sorted(ids[b["id"]] for b, _, resolve in ITEMS if resolve is None and keep(b))
+    want = sorted(ids[b["id"]] for b, claim, resolve in ITEMS if waits(b, claim, resolve) and keep(b))
     assert want and sorted(map(int, page.open_rows)) == want
     assert page.metrics["volume"][0] == str(sum(1 for b, _, _ in ITEMS if keep(b)))
 
@@ -418,6 +424,11 @@ class Seeded:
     resolved: bool = False
     id: int = 0
 
+    @property
+    def waits(self) -> bool:
+        """Open: not resolved, and not a promoter nobody claimed (those need no follow-up)."""
+        return not self.resolved and (self.holder is not None or self.category != "promoter")
+
 
 def filter_items() -> list[Seeded]:
     return [
@@ -503,10 +514,10 @@ def test_each_filter_narrows_the_figures_the_table_and_the_csv(app, query) -> No
     assert response.status_code == 200, response.text[:2000]
     page = Page(response.text)
     assert page.metrics["volume"][0] == str(len(kept))
-    assert page.metrics["open-items"][0] == str(sum(not it.resolved for it in kept))
-    assert page.metrics["open-detractors"][0] == str(sum(not it.resolved and it.category == "detractor"
+    assert page.metrics["open-items"][0] == str(sum(it.waits for it in kept))
+    assert page.metrics["open-detractors"][0] == str(sum(it.waits and it.category == "detractor"
                                                          for it in kept))
-    assert sorted(map(int, page.open_rows)) == sorted(it.id for it in kept if not it.resolved)
+    assert sorted(map(int, page.open_rows)) == sorted(it.id for it in kept if it.waits)
     nps_scores = [it.score for it in kept if it.kind == "nps"]
     assert page.metrics["nps"][0] == (str(nps_of(nps_scores)) if nps_scores else "")
     assert Applied(response.text).filters == shown

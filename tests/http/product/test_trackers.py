@@ -23,8 +23,8 @@ from bot.cli import main
 from bot.slack.ids import ActionId, InputId
 from bot.vip.book import AccountRecord, upsert_account
 from tests.conftest import TEST_CONFIG, WEBHOOK_SECRET, make_config, wait_for
-from tests.http.product.test_flows import _dm, _links, _open_link_modal, _text, _toml
 from tests.http.followups.test_reply import smtp as smtp  # the local SMTP server fixture
+from tests.http.product.test_flows import _dm, _links, _open_link_modal, _text, _toml
 
 SECRET = "tracker-webhook-secret"
 TOKEN = "tracker-api-token"

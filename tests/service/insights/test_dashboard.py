@@ -184,7 +184,8 @@ def expected(seeds: list[Seed], *, team: str | None, kind: str | None, start: da
         counts[s.category or "none"] = counts.get(s.category or "none", 0) + 1
     # Most urgent first (no seed is VIP or has a priority): escalations, detractors, passives, promoters.
     bands = {"detractor": 2, "passive": 3, "promoter": 4}
-    open_ = sorted((s for s in ours if s.resolved_at is None),
+    # Open: not resolved, and not a promoter nobody claimed (it waits for nobody: no follow-up needed).
+    open_ = sorted((s for s in ours if s.resolved_at is None and (s.claimed_at or s.category != "promoter")),
                    key=lambda s: (0 if s.kind == "escalation" else bands.get(s.category, 5), s.received_at, s.id))
     open_detractors = [s for s in open_ if s.category == "detractor"]
     ages = [0] * (len(AGE_LIMITS_DAYS) + 1)
