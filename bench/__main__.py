@@ -43,7 +43,7 @@ def headline(name: str, result: dict) -> str:
         "vip_typos": lambda r: "; ".join(
             f"{db}: " + (r[db] if isinstance(r[db], str) else
                          f"top-1 {r[db]['top1']:.1%}, top-3 {r[db]['top3']:.1%} of {r[db]['queries']}")
-            for db in ("sqlite", "postgres")),
+            for db in ("sqlite", "postgres", "sqlite_100k")),
         "memory": lambda r: f"+{r['growth_mb']} MB after {r['items']} items ({r['start_mb']} -> {r['end_mb']} MB)",
         "voc": lambda r: r["skipped"] if "skipped" in r else (
             f"UCI macro-F1 {r['new']['uci']['macro_f1']} (was {r['old']['uci']['macro_f1']}), negatives "

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from bot.followups.queries import unresolved
 from bot.insights.stats import nps_score
 from models import Account, FollowUp, Item
 
@@ -130,7 +131,7 @@ def test_dashboard_shows_the_seeded_numbers(demo_app, page, shots) -> None:
     with demo_app.runtime.session() as session:
         first = session.scalar(select(func.min(Item.received_at)))
         last = session.scalar(select(func.max(Item.received_at)))
-        open_total = session.scalar(select(func.count()).select_from(FollowUp).where(FollowUp.status != "resolved"))
+        open_total = session.scalar(select(func.count()).select_from(FollowUp).where(*unresolved()))
         rows = session.execute(select(Item.kind, Item.category, Item.received_at)).all()
     start, end = first.date(), last.date()
     # Expected weekly NPS and volume, computed here from the rows (ISO weeks, UTC: the demo sets no timezone).

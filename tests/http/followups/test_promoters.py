@@ -15,7 +15,13 @@ from bot.schedule.reminders import nudge_unclaimed_items
 from bot.slack.ids import ActionId
 from models import Item, OutboxMessage
 from tests.conftest import make_config, wait_for
-from tests.http.test_triage import dashboard_rows, home_unclaimed, open_command, posted_digest, publish_home
+from tests.http.followups.test_triage import (
+    dashboard_rows,
+    home_unclaimed,
+    open_command,
+    posted_digest,
+    publish_home,
+)
 
 CONFIG = {
     "teams": [{"name": "success", "channel": "C0SUCCESS", "timezone": "America/New_York", "members": ["U0ANA"]}],
