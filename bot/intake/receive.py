@@ -136,9 +136,12 @@ class Receiver:
         fetch: Callable[..., dict[str, Any]] = api.fetch
         if ids and event:
             with self.deps.session() as session:
-                applied = webhook_events.seen(session, source=source.name, event_id=event)
+                # Items first, then the event: both are committed together, so reading in this order an
+                # item stored by this very event always finds the event too. (The other order, racing
+                # that commit, saw "not applied" then "stored" and fetched again as if it were an edit.)
                 found = dict(session.execute(select(Item.external_id, Item.id).where(
                     Item.source == source.name, Item.external_id.in_(set(ids)))).all())
+                applied = webhook_events.seen(session, source=source.name, event_id=event)
             if applied and all(external_id in found for external_id in ids):
                 return Parsed(event_id=event, stored=[found[external_id] for external_id in ids])
             if found:

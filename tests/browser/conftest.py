@@ -156,3 +156,16 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+def open_home(page) -> None:
+    """Click 🏠 Home as a person does, and again while the page still says the app has not published it
+    (under load the app's views.publish can land after the sandbox drew the page)."""
+    for _ in range(6):
+        page.click("#open-home")
+        home = page.locator("section.home")
+        home.wait_for()
+        if "Your day in cxloop" in home.inner_text():
+            return
+        page.wait_for_timeout(1_000)
+    raise AssertionError("the App Home was never published")

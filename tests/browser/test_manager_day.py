@@ -20,6 +20,7 @@ from bot.followups import queries
 from bot.insights.scheduled import send_report
 from bot.schedule.plans import last_workday_end
 from models import Account, FollowUp, FollowUpEvent, Item, Touch
+from tests.browser.conftest import open_home
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.browser
@@ -84,7 +85,7 @@ def test_a_cx_managers_day(demo_app, page, shots) -> None:
 
     # 1. Morning triage from the App Home: most urgent first, and today's VIP picks with their reasons.
     page.goto(f"{app.url}/sandbox?as=U0ANA&c={CHANNEL}")
-    page.click("#open-home")
+    open_home(page)
     home = page.locator("section.home")
     home.wait_for()
     text = home.inner_text()
@@ -112,7 +113,7 @@ def test_a_cx_managers_day(demo_app, page, shots) -> None:
         assert f"({arrived}), most urgent first" in new, new
 
     # 2. Claim the top item from Home and resolve it there with a note (the modal).
-    page.click("#open-home")
+    open_home(page)
     page.locator("section.home").get_by_role("button", name="Claim").first.click()
     with app.runtime.session() as session:
         top = session.scalars(select(FollowUp).where(FollowUp.claimed_by == "U0ANA")
@@ -134,7 +135,7 @@ def test_a_cx_managers_day(demo_app, page, shots) -> None:
     if _message(page, item_id).count() == 0:
         known_bugs.append(f"sandbox: the channel view shows only its newest {50} messages, so the App Home link "
                           f"to an older item (#{item_id}) shows nothing")
-    page.click("#open-home")
+    open_home(page)
     row = page.locator("section.home div.section").filter(has_text=customer).filter(
         has=page.get_by_role("button", name="Resolve")).first
     row.get_by_role("button", name="Resolve").click()
@@ -146,7 +147,7 @@ def test_a_cx_managers_day(demo_app, page, shots) -> None:
         follow_up = session.get(FollowUp, top_id)
         assert (follow_up.status, follow_up.resolved_by, follow_up.resolution_note) == (
             "resolved", "U0ANA", "Called them; the billing is sorted.")
-    page.click("#open-home")
+    open_home(page)
     assert customer not in page.locator("section.home").inner_text().split("Unclaimed in your teams")[0]
     shots(page, "resolved-from-home")
 

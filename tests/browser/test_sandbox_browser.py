@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from bot.followups.queries import unresolved
 from bot.insights.stats import nps_score
 from models import Account, FollowUp, Item
+from tests.browser.conftest import open_home
 
 
 def local_day_bounds(day, timezone: str) -> tuple[datetime, datetime]:
@@ -115,7 +116,7 @@ def test_vip_lookup_digest_and_home_on_the_demo(demo_app, page, shots) -> None:
         assert f"{team_day:%a %d %b %Y}" in digest.inner_text()
     shots(page, "digest")
 
-    page.click("#open-home")
+    open_home(page)
     home = page.locator("section.home")
     home.wait_for()
     assert "Your day in cxloop" in home.inner_text()
