@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.common.labels import plural
+
 MINUTES_PER_DAY = 24 * 60
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
 
-
-def _plural(count: int, unit: str) -> str:
-    return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
 
 
 def duration(minutes: float | timedelta | None) -> str:
@@ -30,10 +29,10 @@ def duration(minutes: float | timedelta | None) -> str:
         hours, rest = divmod(total, 60)
         return f"{hours} h {rest} min" if rest else f"{hours} h"
     if total % MINUTES_PER_WEEK == 0:
-        return _plural(total // MINUTES_PER_WEEK, "week")
+        return plural(total // MINUTES_PER_WEEK, "week")
     hours = round(total / 60)
     days, rest = divmod(hours, 24)
-    return f"{_plural(days, 'day')} {rest} h" if rest else _plural(days, "day")
+    return f"{plural(days, 'day')} {rest} h" if rest else plural(days, "day")
 
 
 def hours_label(value: float) -> str:

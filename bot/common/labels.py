@@ -19,6 +19,12 @@ def _one_line(text: Any) -> str:
     return " ".join(text.split()) if isinstance(text, str) else ""
 
 
+def plural(count: int, word: str, *, grouped: bool = False) -> str:
+    """'1 detractor', '3 detractors'; `grouped`: '1,234 responses'."""
+    number = f"{count:,}" if grouped else str(count)
+    return f"{number} {word}{'' if count == 1 else 's'}"
+
+
 def kind_label(kind: str) -> str:
     """ "NPS", "CSAT", "Escalation"; an unknown kind in capitals."""
     return KIND_LABELS.get((kind or "").lower(), _one_line(kind).upper())

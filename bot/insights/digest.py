@@ -28,7 +28,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.common.durations import duration
-from bot.common.labels import customer_label, item_label, kind_label, score_label
+from bot.common.labels import customer_label, item_label, kind_label, plural, score_label
 from bot.common.periods import (
     add_months,
     day_before,
@@ -104,9 +104,6 @@ def nps_change(current: int | None, previous: int | None, against: str) -> str:
         return f"no change vs {against}"
     return f"{'▲' if delta > 0 else '▼'} {delta:+d} vs {against}"
 
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _theme_label(theme: str) -> str:
@@ -294,13 +291,13 @@ def _responses_line(d: DailyDigest) -> str:
 def _nps_today(d: DailyDigest) -> str:
     if d.nps_day is None:
         return "no NPS responses"
-    return f"{d.nps_day:+d} ({_plural(d.nps_day_count, 'response')})"
+    return f"{d.nps_day:+d} ({plural(d.nps_day_count, 'response')})"
 
 
 def _nps_week(d: DailyDigest) -> str:
     if d.nps_7d is None:
         return "no NPS responses"
-    text = f"{d.nps_7d:+d} ({_plural(d.nps_7d_count, 'response')})"
+    text = f"{d.nps_7d:+d} ({plural(d.nps_7d_count, 'response')})"
     change = nps_change(d.nps_7d, d.nps_prev_7d, "the 7 days before")
     return f"{text}, {change}" if change else f"{text}; no NPS responses in the 7 days before"
 
@@ -338,7 +335,7 @@ def digest_text(d: DailyDigest) -> str:
         if quote is not None:
             lines.append(f"{title}: \u201c{truncate(_one_line(quote.text), QUOTE_CHARS)}\u201d \u2014 {quote.who} "
                          f"({score_label(quote.kind, quote.score)}, #{quote.item_id})")
-    lines.append(f"Top closer: {d.top_closer[0]} ({_plural(d.top_closer[1], 'resolution')})"
+    lines.append(f"Top closer: {d.top_closer[0]} ({plural(d.top_closer[1], 'resolution')})"
                  if d.top_closer else "Top closer: nobody resolved anything")
     if d.oldest_unclaimed:
         lines.append(f"{_unclaimed_heading(d)}:")
@@ -386,7 +383,7 @@ def digest_message(d: DailyDigest) -> tuple[str, list[dict]]:
         line = _quiet_line(d)
         return line, [_section("cx_digest_quiet", escape_mrkdwn(line))]
     team = escape_mrkdwn(d.team)
-    fallback = (f"Daily digest for {d.team}, {d.day:%a %d %b}: {_plural(d.responses, 'response')}, "
+    fallback = (f"Daily digest for {d.team}, {d.day:%a %d %b}: {plural(d.responses, 'response')}, "
                 f"NPS {_signed(d.nps_day)}, {d.detractors_new} new detractor{'s' if d.detractors_new != 1 else ''}, "
                 f"{d.detractors_open} open")
     blocks: list[dict] = [_header(f"📬 Daily digest · {d.team} · {d.day:%a %d %b %Y}")]
@@ -420,7 +417,7 @@ def digest_message(d: DailyDigest) -> tuple[str, list[dict]]:
     footer = [f"Team {team} · local day in {escape_mrkdwn(d.timezone)}"]
     if d.top_closer:
         footer.insert(0, f"🏆 Top closer: {user_mention(d.top_closer[0])} "
-                         f"({_plural(d.top_closer[1], 'resolution')})")
+                         f"({plural(d.top_closer[1], 'resolution')})")
     blocks.append({"type": "context", "block_id": "cx_digest_footer",
                    "elements": [{"type": "mrkdwn", "text": truncate(" · ".join(footer), 2000)}]})
     return escaped_truncated(fallback, FALLBACK_MAX), blocks
@@ -597,10 +594,10 @@ def _headline(r: TrendReport) -> str:
     cur = r.current
     unit = "week" if r.kind == "weekly" else "month"
     previous = r.periods[-2] if len(r.periods) > 1 else None
-    nps = (f"NPS {cur.nps:+d} from {_plural(cur.nps_count, 'response')}" if cur.nps is not None
+    nps = (f"NPS {cur.nps:+d} from {plural(cur.nps_count, 'response')}" if cur.nps is not None
            else "no NPS responses")
     change = nps_change(cur.nps, previous.nps, previous.label) if previous else ""
-    return f"{nps}{f' ({change})' if change else ''}; {_plural(cur.volume, 'item')} this {unit}"
+    return f"{nps}{f' ({change})' if change else ''}; {plural(cur.volume, 'item')} this {unit}"
 
 
 def _movers(movers: list[tuple[str, int, int]]) -> str:

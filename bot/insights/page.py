@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from bot.common.durations import duration, hours_label
+from bot.common.labels import plural
 from bot.common.periods import day_before, day_label, range_label
 from bot.common.vocabulary import KINDS
 from bot.config import AppConfig
@@ -80,9 +81,6 @@ def _card(metric: str, label: str, shown: str, value, sub: str, css: str = "") -
             f'<div class="s">{esc(sub)}</div></div>')
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
-
 
 def _local(moment: datetime, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
@@ -99,7 +97,7 @@ def _figures(d: Dashboard) -> str:
     window = range_label(d.filters.start, d.filters.end)
     as_of = day_label(day_before(d.vip_as_of, d.filters.timezone))
     cards = [
-        _card("nps", "NPS", _nps(d.nps), d.nps, f"from {_plural(d.nps_count, 'NPS response')}, {window}",
+        _card("nps", "NPS", _nps(d.nps), d.nps, f"from {plural(d.nps_count, 'NPS response', grouped=True)}, {window}",
               "good" if (d.nps or 0) > 0 else "bad" if (d.nps or 0) < 0 else ""),
         _card("volume", "Items", f"{d.volume:,}", d.volume, "received in the range"),
         _card("open-items", "Open items", f"{d.open_items_total:,}", d.open_items_total, "unclaimed or claimed"),
@@ -107,15 +105,15 @@ def _figures(d: Dashboard) -> str:
               f"oldest {duration(d.oldest_open_detractor_days * 1440)}"
               if d.oldest_open_detractor_days is not None else "none waiting"),
         _card("median-claim", "Median time to claim", duration(d.median_claim_minutes), d.median_claim_minutes,
-              f"over {_plural(d.claimed_count, 'item')} claimed {window}"),
+              f"over {plural(d.claimed_count, 'item', grouped=True)} claimed {window}"),
         _card("median-resolve", "Median time to resolve", duration(d.median_resolve_minutes),
-              d.median_resolve_minutes, f"over {_plural(d.resolved_count, 'item')} resolved {window}"),
+              d.median_resolve_minutes, f"over {plural(d.resolved_count, 'item', grouped=True)} resolved {window}"),
         _card("sla-breaches", "SLA breaches", f"{d.sla_breaches:,}", d.sla_breaches,
               f"of items received {window}: claimed late or still unclaimed past SLA",
               "bad" if d.sla_breaches else ""),
         _card("vip-coverage", "VIP coverage", "–" if coverage is None else f"{round(100 * coverage)}%",
               None if coverage is None else round(100 * coverage, 2),
-              f"{d.vip_touched} of {_plural(d.vip_total, 'VIP')} touched within cadence, as of {as_of}"
+              f"{d.vip_touched} of {plural(d.vip_total, 'VIP', grouped=True)} touched within cadence, as of {as_of}"
               if d.vip_total else f"no VIP accounts as of {as_of}"),
     ]
     return f'<section class="figures">{"".join(cards)}</section>'

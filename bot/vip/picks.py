@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from bot.common.labels import plural
 from bot.followups.triage import DETRACTOR, ESCALATION
 from bot.vip.accounts import days_overdue
 from models import Account, FollowUp, Item
@@ -48,9 +49,6 @@ class Picks:
     candidates: int  # how many accounts were weighed; picks are the first of them
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
 
 def _arr(amount: float) -> str:
     if amount >= 1_000_000:
@@ -75,7 +73,7 @@ def daily_picks(session: Session, *, owner: str, now: datetime, limit: int = PIC
     accounts = list(session.scalars(
         select(Account).where(Account.owner == owner, Account.vip.is_(True),
                               or_((Account.next_due_at < end_of_today) & not_snoozed,
-                                  Account.id.in_(list(open_risk) or [-1])))))
+                                  Account.id.in_(list(open_risk))))))
     top_arr = max((a.arr or 0 for a in accounts), default=0)
     weighed = []
     for account in accounts:
@@ -86,22 +84,22 @@ def daily_picks(session: Session, *, owner: str, now: datetime, limit: int = PIC
         counted = (escalations + detractors)[:RISK_ITEMS_COUNTED]
         if escalations:
             points = ESCALATION_POINTS * sum(1 for r in counted if r[0] == ESCALATION)
-            parts.append((points, f"{_plural(len(escalations), 'open escalation')}"))
+            parts.append((points, f"{plural(len(escalations), 'open escalation')}"))
         if detractors:
             points = DETRACTOR_POINTS * sum(1 for r in counted if r[0] == DETRACTOR)
             scores = sorted(s for _, s in detractors if s is not None)
             lowest = f" (lowest score {scores[0]})" if scores else ""
-            parts.append((points, f"{_plural(len(detractors), 'open detractor')}{lowest}"))
+            parts.append((points, f"{plural(len(detractors), 'open detractor')}{lowest}"))
         if account.renewal_on is not None:
             days_left = (account.renewal_on - now.date()).days
             if 0 <= days_left <= RENEWAL_WINDOW_DAYS:
-                when = "today" if days_left == 0 else f"in {_plural(days_left, 'day')}"
+                when = "today" if days_left == 0 else f"in {plural(days_left, 'day')}"
                 parts.append((RENEWAL_POINTS * (1 - days_left / (RENEWAL_WINDOW_DAYS + 1)), f"renews {when}"))
         if account.arr and top_arr > 0:
             parts.append((ARR_POINTS * account.arr / top_arr, _arr(account.arr)))
         overdue = days_overdue(account, now)
         if overdue > 0:
-            parts.append((min(overdue, OVERDUE_POINTS_MAX), f"check-in {_plural(overdue, 'day')} overdue"))
+            parts.append((min(overdue, OVERDUE_POINTS_MAX), f"check-in {plural(overdue, 'day')} overdue"))
         elif overdue == 0:
             parts.append((0.5, "check-in due today"))
         score = sum(points for points, _ in parts)
