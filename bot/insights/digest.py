@@ -318,7 +318,7 @@ def digest_text(d: DailyDigest) -> str:
     """The digest as plain text for the command line."""
     head = f"Daily digest for {d.team}: {d.day:%A %d %B %Y} ({d.timezone})"
     if d.quiet:
-        return f"{head}\n{_quiet_line(d)}"
+        return "\n".join([head, _quiet_line(d), *_unclaimed_text_lines(d)])
     lines = [
         head,
         f"Responses: {_responses_line(d)}",
@@ -337,16 +337,21 @@ def digest_text(d: DailyDigest) -> str:
                          f"({score_label(quote.kind, quote.score)}, #{quote.item_id})")
     lines.append(f"Top closer: {d.top_closer[0]} ({plural(d.top_closer[1], 'resolution')})"
                  if d.top_closer else "Top closer: nobody resolved anything")
-    if d.oldest_unclaimed:
-        lines.append(f"{_unclaimed_heading(d)}:")
-        for ref in d.oldest_unclaimed:
-            lines.append(f"  #{ref.item_id} {ref.label} \u2014 received {_local(ref.received_at, d.timezone)}"
-                         + (f" \u2014 {ref.link}" if ref.link else ""))
-        if more := _unclaimed_more(d):
-            lines.append(f"  {more}")
-    else:
-        lines.append("Unclaimed: nothing unclaimed")
+    lines.extend(_unclaimed_text_lines(d) or ["Unclaimed: nothing unclaimed"])
     return "\n".join(lines)
+
+
+def _unclaimed_text_lines(d: DailyDigest) -> list[str]:
+    """What waits for a claim. A quiet day shows it too: the queue does not empty itself overnight."""
+    if not d.oldest_unclaimed:
+        return []
+    lines = [f"{_unclaimed_heading(d)}:"]
+    for ref in d.oldest_unclaimed:
+        lines.append(f"  #{ref.item_id} {ref.label} \u2014 received {_local(ref.received_at, d.timezone)}"
+                     + (f" \u2014 {ref.link}" if ref.link else ""))
+    if more := _unclaimed_more(d):
+        lines.append(f"  {more}")
+    return lines
 
 
 def _unclaimed_heading(d: DailyDigest) -> str:
@@ -377,11 +382,28 @@ def _quote_block(block_id: str, title: str, quote: Quote) -> dict:
     return _section(block_id, f"*{title}*\n> {body}\n\u2014 {who} · {score_label(quote.kind, quote.score)}")
 
 
+def _unclaimed_block(d: DailyDigest) -> dict | None:
+    if not d.oldest_unclaimed:
+        return None
+    lines = [f"*{_unclaimed_heading(d)}*"]
+    for ref in d.oldest_unclaimed:
+        label = escaped_truncated(ref.label, 80)
+        if ref.link:
+            label = f"<{ref.link}|{label}>"
+        lines.append(f"• {label} — received {slack_date(ref.received_at, '{date_short_pretty}')}")
+    if more := _unclaimed_more(d):
+        lines.append(more)
+    return _section("cx_digest_unclaimed", "\n".join(lines))
+
+
 def digest_message(d: DailyDigest) -> tuple[str, list[dict]]:
-    """(fallback text, blocks) for the team channel; a quiet day is one short line."""
+    """(fallback text, blocks) for the team channel; a quiet day is one short line and what still waits."""
     if d.quiet:
         line = _quiet_line(d)
-        return line, [_section("cx_digest_quiet", escape_mrkdwn(line))]
+        blocks = [_section("cx_digest_quiet", escape_mrkdwn(line))]
+        if unclaimed := _unclaimed_block(d):
+            blocks.append(unclaimed)
+        return line, blocks
     team = escape_mrkdwn(d.team)
     fallback = (f"Daily digest for {d.team}, {d.day:%a %d %b}: {plural(d.responses, 'response')}, "
                 f"NPS {_signed(d.nps_day)}, {d.detractors_new} new detractor{'s' if d.detractors_new != 1 else ''}, "
@@ -404,16 +426,8 @@ def digest_message(d: DailyDigest) -> tuple[str, list[dict]]:
         blocks.append(_quote_block("cx_digest_critical", "🔴 Most critical", d.critical_quote))
     if d.glowing_quote:
         blocks.append(_quote_block("cx_digest_glowing", "🟢 Most glowing", d.glowing_quote))
-    if d.oldest_unclaimed:
-        lines = [f"*{_unclaimed_heading(d)}*"]
-        for ref in d.oldest_unclaimed:
-            label = escaped_truncated(ref.label, 80)
-            if ref.link:
-                label = f"<{ref.link}|{label}>"
-            lines.append(f"• {label} — received {slack_date(ref.received_at, '{date_short_pretty}')}")
-        if more := _unclaimed_more(d):
-            lines.append(more)
-        blocks.append(_section("cx_digest_unclaimed", "\n".join(lines)))
+    if unclaimed := _unclaimed_block(d):
+        blocks.append(unclaimed)
     footer = [f"Team {team} · local day in {escape_mrkdwn(d.timezone)}"]
     if d.top_closer:
         footer.insert(0, f"🏆 Top closer: {user_mention(d.top_closer[0])} "

@@ -253,6 +253,9 @@ def test_restarted_sandbox_restores_its_channels_from_the_database(sandbox: Sand
     item_id, channel = _send_sample(sandbox, "detractor")
     message = next(m for m in sandbox.fake.messages(channel) if m["ts"] and not m.get("thread_ts"))
     sandbox.post("/sandbox/action", {**_item_form(message, ActionId.CLAIM), "channel": channel})
+    # The "claimed this" reply leaves through the outbox after the action answers: restore what was sent.
+    wait_for(lambda: any("claimed this" in m["text"] for m in sandbox.fake.thread(channel, message["ts"])),
+             what="the claim's thread reply")
     fresh = FakeSlack(token=BOT_TOKEN).start()
     try:
         assert restore_history(fresh, sandbox.runtime) >= 2  # the item and its thread

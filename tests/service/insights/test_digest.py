@@ -364,7 +364,7 @@ def test_the_unclaimed_list_is_cut_with_its_count_and_where_to_see_the_rest(sess
     assert f"… and {total - 5} more" in digest_text(d)
 
 
-def test_quiet_day_is_one_line(session_factory) -> None:
+def test_quiet_day_is_one_line_and_what_still_waits(session_factory) -> None:
     seeds = make_daily_seeds()
     store(session_factory, seeds)
     with session_scope(session_factory) as session:
@@ -372,9 +372,23 @@ def test_quiet_day_is_one_line(session_factory) -> None:
     assert d.quiet and d.responses_by_kind == {} and d.nps_day is None and d.top_closer is None
     text, blocks = digest_message(d)
     assert text == "Quiet day for success: no new responses, nothing claimed or resolved."
-    assert len(blocks) == 1 and blocks[0]["text"]["text"] == text
+    assert blocks[0]["text"]["text"] == text
     assert_valid(blocks)
     assert "Quiet day for success" in digest_text(d)
+    # Nothing happened that day, yet the queue is still there: a quiet digest must not hide it.
+    assert d.unclaimed_total > 0
+    unclaimed = next(b for b in blocks if b.get("block_id") == "cx_digest_unclaimed")["text"]["text"]
+    assert unclaimed.startswith(f"*Unclaimed ({d.unclaimed_total}), most urgent first*")
+    assert f"Unclaimed ({d.unclaimed_total})" in digest_text(d)
+
+
+def test_quiet_day_with_nothing_waiting_is_one_line(session_factory) -> None:
+    with session_scope(session_factory) as session:
+        d = build_daily_digest(session, team=SUCCESS, day=date(2026, 10, 15), now=NOW)
+    assert d.quiet and d.unclaimed_total == 0
+    text, blocks = digest_message(d)
+    assert [b["text"]["text"] for b in blocks] == [text]
+    assert digest_text(d).splitlines()[1:] == [text]
 
 
 def test_digest_message_truncates_and_shows_the_nps_change(session_factory) -> None:
