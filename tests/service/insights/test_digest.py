@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import random
 import statistics
-import sys
-import types
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -21,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import insert
 
+import bot.cli.reports
 from bot.cli import main
 from bot.common.periods import parse_week, previous_month, previous_week
 from bot.db import make_engine, make_session_factory, session_scope
@@ -653,9 +652,8 @@ def test_cli_send_goes_through_jobs_once(cli_env, monkeypatch) -> None:
         calls.append(kwargs)
         return False
 
-    fake = types.ModuleType("bot.insights.scheduled")
-    fake.send_digest, fake.send_report = send_digest, send_report
-    monkeypatch.setitem(sys.modules, "bot.insights.scheduled", fake)
+    monkeypatch.setattr(bot.cli.reports, "send_digest", send_digest)
+    monkeypatch.setattr(bot.cli.reports, "send_report", send_report)
     first = cli(["digest", "success", "--date", "2026-11-20", "--send"], cli_env)
     second = cli(["digest", "success", "--date", "2026-11-20", "--send"], cli_env)
     assert first.exit_code == 0 and "Queued" in first.output
