@@ -8,6 +8,7 @@ value.
 from __future__ import annotations
 
 import random
+import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass
@@ -379,6 +380,9 @@ def test_quiet_day_is_one_line_and_what_still_waits(session_factory) -> None:
     unclaimed = next(b for b in blocks if b.get("block_id") == "cx_digest_unclaimed")["text"]["text"]
     assert unclaimed.startswith(f"*Unclaimed ({d.unclaimed_total}), most urgent first*")
     assert f"Unclaimed ({d.unclaimed_total})" in digest_text(d)
+    # Where Slack cannot render a date token (notifications), the fallback is the team's clock, not UTC.
+    fallbacks = re.findall(r"<!date\^\d+\^[^|]+\|([^>]+)>", unclaimed)
+    assert fallbacks and all(f.endswith((" EST", " EDT")) for f in fallbacks), fallbacks
 
 
 def test_quiet_day_with_nothing_waiting_is_one_line(session_factory) -> None:
