@@ -47,7 +47,8 @@ def register(app: App, runtime: Runtime) -> None:
             tell_user(client, user_id=user_id, channel_id=(body.get("channel") or {}).get("id"), text=GONE,
                       respond=respond)
             return
-        client.views_open(trigger_id=body["trigger_id"], view=markdown_modal(text))
+        if body.get("trigger_id"):
+            client.views_open(trigger_id=body["trigger_id"], view=markdown_modal(text))
 
     @app.view(ViewId.STATUS_MARKDOWN.value)
     def done(ack: Ack) -> None:

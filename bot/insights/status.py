@@ -244,10 +244,13 @@ def _voice_of_customer(rows, accounts) -> tuple[tuple[str, tuple[Quote, ...]], .
     """Per theme (an item under its first theme, else "other"): up to QUOTES_PER_THEME critical quotes
     (most negative first) and one glowing (most positive); the QUOTE_THEMES themes with most quotes."""
     grouped: dict[str, dict[str, list]] = {}
+    seen: set[str] = set()
     for row in rows:
         tone = _tone(row)
-        if tone is None or not (row.comment or "").strip():
-            continue
+        text = " ".join((row.comment or "").split()).lower()
+        if tone is None or not text or text in seen:
+            continue  # the same words from two customers are quoted once
+        seen.add(text)
         themes = [t for t in (row.themes or []) if isinstance(t, str)]
         grouped.setdefault(themes[0] if themes else OTHER_THEME, {"critical": [], "glowing": []})[tone].append(row)
     result = []

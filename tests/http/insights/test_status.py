@@ -18,6 +18,8 @@ from sqlalchemy import func, select, update
 from bot.common.periods import local_today
 from bot.config import ConfigError
 from bot.followups.service import add_note, claim_followup, resolve_followup
+from bot.insights.scheduled import send_digest
+from bot.privacy.erasure import forget_customer
 from bot.schedule.tick import tick
 from bot.vip.accounts import log_touch, search_key
 from models import Account, FollowUp, IssueLink, Item, JobRun, OutboxMessage, TrackerIssue
@@ -233,3 +235,49 @@ def test_status_report_config_is_validated():
     message = str(error.value)
     assert "teams[0].status_report.days[0]" in message and "teams[0].status_report.time" in message
     assert "teams[0].status_report.to" in message
+
+
+def test_the_daily_digest_says_how_many_customers_were_told_and_the_time_to_shipped(make_app):
+    app = make_app(make_config(CONFIG, environ=ENVIRON))
+    ids = _seed(app)
+    now = app.runtime.now()
+    today = local_today(now, TZ)
+    with app.runtime.session() as session:
+        issue = session.scalar(select(TrackerIssue))
+        issue.state, issue.state_reason, issue.shipped_at = "closed", "completed", now - timedelta(minutes=5)
+        session.execute(update(IssueLink).values(told_at=now - timedelta(minutes=1), told_by="U0ANA"))
+        session.add(IssueLink(issue_id=issue.id, item_id=ids["old-bug"], linked_by="U0ANA", linked_at=now))
+    with app.runtime.session() as session:
+        assert send_digest(session, config=app.runtime.config, team=app.runtime.config.team("success"), day=today,
+                           now=now, claimed_by="test")
+    app.runtime.queued()
+    digest = wait_for(lambda: [m for m in app.posts("C0SUCCESS") if "cx_digest_product" in _text(m)],
+                      what="the digest")[-1]
+    # One customer told today; the issue shipped 10 days after its first linked feedback (the old bug).
+    line = next(b["text"]["text"] for b in digest["blocks"] if b.get("block_id") == "cx_digest_product")
+    assert "1 customer told their issue shipped" in line
+    assert "acme/app#42" in line and "(10.0 days from feedback to shipped)" in line
+
+
+def test_forgetting_a_quoted_customer_empties_the_draft_and_its_buttons(make_app):
+    app = make_app(make_config(CONFIG, environ=ENVIRON))
+    _seed(app)
+    app.slash("status 7d", user="U0ANA", channel="C0SUCCESS")
+    dm = _dm(app, "U0ANA")
+    assert "The export keeps crashing" in _text(dm)
+    with app.runtime.session() as session:
+        forget_customer(session, email="maya@acme.com", actor="test", now=app.runtime.now())
+    app.runtime.queued()
+    app.idle()
+    erased = app.fake.message("DU0ANA", dm["ts"])
+    assert "The export keeps crashing" not in json.dumps(erased) and "erased" in erased["text"]
+    # The old message's buttons (as a client may still show them) copy and share nothing.
+    before = len(app.posts("C0SUCCESS"))
+    app.click("cx_status_markdown", _button(dm, "cx_status_markdown"), user="U0ANA", channel="DU0ANA", ts=dm["ts"])
+    app.click("cx_status_share", _button(dm, "cx_status_share"), user="U0ANA", channel="DU0ANA", ts=dm["ts"])
+    wait_for(lambda: len(app.fake.ephemerals("DU0ANA")) >= 2, what="two answers")
+    answers = " ".join(e["text"] for e in app.fake.ephemerals("DU0ANA"))
+    assert "no longer available" in answers and "erased" in answers
+    assert not [v for v in app.fake.views() if v["action"] == "open"]
+    app.idle()
+    assert len(app.posts("C0SUCCESS")) == before
