@@ -87,6 +87,22 @@ class TeamPermissions(_Strict):
 PERMISSION_KEYS = ("claim", "resolve", "reassign", "reopen", "reply", "note")
 
 
+class StatusReportSchedule(_Strict):
+    """`status_report = { days = ["mon", "wed", "fri"], time = "16:00", to = ["U…"] }`: the clock DMs each
+    person in `to` a draft status report of the team on those weekdays at that local time."""
+
+    days: Annotated[list[Weekday], Field(min_length=1)]
+    time: Annotated[str, Field(pattern=HHMM)]
+    to: Annotated[list[Annotated[str, Field(pattern=USER_ID)]], Field(min_length=1)]
+
+    @field_validator("days")
+    @classmethod
+    def _no_repeats(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("a weekday is listed twice")
+        return value
+
+
 class TeamConfig(_Strict):
     name: Annotated[str, Field(pattern=SLUG)]
     channel: Annotated[str, Field(pattern=CHANNEL_ID, description="Slack channel id, e.g. C0SUCCESS")]
@@ -101,6 +117,8 @@ class TeamConfig(_Strict):
     weekly_on: Weekday | None = None
     # Post a monthly roll-up (for teams that find a per-response stream noisy).
     monthly_report: bool = False
+    # A draft status report DMed on a schedule (see StatusReportSchedule); none by default.
+    status_report: StatusReportSchedule | None = None
     permissions: TeamPermissions = TeamPermissions()
 
     @field_validator("timezone")

@@ -14,6 +14,7 @@ from handlers import (
     slack_events,
     slack_product,
     slack_shortcuts,
+    slack_status,
     slack_views,
     slack_vip,
 )
@@ -31,6 +32,7 @@ def register_listeners(bolt_app: App, runtime: Runtime) -> None:
     slack_vip.register(app, runtime)       # /vip, the VIP card's buttons and modals
     slack_shortcuts.register(app, runtime) # "Escalate to CX" message shortcut
     slack_product.register(app, runtime)   # Link to issue modal; Send / Send to all / Skip when an issue ships
+    slack_status.register(app, runtime)    # the status report DM: Share in channel, Markdown copy
     slack_errors.register(bolt_app, runtime)  # the same for failures outside a listener
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
@@ -200,6 +200,16 @@ def enqueue_message(session: Session, message: PostMessage, *, channel: str, now
     if item_ids:
         session.flush()  # the row's id, for its quotes
         session.add_all([MessageQuote(outbox_id=row.id, item_id=item_id, created_at=now) for item_id in item_ids])
+    return row
+
+
+def enqueue_message_naming_itself(session: Session, build: Callable[[int], PostMessage], *, channel: str,
+                                  now: datetime, quotes: Iterable[int] = ()) -> OutboxMessage:
+    """Queue a POST_MESSAGE whose content names its own row (`build(row_id)`): buttons that later act on
+    what this row holds. Flushes for the id; still never commits."""
+    row = enqueue_message(session, PostMessage(), channel=channel, now=now, quotes=quotes)
+    session.flush()
+    row.payload = build(row.id).to_json()
     return row
 
 

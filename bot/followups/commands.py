@@ -30,6 +30,7 @@ HELP = """*cxloop* — close the loop on customer feedback
 • `/cxloop open [filters]` — unclaimed items of this channel's team, most urgent first (`/cxloop open help`)
 • `/cxloop stats [7d|30d]` — NPS, responses by category, open / claimed / resolved
 • `/cxloop demand` — linked issues ranked by the customers and ARR behind them
+• `/cxloop status [3d|7d]` — a draft status report of your team(s), in your DMs
 • `/cxloop help` — this help"""
 
 # Words `/cxloop open` takes for a band (plural or singular), and the bands each selects.

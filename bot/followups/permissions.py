@@ -137,3 +137,19 @@ def _decide(action: PermissionAction, team_name: str | None, claimed_by: str | N
     allowed = describe_allowed(team.permissions.rule(policy), team, plain=plain)
     name = team.name if plain else escape_mrkdwn(team.name)
     return f"You can't {verb} {name} items: only {allowed} may. Ask a cxloop admin if that is wrong."
+
+
+def team_member_refusal(user_id: str, team: TeamConfig, *, config: AppConfig, directory: SlackDirectory,
+                        doing: str) -> str | None:
+    """Why `user_id` may not `doing` as one of `team` (None: she may). A team's own are cxloop admins, its
+    configured members and lead, and the members of its channel (asked of Slack; refused if Slack cannot say)."""
+    if config.is_admin(user_id) or user_id in team.members or team.lead == user_id:
+        return None
+    try:
+        if user_id in directory.channel_members(team.channel):
+            return None
+    except DirectoryUnavailable as exc:
+        return (f"I could not check whether you are in the {escape_mrkdwn(team.name)} team: Slack did not answer "
+                f"({exc}). Please try again in a minute.")
+    return (f"Only members of the {escape_mrkdwn(team.name)} team (its members, or members of <#{team.channel}>) "
+            f"can {doing}.")

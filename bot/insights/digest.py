@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -56,7 +56,7 @@ from bot.insights.stats import (
     nps_score,
     vip_coverage,
 )
-from bot.product.service import team_active_issues
+from bot.product.service import customers_told, shipped_between, team_active_issues
 from bot.slack.links import message_link
 from bot.slack.mrkdwn import escape_mrkdwn, escaped_truncated, slack_date, truncate, user_mention
 from models import FollowUp, Item, SlackMessage
@@ -161,6 +161,9 @@ class DailyDigest:
       each oldest first); `unclaimed_total`: all of them (0 in digests stored before it was counted).
     - `top_closer`: who resolved the most of this team's items that day (ties: lowest user id).
     - `claimed_total` / `resolved_total`: all of this team's follow-ups claimed / resolved that day.
+    - `customers_told`: this team's linked items whose customer was told that day that their issue shipped;
+      `shipped`: issues linked to this team's feedback that shipped that day, each with the days from its
+      first linked feedback to shipped (bot.product.service.days_to_ship, as the dashboard counts it).
     """
 
     team: str
@@ -186,6 +189,8 @@ class DailyDigest:
     timezone: str = "UTC"
     nps_7d_count: int = 0
     unclaimed_total: int = 0
+    customers_told: int = 0
+    shipped: list[tuple[str, float]] = field(default_factory=list)  # (mrkdwn link, days to ship)
 
     @property
     def responses(self) -> int:
@@ -194,7 +199,8 @@ class DailyDigest:
     @property
     def quiet(self) -> bool:
         """No responses and no claims or resolutions that day."""
-        return not self.responses and not self.claimed_total and not self.resolved_total
+        return (not self.responses and not self.claimed_total and not self.resolved_total
+                and not self.customers_told and not self.shipped)
 
 
 def _pick_quote(rows, category: str, most_negative: bool) -> Quote | None:
@@ -279,6 +285,8 @@ def build_daily_digest(session: Session, *, team: TeamConfig, day: date, now: da
             for row in oldest],
         top_closer=top_closer, claimed_total=len(claimed), resolved_total=len(resolved),
         timezone=team.timezone, nps_7d_count=nps_7d.responses, unclaimed_total=unclaimed_total,
+        customers_told=customers_told(session, team=team.name, start=start, end=end),
+        shipped=shipped_between(session, team=team.name, start=start, end=end),
     )
 
 
@@ -331,6 +339,8 @@ def digest_text(d: DailyDigest) -> str:
         f"to resolve: {duration(d.median_resolve_minutes)}",
         "Top themes: " + (", ".join(f"{_theme_label(t)} {n}" for t, n in d.top_themes) or "none"),
     ]
+    if product := _product_line(d):
+        lines.append(product)
     for title, quote in (("Critical", d.critical_quote), ("Glowing", d.glowing_quote)):
         if quote is not None:
             lines.append(f"{title}: \u201c{truncate(_one_line(quote.text), QUOTE_CHARS)}\u201d \u2014 {quote.who} "
@@ -339,6 +349,18 @@ def digest_text(d: DailyDigest) -> str:
                  if d.top_closer else "Top closer: nobody resolved anything")
     lines.extend(_unclaimed_text_lines(d) or ["Unclaimed: nothing unclaimed"])
     return "\n".join(lines)
+
+
+def _product_line(d: DailyDigest) -> str:
+    """ "Product loop: 2 customers told their issue shipped; shipped: <url|acme/app#42> (12.5 days from
+    feedback to shipped)"; "" on a day with neither (or without trackers). Links are trusted mrkdwn."""
+    if not d.customers_told and not d.shipped:
+        return ""
+    parts = [f"{plural(d.customers_told, 'customer')} told their issue shipped"]
+    if d.shipped:
+        parts.append("shipped: " + ", ".join(f"{link} ({days:.1f} days from feedback to shipped)"
+                                             for link, days in d.shipped))
+    return "Product loop: " + "; ".join(parts)
 
 
 def _unclaimed_text_lines(d: DailyDigest) -> list[str]:
@@ -422,6 +444,8 @@ def digest_message(d: DailyDigest) -> tuple[str, list[dict]]:
     if d.top_themes:
         themes = " · ".join(f"{escaped_truncated(_theme_label(t), 60)} ({n})" for t, n in d.top_themes)
         blocks.append(_section("cx_digest_themes", f"*Top themes:* {themes}"))
+    if product := _product_line(d):
+        blocks.append(_section("cx_digest_product", f"🚀 {product}"))
     if d.critical_quote:
         blocks.append(_quote_block("cx_digest_critical", "🔴 Most critical", d.critical_quote))
     if d.glowing_quote:
@@ -468,6 +492,7 @@ def digest_from_data(data: dict) -> DailyDigest:
         "oldest_unclaimed": [ItemRef(**{**ref, "received_at": datetime.fromisoformat(ref["received_at"])})
                              for ref in data["oldest_unclaimed"]],
         "top_closer": tuple(data["top_closer"]) if data["top_closer"] else None,
+        "shipped": [tuple(pair) for pair in data.get("shipped") or []],
     })
 
 

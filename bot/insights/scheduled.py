@@ -6,12 +6,17 @@ is sent once (see bot/schedule/plans.py for what is due when).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import Literal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, TeamConfig
+from bot.delivery.outbox import PostMessage, enqueue_message, enqueue_message_naming_itself
+from bot.followups.permissions import team_member_refusal
 from bot.insights.charts import trend_chart_png
 from bot.insights.digest import (
     DIGEST_RENDERER,
@@ -23,8 +28,32 @@ from bot.insights.digest import (
     quoted_items,
     report_message,
 )
+from bot.insights.status import (
+    PeriodError,
+    build_status_report,
+    parse_period,
+    status_target,
+    teams_for_status,
+)
 from bot.schedule.ledger import claim_run
-from bot.schedule.plans import DIGEST, MONTHLY_REPORT, WEEKLY_REPORT, queue_message, queue_upload
+from bot.schedule.plans import (
+    DIGEST,
+    MONTHLY_REPORT,
+    STATUS_REPORT,
+    STATUS_REQUEST,
+    WEEKLY_REPORT,
+    queue_message,
+    queue_upload,
+)
+from bot.slack.directory import SlackDirectory
+from bot.slack.mrkdwn import escape_mrkdwn, escaped_truncated
+from bot.slack.status_blocks import draft_dm, shared_blocks, status_markdown
+from models import MessageQuote, OutboxMessage
+from models.delivery import POST_MESSAGE
+
+STATUS_RENDERER = "status_report"
+STATUS_USAGE = ("`/cxloop status [3d|7d]` DMs you a draft status report of your team(s): `3d` or `7d` for the "
+                "last 3 or 7 days; nothing for since your last status report (else the last 3 days).")
 
 
 def send_digest(session: Session, *, config: AppConfig, team: TeamConfig, day: date, now: datetime,
@@ -57,3 +86,107 @@ def send_report(session: Session, *, config: AppConfig, team: TeamConfig, kind: 
     queue_upload(session, channel=team.channel, content=chart, filename=f"cxloop-{team.name}-{period}.png",
                  title=f"NPS trend — {team.name} — {period}", comment=None, now=now)
     return True
+
+
+# --- the drafted status report -----------------------------------------------------------------------
+
+
+def queue_status_report(session: Session, *, config: AppConfig, team: TeamConfig, user_id: str, now: datetime,
+                        days: int | None, job: str, period: str, claimed_by: str,
+                        scheduled_for: datetime | None = None) -> bool:
+    """Claim (job, team:person, period) and queue the draft as a DM to `user_id`. False: already sent."""
+    report = build_status_report(session, config=config, team=team, user_id=user_id, now=now, days=days)
+    if not claim_run(session, job=job, target=status_target(team.name, user_id), period=period,
+                     scheduled_for=scheduled_for or now, now=now, claimed_by=claimed_by,
+                     detail={"window": report.window.label}):
+        return False
+    render = {"name": STATUS_RENDERER, "team": team.name, "user": user_id, "markdown": status_markdown(report)}
+
+    def message(row_id: int) -> PostMessage:
+        text, blocks = draft_dm(report, row_id)
+        return PostMessage(text=text, blocks=blocks, render=render)
+
+    enqueue_message_naming_itself(session, message, channel=user_id, now=now, quotes=report.quoted_items())
+    return True
+
+
+def send_status_reports(session: Session, *, config: AppConfig, team: TeamConfig, day: date, now: datetime,
+                        claimed_by: str, scheduled_for: datetime | None = None) -> int:
+    """The clock's run of `[teams] status_report` for the local `day`: a draft to each person in `to`, once."""
+    schedule = team.status_report
+    if schedule is None:
+        return 0
+    return sum(queue_status_report(session, config=config, team=team, user_id=user_id, now=now, days=None,
+                                   job=STATUS_REPORT, period=day.isoformat(), claimed_by=claimed_by,
+                                   scheduled_for=scheduled_for) for user_id in schedule.to)
+
+
+def status_command(session: Session, *, words: list[str], user_id: str, channel_id: str, config: AppConfig,
+                   now: datetime) -> str:
+    """`/cxloop status [3d|7d]`: queue the drafts (one per team of hers) and say so, or say what is wrong."""
+    try:
+        days = parse_period(words)
+    except PeriodError as error:
+        return f"I don't know the period `{escaped_truncated(str(error), 30)}`.\n\n{STATUS_USAGE}"
+    teams = teams_for_status(config, user_id=user_id, channel_id=channel_id)
+    if not teams:
+        return ("You are not a member of a cxloop team, and this is not a team channel: run `/cxloop status` in "
+                "your team's channel, or ask an admin to add you to a team's `members`.")
+    queued = [team.name for team in teams if queue_status_report(
+        session, config=config, team=team, user_id=user_id, now=now, days=days, job=STATUS_REQUEST,
+        period=now.isoformat(timespec="seconds"), claimed_by=user_id)]
+    if not queued:
+        return "Your status report is already on its way."
+    names = ", ".join(escape_mrkdwn(name) for name in queued)
+    return f"📝 Drafting your status report for {names}: it is on its way to your DMs with me."
+
+
+def _status_row(session: Session, outbox_id: int, user_id: str) -> tuple[OutboxMessage | None, dict]:
+    """The DM row a status button names, if it is one and was sent to this user; and its render entry."""
+    row = session.get(OutboxMessage, outbox_id)
+    if row is None or row.kind != POST_MESSAGE or row.channel != user_id:
+        return None, {}
+    render = (row.payload or {}).get("render") or {}
+    return row, render if render.get("name") == STATUS_RENDERER else {}
+
+
+ERASED_REPORT = ("This report quoted a customer whose data has since been erased: run `/cxloop status` again "
+                 "for a fresh draft.")
+
+
+def share_status_report(open_session: Callable[[], AbstractContextManager[Session]], *, outbox_id: int,
+                        user_id: str, config: AppConfig, directory: SlackDirectory, now: datetime) -> str:
+    """Post the draft (as it was DMed) in its team's channel, if the clicker belongs to the team. Reads
+    the row, asks Slack about membership outside any transaction, then queues the post. Returns what to
+    tell the clicker."""
+    with open_session() as session:
+        row, render = _status_row(session, outbox_id, user_id)
+    if row is None:
+        return "That status report is not yours to share."
+    team = next((t for t in config.teams if t.name == render.get("team")), None) if render else None
+    if not render:
+        return ERASED_REPORT
+    if team is None:
+        return "That team is no longer in cxloop's configuration."
+    refusal = team_member_refusal(user_id, team, config=config, directory=directory,
+                                  doing="share its status report in its channel")
+    if refusal:
+        return refusal
+    with open_session() as session:
+        row, render = _status_row(session, outbox_id, user_id)
+        if row is None or not render:
+            return ERASED_REPORT
+        payload = row.payload or {}
+        quotes = session.scalars(select(MessageQuote.item_id).where(MessageQuote.outbox_id == row.id)).all()
+        enqueue_message(session, PostMessage(text=(payload.get("text") or "").removeprefix("Draft: "),
+                                             blocks=shared_blocks(payload.get("blocks") or [], user_id=user_id),
+                                             render={"name": STATUS_RENDERER, "team": team.name, "shared": True}),
+                        channel=team.channel, now=now, quotes=[q for q in quotes if q is not None])
+    return f"📣 Shared in <#{team.channel}>."
+
+
+def status_markdown_of(session: Session, *, outbox_id: int, user_id: str) -> str | None:
+    """The Markdown of the draft DMed to `user_id` (None: not hers, or erased since)."""
+    _, render = _status_row(session, outbox_id, user_id)
+    markdown = render.get("markdown")
+    return markdown if isinstance(markdown, str) else None

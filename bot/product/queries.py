@@ -52,5 +52,5 @@ def demand(session: Session, *, config: AppConfig, now: datetime,
             arr=sum(e["accounts"].values()), vip_accounts=len(e["vip"]), detractors=e["detractors"],
             status=product.status_label(issue), age_days=max(0, (now - e["first"]).days),
             url=product.issue_url(tracker, issue), label=issue_label(tracker, issue.key), told=e["told"],
-            days_to_ship=(shipped - e["first"]).total_seconds() / 86400 if shipped else None))
+            days_to_ship=product.days_to_ship(e["first"], shipped) if shipped else None))
     return result

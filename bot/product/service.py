@@ -103,6 +103,31 @@ def team_active_issues(session: Session, *, team: str, limit: int = 5) -> tuple[
     return tuple(f"{_stored_link(issue)} ({count} customer{'s' if count != 1 else ''})" for issue, count in rows)
 
 
+def days_to_ship(first_feedback: datetime, shipped_at: datetime) -> float:
+    """Time from feedback to shipped: from an issue's first linked feedback to its completion, in days
+    (the dashboard's demand table and the digest)."""
+    return (shipped_at - first_feedback).total_seconds() / 86400
+
+
+def customers_told(session: Session, *, team: str, start: datetime, end: datetime) -> int:
+    """The team's linked items whose customer was told in [start, end) that their issue shipped."""
+    return int(session.scalar(select(func.count()).select_from(IssueLink).join(Item, Item.id == IssueLink.item_id)
+                              .where(Item.team == team, IssueLink.told_at >= start, IssueLink.told_at < end)) or 0)
+
+
+def shipped_between(session: Session, *, team: str, start: datetime, end: datetime,
+                    limit: int = 5) -> list[tuple[str, float]]:
+    """Issues the team's feedback is linked to that shipped in [start, end): (`<url|acme/app#42>`, days
+    from its first linked feedback of this team to shipped), first shipped first."""
+    rows = session.execute(select(TrackerIssue, func.min(Item.received_at))
+                           .join(IssueLink, IssueLink.issue_id == TrackerIssue.id)
+                           .join(Item, Item.id == IssueLink.item_id)
+                           .where(Item.team == team, TrackerIssue.shipped_at >= start, TrackerIssue.shipped_at < end)
+                           .group_by(TrackerIssue.id).order_by(TrackerIssue.shipped_at, TrackerIssue.id)
+                           .limit(limit)).all()
+    return [(_stored_link(issue), days_to_ship(first, issue.shipped_at)) for issue, first in rows]
+
+
 def refresh_items(session: Session, issue_id: int, now: datetime) -> None:
     """Re-render the messages of an issue's items (their issue line shows its status)."""
     for item in _linked_items(session, issue_id):

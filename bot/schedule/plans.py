@@ -23,6 +23,9 @@ from bot.delivery.outbox import PostMessage, UploadFile, enqueue, enqueue_messag
 log = logging.getLogger(__name__)
 
 DIGEST, WEEKLY_REPORT, MONTHLY_REPORT = "digest", "weekly_report", "monthly_report"
+# A draft status report DMed by the clock ([teams] status_report), and one asked for with `/cxloop status`:
+# ledger rows per (team:person), so "since your last status" is the latest of either.
+STATUS_REPORT, STATUS_REQUEST = "status_report", "status_request"
 
 
 def local_time(day: date, hhmm: str, timezone: str) -> datetime:
@@ -81,6 +84,20 @@ def due_runs(config: AppConfig, now: datetime) -> list[PlannedRun]:
                 runs.append(PlannedRun(WEEKLY_REPORT, team.name, iso_week_label(send_day - timedelta(days=7)), at))
             if team.monthly_report and send_day.day == 1:
                 runs.append(PlannedRun(MONTHLY_REPORT, team.name, month_label(send_day - timedelta(days=1)), at))
+        runs += _status_runs(team, today, now, grace)
+    return runs
+
+
+def _status_runs(team: TeamConfig, today: date, now: datetime, grace: timedelta) -> list[PlannedRun]:
+    """The team's scheduled status report, on its weekdays at its local time (period: the local day)."""
+    schedule = team.status_report
+    if schedule is None:
+        return []
+    runs = []
+    for send_day in (today - timedelta(days=1), today):
+        at = local_time(send_day, schedule.time, team.timezone)
+        if WEEKDAYS[send_day.weekday()] in schedule.days and now - grace < at <= now:
+            runs.append(PlannedRun(STATUS_REPORT, team.name, send_day.isoformat(), at))
     return runs
 
 

@@ -30,6 +30,9 @@ class ActionId(StrEnum):
     SHIP_SEND = "cx_ship_send"
     SHIP_SEND_ALL = "cx_ship_send_all"
     SHIP_SKIP = "cx_ship_skip"
+    # The drafted status report's DM: post it in the team channel, or open it as Markdown.
+    STATUS_SHARE = "cx_status_share"
+    STATUS_MARKDOWN = "cx_status_markdown"
 
 
 class ShortcutId(StrEnum):
@@ -56,6 +59,7 @@ class ViewId(StrEnum):
     ESCALATE = "cx_escalate_modal"
     REPLY = "cx_reply_modal"
     LINK_ISSUE = "cx_link_issue_modal"
+    STATUS_MARKDOWN = "cx_status_markdown_modal"
 
 
 # Inputs inside modals: block ids and action ids, read back from view.state.values.
