@@ -423,14 +423,13 @@ def similar_items(session: Session, item_id: int, *, now: datetime) -> Similar |
             TopicMember.topic_id == membership, TopicMember.item_id != item.id)
             .order_by(TopicMember.closeness.desc(), TopicMember.item_id)))
     else:
-        last_week = session.scalar(select(func.max(TopicRun.week)).where(TopicRun.scope == item.team))
-        if last_week is not None:
-            monday = parse_week(last_week)
-            timezone = session.scalar(select(TopicRun.timezone).where(TopicRun.scope == item.team,
-                                                                      TopicRun.week == last_week)) or "UTC"
-            _, covered_until = local_span(monday, monday + timedelta(days=7), timezone)
-            if item.received_at < covered_until:
-                return None  # its week was grouped and it fell in no topic
+        last = session.scalar(select(TopicRun).where(TopicRun.scope == item.team)
+                              .order_by(TopicRun.week.desc()).limit(1))
+        if last is not None:
+            monday = parse_week(last.week)
+            _, covered_until = local_span(monday, monday + timedelta(days=7), last.timezone)
+            if item.received_at < min(covered_until, last.computed_at):
+                return None  # the last run grouped it with its week, and it fell in no topic
         ordered = _neighbours(session, item, since)
     if not ordered:
         return None
