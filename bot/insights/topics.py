@@ -29,7 +29,6 @@ with the team's last SIMILAR_CANDIDATES comments of those days, at render (measu
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -65,7 +64,6 @@ SIMILAR_MIN_COSINE = 0.3
 QUOTE_CHARS = 280
 
 _TOKEN = r"(?u)\b[^\W\d_]{3,}\b"  # words of three letters or more: no numbers, no ids
-_WORDS = re.compile(r"[^\W\d_]+")
 # Beyond scikit-learn's English stop words: survey filler that names no topic.
 EXTRA_STOP_WORDS = frozenset({"really", "just", "like", "lot", "lots", "thing", "things", "use", "using",
                               "used", "would", "also", "get", "got", "still", "much", "even", "one", "make",
@@ -80,7 +78,7 @@ def scope_of(team: str | None) -> str:
 def analysable(comment: str | None, sentiment_label: str | None) -> bool:
     text = (comment or "").strip()
     return (sentiment_label != NOT_ENGLISH and len(text) >= MIN_COMMENT_CHARS
-            and len(_WORDS.findall(text)) >= MIN_COMMENT_WORDS)
+            and len(text.split(None, MIN_COMMENT_WORDS)) >= MIN_COMMENT_WORDS)
 
 
 # --- discovery (reads and computes; writes nothing) -------------------------------------------------
