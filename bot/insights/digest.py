@@ -695,7 +695,7 @@ def _topics_text(r: TrendReport) -> list[str]:
     t = r.topics
     if t is None or not t.topics:
         return ["", f"Topics this week: {t.note if t and t.note else TOPICS_NOT_COMPUTED}"]
-    lines = ["", f"Topics this week ({t.explanation})"]
+    lines = ["", f"Topics this week: {t.explanation}"]
     for line in t.topics:
         lines.append(f"  {line.rank}. {line.label}: {line.summary}")
         if line.quote:

@@ -143,6 +143,12 @@ def _vectorizer():
                            ngram_range=(1, 2), min_df=2, max_df=0.8, sublinear_tf=True, max_features=5000)
 
 
+def warm_up() -> None:
+    """Import scikit-learn now (a second or more, longer on a busy machine) rather than at the first
+    card's render: the delivery worker calls this in a thread of its own when it starts."""
+    _vectorizer()
+
+
 def discover_topics(session: Session, *, week: str, team: str | None, teams: Sequence[str] | None,
                     timezone: str) -> Discovery:
     """Topics of the ISO `week` (local days in `timezone`) over the comments of `teams` (None: every
