@@ -53,7 +53,7 @@ def headline(name: str, result: dict) -> str:
             f"{r['new']['comments_per_s']} comments/s"),
         "topics": lambda r: (f"{r['seconds']} s over {r['comments']:,} comments ({r['cpu_seconds']} s CPU, "
                              f"{len(r['topics'])} topics); similar at render p50 {r['similar_render_ms_p50']} ms "
-                             f"({r['similar_render_cpu_ms_p50']} ms CPU)"),
+                             f"({r['similar_render_cpu_ms_p50']} ms CPU; first {r['similar_render_ms_first']} ms)"),
     }
     figure = figures[name](result) if name in figures else pair(result)
     return f"{name:12} {'met' if result['met'] else 'MISSED':7} {figure}   [target: {result['target']}]"

@@ -22,17 +22,23 @@ quote to the next closest member (bot/privacy/erasure.py).
 
 Similar: an item in a topic is similar to the other members of that topic received in the last
 SIMILAR_DAYS days; an item newer than its team's last run (no topic yet) is compared by TF-IDF cosine
-with the team's last SIMILAR_CANDIDATES comments of those days, at render (measured in
-`python -m bench topics`). Functions take `session` and never commit.
+with the team's newest SIMILAR_CANDIDATES comments of those days when its card is rendered (posted or
+refreshed). Not at ingest: the webhook path stays as fast as it was. Each comment's hashed terms are
+kept per process, so a render hashes only the comments it has not seen (`python -m bench topics`
+measures it). Functions take `session` and never commit.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Any
 
+from cachetools import LRUCache
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
@@ -61,6 +67,7 @@ SIMILAR_DAYS = 30
 SIMILAR_LINKS = 3
 SIMILAR_CANDIDATES = 500     # the newest comments compared at render: bounds its cost
 SIMILAR_MIN_COSINE = 0.3
+SIMILAR_CACHE_COMMENTS = 10_000  # hashed comments kept per process (a few MB): 20 teams' candidates
 QUOTE_CHARS = 280
 
 _TOKEN = r"(?u)\b[^\W\d_]{3,}\b"  # words of three letters or more: no numbers, no ids
@@ -146,7 +153,7 @@ def _vectorizer():
 def warm_up() -> None:
     """Import scikit-learn now (a second or more, longer on a busy machine) rather than at the first
     card's render: the delivery worker calls this in a thread of its own when it starts."""
-    _vectorizer()
+    _term_counts(["warm up"])
 
 
 def discover_topics(session: Session, *, week: str, team: str | None, teams: Sequence[str] | None,
@@ -384,29 +391,80 @@ def _customer_key(row) -> tuple[str, str | int]:
     return ("item", row.id)
 
 
-def _neighbours(session: Session, item: Item, since: datetime) -> list[int]:
-    """Items of the item's team in [since, …) whose comment is close (TF-IDF cosine) to its comment,
-    closest first, among the newest SIMILAR_CANDIDATES."""
+# Each comment's hashed term counts, by (database, item id, revision, content hash): a card's render hashes
+# only the comments it has not seen, so it costs a query and some sparse arithmetic, not the tokenising of
+# 500 comments. None: the comment is not analysable. Per process, bounded; an edit bumps the revision.
+_TERM_COUNTS: LRUCache[tuple, tuple[Any, Any] | None] = LRUCache(maxsize=SIMILAR_CACHE_COMMENTS)
+_TERM_COUNTS_LOCK = threading.Lock()
+_HASHED_TERMS = 2 ** 18
+
+
+@cache
+def _hasher():
+    """One stateless hasher per process (building one checks its stop words: a millisecond each time)."""
     from sklearn.feature_extraction.text import (  # lazy: scikit-learn takes seconds to import; only topics need it
         ENGLISH_STOP_WORDS,
-        TfidfVectorizer,
+        HashingVectorizer,
     )
 
+    return HashingVectorizer(stop_words=sorted(ENGLISH_STOP_WORDS | EXTRA_STOP_WORDS), token_pattern=_TOKEN,
+                             n_features=_HASHED_TERMS, alternate_sign=False, norm=None)
+
+
+def _term_counts(texts: list[str]) -> list[tuple[Any, Any]]:
+    matrix = _hasher().transform(texts).tocsr()
+    return [(matrix.indices[matrix.indptr[row]:matrix.indptr[row + 1]].copy(),
+             matrix.data[matrix.indptr[row]:matrix.indptr[row + 1]].copy()) for row in range(matrix.shape[0])]
+
+
+_UNSEEN = object()
+
+
+def _neighbours(session: Session, item: Item, since: datetime) -> list[int]:
+    """Items of the item's team in [since, …) whose comment is close to its comment by TF-IDF cosine
+    (sublinear term counts, scikit-learn's smoothed idf over these comments), closest first, among the
+    newest SIMILAR_CANDIDATES. The arithmetic is numpy over the terms present (scikit-learn's own
+    normalize and a 2^18-column matrix cost more in checks than in sums at this size)."""
+    import numpy as np  # lazy: with scikit-learn, only similarity needs it
+
     rows = session.execute(
-        select(Item.id, func.substr(Item.comment, 1, COMMENT_CHARS), Item.sentiment_label)
+        select(Item.id, Item.revision, Item.content_hash, Item.sentiment_label)
         .where(Item.team == item.team, Item.received_at >= since, Item.id != item.id, Item.erased_at.is_(None),
                Item.comment.is_not(None))
         .order_by(Item.received_at.desc(), Item.id.desc()).limit(SIMILAR_CANDIDATES)).all()
-    candidates = [(item_id, text) for item_id, text, label in rows if analysable(text, label)]
-    if not candidates:
-        return []
-    vectorizer = TfidfVectorizer(stop_words=sorted(ENGLISH_STOP_WORDS | EXTRA_STOP_WORDS), token_pattern=_TOKEN,
-                                 sublinear_tf=True)
-    try:
-        matrix = vectorizer.fit_transform([text for _, text in candidates] + [item.comment[:COMMENT_CHARS]])
-    except ValueError:  # only stop words
-        return []
-    cosine = (matrix[:-1] @ matrix[-1].T).toarray().ravel()  # rows are L2-normalised: a dot is the cosine
+    database = str(session.get_bind().url)
+    keys = [(row.id, database, row.revision, row.content_hash) for row in rows]
+    with _TERM_COUNTS_LOCK:
+        found = [_TERM_COUNTS.get(key, _UNSEEN) for key in keys]
+    missing = [(n, key) for n, (key, counts) in enumerate(zip(keys, found, strict=True)) if counts is _UNSEEN]
+    if missing:
+        texts = dict(session.execute(select(Item.id, func.substr(Item.comment, 1, COMMENT_CHARS))
+                                     .where(Item.id.in_([key[0] for _, key in missing]))).all())
+        usable = [(n, key) for n, key in missing if analysable(texts.get(key[0]), rows[n].sentiment_label)]
+        counted = _term_counts([texts[key[0]] for _, key in usable]) if usable else []
+        for n, _key in missing:
+            found[n] = None
+        for (n, _key), counts in zip(usable, counted, strict=True):
+            found[n] = counts
+        with _TERM_COUNTS_LOCK:
+            for n, key in missing:
+                _TERM_COUNTS[key] = found[n]
+    candidates = [(rows[n].id, counts) for n, counts in enumerate(found) if counts is not None]
+    query = _term_counts([item.comment[:COMMENT_CHARS]])[0]
+    if not candidates or not len(query[0]):
+        return []  # nobody to compare with, or only stop words
+    counts = [c for _, c in candidates] + [query]
+    last = len(counts) - 1
+    row_of = np.repeat(np.arange(len(counts)), [len(indices) for indices, _ in counts])
+    columns, column_of = np.unique(np.concatenate([indices for indices, _ in counts]), return_inverse=True)
+    documents = np.bincount(column_of, minlength=len(columns))
+    idf = np.log((1 + len(counts)) / (1 + documents)) + 1.0
+    weights = (1.0 + np.log(np.concatenate([data for _, data in counts]))) * idf[column_of]
+    norms = np.sqrt(np.bincount(row_of, weights=weights * weights, minlength=len(counts)))
+    asked = np.zeros(len(columns))
+    asked[column_of[row_of == last]] = weights[row_of == last] / norms[last]
+    dots = np.bincount(row_of, weights=weights * asked[column_of], minlength=len(counts))
+    cosine = np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
     order = sorted((i for i in range(len(candidates)) if cosine[i] >= SIMILAR_MIN_COSINE),
                    key=lambda i: (-cosine[i], -candidates[i][0]))
     return [candidates[i][0] for i in order]
