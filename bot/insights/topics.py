@@ -420,17 +420,18 @@ def _term_counts(texts: list[str]) -> list[tuple[Any, Any]]:
 _UNSEEN = object()
 
 
-def _neighbours(session: Session, item: Item, since: datetime) -> list[int]:
-    """Items of the item's team in [since, …) whose comment is close to its comment by TF-IDF cosine
+def _neighbours(session: Session, item: Item, since: datetime, now: datetime) -> list:
+    """Items (rows) of the item's team in [since, now] whose comment is close to its comment by TF-IDF cosine
     (sublinear term counts, scikit-learn's smoothed idf over these comments), closest first, among the
     newest SIMILAR_CANDIDATES. The arithmetic is numpy over the terms present (scikit-learn's own
     normalize and a 2^18-column matrix cost more in checks than in sums at this size)."""
     import numpy as np  # lazy: with scikit-learn, only similarity needs it
 
     rows = session.execute(
-        select(Item.id, Item.revision, Item.content_hash, Item.sentiment_label)
-        .where(Item.team == item.team, Item.received_at >= since, Item.id != item.id, Item.erased_at.is_(None),
-               Item.comment.is_not(None))
+        select(Item.id, Item.revision, Item.content_hash, Item.sentiment_label, Item.customer_email,
+               Item.account_name)
+        .where(Item.team == item.team, Item.received_at >= since, Item.received_at <= now, Item.id != item.id,
+               Item.erased_at.is_(None), Item.comment.is_not(None))
         .order_by(Item.received_at.desc(), Item.id.desc()).limit(SIMILAR_CANDIDATES)).all()
     database = str(session.get_bind().url)
     keys = [(row.id, database, row.revision, row.content_hash) for row in rows]
@@ -449,7 +450,7 @@ def _neighbours(session: Session, item: Item, since: datetime) -> list[int]:
         with _TERM_COUNTS_LOCK:
             for n, key in missing:
                 _TERM_COUNTS[key] = found[n]
-    candidates = [(rows[n].id, counts) for n, counts in enumerate(found) if counts is not None]
+    candidates = [(n, counts) for n, counts in enumerate(found) if counts is not None]
     query = _term_counts([item.comment[:COMMENT_CHARS]])[0]
     if not candidates or not len(query[0]):
         return []  # nobody to compare with, or only stop words
@@ -466,8 +467,8 @@ def _neighbours(session: Session, item: Item, since: datetime) -> list[int]:
     dots = np.bincount(row_of, weights=weights * asked[column_of], minlength=len(counts))
     cosine = np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
     order = sorted((i for i in range(len(candidates)) if cosine[i] >= SIMILAR_MIN_COSINE),
-                   key=lambda i: (-cosine[i], -candidates[i][0]))
-    return [candidates[i][0] for i in order]
+                   key=lambda i: (-cosine[i], candidates[i][0]))   # ties: the newer first
+    return [rows[candidates[i][0]] for i in order]
 
 
 def similar_items(session: Session, item_id: int, *, now: datetime) -> Similar | None:
@@ -481,9 +482,12 @@ def similar_items(session: Session, item_id: int, *, now: datetime) -> Similar |
                                 .join(TopicRun, TopicRun.id == Topic.run_id)
                                 .where(TopicMember.item_id == item.id, TopicRun.scope == item.team))
     if membership is not None:
-        ordered = list(session.scalars(select(TopicMember.item_id).where(
-            TopicMember.topic_id == membership, TopicMember.item_id != item.id)
-            .order_by(TopicMember.closeness.desc(), TopicMember.item_id)))
+        ordered = session.execute(
+            select(Item.id, Item.customer_email, Item.account_name)
+            .join(TopicMember, TopicMember.item_id == Item.id)
+            .where(TopicMember.topic_id == membership, Item.id != item.id, Item.erased_at.is_(None),
+                   Item.received_at >= since, Item.received_at <= now)
+            .order_by(TopicMember.closeness.desc(), Item.id)).all()
     else:
         last = session.scalar(select(TopicRun).where(TopicRun.scope == item.team)
                               .order_by(TopicRun.week.desc()).limit(1))
@@ -492,24 +496,17 @@ def similar_items(session: Session, item_id: int, *, now: datetime) -> Similar |
             _, covered_until = local_span(monday, monday + timedelta(days=7), last.timezone)
             if item.received_at < min(covered_until, last.computed_at):
                 return None  # the last run grouped it with its week, and it fell in no topic
-        ordered = _neighbours(session, item, since)
-    if not ordered:
-        return None
-    rows = {row.id: row for row in session.execute(
-        select(Item.id, Item.customer_email, Item.account_name, Item.received_at, Item.erased_at)
-        .where(Item.id.in_(ordered)))}
+        ordered = _neighbours(session, item, since, now)
     own = _customer_key(item)
     seen: dict[tuple[str, str | int], int] = {}
-    for other in ordered:
-        row = rows.get(other)
-        if row is None or row.erased_at is not None or row.received_at < since or row.received_at > now:
-            continue
+    for row in ordered:  # closest first: each other customer's closest comment
         key = _customer_key(row)
         if key != own and key not in seen:
-            seen[key] = other
+            seen[key] = row.id
     if not seen:
         return None
-    firsts = list(seen.values())
+    # Links to the closest few that were posted (an item may still wait for its post).
+    firsts = list(seen.values())[:SIMILAR_LINKS * 5]
     posted = {row.item_id: message_link(row.channel, row.ts) for row in session.scalars(
         select(SlackMessage).where(SlackMessage.item_id.in_(firsts)))}
     links = tuple((other, posted[other]) for other in firsts if other in posted)[:SIMILAR_LINKS]
