@@ -14,11 +14,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import ack_latency, burst, digest, e2e_latency, ingest, memory, vip_lookup, vip_typos, voc
+from bench import ack_latency, burst, digest, e2e_latency, ingest, memory, topics, vip_lookup, vip_typos, voc
 
 BENCHMARKS = {"ack_latency": ack_latency.run, "ingest": ingest.run, "burst": burst.run,
               "e2e_latency": e2e_latency.run, "digest": digest.run, "vip_lookup": vip_lookup.run,
-              "vip_typos": vip_typos.run, "memory": memory.run, "voc": voc.run}
+              "vip_typos": vip_typos.run, "memory": memory.run, "voc": voc.run, "topics": topics.run}
 RESULTS = Path(__file__).with_name("results")
 
 
@@ -51,6 +51,9 @@ def headline(name: str, result: dict) -> str:
             f"{r['new']['maalej_bugs']['f1']} (was {r['old']['maalej_bugs']['f1']}), features "
             f"{r['new']['maalej_features']['f1']} (was {r['old']['maalej_features']['f1']}); "
             f"{r['new']['comments_per_s']} comments/s"),
+        "topics": lambda r: (f"{r['seconds']} s over {r['comments']:,} comments ({r['cpu_seconds']} s CPU, "
+                             f"{len(r['topics'])} topics); similar at render p50 {r['similar_render_ms_p50']} ms "
+                             f"({r['similar_render_cpu_ms_p50']} ms CPU; first {r['similar_render_ms_first']} ms)"),
     }
     figure = figures[name](result) if name in figures else pair(result)
     return f"{name:12} {'met' if result['met'] else 'MISSED':7} {figure}   [target: {result['target']}]"

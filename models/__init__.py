@@ -9,6 +9,7 @@ from models.item import Item
 from models.job_run import JobRun
 from models.product import IssueLink, TrackerIssue
 from models.slack_request import SlackRequestSeen
+from models.topic import Topic, TopicMember, TopicRun
 from models.webhook_event import WebhookEventSeen
 
-__all__ = ["Account", "AccountDomain", "AuditEntry", "Base", "Contact", "Touch", "FollowUp", "FollowUpEvent", "IssueLink", "Item", "JobRun", "MessageQuote", "OutboxMessage", "SlackMessage", "SlackRequestSeen", "TrackerIssue", "WebhookEventSeen"]
+__all__ = ["Account", "AccountDomain", "AuditEntry", "Base", "Contact", "Touch", "FollowUp", "FollowUpEvent", "IssueLink", "Item", "JobRun", "MessageQuote", "OutboxMessage", "SlackMessage", "SlackRequestSeen", "Topic", "TopicMember", "TopicRun", "TrackerIssue", "WebhookEventSeen"]

@@ -37,6 +37,7 @@ from bot.delivery.outbox import (
 )
 from bot.followups.close_loop import PreparedCall, prepare_call, reply_route, send_call
 from bot.followups.home import publish_home
+from bot.insights.topics import Similar, similar_items
 from bot.logs import request_id_var
 from bot.product.flows import perform_tracker_call
 from bot.product.service import linked_issues
@@ -74,7 +75,7 @@ _ADDRESS = re.compile(r"\S+@\S+")
 
 
 def item_view(item: Item, follow_up: FollowUp, *, reply_via: str | None = None, can_link: bool = False,
-              issues: tuple[str, ...] = ()) -> ItemView:
+              issues: tuple[str, ...] = (), similar: Similar | None = None) -> ItemView:
     return ItemView(
         item_id=item.id, kind=item.kind, score=item.score, category=item.category, comment=item.comment,
         source=item.source, team=item.team, received_at=item.received_at, status=follow_up.status,
@@ -88,6 +89,7 @@ def item_view(item: Item, follow_up: FollowUp, *, reply_via: str | None = None, 
         snoozed_until=follow_up.snoozed_until, reply_via=reply_via, version=follow_up.version, can_link=can_link,
         issues=issues,
         needs_follow_up=follow_up.needs_follow_up is not False,
+        similar_customers=similar.customers if similar else 0, similar_links=similar.links if similar else (),
     )
 
 
@@ -293,13 +295,26 @@ def _load_item(session: Session, d: Delivery) -> ItemState:
     route = reply_route(item, d.config) if item and d.config else None
     issues = linked_issues(session, item.id, d.config) if item and d.config and d.kind in (POST_ITEM, UPDATE_ITEM) \
         else ()
+    similar = _similar(session, item.id, d.clock()) if item and d.kind in (POST_ITEM, UPDATE_ITEM) else None
     view = item_view(item, follow_up, reply_via=route.via if route else None,
-                     can_link=bool(d.config and d.config.trackers), issues=issues) if item and follow_up else None
+                     can_link=bool(d.config and d.config.trackers), issues=issues,
+                     similar=similar) if item and follow_up else None
     post_state = None
     if d.kind != POST_ITEM and posted is None and item is not None:
         post_state = session.scalar(select(OutboxMessage.status).where(
             OutboxMessage.item_id == item.id, OutboxMessage.kind == POST_ITEM))
     return ItemState(view, posted, post_state)
+
+
+def _similar(session: Session, item_id: int, now: datetime) -> Similar | None:
+    """"N other customers said something similar" for the card, computed at render (bot.insights.topics).
+    A card is never held back by it: on failure the card goes without the line."""
+    try:
+        with session.begin_nested():
+            return similar_items(session, item_id, now=now)
+    except Exception:  # noqa: BLE001 — an optional line of the card; logged, and the card goes without it
+        log.exception("similar comments of item %s could not be computed", item_id)
+        return None
 
 
 def _load_original(session: Session, d: Delivery) -> tuple[int, str, datetime, dict] | None:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import AppConfig
 from bot.db import session_scope
 from bot.delivery.handlers import LEASE_SECONDS, DeliveryOutcome, deliver_row, lease_due_rows
+from bot.insights.topics import warm_up
 from bot.metrics import record_delivery
 from models.base import utcnow
 
@@ -63,6 +64,8 @@ class DeliveryWorker:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> DeliveryWorker:
+        # A card's "similar" line needs scikit-learn: imported aside, so the first card does not wait for it.
+        threading.Thread(target=warm_up, name="cxloop-warm-up", daemon=True).start()
         self._thread = threading.Thread(target=self.run_forever, name="cxloop-worker", daemon=True)
         self._thread.start()
         return self

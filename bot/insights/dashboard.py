@@ -60,6 +60,7 @@ from bot.insights.stats import (
     sla_breached,
     vip_coverage,
 )
+from bot.insights.topics import WeekTopics, latest_topics, scope_of
 from bot.product.queries import demand
 from bot.slack.links import message_link
 from bot.slack.product_blocks import DemandRow
@@ -386,6 +387,8 @@ class Dashboard:
     owners: list[str]              # who the owner filter may name (known_owners)
     # Linked issues ranked by the filtered items behind them (bot/product); empty without trackers.
     demand: list[DemandRow] = field(default_factory=list)
+    # The latest week's discovered topics of the team (or all teams) within the range; None: none computed.
+    topics: WeekTopics | None = None
 
     @property
     def vip_coverage(self) -> float | None:
@@ -575,6 +578,7 @@ def dashboard_data(session: Session, *, config: AppConfig, team: str | None = No
         open_items=_open_items(session, config, filters, now), teams=teams, owners=owners,
         demand=demand(session, config=config, now=now, scope=item_scope(session, config, filters))
         if config.trackers else [],
+        topics=latest_topics(session, scope=scope_of(filters.team), up_to=filters.end),
     )
 
 

@@ -56,6 +56,14 @@ from bot.insights.stats import (
     nps_score,
     vip_coverage,
 )
+from bot.insights.topics import (
+    WeekTopics,
+    ensure_week_topics,
+    quoted_in,
+    topics_data,
+    topics_from_data,
+    without_quotes,
+)
 from bot.product.service import customers_told, shipped_between, team_active_issues
 from bot.slack.links import message_link
 from bot.slack.mrkdwn import escape_mrkdwn, escaped_truncated, slack_date, truncate, user_mention
@@ -550,6 +558,8 @@ class TrendReport:
     vip_as_of: datetime | None = None
     # Open tracker issues the team's feedback is linked to, most customers first (bot.product.service).
     active_issues: tuple[str, ...] = ()
+    # The week's discovered topics (weekly reports; bot.insights.topics), computed on demand if missing.
+    topics: WeekTopics | None = None
 
     @property
     def vip_coverage(self) -> float | None:
@@ -605,7 +615,9 @@ def build_weekly_report(session: Session, *, team: TeamConfig, week: str, now: d
     for back in range(TREND_WEEKS - 1, -1, -1):
         first = monday - timedelta(weeks=back)
         spans.append((iso_week_label(first), first, first + timedelta(days=7)))
-    return _build_report(session, team=team, kind="weekly", period=iso_week_label(monday), spans=spans, now=now)
+    report = _build_report(session, team=team, kind="weekly", period=iso_week_label(monday), spans=spans, now=now)
+    return replace(report, topics=ensure_week_topics(session, week=report.period, team=team.name, teams=[team.name],
+                                                     timezone=team.timezone, now=now))
 
 
 def build_monthly_report(session: Session, *, team: TeamConfig, month: str, now: datetime) -> TrendReport:
@@ -669,6 +681,7 @@ def report_text(r: TrendReport) -> str:
         f"Rising themes: {_movers(r.themes_rising)}",
         f"Falling themes: {_movers(r.themes_falling)}",
         f"VIP coverage: {_vip_line(r)}",
+        *_topics_text(r),
     ])
 
 
@@ -687,8 +700,83 @@ def report_message(r: TrendReport) -> tuple[str, list[dict]]:
         _section("cx_report_vip", f"*VIP coverage:* {escape_mrkdwn(_vip_line(r))}"),
         *([_section("cx_report_issues", truncate("🐞 *Active issues related to customer feedback:* "
                                                  + " · ".join(r.active_issues), 2900))] if r.active_issues else []),
+        *_topics_blocks(r),
         {"type": "context", "block_id": "cx_report_footer", "elements": [{"type": "mrkdwn", "text": truncate(
             f"{unit} in {escape_mrkdwn(r.timezone)}. D/P/P: NPS detractors / passives / promoters. "
             "Claim: median time from arrival to claim over the items claimed in the period.", 2000)}]},
     ]
     return escaped_truncated(fallback, FALLBACK_MAX), blocks
+
+
+# --- topics this week (weekly reports) -------------------------------------------------------------
+
+REPORT_RENDERER = "report"
+TOPICS_NOT_COMPUTED = "not computed for this week"
+
+
+def _topics_text(r: TrendReport) -> list[str]:
+    if r.kind != "weekly":
+        return []
+    t = r.topics
+    if t is None or not t.topics:
+        return ["", f"Topics this week: {t.note if t and t.note else TOPICS_NOT_COMPUTED}"]
+    lines = ["", f"Topics this week: {t.explanation}"]
+    for line in t.topics:
+        lines.append(f"  {line.rank}. {line.label}: {line.summary}")
+        if line.quote:
+            lines.append(f"     \u201c{truncate(_one_line(line.quote.text), QUOTE_CHARS)}\u201d \u2014 "
+                         f"{line.quote.who} ({line.quote.score}, #{line.quote.item_id})")
+    return lines
+
+
+def _topics_blocks(r: TrendReport) -> list[dict]:
+    """ "Topics this week": one section per topic (label, count, trend, its most representative quote)."""
+    if r.kind != "weekly":
+        return []
+    t = r.topics
+    if t is None or not t.topics:
+        why = t.note if t and t.note else TOPICS_NOT_COMPUTED
+        return [_section("cx_report_topics", f"*Topics this week:* {escape_mrkdwn(why)}")]
+    blocks = [_section("cx_report_topics", f"*Topics this week* · {escape_mrkdwn(t.explanation)}")]
+    for line in t.topics:
+        text = f"*{escaped_truncated(line.label, 200)}* — {escape_mrkdwn(line.summary)}"
+        if line.quote:
+            who = escaped_truncated(line.quote.who, 120)
+            if line.quote.link:
+                who = f"<{line.quote.link}|{who}>"
+            text += (f"\n> {escaped_truncated(_one_line(line.quote.text), QUOTE_CHARS)}\n"
+                     f"\u2014 {who} · {escape_mrkdwn(line.quote.score)}")
+        blocks.append(_section(f"cx_report_topic_{line.rank}", text))
+    return blocks
+
+
+def report_quoted_items(r: TrendReport) -> list[int]:
+    """The items whose customer data the report shows: its topics' quotes."""
+    return quoted_in(r.topics)
+
+
+def report_data(r: TrendReport) -> dict:
+    """JSON-safe: stored with the posted report, so `cxloop forget` can re-render it as posted."""
+    data = asdict(r)
+    data["periods"] = [{**asdict(p), "start": p.start.isoformat(), "end": p.end.isoformat()} for p in r.periods]
+    data["vip_as_of"] = r.vip_as_of.isoformat() if r.vip_as_of else None
+    data["topics"] = topics_data(r.topics)
+    return data
+
+
+def report_from_data(data: dict) -> TrendReport:
+    return TrendReport(**{
+        **data,
+        "periods": [PeriodStats(**{**p, "start": datetime.fromisoformat(p["start"]),
+                                   "end": datetime.fromisoformat(p["end"])}) for p in data["periods"]],
+        "themes_rising": [tuple(m) for m in data["themes_rising"]],
+        "themes_falling": [tuple(m) for m in data["themes_falling"]],
+        "vip_as_of": datetime.fromisoformat(data["vip_as_of"]) if data.get("vip_as_of") else None,
+        "active_issues": tuple(data.get("active_issues") or ()),
+        "topics": topics_from_data(data.get("topics")),
+    })
+
+
+def report_without_items(r: TrendReport, item_ids: set[int]) -> TrendReport:
+    """The report with the topic quotes of `item_ids` left out (their customer was forgotten)."""
+    return replace(r, topics=without_quotes(r.topics, item_ids))

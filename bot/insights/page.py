@@ -136,6 +136,32 @@ def _charts(d: Dashboard) -> str:
             f"</span></figcaption>{moves}</figure></section>")
 
 
+def _topics_section(d: Dashboard) -> str:
+    """The latest week's discovered topics (bot.insights.topics): label, count, trend, a quote."""
+    t = d.topics
+    head = '<section id="topics"><h2>Topics'
+    if t is None:
+        return (f'{head}</h2><p class="muted">No topics computed for this range yet: the clock groups each '
+                "week's comments on the weekly report's day.</p></section>")
+    head += f" of {esc(t.week)}</h2>"
+    if not t.topics:
+        return f'{head}<p class="muted" id="topics-note">{esc(t.note or "No topics this week.")}</p></section>'
+    rows = []
+    for line in t.topics:
+        quote = ""
+        if line.quote:
+            who = esc(line.quote.who)
+            if line.quote.link:
+                who = f'<a href="{esc(line.quote.link)}" rel="noreferrer">{who}</a>'
+            quote = f"“{esc(line.quote.text)}” — {who} · {esc(line.quote.score)}"
+        rows.append(f'<tr data-topic="{line.rank}"><td>{esc(line.label)}</td><td class="n">{line.count:,}</td>'
+                    f"<td>{esc(line.trend)}</td><td>{quote}</td></tr>")
+    return (f'{head}<p class="muted">{esc(t.explanation)} Computed {esc(_local(t.computed_at, t.timezone))} '
+            f"{esc(t.timezone)}; the trend counts the week before's comments that fall in each topic.</p>"
+            '<table id="topics-table"><thead><tr><th>Topic</th><th class="n">Comments</th><th>Trend</th>'
+            f'<th>Most representative comment</th></tr></thead><tbody>{"".join(rows)}</tbody></table></section>')
+
+
 def _team_table(d: Dashboard) -> str:
     rows = "".join(
         f'<tr data-team="{esc(t.team)}"><td>{esc(t.team)}</td><td class="n">{t.volume:,}</td>'
@@ -271,7 +297,7 @@ def render_dashboard(d: Dashboard, config: AppConfig, names: Mapping[str, str] |
             f'<span class="range">{f.start.isoformat()} – {f.end.isoformat()} ({esc(f.timezone)})</span></header>'
             f'<main>{form}{_applied(d, names)}<p class="muted">As of {esc(_local(d.now, f.timezone))} {esc(f.timezone)}. '
             f"Age buckets: {esc(', '.join(label for label, _ in AGE_BUCKETS))}.</p>"
-            f"{_figures(d)}{_charts(d)}{_team_table(d)}{_demand_table(d, config)}{_open_table(d, names)}"
+            f"{_figures(d)}{_charts(d)}{_topics_section(d)}{_team_table(d)}{_demand_table(d, config)}{_open_table(d, names)}"
             f"{_notes(d, config)}</main></body></html>")
 
 

@@ -20,13 +20,16 @@ from bot.followups.permissions import team_member_refusal
 from bot.insights.charts import trend_chart_png
 from bot.insights.digest import (
     DIGEST_RENDERER,
+    REPORT_RENDERER,
     build_daily_digest,
     build_monthly_report,
     build_weekly_report,
     digest_data,
     digest_message,
     quoted_items,
+    report_data,
     report_message,
+    report_quoted_items,
 )
 from bot.insights.status import (
     PeriodError,
@@ -35,12 +38,14 @@ from bot.insights.status import (
     status_target,
     teams_for_status,
 )
+from bot.insights.topics import discover_topics, store_topics
 from bot.schedule.ledger import claim_run
 from bot.schedule.plans import (
     DIGEST,
     MONTHLY_REPORT,
     STATUS_REPORT,
     STATUS_REQUEST,
+    TOPICS,
     WEEKLY_REPORT,
     queue_message,
     queue_upload,
@@ -48,8 +53,9 @@ from bot.schedule.plans import (
 from bot.slack.directory import SlackDirectory
 from bot.slack.mrkdwn import escape_mrkdwn, escaped_truncated
 from bot.slack.status_blocks import draft_dm, shared_blocks, status_markdown
-from models import MessageQuote, OutboxMessage
+from models import JobRun, MessageQuote, OutboxMessage
 from models.delivery import POST_MESSAGE
+from models.topic import ALL_TEAMS
 
 STATUS_RENDERER = "status_report"
 STATUS_USAGE = ("`/cxloop status [3d|7d]` DMs you a draft status report of your team(s): `3d` or `7d` for the "
@@ -79,7 +85,8 @@ def send_report(session: Session, *, config: AppConfig, team: TeamConfig, kind: 
     build = build_weekly_report if kind == "weekly" else build_monthly_report
     report = build(session, team=team, **{"week" if kind == "weekly" else "month": period}, now=now)
     text, blocks = report_message(report)
-    queue_message(session, channel=team.channel, text=text, blocks=blocks, now=now)
+    queue_message(session, channel=team.channel, text=text, blocks=blocks, now=now,
+                  quotes=report_quoted_items(report), render={"name": REPORT_RENDERER, "data": report_data(report)})
     chart = trend_chart_png([p.label for p in report.periods], [p.nps for p in report.periods],
                             [p.volume for p in report.periods],
                             title=f"{team.name}: NPS and volume, {kind} to {period}")
@@ -190,3 +197,24 @@ def status_markdown_of(session: Session, *, outbox_id: int, user_id: str) -> str
     _, render = _status_row(session, outbox_id, user_id)
     markdown = render.get("markdown")
     return markdown if isinstance(markdown, str) else None
+
+
+def send_topics(session: Session, *, config: AppConfig, target: str, week: str, now: datetime, claimed_by: str,
+                scheduled_for: datetime | None = None) -> bool:
+    """Discover and store the topics of `week` for a team, or for all teams (target ALL_TEAMS), once.
+
+    The comments are read and grouped before the run is claimed: on SQLite the claim takes the write
+    lock, and the grouping (seconds for thousands of comments) must not hold it. Queues nothing, so
+    it returns False like a run already made."""
+    if session.scalar(select(JobRun.id).where(JobRun.job == TOPICS, JobRun.target == target,
+                                              JobRun.period == week)) is not None:
+        return False
+    if target == ALL_TEAMS:
+        team, teams, timezone = None, [t.name for t in config.teams], config.schedule.timezone or "UTC"
+    else:
+        team, teams, timezone = target, [target], config.team(target).timezone
+    discovery = discover_topics(session, week=week, team=team, teams=teams, timezone=timezone)
+    if claim_run(session, job=TOPICS, target=target, period=week, scheduled_for=scheduled_for or now, now=now,
+                 claimed_by=claimed_by, detail={"topics": len(discovery.topics), "comments": discovery.analysed}):
+        store_topics(session, discovery, now=now)
+    return False

@@ -4,8 +4,10 @@ Forgetting a customer removes their personal data (comment, name, e-mail, subjec
 properties, notes about them, their VIP-book contact) from every row, keeps the anonymous facts
 (score, category, themes, timings) so reports stay true, and queues the Slack side through the
 outbox: the item's message is re-rendered showing "[erased]", quotes in its thread are blanked, and
-every other message that showed the item (digests, DMs, App Homes; recorded in message_quotes when it
-was queued or published, whatever its text) is rebuilt from the erased data and edited in place.
+every other message that showed the item (digests, weekly reports' topic quotes, DMs, App Homes;
+recorded in message_quotes when it was queued or published, whatever its text) is rebuilt from the
+erased data and edited in place. Her items leave the week's topics (membership rows deleted; a topic
+she was the quote of takes the next closest member's comment).
 An erased item ignores later webhooks for it, so a provider's retry cannot bring the data back.
 
 A retention purge keeps open and claimed items (unless told otherwise) and each VIP account's latest
@@ -30,12 +32,18 @@ from bot.common.labels import item_label
 from bot.delivery.outbox import PublishHome, RedactMessage, RedactThread, UpdateItem, enqueue
 from bot.insights.digest import (
     DIGEST_RENDERER,
+    REPORT_RENDERER,
     digest_data,
     digest_from_data,
     digest_message,
     quoted_items,
+    report_data,
+    report_from_data,
+    report_message,
+    report_without_items,
     without_items,
 )
+from bot.insights.topics import forget_in_topics
 from bot.schedule.reminders import FOLLOW_UP_RENDERER, follow_up_due_message
 from bot.slack.mrkdwn import escape_mrkdwn
 from models import (
@@ -104,6 +112,10 @@ def _rerender(session: Session, payload: dict[str, Any], erased_ids: set[int]) -
         digest = without_items(digest, labels, ERASED)
         text, blocks = digest_message(digest)
         render = {**render, "data": digest_data(digest)}
+    elif render.get("name") == REPORT_RENDERER and render.get("data"):
+        report = report_without_items(report_from_data(render["data"]), erased_ids)
+        text, blocks = report_message(report)
+        render = {**render, "data": report_data(report)}
     elif render.get("name") == FOLLOW_UP_RENDERER and render.get("item_id") is not None:
         item = session.get(Item, render["item_id"])
         if item is not None:
@@ -194,6 +206,8 @@ def forget_customer(session: Session, *, email: str, actor: str, now: datetime) 
             enqueue(session, UpdateItem(reason="erased"), channel=message.channel, item_id=message.item_id, now=now)
             enqueue(session, RedactThread(), channel=message.channel, item_id=message.item_id, now=now)
             slack_updates += 2
+        # Topics: her membership rows go, and a topic she was the quote of gets the next closest member's.
+        forget_in_topics(session, item_ids)
         session.flush()  # the erased items, before messages are re-rendered from them
 
         # Messages that quoted her (digests, DMs): found by what they recorded when they were queued,

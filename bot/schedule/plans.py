@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from bot.common.periods import iso_week_label, month_label
 from bot.config import WEEKDAYS, AppConfig, TeamConfig
 from bot.delivery.outbox import PostMessage, UploadFile, enqueue, enqueue_message
+from models.topic import ALL_TEAMS
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,9 @@ DIGEST, WEEKLY_REPORT, MONTHLY_REPORT = "digest", "weekly_report", "monthly_repo
 # A draft status report DMed by the clock ([teams] status_report), and one asked for with `/cxloop status`:
 # ledger rows per (team:person), so "since your last status" is the latest of either.
 STATUS_REPORT, STATUS_REQUEST = "status_report", "status_request"
+# The week's topics (bot/insights/topics.py): a team's just before its weekly report, which shows them;
+# all teams' (target ALL_TEAMS, for the dashboard) at digest_at on weekly_on in [schedule].timezone.
+TOPICS = "topics"
 
 
 def local_time(day: date, hhmm: str, timezone: str) -> datetime:
@@ -81,11 +85,13 @@ def due_runs(config: AppConfig, now: datetime) -> list[PlannedRun]:
                 continue
             runs.append(PlannedRun(DIGEST, team.name, (send_day - timedelta(days=1)).isoformat(), at))
             if WEEKDAYS[send_day.weekday()] == config.weekly_on(team):
-                runs.append(PlannedRun(WEEKLY_REPORT, team.name, iso_week_label(send_day - timedelta(days=7)), at))
+                week = iso_week_label(send_day - timedelta(days=7))
+                runs.append(PlannedRun(TOPICS, team.name, week, at))
+                runs.append(PlannedRun(WEEKLY_REPORT, team.name, week, at))
             if team.monthly_report and send_day.day == 1:
                 runs.append(PlannedRun(MONTHLY_REPORT, team.name, month_label(send_day - timedelta(days=1)), at))
         runs += _status_runs(team, today, now, grace)
-    return runs
+    return runs + _all_teams_topics(config, now, grace)
 
 
 def _status_runs(team: TeamConfig, today: date, now: datetime, grace: timedelta) -> list[PlannedRun]:
@@ -99,6 +105,15 @@ def _status_runs(team: TeamConfig, today: date, now: datetime, grace: timedelta)
         if WEEKDAYS[send_day.weekday()] in schedule.days and now - grace < at <= now:
             runs.append(PlannedRun(STATUS_REPORT, team.name, send_day.isoformat(), at))
     return runs
+
+
+def _all_teams_topics(config: AppConfig, now: datetime, grace: timedelta) -> list[PlannedRun]:
+    timezone = config.schedule.timezone or "UTC"
+    today = now.astimezone(ZoneInfo(timezone)).date()
+    return [PlannedRun(TOPICS, ALL_TEAMS, iso_week_label(send_day - timedelta(days=7)), at)
+            for send_day in (today - timedelta(days=1), today)
+            if WEEKDAYS[send_day.weekday()] == config.schedule.weekly_on
+            and now - grace < (at := local_time(send_day, config.schedule.digest_at, timezone)) <= now]
 
 
 def next_runs(config: AppConfig, team: TeamConfig, now: datetime) -> list[PlannedRun]:

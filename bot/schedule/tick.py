@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import AppConfig
 from bot.db import session_scope
-from bot.insights.scheduled import send_digest, send_report, send_status_reports
-from bot.schedule.plans import DIGEST, STATUS_REPORT, WEEKLY_REPORT, PlannedRun, due_runs
+from bot.insights.scheduled import send_digest, send_report, send_status_reports, send_topics
+from bot.schedule.plans import DIGEST, STATUS_REPORT, TOPICS, WEEKLY_REPORT, PlannedRun, due_runs
 from bot.schedule.reminders import nudge_unclaimed_items, remind_follow_ups, remind_vip_checkins
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,9 @@ def tick(factory: sessionmaker[Session], config: AppConfig, *, now: datetime, cl
 
 
 def run_planned(session: Session, run: PlannedRun, *, config: AppConfig, now: datetime, claimed_by: str) -> int:
+    if run.job == TOPICS:
+        return int(send_topics(session, config=config, target=run.target, week=run.period, now=now,
+                               claimed_by=claimed_by, scheduled_for=run.scheduled_for))
     team = config.team(run.target)
     if run.job == STATUS_REPORT:
         return send_status_reports(session, config=config, team=team, day=date.fromisoformat(run.period), now=now,

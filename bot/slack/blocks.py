@@ -91,6 +91,10 @@ class ItemView:
     issues: tuple[str, ...] = ()  # linked issues with their status, trusted mrkdwn ("<url|acme/app#42> open")
     # False: open but waiting for nobody (by default a promoter, thanked / handed off); Claim stays possible.
     needs_follow_up: bool = True
+    # Other customers who said something similar in the last 30 days (bot.insights.topics.similar_items),
+    # and (item id, Slack message link) of up to three of their items.
+    similar_customers: int = 0
+    similar_links: tuple[tuple[int, str], ...] = ()
 
 
 # --- small element helpers -------------------------------------------------------------------
@@ -318,7 +322,17 @@ def _context(item: ItemView) -> dict[str, Any]:
         elements.append(_mrkdwn(f"😴 Reminders snoozed until {slack_date(item.snoozed_until)}"))
     if item.issues:
         elements.append(_mrkdwn(truncate("🔗 " + " · ".join(item.issues), 2000)))
+    if item.similar_customers:
+        elements.append(_mrkdwn(_similar_text(item)))
     return {"type": "context", "block_id": "cx_context", "elements": elements}
+
+
+def _similar_text(item: ItemView) -> str:
+    """ "💬 3 other customers said something similar this month: #12 · #15 · #19" (each a link)."""
+    who = "other customer" if item.similar_customers == 1 else "other customers"
+    links = " · ".join(f"<{url}|#{other}>" for other, url in item.similar_links if is_link_url(url))
+    return truncate(f"💬 {item.similar_customers} {who} said something similar this month"
+                    + (f": {links}" if links else ""), 2000)
 
 
 def _fallback(item: ItemView) -> str:
