@@ -109,7 +109,7 @@ def with_segments(fields: dict[str, Any], segments: SegmentsConfig) -> dict[str,
     return filled
 
 
-def _fingerprint_of(fields: dict[str, Any]) -> str:
+def fingerprint_of(fields: dict[str, Any]) -> str:
     # Without the segment fields when they are empty, so a response stored before they existed keeps its
     # fingerprint and its retry stays a retry.
     return _fingerprint({k: v for k, v in fields.items() if not (k in _NEW_KEYS and v is None)})
@@ -136,7 +136,7 @@ def ingest_item(session: Session, *, source: str, payload: GenericPayload, confi
                 now: datetime, team: str | None = None, request_id: str | None = None) -> IngestResult:
     """Store a new item (with follow-up and outbox rows) or recognise a retry/edit of a stored one."""
     fields = with_segments(_content_fields(payload), config.segments)
-    fingerprint = _fingerprint_of(fields)
+    fingerprint = fingerprint_of(fields)
     version = source_version(payload, now)
     item = Item(source=source, external_id=payload.id, received_at=now, updated_at=now,
                 content_hash=fingerprint, revision=1, source_version=version, **fields)
