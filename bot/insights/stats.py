@@ -12,7 +12,8 @@ that window next to the figure. Functions take `session` and never commit.
   (resolved) *in the window*, whenever their item arrived. A window's figure never changes afterwards,
   so a report posted on Monday and the dashboard opened later for the same week agree.
 - SLA breach: an item with a claim SLA ([schedule].sla_hours, by "escalation" or by category) whose
-  claim came later than received_at + SLA, or that is still unclaimed past it at `now`. One rule, as
+  claim came later than received_at + SLA, or that is still unclaimed past it at `now`; never an
+  imported one (closed history). One rule, as
   SQL (`sla_breach_clause`) and in Python (`sla_breached`).
 - VIP coverage: the VIP accounts (of `owners`, when given) that existed at `as_of`, and those of them
   touched within their cadence then (a touches row or last_touch_at in (as_of − cadence, as_of]).
@@ -152,7 +153,8 @@ def sla_breach_clause(session: Session, config: AppConfig, now: datetime) -> Col
         late = or_(and_(FollowUp.claimed_at.is_(None), Item.received_at < now - timedelta(hours=hours)),
                    and_(FollowUp.claimed_at.is_not(None), waited > hours * 60))
         clauses.append(and_(applies, late))
-    return or_(*clauses) if clauses else None
+    # Imported history (`cxloop import responses`) has no follow-up and waited for nobody here.
+    return and_(or_(*clauses), Item.imported_at.is_(None)) if clauses else None
 
 
 # --- VIP coverage ----------------------------------------------------------------------------------

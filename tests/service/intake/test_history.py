@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from bot.cli import main
+from bot.db import session_scope
+from bot.insights.dashboard import dashboard_data
 from bot.vip.book import AccountRecord, upsert_account
 from models import FollowUp, Item, OutboxMessage
+from tests.conftest import make_config
 
 HEADER = ["Response ID", "Score", "Comment", "Email", "Name", "Created At", "Plan", "Customer Since", "Role"]
 ROWS = [
@@ -130,3 +133,18 @@ def test_generic_csv_columns_and_workers_give_the_same_result(database_url, sess
     with session_factory() as session:
         item = session.scalar(select(Item).where(Item.source == "legacy", Item.external_id == "h7"))
         assert (item.kind, item.score, item.agent, item.segment) == ("csat", 3, "ann@acme.example", "smb")
+
+
+def test_imported_history_counts_in_the_dashboard_but_breaches_no_sla(database_url, session_factory,
+                                                                       tmp_path: Path) -> None:
+    result = run_import(database_url, tmp_path, str(write_export(tmp_path)), "--format", "delighted")
+    assert "added 4" in result.output
+    with session_scope(session_factory) as session:
+        data = dashboard_data(session, config=make_config(), start=date(2025, 3, 1), end=date(2025, 3, 31),
+                              now=datetime(2025, 4, 1, tzinfo=UTC))
+    success = next(t for t in data.teams if t.team == "success")
+    # Two detractors (2 and 0) arrived weeks before `now`, under the default 4-hour claim SLA for
+    # detractors: as history they were never waiting for anyone here.
+    assert (success.volume, success.nps_count) == (4, 4)
+    assert (success.open_items, success.open_detractors, success.sla_breaches) == (0, 0, 0)
+    assert data.open_items == []
