@@ -26,7 +26,7 @@ from bot.config import AppConfig, SegmentsConfig
 from bot.delivery.outbox import PostItem, ThreadReply, UpdateItem, enqueue
 from bot.followups.close_loop import queue_promoter_hand_off
 from bot.intake.payload import GenericPayload, day_or_none
-from bot.intake.providers.base import PLAN_NAMES, SEGMENT_NAMES, lookup_property, normalise_key, short_text
+from bot.intake.providers.base import PLAN_NAMES, SEGMENT_NAMES, normalise_key, short_text
 from bot.intake.routing import RouteDecision, RoutingFacts, needs_follow_up, route_item
 from bot.intake.scoring import score_response
 from bot.slack.mrkdwn import mention_target
@@ -98,11 +98,12 @@ def with_segments(fields: dict[str, Any], segments: SegmentsConfig) -> dict[str,
     if not properties:
         return fields
     filled = dict(fields)
+    by_name = {normalise_key(str(k)): v for k, v in properties.items()}  # once, not once per field
     for key, (option, usual, limit) in _SEGMENT_NAMES.items():
         configured = getattr(segments, option)
         names = ((normalise_key(configured),) if configured else ()) if filled.get(key) is not None else (
             ((normalise_key(configured),) if configured else ()) + usual)
-        value = lookup_property(properties, names) if names else None
+        value = next((by_name[n] for n in names if by_name.get(n) not in (None, "")), None)
         value = day_or_none(value) if limit is None else short_text(value, limit)
         if value is not None:
             filled[key] = value
