@@ -17,6 +17,7 @@ from bot.config import ConfigError
 from models import Item
 from tests.conftest import TEST_CONFIG, make_config
 from tests.http.intake.providers import test_support as support
+from tests.http.intake.providers import test_surveys as surveys
 
 
 def item_of(app, source: str, external_id: str) -> Item:
@@ -125,3 +126,23 @@ def test_intercom_rating_is_the_rated_teammates_not_the_later_assignees(make_app
     item = item_of(app, "intercom", "conversation-215472621202701-rating")
     assert item.comment.endswith("a new person took over.")
     assert item.agent == "intercom:9608799"
+
+
+def test_delighted_person_properties_and_typeform_hidden_fields_fill_the_segments(make_app):
+    app = make_app(surveys.config())
+    created = json.loads(surveys.fixture("delighted", "survey_response_created.json"))
+    created["event_data"]["person_properties"].update({"Role": "Admin", "Customer Since": "2022-05-01",
+                                                       "Segment": "Mid-market"})
+    body = json.dumps(created).encode()
+    assert surveys.post(app, "delighted", body, surveys.delighted_headers(body)).status_code == 202
+    item = item_of(app, "delighted", created["event_data"]["id"])
+    assert (item.plan, item.segment, item.role) == ("Enterprise", "Mid-market", "Admin")
+    assert item.customer_since == date(2022, 5, 1)
+
+    response = json.loads(surveys.fixture("typeform", "form_response.json"))
+    response["form_response"]["hidden"] = {**response["form_response"].get("hidden", {}),
+                                           "plan": "Growth", "role": "billing", "signup_date": "2024-12-31"}
+    body = json.dumps(response).encode()
+    assert surveys.post(app, "typeform", body, surveys.typeform_headers(body)).status_code == 202
+    [item] = [i for i in surveys.stored_items(app) if i.source == "typeform"]
+    assert (item.plan, item.role, item.customer_since) == ("Growth", "billing", date(2024, 12, 31))
