@@ -313,6 +313,24 @@ class SentimentSection(_Strict):
         return self
 
 
+# A property name as it appears in a provider's person properties / hidden fields, e.g. "Plan" or "plan_name".
+PropertyName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"[^\W_]")]
+
+
+class SegmentsConfig(_Strict):
+    """[segments]: which customer property holds each segment, when it is not one of the usual names.
+
+    Looked up in the response's customer properties (Delighted person properties, Typeform hidden
+    fields, Wootric / Formbricks attributes, SurveyMonkey custom variables, generic customer.properties),
+    names compared case- and "_"/"-"-insensitively; a field the payload sets itself wins."""
+
+    plan_property: PropertyName | None = None
+    segment_property: PropertyName | None = None
+    role_property: PropertyName | None = None
+    since_property: PropertyName | None = None
+    agent_property: PropertyName | None = None
+
+
 class FileConfig(_Strict):
     teams: Annotated[list[TeamConfig], Field(min_length=1)]
     sources: list[SourceConfig] = []
@@ -320,6 +338,7 @@ class FileConfig(_Strict):
     default_team: str | None = None
     themes: dict[str, list[str]] | None = None
     sentiment: SentimentSection = SentimentSection()
+    segments: SegmentsConfig = SegmentsConfig()
     # Slack user ids allowed to edit the VIP book from Slack (/vip add, /vip owner, Assign owner).
     admins: list[Annotated[str, Field(pattern=USER_ID)]] = []
     schedule: ScheduleConfig = ScheduleConfig()
@@ -383,6 +402,8 @@ class AppConfig:
     tracker_credentials: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # [sentiment]: the team's own negative / positive words.
     sentiment_words: SentimentWords = field(default_factory=SentimentWords)
+    # [segments]: the property names that hold plan, segment, role, customer-since and agent.
+    segments: SegmentsConfig = field(default_factory=SegmentsConfig)
 
     def secret_values(self) -> list[str]:
         """Every secret the config pointed at (webhook secrets, API credentials, SMTP password), to redact."""
@@ -518,6 +539,7 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None,
         trackers=tuple(parsed.trackers), tracker_credentials=tracker_credentials,
         sentiment_words=SentimentWords(negative=tuple(parsed.sentiment.negative),
                                        positive=tuple(parsed.sentiment.positive)),
+        segments=parsed.segments,
     )
 
 

@@ -37,6 +37,7 @@ from bot.insights.dashboard import (
     FilterError,
     Filters,
     checked_filters,
+    dashboard_cut,
     dashboard_data,
     export_cells,
     export_days,
@@ -235,17 +236,19 @@ def dashboard_routes(runtime: Runtime) -> list[Route]:
             def build():
                 with runtime.read_session() as session:
                     data = dashboard_data(session, config=runtime.config, now=runtime.now(), **params)
+                    cut = dashboard_cut(session, config=runtime.config, filters=data.filters,
+                                        by=request.query_params.get("by"))
                 # Names are asked of Slack after the read transaction, once per person (cached), never per row.
                 people = [*data.owners, data.filters.owner, *(item.claimed_by for item in data.open_items)]
-                return data, runtime.user_names.names(people)
+                return data, runtime.user_names.names(people), cut
 
-            data, names = await run_in_threadpool(build)
+            data, names, cut = await run_in_threadpool(build)
         except FilterError as exc:
             return _refuse(400, "Bad filter", str(exc), "Dates are written 2026-11-20; leave a field empty for "
                                                         "its default (all, or the last 12 weeks).")
         except UNAVAILABLE_ERRORS as exc:
             return _unavailable(exc, html=True)
-        return HTMLResponse(render_dashboard(data, runtime.config, names), headers=SECURITY_HEADERS)
+        return HTMLResponse(render_dashboard(data, runtime.config, names, cut), headers=SECURITY_HEADERS)
 
     def export(name: str, columns: tuple[str, ...], read_rows):
         async def endpoint(request: Request) -> Response:

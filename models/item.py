@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, JSONType, UTCDateTime
@@ -18,6 +18,11 @@ class Item(Base):
         UniqueConstraint("source", "external_id"),
         Index("ix_items_team_received_at", "team", "received_at"),
         Index("ix_items_customer_email", "customer_email"),
+        # The cuts of bot/insights/segments.py: one segment's responses over a time range.
+        Index("ix_items_agent_received_at", "agent", "received_at"),
+        Index("ix_items_plan_received_at", "plan", "received_at"),
+        Index("ix_items_segment_received_at", "segment", "received_at"),
+        Index("ix_items_role_received_at", "role", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -37,6 +42,14 @@ class Item(Base):
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
     plan: Mapped[str | None] = mapped_column(String(100))
     segment: Mapped[str | None] = mapped_column(String(100))
+    # The respondent's role (e.g. "admin") and the day they became a customer (tenure start: tenure is
+    # the days from it to received_at, bucketed in bot/insights/segments.py). Migration 20261206_0017.
+    role: Mapped[str | None] = mapped_column(String(100))
+    customer_since: Mapped[date | None] = mapped_column(Date)
+    # Who handled the conversation when it was rated (Zendesk: the assignee at the time of the rating;
+    # Intercom: the rated teammate; generic: `agent`). Set once: a later event about the same item,
+    # after the ticket changed hands, does not move the rating to the new holder (bot/intake/ingest.py).
+    agent: Mapped[str | None] = mapped_column(String(255))
     vip: Mapped[bool] = mapped_column(Boolean, default=False)
     properties: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
@@ -69,3 +82,6 @@ class Item(Base):
     source_version: Mapped[str | None] = mapped_column(String(64))
     # Set by `cxloop forget`: personal data was removed, and a resent webhook must not bring it back.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by `cxloop import responses` (bot/intake/history.py): closed history, never posted to Slack,
+    # with no SLA, reminder or place in a queue.
+    imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

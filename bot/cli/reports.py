@@ -22,6 +22,8 @@ from bot.insights.digest import (
     report_text,
 )
 from bot.insights.scheduled import send_digest, send_report
+from bot.insights.segments import DIMENSIONS, cut_by, cut_text, parse_since
+from models import Item
 from models.base import utcnow
 
 
@@ -64,12 +66,25 @@ def digest(team_name: str, day_text: str | None, send: bool) -> None:
 
 
 @click.command()
-@click.argument("team_name", metavar="TEAM")
+@click.argument("team_name", metavar="TEAM", required=False)
 @click.option("--week", default=None, metavar="YYYY-Www", help="An ISO week, e.g. 2026-W47 (default: last week).")
 @click.option("--month", default=None, metavar="YYYY-MM", help="A month, e.g. 2026-10: a monthly report instead.")
 @click.option("--send", is_flag=True, help="Also queue it (and its chart) for the team channel, at most once.")
-def report(team_name: str, week: str | None, month: str | None, send: bool) -> None:
-    """Print TEAM's weekly trend report (8 weeks) or, with --month, its monthly one (6 months)."""
+@click.option("--by", "by", type=click.Choice(DIMENSIONS), default=None,
+              help="Instead: NPS, CSAT, volume, themes and time to resolve per group (all teams without TEAM).")
+@click.option("--since", "since", default="90d", show_default=True, metavar="DATE|AGE",
+              help="With --by: from this day (2026-01-01) or age (90d, 12w) until now.")
+def report(team_name: str | None, week: str | None, month: str | None, send: bool, by: str | None,
+           since: str) -> None:
+    """Print TEAM's weekly trend report (8 weeks) or, with --month, its monthly one (6 months);
+    with --by, a cut by plan, segment, role, tenure or agent."""
+    if by is not None:
+        if week or month or send:
+            fail("--by prints a cut: it takes TEAM and --since, not --week, --month or --send.")
+        _report_by(team_name, by, since)
+        return
+    if team_name is None:
+        fail("Give a TEAM (or --by plan|segment|role|tenure|agent for a cut of every team).")
 
     settings = cli_settings()
     config = app_config(settings)
@@ -102,3 +117,21 @@ def report(team_name: str, week: str | None, month: str | None, send: bool) -> N
     if send:
         click.echo(f"\nQueued the {kind} report for {period} to {team.channel}; a running worker posts it."
                    if sent else "\nAlready sent; not sending twice.")
+
+
+def _report_by(team_name: str | None, by: str, since: str) -> None:
+    settings = cli_settings()
+    config = app_config(settings)
+    team = team_named(config, team_name) if team_name else None
+    now = utcnow()
+    try:
+        start = parse_since(since, now)
+    except ValueError as exc:
+        fail(f"--since: {exc}")
+        raise
+    engine = make_engine(settings.database_url)
+    check_migrated(engine)
+    with session_scope(make_session_factory(engine)) as session:
+        cut = cut_by(session, by=by, start=start, end=now, where=(Item.team == team.name,) if team else ())
+    window = f"{start:%Y-%m-%d %H:%M} to {now:%Y-%m-%d %H:%M} UTC" + (f", team {team.name}" if team else ", all teams")
+    click.echo(cut_text(cut, window))

@@ -49,6 +49,7 @@ from bot.common.vocabulary import KINDS
 from bot.config import AppConfig
 from bot.followups.queries import unresolved
 from bot.followups.triage import triage_order
+from bot.insights.segments import DIMENSIONS, SegmentCut, cut_by
 from bot.insights.stats import (
     DETRACTOR,
     PASSIVE,
@@ -708,3 +709,14 @@ def export_touch_rows(session: Session, *, config: AppConfig, filters: Filters, 
     if owners is not None:
         statement = statement.where(Account.owner.in_(owners))
     return [(*row, row.owner, row.actor) for row in session.execute(statement)]
+
+
+def dashboard_cut(session: Session, *, config: AppConfig, filters: Filters, by: str | None) -> SegmentCut | None:
+    """The filtered range cut by plan, segment, role, tenure or agent (`?by=`); None without one.
+    FilterError for another value."""
+    if not by:
+        return None
+    if by not in DIMENSIONS:
+        raise FilterError(f"by: {by[:40]!r} is not one of {', '.join(DIMENSIONS)}")
+    return cut_by(session, by=by, start=filters.start_utc, end=filters.end_utc,
+                  where=item_filters(session, config, filters))

@@ -46,6 +46,7 @@ from bot.common.periods import (
 from bot.config import TeamConfig
 from bot.followups.queries import listed, most_urgent, unclaimed, unresolved
 from bot.followups.triage import ORDER_LABEL
+from bot.insights.segments import cut_by, cut_line
 from bot.insights.stats import (
     DETRACTOR,
     PASSIVE,
@@ -560,6 +561,8 @@ class TrendReport:
     active_issues: tuple[str, ...] = ()
     # The week's discovered topics (weekly reports; bot.insights.topics), computed on demand if missing.
     topics: WeekTopics | None = None
+    # Weekly reports: the last week cut by plan (bot.insights.segments), one line.
+    by_plan: str | None = None
 
     @property
     def vip_coverage(self) -> float | None:
@@ -605,7 +608,12 @@ def _build_report(session: Session, *, team: TeamConfig, kind: Literal["weekly",
     return TrendReport(team=team.name, kind=kind, period=period, periods=periods, themes_rising=rising,
                        themes_falling=falling, vip_total=coverage.total, vip_touched_within_cadence=coverage.touched,
                        timezone=team.timezone, vip_as_of=coverage.as_of,
-                       active_issues=team_active_issues(session, team=team.name))
+                       active_issues=team_active_issues(session, team=team.name),
+                       by_plan=_by_plan(session, team.name, periods[-1]) if kind == "weekly" else None)
+
+
+def _by_plan(session: Session, team: str, period: PeriodStats) -> str:
+    return cut_line(cut_by(session, by="plan", start=period.start, end=period.end, where=(Item.team == team,)))
 
 
 def build_weekly_report(session: Session, *, team: TeamConfig, week: str, now: datetime) -> TrendReport:
@@ -682,6 +690,7 @@ def report_text(r: TrendReport) -> str:
         f"Falling themes: {_movers(r.themes_falling)}",
         f"VIP coverage: {_vip_line(r)}",
         *_topics_text(r),
+        *([f"By plan: {r.by_plan}"] if r.by_plan else []),
     ])
 
 
@@ -698,6 +707,7 @@ def report_message(r: TrendReport) -> tuple[str, list[dict]]:
         _section("cx_report_table", f"```\n{escape_mrkdwn(_table(r))}\n```"),
         _section("cx_report_themes", movers),
         _section("cx_report_vip", f"*VIP coverage:* {escape_mrkdwn(_vip_line(r))}"),
+        *([_section("cx_report_by_plan", f"*By plan:* {escaped_truncated(r.by_plan, 2900)}")] if r.by_plan else []),
         *([_section("cx_report_issues", truncate("🐞 *Active issues related to customer feedback:* "
                                                  + " · ".join(r.active_issues), 2900))] if r.active_issues else []),
         *_topics_blocks(r),

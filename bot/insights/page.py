@@ -27,6 +27,7 @@ from bot.insights.dashboard import (
     UNCLAIMED,
     Dashboard,
 )
+from bot.insights.segments import DIMENSIONS, SegmentCut, cut_rows
 from bot.insights.svg import category_mix_svg, detractor_age_svg, nps_trend_svg, themes_svg
 
 esc = html.escape
@@ -265,7 +266,26 @@ def _applied(d: Dashboard, names: Mapping[str, str]) -> str:
             f'<a href="/dashboard?{esc(clear)}">clear filters</a></p>')
 
 
-def render_dashboard(d: Dashboard, config: AppConfig, names: Mapping[str, str] | None = None) -> str:
+def segment_table(cut: SegmentCut | None) -> str:
+    """`?by=plan|segment|role|tenure|agent`: the range's figures per group (bot.insights.segments)."""
+    if cut is None:
+        return ""
+    rows = cut_rows(cut)
+    heads = list(rows[0]) if rows else [cut.by.capitalize(), "Responses"]
+    numeric = {"Responses", "NPS", "CSAT", "Resolve"}
+    css = {h: ' class="n"' if h in numeric else "" for h in heads}
+    head = "".join(f"<th{css[h]}>{esc(h)}</th>" for h in heads)
+    body = "".join(f'<tr data-group="{esc(r[heads[0]])}">' + "".join(
+        f"<td{css[h]}>{esc(r[h])}</td>" for h in heads) + "</tr>" for r in rows)
+    note = "" if rows else '<p class="muted">No responses in this range.</p>'
+    return (f'<section><h2>By {esc(cut.by)}</h2><p class="muted">NPS, CSAT (satisfied = 4–5) and responses over '
+            "the items received in the range (response counts in brackets); Resolve: median time to resolve "
+            f'over the follow-ups resolved in it. Small group: fewer than 5 responses.</p>{note}'
+            f'<table id="segments"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></section>')
+
+
+def render_dashboard(d: Dashboard, config: AppConfig, names: Mapping[str, str] | None = None,
+                     cut: SegmentCut | None = None) -> str:
     """The page; `names` maps Slack user ids to people's names (an id without one is shown as is)."""
     names = names or {}
     f = d.filters
@@ -285,6 +305,7 @@ def render_dashboard(d: Dashboard, config: AppConfig, names: Mapping[str, str] |
             f'{_select("category", "Category", categories, f.category)}'
             f'{_select("vip", "VIP", vips, None if f.vip is None else ("yes" if f.vip else "no"))}'
             f'{_select("theme", "Theme", themes, f.theme)}{_select("owner", "Owner", owners, f.owner)}'
+            f'{_select("by", "Cut by", [("", "No cut"), *[(b, b) for b in DIMENSIONS]], cut.by if cut else None)}'
             f'<label>From<input type="date" name="from" value="{f.start.isoformat()}"></label>'
             f'<label>To<input type="date" name="to" value="{f.end.isoformat()}"></label>'
             '<button type="submit">Apply</button>'
@@ -297,7 +318,7 @@ def render_dashboard(d: Dashboard, config: AppConfig, names: Mapping[str, str] |
             f'<span class="range">{f.start.isoformat()} – {f.end.isoformat()} ({esc(f.timezone)})</span></header>'
             f'<main>{form}{_applied(d, names)}<p class="muted">As of {esc(_local(d.now, f.timezone))} {esc(f.timezone)}. '
             f"Age buckets: {esc(', '.join(label for label, _ in AGE_BUCKETS))}.</p>"
-            f"{_figures(d)}{_charts(d)}{_topics_section(d)}{_team_table(d)}{_demand_table(d, config)}{_open_table(d, names)}"
+            f"{_figures(d)}{_charts(d)}{_topics_section(d)}{segment_table(cut)}{_team_table(d)}{_demand_table(d, config)}{_open_table(d, names)}"
             f"{_notes(d, config)}</main></body></html>")
 
 

@@ -6,11 +6,14 @@ that window next to the figure. Functions take `session` and never commit.
 
 - NPS = round(100 × (promoters − detractors) / NPS responses), over the NPS responses received in the
   window; None without any.
+- CSAT = round(100 × satisfied / CSAT responses), satisfied = a CSAT score of 4 or 5 (of 1–5); None
+  without any.
 - Median time to claim (resolve): claimed_at (resolved_at) − received_at, over the follow-ups claimed
   (resolved) *in the window*, whenever their item arrived. A window's figure never changes afterwards,
   so a report posted on Monday and the dashboard opened later for the same week agree.
 - SLA breach: an item with a claim SLA ([schedule].sla_hours, by "escalation" or by category) whose
-  claim came later than received_at + SLA, or that is still unclaimed past it at `now`. One rule, as
+  claim came later than received_at + SLA, or that is still unclaimed past it at `now`; never an
+  imported one (closed history). One rule, as
   SQL (`sla_breach_clause`) and in Python (`sla_breached`).
 - VIP coverage: the VIP accounts (of `owners`, when given) that existed at `as_of`, and those of them
   touched within their cadence then (a touches row or last_touch_at in (as_of − cadence, as_of]).
@@ -59,6 +62,16 @@ def nps(session: Session, where: Sequence[ColumnElement[bool]]) -> Nps:
     return Nps(nps_score(int(promoted), int(detracted), int(count)), int(count), int(promoted), int(detracted))
 
 
+# --- CSAT ------------------------------------------------------------------------------------------
+
+CSAT_SATISFIED_MIN = 4  # of 1–5: "satisfied" and "very satisfied"
+
+
+def csat_score(satisfied: int, responses: int) -> int | None:
+    """CSAT = round(100 * satisfied / responses) (satisfied: a CSAT score ≥ 4); None without responses."""
+    return round(100 * satisfied / responses) if responses else None
+
+
 # --- median time to claim / resolve ----------------------------------------------------------------
 
 
@@ -90,6 +103,11 @@ def _median_wait(session: Session, done_at, start: datetime, end: datetime,
         select(minutes).select_from(FollowUp).join(Item, Item.id == FollowUp.item_id).where(*scope)
         .order_by(minutes).offset((count - 1) // 2).limit(1 if count % 2 else 2))]
     return Median(statistics.fmean(middle), count)
+
+
+def median_of(minutes: Sequence[float]) -> Median:
+    """The same median as _median_wait, of waits already read (e.g. grouped in Python by a segment)."""
+    return Median(statistics.median(minutes) if minutes else None, len(minutes))
 
 
 def median_time_to_claim(session: Session, *, start: datetime, end: datetime,
@@ -135,7 +153,8 @@ def sla_breach_clause(session: Session, config: AppConfig, now: datetime) -> Col
         late = or_(and_(FollowUp.claimed_at.is_(None), Item.received_at < now - timedelta(hours=hours)),
                    and_(FollowUp.claimed_at.is_not(None), waited > hours * 60))
         clauses.append(and_(applies, late))
-    return or_(*clauses) if clauses else None
+    # Imported history (`cxloop import responses`) has no follow-up and waited for nobody here.
+    return and_(or_(*clauses), Item.imported_at.is_(None)) if clauses else None
 
 
 # --- VIP coverage ----------------------------------------------------------------------------------

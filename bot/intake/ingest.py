@@ -22,10 +22,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.config import AppConfig
+from bot.config import AppConfig, SegmentsConfig
 from bot.delivery.outbox import PostItem, ThreadReply, UpdateItem, enqueue
 from bot.followups.close_loop import queue_promoter_hand_off
-from bot.intake.payload import GenericPayload
+from bot.intake.payload import GenericPayload, day_or_none
+from bot.intake.providers.base import PLAN_NAMES, SEGMENT_NAMES, normalise_key, short_text
 from bot.intake.routing import RouteDecision, RoutingFacts, needs_follow_up, route_item
 from bot.intake.scoring import score_response
 from bot.slack.mrkdwn import mention_target
@@ -74,7 +75,48 @@ def _content_fields(payload: GenericPayload) -> dict[str, Any]:
         "plan": customer.plan, "segment": customer.segment, "vip": customer.vip,
         "properties": customer.properties, "tags": list(payload.tags), "url": payload.url,
         "source_created_at": payload.created_at, "source_ref": payload.source_ref,
+        "agent": payload.agent, "role": customer.role, "customer_since": customer.since,
     }
+
+
+# Segment fields a payload may set itself or leave to its customer properties ([segments] in the config).
+_SEGMENT_NAMES = {
+    "plan": ("plan_property", PLAN_NAMES, 100),
+    "segment": ("segment_property", SEGMENT_NAMES, 100),
+    "role": ("role_property", ("role", "user role", "job role", "job title"), 100),
+    "customer_since": ("since_property", ("customer since", "customer since date", "since", "signup date",
+                                          "signed up at", "sign up date"), None),
+    "agent": ("agent_property", ("agent", "agent email", "agent name", "assignee"), 255),
+}
+
+
+def with_segments(fields: dict[str, Any], segments: SegmentsConfig) -> dict[str, Any]:
+    """`fields` with plan, segment, role, customer_since and agent read from the customer properties: the
+    property [segments] names wins when the response carries it (an admin named it for a reason); else
+    what the payload or its adapter set; else the first of the usual property names."""
+    properties = fields.get("properties") or {}
+    if not properties:
+        return fields
+    filled = dict(fields)
+    by_name = {normalise_key(str(k)): v for k, v in properties.items()}  # once, not once per field
+    for key, (option, usual, limit) in _SEGMENT_NAMES.items():
+        configured = getattr(segments, option)
+        names = ((normalise_key(configured),) if configured else ()) if filled.get(key) is not None else (
+            ((normalise_key(configured),) if configured else ()) + usual)
+        value = next((by_name[n] for n in names if by_name.get(n) not in (None, "")), None)
+        value = day_or_none(value) if limit is None else short_text(value, limit)
+        if value is not None:
+            filled[key] = value
+    return filled
+
+
+def fingerprint_of(fields: dict[str, Any]) -> str:
+    # Without the segment fields when they are empty, so a response stored before they existed keeps its
+    # fingerprint and its retry stays a retry.
+    return _fingerprint({k: v for k, v in fields.items() if not (k in _NEW_KEYS and v is None)})
+
+
+_NEW_KEYS = ("agent", "role", "customer_since")
 
 
 def _fingerprint(fields: dict[str, Any]) -> str:
@@ -94,8 +136,8 @@ def _apply_scoring(item: Item, config: AppConfig) -> None:
 def ingest_item(session: Session, *, source: str, payload: GenericPayload, config: AppConfig,
                 now: datetime, team: str | None = None, request_id: str | None = None) -> IngestResult:
     """Store a new item (with follow-up and outbox rows) or recognise a retry/edit of a stored one."""
-    fields = _content_fields(payload)
-    fingerprint = _fingerprint(fields)
+    fields = with_segments(_content_fields(payload), config.segments)
+    fingerprint = fingerprint_of(fields)
     version = source_version(payload, now)
     item = Item(source=source, external_id=payload.id, received_at=now, updated_at=now,
                 content_hash=fingerprint, revision=1, source_version=version, **fields)
@@ -211,6 +253,10 @@ def _merged(item: Item, fields: dict[str, Any]) -> dict[str, Any]:
         elif key == "vip":
             # No sender says "not VIP any more" by leaving the flag out; the VIP book keeps it too.
             merged[key] = bool(stored) or value
+        elif key == "agent":
+            # The rating belongs to whoever handled the conversation when it was rated: a later event
+            # (a comment added after the ticket changed hands) names the new holder, not the rated agent.
+            merged[key] = stored or value
         elif value is None or value == []:
             merged[key] = stored
         else:

@@ -8,7 +8,7 @@ touches the database: bot/intake/ingest.py stores what this module accepts.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -74,6 +74,30 @@ def _parse_timestamp(value: Any) -> Any:
     return value
 
 
+def _parse_day(value: Any) -> Any:
+    """A day from "2024-03-01", an ISO 8601 date-time (its UTC day) or unix seconds; blank is absent."""
+    value = _parse_timestamp(_strip(value))
+    if isinstance(value, str) and len(value) > 10:
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be a date (YYYY-MM-DD), an ISO 8601 date-time or unix seconds") from None
+    if isinstance(value, datetime):
+        return (value.astimezone(UTC) if value.tzinfo else value).date()
+    return value
+
+
+def day_or_none(value: Any) -> date | None:
+    """A free-form property as a day (as `customer.since` reads it), or None when it is not one."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        day = _parse_day(value)
+        return day if isinstance(day, date) else (date.fromisoformat(day) if isinstance(day, str) else None)
+    except (ValueError, TypeError, OverflowError):
+        return None
+
+
 def _whole_number(value: Any) -> Any:
     # 7 or "7"; true, 7.5 or "seven" are not versions.
     if isinstance(value, bool):
@@ -111,6 +135,9 @@ class Customer(BaseModel):
     account_id: Annotated[str | int | None, AfterValidator(_fits_account_id)] = None
     plan: OptionalText(100) = None
     segment: OptionalText(100) = None
+    role: OptionalText(100) = None
+    # The day they became a customer (tenure start): "2024-03-01", an ISO date-time or unix seconds.
+    since: Annotated[date | None, BeforeValidator(_parse_day)] = None
     vip: bool = False
     properties: dict[str, Any] = {}
 
@@ -141,6 +168,8 @@ class GenericPayload(BaseModel):
                        BeforeValidator(_whole_number)] = None
     subject: OptionalText(500) = None
     priority: OptionalText(32) = None
+    # Who handled the conversation (an e-mail, a name or the helpdesk's id), for the cut by agent.
+    agent: OptionalText(255) = None
     # Where the item lives at its source (e.g. {"zendesk_ticket_id": 123}), for calls back on resolve.
     source_ref: dict[str, Any] = {}
 

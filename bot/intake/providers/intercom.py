@@ -181,6 +181,7 @@ class _Conversation:
             "customer": self.customer(fetch, rater_id), "tags": self.tags(), "url": self.url(),
             "created_at": _unix(rating.get("created_at")),
             "source_ref": {"intercom_conversation_id": self.id},
+            "agent": self.rated_teammate(fetch, rating.get("teammate")),
         }]
 
     def tagged(self, fetch: Fetch) -> list[dict[str, Any]] | Ignored:
@@ -212,6 +213,20 @@ class _Conversation:
         }
 
     # --- pieces --------------------------------------------------------------------------------------
+
+    def rated_teammate(self, fetch: Fetch, teammate: Any) -> str | None:
+        """`conversation_rating.teammate`: "the Intercom teammate associated with the conversation when it
+        was rated" (Conversation Rating model), not whoever is assigned when the webhook is read. Its
+        e-mail (else name) from GET /admins/<id> when the source has an api_url, else "intercom:<id>"."""
+        admin_id = _text(teammate.get("id")) if isinstance(teammate, dict) else None
+        if not admin_id or not _ID.match(admin_id):
+            return None
+        if self.source.api_url:
+            found = best_effort_fetch(fetch, f"/admins/{admin_id}", log=log, provider="intercom")
+            named = email_or_none(found.get("email")) or _text(found.get("name"))
+            if named:
+                return named[:MAX_NAME]
+        return f"intercom:{admin_id}"
 
     def _source_message(self) -> dict[str, Any]:
         # API 2.x: "source"; API 1.x: "conversation_message".

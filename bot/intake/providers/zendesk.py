@@ -35,7 +35,13 @@ Documentation followed (Zendesk developer docs, as published on developer.zendes
                   "organization": {"name": "{{ticket.organization.name}}",
                                    "external_id": "{{ticket.organization.external_id}}"}},
        "satisfaction": {"rating": "{{satisfaction.current_rating}}",
-                        "comment": "{{satisfaction.current_comment}}"}}
+                        "comment": "{{satisfaction.current_comment}}",
+                        "assignee": {"email": "{{ticket.assignee.email}}", "name": "{{ticket.assignee.name}}"}}}
+
+  The `assignee` of the satisfaction object is rendered when the rating trigger fires, so it is the agent
+  the ticket was assigned to at the time of the rating (the Satisfaction Ratings API's `assignee_id`, "the
+  id of agent assigned to at the time of rating", is read too): the item's agent. A later delivery about the
+  same rating (a comment added after the ticket was reassigned) does not move it (bot/intake/ingest.py).
 
   Placeholders render as display text: `{{ticket.priority}}` as "Urgent", `{{ticket.tags}}` as
   space-separated tags, `{{satisfaction.current_rating}}` as "Good, I'm satisfied" / "Bad, I'm
@@ -317,12 +323,27 @@ def _parse_trigger(source: SourceConfig, data: dict[str, Any]) -> list[dict[str,
             "url": _ticket_url(source, ticket_id, link),
             "created_at": _time(ticket.get("updated_at")),
             "source_ref": {"zendesk_ticket_id": ticket_id},
+            "agent": _rated_agent(ticket, satisfaction),
         })
     elif _text(raw_rating) and _text(raw_rating).lower() not in _NO_RATING:
         reasons.append(f"satisfaction rating {_text(raw_rating)[:60]!r} is neither good nor bad")
     else:
         reasons.append("no good/bad satisfaction rating")
     return items or Ignored(f"Zendesk ticket {ticket_id}: " + "; ".join(reasons))
+
+
+def _rated_agent(ticket: dict[str, Any], satisfaction: dict[str, Any]) -> str | None:
+    """Who the rating is about: the ticket's assignee when the rating trigger fired (`ticket.assignee` or
+    `satisfaction.assignee`, {{ticket.assignee.email}} / {{ticket.assignee.name}} in the template), else
+    the rating's `assignee_id` ("the id of agent assigned to at the time of rating", Satisfaction
+    Ratings API). An e-mail first (stable), then the name, then "zendesk:<id>"."""
+    for holder in (satisfaction.get("assignee"), ticket.get("assignee")):
+        if isinstance(holder, dict):
+            found = _email(holder.get("email")) or _clip(_text(holder.get("name")), MAX_NAME)
+            if found:
+                return found
+    assignee_id = _id_text(satisfaction.get("assignee_id")) or _id_text(_dict(satisfaction.get("assignee")).get("id"))
+    return f"zendesk:{assignee_id}" if assignee_id else None
 
 
 # --- shared -----------------------------------------------------------------------------------------

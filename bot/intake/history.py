@@ -1,0 +1,425 @@
+"""History import: a provider's CSV export becomes stored, scored, linked items — closed history.
+
+`cxloop import responses FILE --format delighted|typeform|surveymonkey|csv` (bot/cli/imports.py) reads
+the file with `read_rows`, prepares each row with `prepared_rows` (in worker processes for a large
+file) and hands batches of prepared rows to `store_batch`, committing each batch itself (`import_file`
+does all of it). Each row becomes the generic payload (bot/intake/payload.py, so a bad row is refused with the
+same words as a bad webhook, named by its line) and then an item built as intake builds one (segments,
+fingerprint, scores, VIP link, route), with these differences, because it is history:
+
+- received_at is when the response was given (the export's date), so trends and cuts place it there;
+  imported_at marks it; no follow-up row, no outbox row: nothing is posted to Slack, no SLA runs, no
+  reminder, triage queue or App Home lists it.
+- Idempotent by (source, external id): a row whose id is stored already is `unchanged` when its content
+  fingerprint is the stored one, else `kept` (the stored item, possibly live in Slack, is left as it is).
+  A later webhook for the same id is compared with the stored version as usual.
+- Batched: one SELECT of the ids already stored and one multi-row INSERT … ON CONFLICT DO NOTHING per
+  batch; the VIP book is read once (AccountIndex) instead of once per row.
+
+Column names per format are matched case-, space- and "_"-insensitively (README "Import history").
+"""
+
+from __future__ import annotations
+
+import csv
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import AppConfig
+from bot.db import session_scope
+from bot.intake.ingest import _content_fields, fingerprint_of, source_version, with_segments
+from bot.intake.payload import GenericPayload, PayloadError, validate_payload
+from bot.intake.providers.base import normalise_key
+from bot.intake.routing import RoutingFacts, route_item
+from bot.intake.scoring import score_response
+from bot.vip.accounts import email_domain
+from models import Account, AccountDomain, Contact, Item
+
+FORMATS = ("delighted", "typeform", "surveymonkey", "csv")
+BATCH_ROWS = 1000   # rows per INSERT and per commit
+CHUNK_ROWS = 500    # rows per task of a worker process
+MIN_ROWS_FOR_WORKERS = 5000
+MAX_ERRORS_KEPT = 1000  # every bad row is counted; the first thousand are listed with their reason
+
+
+class ImportError_(ValueError):  # noqa: N801 — not the builtin ImportError
+    """The file cannot be imported at all (no id column, unknown format): nothing is stored."""
+
+
+# Columns each format reads, by meaning; the first that is present wins. Others become properties.
+_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
+    "delighted": {
+        "id": ("response id", "id"), "score": ("score",), "comment": ("comment",), "email": ("email",),
+        "name": ("name",), "created_at": ("created at", "created"), "updated_at": ("updated at",),
+        "tags": ("tags",), "url": ("permalink",),
+    },
+    "typeform": {
+        "id": ("#", "token", "response id", "response_id"),
+        "created_at": ("submit date (utc)", "submitted at", "submitted_at", "start date (utc)"),
+        "email": ("email", "e mail", "email address"), "name": ("name", "full name"),
+    },
+    "surveymonkey": {
+        "id": ("respondent id", "response id"), "created_at": ("end date", "date modified", "start date"),
+        "email": ("email address", "email"), "first_name": ("first name",), "last_name": ("last name",),
+    },
+    "csv": {
+        "id": ("id",), "kind": ("kind",), "score": ("score",), "comment": ("comment",), "email": ("email",),
+        "name": ("name",), "account": ("account",), "account_id": ("account id",), "plan": ("plan",),
+        "segment": ("segment",), "role": ("role",), "since": ("since", "customer since"), "agent": ("agent",),
+        "created_at": ("created at",), "tags": ("tags",), "url": ("url",), "vip": ("vip",),
+    },
+}
+# Provider bookkeeping columns that are not about the customer: not kept as properties.
+_NOT_PROPERTIES = {"network id", "start date (utc)", "stage date (utc)", "collector id", "ip address",
+                   "survey type", "additional answers", "notes"}
+
+
+@dataclass(frozen=True)
+class Options:
+    format: str
+    source: str
+    kind: str = "nps"                     # what the score is (a Delighted CSAT export: csat)
+    score_column: str | None = None       # typeform / surveymonkey: the question column holding the score
+    comment_column: str | None = None     # … and the one holding the comment
+
+
+@dataclass
+class Summary:
+    added: int = 0
+    unchanged: int = 0
+    kept: int = 0          # stored already with other content: left as stored
+    bad: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return self.added + self.unchanged + self.kept + self.bad
+
+    def refuse(self, line: int, reason: str) -> None:
+        self.bad += 1
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            self.errors.append((line, reason))
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+def _header_index(header: list[str]) -> dict[str, int]:
+    index: dict[str, int] = {}
+    for position, name in enumerate(header):
+        index.setdefault(normalise_key(name.lstrip("\ufeff")) or name.strip(), position)
+    return index
+
+
+def _pick(index: Mapping[str, int], names: Iterable[str]) -> int | None:
+    return next((index[n] for n in names if n in index), None)
+
+
+def _time(text: str | None) -> datetime | str | None:
+    """An export's date: ISO 8601, "2024-03-01 17:12:01 -0800", "03/01/2024 05:12:01 PM", unix seconds."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return text  # unix seconds: the payload reads them
+    for parse in (datetime.fromisoformat,
+                  *(lambda t, f=f: datetime.strptime(t, f) for f in (
+                      "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S %Z", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S",
+                      "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S"))):
+        try:
+            moment = parse(text)
+        except ValueError:
+            continue
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    raise ValueError(f"created date {text[:40]!r} is not a date this import reads (ISO 8601, "
+                     "'2024-03-01 17:12:01 -0800', '03/01/2024 05:12:01 PM' or unix seconds)")
+
+
+class _Reader:
+    def __init__(self, header: list[str], options: Options):
+        self.options = options
+        self.index = _header_index(header)
+        self.header = header
+        columns = _COLUMNS[options.format]
+        self.at = {meaning: _pick(self.index, names) for meaning, names in columns.items()}
+        for meaning, chosen in (("score", options.score_column), ("comment", options.comment_column)):
+            if chosen:
+                position = self.index.get(normalise_key(chosen))
+                if position is None:
+                    raise ImportError_(f"--{meaning}-column: no column {chosen[:80]!r} in the file")
+                self.at[meaning] = position
+        if self.at.get("id") is None:
+            names = " or ".join(repr(n) for n in columns["id"])
+            raise ImportError_(f"no id column: a {options.format} export has {names}")
+        if self.at.get("score") is None:
+            raise ImportError_("no score column: name it with --score-column (the question column)"
+                               if options.format in ("typeform", "surveymonkey") else "no 'score' column")
+        used = {p for p in self.at.values() if p is not None}
+        self.properties = [(p, name.strip()) for p, name in enumerate(header)
+                           if p not in used and normalise_key(name) not in _NOT_PROPERTIES and name.strip()]
+
+    def cell(self, row: list[str], meaning: str) -> str | None:
+        position = self.at.get(meaning)
+        if position is None or position >= len(row):
+            return None
+        return row[position].strip() or None
+
+    def payload(self, row: list[str]) -> dict[str, Any]:
+        cell = self.cell
+        name = cell(row, "name")
+        if self.options.format == "surveymonkey":
+            name = " ".join(p for p in (cell(row, "first_name"), cell(row, "last_name")) if p) or None
+        properties = {label: row[p].strip() for p, label in self.properties if p < len(row) and row[p].strip()}
+        kind = cell(row, "kind") or self.options.kind
+        customer: dict[str, Any] = {"email": cell(row, "email"), "name": name, "properties": properties}
+        for key in ("account", "account_id", "plan", "segment", "role", "since"):
+            if cell(row, key) is not None:
+                customer[key] = cell(row, key)
+        if cell(row, "vip") is not None:
+            customer["vip"] = cell(row, "vip").lower() in ("true", "yes", "1", "y")
+        tags = [t.strip() for t in (cell(row, "tags") or "").split(",") if t.strip()]
+        return {
+            "id": cell(row, "id"), "kind": kind.lower(), "score": cell(row, "score"),
+            "comment": cell(row, "comment"), "customer": customer, "tags": tags, "url": cell(row, "url"),
+            "created_at": _time(cell(row, "created_at")), "updated_at": _time(cell(row, "updated_at")),
+            "agent": cell(row, "agent"),
+        }
+
+
+def read_rows(stream: IO[str], options: Options) -> tuple[list[str], Iterator[tuple[int, list[str] | str]]]:
+    """The header (checked against the format: ImportError_ when it does not fit) and the data rows as
+    (line, cells), or (line, reason) for a line that is not CSV. Lines count from 1 (the header), as a
+    spreadsheet shows them; blank rows are skipped."""
+    if options.format not in FORMATS:
+        raise ImportError_(f"unknown format {options.format!r}: one of {', '.join(FORMATS)}")
+    reader = csv.reader(stream)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportError_("the file is empty") from None
+    except csv.Error as exc:
+        raise ImportError_(f"line 1: not CSV ({exc})") from None
+    _Reader(header, options)  # refuses a file without an id or score column before anything is stored
+
+    def rows() -> Iterator[tuple[int, list[str] | str]]:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield reader.line_num, f"not CSV ({exc})"
+                continue
+            if any(cell.strip() for cell in row):
+                yield reader.line_num, row
+    return header, rows()
+
+
+# --- the VIP book, read once --------------------------------------------------------------------------
+
+class AccountIndex:
+    """find_account_for_item's three look-ups (account id, contact e-mail, e-mail domain, in that order)
+    as dictionaries, read once for the whole import instead of once per row."""
+
+    def __init__(self, session: Session):
+        self.by_external = dict(session.execute(select(Account.external_id, Account.id)
+                                                .where(Account.external_id.is_not(None))).all())
+        self.by_email = dict(session.execute(select(Contact.email, Contact.account_id)).all())
+        self.by_domain = dict(session.execute(select(AccountDomain.domain, AccountDomain.account_id)).all())
+        self.accounts: dict[int, tuple[str, bool, str | None]] = {}
+        if self.by_external or self.by_email or self.by_domain:
+            self.accounts = {row.id: (row.name, bool(row.vip), row.plan) for row in session.execute(
+                select(Account.id, Account.name, Account.vip, Account.plan))}
+
+    def find(self, external_id: str | None, email: str | None) -> int | None:
+        return ((self.by_external.get(external_id) if external_id else None)
+                or (self.by_email.get(email.lower()) if email else None)
+                or self.by_domain.get(email_domain(email)))
+
+
+# --- preparing rows (in worker processes for a large file) ----------------------------------------------
+
+class Preparer:
+    """Row → item columns (validated as a webhook is, scored, linked, routed), or the reason it cannot be."""
+
+    def __init__(self, header: list[str], options: Options, config: AppConfig, accounts: AccountIndex,
+                 now: datetime):
+        self.reader, self.options, self.config, self.accounts, self.now = (
+            _Reader(header, options), options, config, accounts, now)
+
+    def prepare(self, chunk: list[tuple[int, list[str] | str]]) -> list[tuple[int, dict[str, Any] | str]]:
+        prepared: list[tuple[int, dict[str, Any] | str]] = []
+        for line, row in chunk:
+            if isinstance(row, str):
+                prepared.append((line, row))
+                continue
+            if (self.options.format == "surveymonkey" and self.reader.cell(row, "id") is None
+                    and any(c.strip().lower() in ("response", "open-ended response") for c in row)):
+                continue  # SurveyMonkey's second header row (the answer labels under each question)
+            try:
+                payload = validate_payload(self.reader.payload(row))
+                prepared.append((line, _row_for(payload, options=self.options, config=self.config,
+                                                accounts=self.accounts, now=self.now)))
+            except PayloadError as exc:
+                prepared.append((line, exc.message))
+            except ValueError as exc:
+                prepared.append((line, str(exc)))
+        return prepared
+
+
+_WORKER: Preparer | None = None
+
+
+def _start_worker(*args: Any) -> None:
+    global _WORKER  # one Preparer per worker process, built once from the pool's initargs
+    _WORKER = Preparer(*args)
+
+
+def _prepare_in_worker(chunk: list[tuple[int, list[str] | str]]) -> list[tuple[int, dict[str, Any] | str]]:
+    assert _WORKER is not None
+    return _WORKER.prepare(chunk)
+
+
+def _chunks(rows: Iterable[tuple[int, list[str] | str]], size: int) -> Iterator[list[tuple[int, list[str] | str]]]:
+    chunk: list[tuple[int, list[str] | str]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def prepared_rows(header: list[str], rows: Iterable[tuple[int, list[str] | str]], *, options: Options,
+                  config: AppConfig, accounts: AccountIndex, now: datetime,
+                  workers: int = 1) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """Each row prepared, in file order. With workers > 1 the CPU work (validation, sentiment, themes)
+    runs in that many processes, CHUNK_ROWS rows at a time, while this one stores."""
+    args = (header, options, config, accounts, now)
+    if workers <= 1:
+        preparer = Preparer(*args)
+        for chunk in _chunks(rows, CHUNK_ROWS):
+            yield from preparer.prepare(chunk)
+        return
+    # spawn: a clean interpreter per worker, whatever threads the caller runs.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_start_worker, initargs=args) as pool:
+        for prepared in pool.map(_prepare_in_worker, _chunks(rows, CHUNK_ROWS)):
+            yield from prepared
+
+
+# --- storing ----------------------------------------------------------------------------------------
+
+def _row_for(payload: GenericPayload, *, options: Options, config: AppConfig, accounts: AccountIndex,
+             now: datetime) -> dict[str, Any]:
+    fields = with_segments(_content_fields(payload), config.segments)
+    fingerprint = fingerprint_of(fields)
+    # The response's own time is its version, so a webhook about it later is newer than the import.
+    dated = payload.model_copy(update={"updated_at": payload.updated_at or payload.created_at})
+    row: dict[str, Any] = {**fields, "source": options.source, "external_id": payload.id,
+                           "received_at": payload.created_at or now, "updated_at": now, "imported_at": now,
+                           "content_hash": fingerprint, "revision": 1, "source_version": source_version(dated, now),
+                           "account_id": None}
+    account_id = accounts.find(row["account_external_id"], row["customer_email"]) if accounts.accounts else None
+    if account_id is not None and account_id in accounts.accounts:
+        name, vip, plan = accounts.accounts[account_id]
+        row.update(account_id=account_id, vip=row["vip"] or vip, account_name=row["account_name"] or name,
+                   plan=row["plan"] or plan)
+    scored = score_response(row["kind"], row["score"], row["comment"], config.themes, config.sentiment_words)
+    row.update(category=scored.category, sentiment_polarity=scored.sentiment_polarity,
+               sentiment_label=scored.sentiment_label, themes=list(scored.themes),
+               sentiment_reason=scored.sentiment_reason or None, theme_matches=dict(scored.theme_matches))
+    decision = route_item(RoutingFacts(
+        kind=row["kind"], source=options.source, score=row["score"], category=row["category"],
+        sentiment=row["sentiment_label"], themes=tuple(row["themes"]), tags=tuple(row["tags"]), plan=row["plan"],
+        segment=row["segment"], vip=row["vip"], comment=row["comment"]), config)
+    row.update(team=decision.team, channel=decision.channel, route_name=decision.route_name,
+               mention=decision.mention, erased_at=None)
+    return row
+
+
+def store_batch(session: Session, batch: list[tuple[int, dict[str, Any]]], *, options: Options,
+                summary: Summary) -> None:
+    """Store one batch of prepared rows (the caller commits it): the new ids in one multi-row INSERT,
+    the others counted unchanged (same fingerprint) or kept (stored with other content)."""
+    firsts: dict[str, int] = {}
+    unique: list[dict[str, Any]] = []
+    for line, row in batch:
+        if row["external_id"] in firsts:
+            summary.refuse(line, f"id {row['external_id'][:60]!r} repeats line {firsts[row['external_id']]}")
+            continue
+        firsts[row["external_id"]] = line
+        unique.append(row)
+    if not unique:
+        return
+    stored = dict(session.execute(
+        select(Item.external_id, Item.content_hash)
+        .where(Item.source == options.source, Item.external_id.in_([row["external_id"] for row in unique]))).all())
+    rows = []
+    for row in unique:
+        if row["external_id"] not in stored:
+            rows.append(row)
+        elif stored[row["external_id"]] == row["content_hash"]:
+            summary.unchanged += 1
+        else:
+            summary.kept += 1
+    if rows:
+        table = Item.__table__
+        insert_for = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        # One multi-row INSERT per batch (SQLAlchemy's insertmanyvalues); RETURNING counts what went in.
+        inserted = len(session.execute(insert_for(table).on_conflict_do_nothing(
+            index_elements=[table.c.source, table.c.external_id]).returning(table.c.id), rows).all())
+        summary.added += inserted
+        summary.unchanged += len(rows) - inserted  # stored meanwhile by a concurrent run or a webhook
+
+
+def default_workers(rows: int) -> int:
+    """Worker processes for a file of `rows` rows: none below MIN_ROWS_FOR_WORKERS (starting them costs
+    more), else one per CPU, at most 4."""
+    return 1 if rows < MIN_ROWS_FOR_WORKERS else max(1, min(os.cpu_count() or 1, 4))
+
+
+def import_file(stream: IO[str], *, factory: sessionmaker[Session], options: Options, config: AppConfig,
+                now: datetime, workers: int = 1,
+                progress: Callable[[int], None] = lambda rows: None) -> Summary:
+    """Import an open CSV file: read, prepare, store, one transaction (and commit) per batch; `progress`
+    is told how many rows are done after each. ImportError_ (before anything is stored) when the header
+    does not fit the format."""
+    summary = Summary()
+    header, rows = read_rows(stream, options)
+    with session_scope(factory) as session:
+        accounts = AccountIndex(session)
+    prepared = prepared_rows(header, rows, options=options, config=config, accounts=accounts, now=now,
+                             workers=workers)
+    for batch in batches(prepared, summary):
+        with session_scope(factory) as session:
+            store_batch(session, batch, options=options, summary=summary)
+        progress(summary.rows)
+    progress(summary.rows)
+    return summary
+
+
+def batches(prepared: Iterable[tuple[int, dict[str, Any] | str]], summary: Summary,
+            size: int = BATCH_ROWS) -> Iterator[list[tuple[int, dict[str, Any]]]]:
+    """The good rows in batches of `size`; each bad one is counted in `summary` with its line."""
+    batch: list[tuple[int, dict[str, Any]]] = []
+    for line, row in prepared:
+        if isinstance(row, str):
+            summary.refuse(line, row)
+            continue
+        batch.append((line, row))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
