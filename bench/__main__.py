@@ -14,11 +14,22 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import ack_latency, burst, digest, e2e_latency, ingest, memory, vip_lookup, vip_typos, voc
+from bench import (
+    ack_latency,
+    burst,
+    demo_seed,
+    digest,
+    e2e_latency,
+    ingest,
+    memory,
+    vip_lookup,
+    vip_typos,
+    voc,
+)
 
 BENCHMARKS = {"ack_latency": ack_latency.run, "ingest": ingest.run, "burst": burst.run,
               "e2e_latency": e2e_latency.run, "digest": digest.run, "vip_lookup": vip_lookup.run,
-              "vip_typos": vip_typos.run, "memory": memory.run, "voc": voc.run}
+              "vip_typos": vip_typos.run, "memory": memory.run, "demo_seed": demo_seed.run, "voc": voc.run}
 RESULTS = Path(__file__).with_name("results")
 
 
@@ -44,6 +55,10 @@ def headline(name: str, result: dict) -> str:
             f"{db}: " + (r[db] if isinstance(r[db], str) else
                          f"top-1 {r[db]['top1']:.1%}, top-3 {r[db]['top3']:.1%} of {r[db]['queries']}")
             for db in ("sqlite", "postgres", "sqlite_100k")),
+        "demo_seed": lambda r: "; ".join(
+            f"{db}: " + (r[db] if isinstance(r[db], str) else
+                         f"{r[db]['items']} items, {r[db]['accounts']} accounts in {r[db]['seconds']} s")
+            for db in ("sqlite", "postgres")),
         "memory": lambda r: f"+{r['growth_mb']} MB after {r['items']} items ({r['start_mb']} -> {r['end_mb']} MB)",
         "voc": lambda r: r["skipped"] if "skipped" in r else (
             f"UCI macro-F1 {r['new']['uci']['macro_f1']} (was {r['old']['uci']['macro_f1']}), negatives "
