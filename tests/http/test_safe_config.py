@@ -55,11 +55,15 @@ def _cxloop(args: list[str], tmp_path: Path, **env: str) -> subprocess.Popen:
                             stderr=subprocess.STDOUT, text=True)
 
 
+def _workdir(path: Path) -> Path:
+    (path / "cxloop.toml").write_text(TOML, encoding="utf-8")
+    upgrade(f"sqlite:///{path / 'safe.db'}")
+    return path
+
+
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
-    (tmp_path / "cxloop.toml").write_text(TOML, encoding="utf-8")
-    upgrade(f"sqlite:///{tmp_path / 'safe.db'}")
-    return tmp_path
+    return _workdir(tmp_path)
 
 
 def _listening_addresses(port: int) -> set[str]:
@@ -87,8 +91,10 @@ def test_serve_without_token_refuses_names_the_variable_and_listens_nowhere(work
         httpx.get(f"http://127.0.0.1:{port}/sandbox", timeout=2)
 
 
-@pytest.fixture
-def sandbox(workdir: Path):
+# One sandbox process for the module: its tests only read what it answers (a process start is ~3 s of CPU).
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    workdir = _workdir(tmp_path_factory.mktemp("sandbox"))
     port = _free_port()
     process = _cxloop(["serve", "--sandbox", "--port", str(port)], workdir, GENERIC_WEBHOOK_SECRET=CONFIGURED_SECRET,
                       SLACK_SIGNING_SECRET=CONFIGURED_SIGNING, CXLOOP_DASHBOARD_TOKEN=DASHBOARD_TOKEN)
