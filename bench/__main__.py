@@ -17,6 +17,7 @@ from pathlib import Path
 from bench import (
     ack_latency,
     burst,
+    demo_seed,
     digest,
     e2e_latency,
     history_import,
@@ -31,7 +32,7 @@ from bench import (
 BENCHMARKS = {"ack_latency": ack_latency.run, "ingest": ingest.run, "burst": burst.run,
               "e2e_latency": e2e_latency.run, "digest": digest.run, "vip_lookup": vip_lookup.run,
               "vip_typos": vip_typos.run, "memory": memory.run, "voc": voc.run,
-              "history_import": history_import.run, "topics": topics.run}
+              "history_import": history_import.run, "topics": topics.run, "demo_seed": demo_seed.run}
 RESULTS = Path(__file__).with_name("results")
 
 
@@ -60,6 +61,10 @@ def headline(name: str, result: dict) -> str:
         "history_import": lambda r: (f"{r['import_rows_per_s']} rows/s vs {r['webhook_items_per_s']} webhooks/s: "
                                      f"{r['ratio']}x; re-run unchanged {r['rerun']['unchanged']}, lost {r['lost']}, "
                                      f"duplicated {r['duplicated']}"),
+        "demo_seed": lambda r: "; ".join(
+            f"{db}: " + (r[db] if isinstance(r[db], str) else
+                         f"{r[db]['items']} items, {r[db]['accounts']} accounts in {r[db]['seconds']} s")
+            for db in ("sqlite", "postgres")),
         "memory": lambda r: f"+{r['growth_mb']} MB after {r['items']} items ({r['start_mb']} -> {r['end_mb']} MB)",
         "voc": lambda r: r["skipped"] if "skipped" in r else (
             f"UCI macro-F1 {r['new']['uci']['macro_f1']} (was {r['old']['uci']['macro_f1']}), negatives "

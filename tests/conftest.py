@@ -234,6 +234,25 @@ def database_url(request, tmp_path, _sqlite_template) -> Iterator[str]:
     databases.give_back(name)
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def module_database_url(request, tmp_path_factory, _sqlite_template) -> Iterator[str]:
+    """One database per test module (and kind), for modules whose tests only read what a module-scoped
+    fixture stored: a module overrides `database_url` with it (tests/service/insights/test_dashboard.py)."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("module-db") / "cxloop.db"
+        shutil.copy(_sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    databases = request.getfixturevalue("_postgres_databases")
+    if databases is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{POSTGRES_ENV} is not set: CI must run the database tests on Postgres too")
+        pytest.skip(f"Postgres not configured (set {POSTGRES_ENV})")
+    name = databases.take()
+    yield databases.url(name)
+    databases.give_back(name)
+
+
 def _drop_database(admin, name: str) -> None:
     """Best effort: a background backend (autovacuum) on the copy can refuse a drop for a moment, and
     a leftover test database harms nothing, so cleanup never fails a test."""

@@ -20,7 +20,7 @@ import uvicorn
 from bot.request_bounds import uvicorn_options
 from bot.runtime import build_runtime
 from bot.web import create_app
-from tests.conftest import BOT_TOKEN, SIGNING_SECRET, _free_port, make_config, wait_for
+from tests.conftest import _TLS, BOT_TOKEN, SIGNING_SECRET, _free_port, make_config, wait_for
 
 CHUNK = b"x" * 65536
 FIFTY_MB = 50 * 1024 * 1024
@@ -145,9 +145,9 @@ def test_a_declared_oversized_body_is_refused_before_any_of_it_is_read(bounded, 
 
 def test_a_body_within_the_limit_still_reaches_the_endpoint(bounded):
     # Unsigned, so refused by the signature check: the body was read and handed on whole.
-    response = httpx.post(f"http://{bounded}/webhooks/generic", content=b"{" + b" " * 900_000 + b"}")
+    response = httpx.post(f"http://{bounded}/webhooks/generic", content=b"{" + b" " * 900_000 + b"}", verify=_TLS)
     assert response.status_code == 401
-    assert httpx.post(f"http://{bounded}/webhooks/generic", content=b"x" * 1_000_001).status_code == 413
+    assert httpx.post(f"http://{bounded}/webhooks/generic", content=b"x" * 1_000_001, verify=_TLS).status_code == 413
 
 
 @pytest.mark.parametrize("path", ["/slack/events", "/webhooks/generic"])

@@ -26,7 +26,7 @@ from bot.common.signing import sign_webhook
 from bot.config import SANDBOX_SIGNING_SECRET, SANDBOX_WEBHOOK_SECRET
 from bot.db import upgrade
 from bot.sandbox.slack_requests import signed_form
-from tests.conftest import _free_port, wait_for
+from tests.conftest import _TLS, _free_port, wait_for
 
 TOML = """\
 [[teams]]
@@ -55,11 +55,15 @@ def _cxloop(args: list[str], tmp_path: Path, **env: str) -> subprocess.Popen:
                             stderr=subprocess.STDOUT, text=True)
 
 
+def _workdir(path: Path) -> Path:
+    (path / "cxloop.toml").write_text(TOML, encoding="utf-8")
+    upgrade(f"sqlite:///{path / 'safe.db'}")
+    return path
+
+
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
-    (tmp_path / "cxloop.toml").write_text(TOML, encoding="utf-8")
-    upgrade(f"sqlite:///{tmp_path / 'safe.db'}")
-    return tmp_path
+    return _workdir(tmp_path)
 
 
 def _listening_addresses(port: int) -> set[str]:
@@ -84,11 +88,13 @@ def test_serve_without_token_refuses_names_the_variable_and_listens_nowhere(work
     assert process.returncode != 0
     assert "SLACK_BOT_TOKEN" in output and "cxloop serve --sandbox" in output
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"http://127.0.0.1:{port}/sandbox", timeout=2)
+        httpx.get(f"http://127.0.0.1:{port}/sandbox", timeout=2, verify=_TLS)
 
 
-@pytest.fixture
-def sandbox(workdir: Path):
+# One sandbox process for the module: its tests only read what it answers (a process start is ~3 s of CPU).
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    workdir = _workdir(tmp_path_factory.mktemp("sandbox"))
     port = _free_port()
     process = _cxloop(["serve", "--sandbox", "--port", str(port)], workdir, GENERIC_WEBHOOK_SECRET=CONFIGURED_SECRET,
                       SLACK_SIGNING_SECRET=CONFIGURED_SIGNING, CXLOOP_DASHBOARD_TOKEN=DASHBOARD_TOKEN)
@@ -97,7 +103,7 @@ def sandbox(workdir: Path):
     def up() -> bool:
         assert process.poll() is None, process.stdout.read()
         try:
-            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+            return httpx.get(f"{url}/healthz", timeout=1, verify=_TLS).status_code == 200
         except httpx.HTTPError:
             return False
     wait_for(up, 60, interval=0.2, what="cxloop serve --sandbox")
@@ -115,25 +121,25 @@ def test_sandbox_listens_on_localhost_only(sandbox) -> None:
 def test_sandbox_never_accepts_the_public_secrets_for_configured_ones(sandbox) -> None:
     url, _ = sandbox
     body = json.dumps(NPS).encode()
-    forged = httpx.post(f"{url}/webhooks/generic", content=body, headers=sign_webhook(SANDBOX_WEBHOOK_SECRET, body))
+    forged = httpx.post(f"{url}/webhooks/generic", content=body, headers=sign_webhook(SANDBOX_WEBHOOK_SECRET, body), verify=_TLS)
     assert forged.status_code == 401
     slack_body, headers = signed_form(SANDBOX_SIGNING_SECRET, {"command": "/cxloop", "text": "stats",
                                                                "user_id": "U0ANA", "channel_id": "C0SUCCESS",
                                                                "team_id": "T0SANDBOX"})
-    assert httpx.post(f"{url}/slack/events", content=slack_body, headers=headers).status_code == 401
-    genuine = httpx.post(f"{url}/webhooks/generic", content=body, headers=sign_webhook(CONFIGURED_SECRET, body))
+    assert httpx.post(f"{url}/slack/events", content=slack_body, headers=headers, verify=_TLS).status_code == 401
+    genuine = httpx.post(f"{url}/webhooks/generic", content=body, headers=sign_webhook(CONFIGURED_SECRET, body), verify=_TLS)
     assert genuine.status_code == 202, genuine.text
 
 
 def test_dashboard_cookie_expires_and_is_secure_behind_an_https_proxy(sandbox) -> None:
     url, _ = sandbox
     # The request comes from 127.0.0.1, the default trusted proxy, saying the client used https.
-    behind = httpx.get(f"{url}/dashboard?token={DASHBOARD_TOKEN}", headers={"X-Forwarded-Proto": "https"})
+    behind = httpx.get(f"{url}/dashboard?token={DASHBOARD_TOKEN}", headers={"X-Forwarded-Proto": "https"}, verify=_TLS)
     assert behind.status_code == 303
     cookie = behind.headers["set-cookie"]
     assert "Max-Age=43200" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" in cookie
     assert DASHBOARD_TOKEN not in cookie
-    plain = httpx.get(f"{url}/dashboard?token={DASHBOARD_TOKEN}")
+    plain = httpx.get(f"{url}/dashboard?token={DASHBOARD_TOKEN}", verify=_TLS)
     assert plain.status_code == 303 and "Secure" not in plain.headers["set-cookie"]
 
 
@@ -149,7 +155,7 @@ def app(make_app):
 
 def _get(app, path: str, client_ip: str, **headers: str) -> httpx.Response:
     # The test server trusts 127.0.0.1 as a proxy (uvicorn's default), so each X-Forwarded-For is a client.
-    with httpx.Client(timeout=20) as client:
+    with httpx.Client(timeout=20, verify=_TLS) as client:
         return client.get(f"{app.url}{path}", headers={"X-Forwarded-For": client_ip, **headers})
 
 
@@ -172,7 +178,7 @@ def test_wrong_tokens_are_throttled_per_client(app) -> None:
 
 
 def test_dashboard_sign_in_expires(app) -> None:
-    with httpx.Client(timeout=20) as client:
+    with httpx.Client(timeout=20, verify=_TLS) as client:
         signed_in = client.get(f"{app.url}/dashboard?token={DASHBOARD_TOKEN}")
         assert signed_in.status_code == 303 and "Max-Age=43200" in signed_in.headers["set-cookie"]
         assert client.get(f"{app.url}/dashboard").status_code == 200

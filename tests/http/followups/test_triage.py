@@ -26,7 +26,7 @@ from bot.common.signing import sign_slack_request
 from bot.followups.service import claim_followup
 from bot.insights.scheduled import send_digest
 from models import Item
-from tests.conftest import SIGNING_SECRET, make_config, wait_for
+from tests.conftest import _TLS, SIGNING_SECRET, make_config, wait_for
 
 TOKEN = "dashboard-test-token-0123456789"
 CONFIG = {
@@ -125,7 +125,7 @@ def posted_digest(app) -> str:
 
 def dashboard_rows(app, query: str = "team=success") -> tuple[str, list[int]]:
     app.runtime.settings = replace(app.runtime.settings, dashboard_token=TOKEN)
-    with httpx.Client(timeout=10) as client:
+    with httpx.Client(timeout=10, verify=_TLS) as client:
         page = client.get(f"{app.url}/dashboard?{query}", headers={"Authorization": f"Bearer {TOKEN}"})
     assert page.status_code == 200, page.text
     table = page.text[page.text.index('<table id="open-items"'):]

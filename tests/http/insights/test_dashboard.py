@@ -22,7 +22,7 @@ from bot.followups.service import add_note, claim_followup, resolve_followup
 from bot.intake.scoring import categorize
 from bot.vip.accounts import log_touch
 from models import Account, Item
-from tests.conftest import TEST_CONFIG, make_config
+from tests.conftest import _TLS, TEST_CONFIG, make_config
 
 TOKEN = "dashboard-test-token-0123456789"
 
@@ -125,7 +125,7 @@ def seed(app) -> dict[str, int]:
 
 def get(app, path: str, **kwargs) -> httpx.Response:
     """A request from a fresh client: no cookie from an earlier answer."""
-    with httpx.Client(timeout=10) as client:
+    with httpx.Client(timeout=10, verify=_TLS) as client:
         return client.get(f"{app.url}{path}", **kwargs)
 
 
@@ -159,7 +159,7 @@ def test_without_the_token_the_answer_is_401(app, path) -> None:
 
 def test_token_in_the_url_becomes_a_cookie_and_leaves_the_url(app) -> None:
     seed(app)
-    with httpx.Client(timeout=10) as client:
+    with httpx.Client(timeout=10, verify=_TLS) as client:
         first = client.get(f"{app.url}/dashboard?team=success&token={TOKEN}&kind=nps")
         assert first.status_code == 303
         assert first.headers["location"] == "/dashboard?team=success&kind=nps"

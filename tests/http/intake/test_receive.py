@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from bot.delivery import outbound
 from bot.intake.providers import surveymonkey
 from models import Item
-from tests.conftest import TEST_CONFIG, make_config, wait_for
+from tests.conftest import _TLS, TEST_CONFIG, make_config, wait_for
 from tests.http.intake.providers.test_more import (
     SM_API_KEY,
     SM_API_SECRET,
@@ -138,7 +138,7 @@ def timed(call) -> tuple[float, httpx.Response]:
 def senders():
     """Concurrent webhook senders: their own pool and connections, as 50 separate deliveries are."""
     pool = ThreadPoolExecutor(max_workers=64)
-    client = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=100))
+    client = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=100), verify=_TLS)
     yield pool, client
     pool.shutdown(wait=True, cancel_futures=True)
     client.close()

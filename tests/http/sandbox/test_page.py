@@ -29,7 +29,7 @@ from bot.slack.ids import ActionId, InputId, OverflowChoice
 from bot.vip.book import AccountRecord, upsert_account
 from bot.web import create_app
 from models import Item
-from tests.conftest import BOT_TOKEN, SIGNING_SECRET, _free_port, make_config, wait_for
+from tests.conftest import _TLS, BOT_TOKEN, SIGNING_SECRET, _free_port, make_config, wait_for
 
 NPS_2 = {
     "id": "resp-sbx-1", "kind": "nps", "score": 2,
@@ -71,7 +71,7 @@ def sandbox(database_url: str, fake_slack: FakeSlack) -> Iterator[Sandbox]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     wait_for(lambda: server.started, 10, what="uvicorn to start")
-    with httpx.Client(timeout=10) as http:
+    with httpx.Client(timeout=10, verify=_TLS) as http:
         yield Sandbox(url=url, fake=fake_slack, http=http, runtime=runtime)
     server.should_exit = True
     thread.join(10)

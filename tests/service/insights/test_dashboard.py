@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import statistics
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.db import session_scope
+from bot.db import make_engine, make_session_factory, session_scope
 from bot.followups.service import claim_followup, resolve_followup
 from bot.insights.dashboard import FilterError, dashboard_data
 from bot.intake.ingest import ingest_item
@@ -255,12 +256,21 @@ def assert_matches(d, want: dict) -> None:
     assert [(c.theme, c.before, c.after) for c in d.themes_falling] == want["falling"]
 
 
+# Every test here only reads: the items and accounts are stored once per module and database.
 @pytest.fixture
-def seeds(session_factory) -> list[Seed]:
+def database_url(module_database_url) -> str:
+    return module_database_url
+
+
+@pytest.fixture(scope="module")
+def seeds(module_database_url) -> Iterator[list[Seed]]:
+    engine = make_engine(module_database_url)
+    factory = make_session_factory(engine)
     seeds = make_seeds()
-    store(session_factory, seeds)
-    store_accounts(session_factory)
-    return seeds
+    store(factory, seeds)
+    store_accounts(factory)
+    yield seeds
+    engine.dispose()
 
 
 def test_all_teams_match_independent_computation(session_factory, seeds) -> None:

@@ -26,7 +26,7 @@ from bot.insights.digest import build_daily_digest, build_weekly_report, digest_
 from bot.intake.scoring import categorize
 from bot.schedule.reminders import nudge_unclaimed_items
 from models import Account, FollowUp, Item, Touch
-from tests.conftest import TEST_CONFIG, make_config
+from tests.conftest import _TLS, TEST_CONFIG, make_config
 
 NY = ZoneInfo("America/New_York")
 CONFIG = make_config({**TEST_CONFIG, "teams": [
@@ -68,7 +68,7 @@ def dashboard_page(make_app, factory_seed, query: str) -> dict[str, tuple[str, s
     app.runtime.settings = replace(app.runtime.settings, dashboard_token=TOKEN)
     with session_scope(app.runtime.factory) as session:
         factory_seed(session)
-    response = httpx.get(f"{app.url}/dashboard?{query}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+    response = httpx.get(f"{app.url}/dashboard?{query}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10, verify=_TLS)
     assert response.status_code == 200, response.text
     return app, page_metrics(response.text.replace("&#x27;", "'"))
 
