@@ -131,9 +131,13 @@ def _figures(d: Dashboard) -> str:
 
 def _charts(d: Dashboard) -> str:
     trend = nps_trend_svg([(w.label, w.nps, w.volume) for w in d.weeks])
-    mix = category_mix_svg([(KIND_LABELS.get(m.kind, m.kind), m.counts) for m in d.category_mix])
+    mix = category_mix_svg([(KIND_LABELS.get(m.kind, m.kind), m.counts) for m in d.category_mix],
+                           links={(KIND_LABELS.get(m.kind, m.kind), c): comments_href(d.filters, kind=m.kind, category=c)
+                                  for m in d.category_mix for c in m.counts})
     ages = detractor_age_svg([(b.label, b.count) for b in d.detractor_ages])
-    moves = themes_svg([(c.theme, c.before, c.after) for c in [*d.themes_rising, *d.themes_falling]])
+    moves = themes_svg([(c.theme, c.before, c.after) for c in [*d.themes_rising, *d.themes_falling]],
+                       links={c.theme: comments_href(d.filters, theme=c.theme) for c in [*d.themes_rising,
+                                                                                           *d.themes_falling]})
     split = (f"items in the second half of the range (from {_local(d.themes_split_at, d.filters.timezone)}) "
              "against the first half" if d.themes_split_at else "the range has not started yet")
     return ('<section class="charts">'

@@ -41,6 +41,7 @@ class Links(HTMLParser):
         super().__init__()
         self.links: list[tuple[str, int, str]] = []
         self.metric_links: dict[str, str] = {}
+        self.chart_links: list[tuple[str, int, str]] = []  # (chart part's label, its count, href)
         self._metric: str | None = None
         self.feed(markup)
 
@@ -48,6 +49,9 @@ class Links(HTMLParser):
         a = dict(attrs)
         if "data-metric" in a:
             self._metric = a["data-metric"]
+        if tag == "a" and "aria-label" in a and a.get("href", "").startswith("/dashboard/comments"):
+            label = a["aria-label"]
+            self.chart_links.append((label, int(re.search(r": (\d+) ", label)[1]), a["href"]))
         if tag == "a" and "data-count" in a:
             self.links.append((a["data-comments"], int(a["data-count"]), a["href"]))
         elif tag == "a" and self._metric and a.get("href", "").startswith("/dashboard/comments"):
@@ -103,6 +107,11 @@ def test_every_count_on_the_dashboard_lists_as_many_comments_and_the_csv_the_sam
         total, listed, _ = _listed(app, href)
         assert total == len(listed) == count, (table, href, total, len(listed), count)
         assert sorted(_csv_ids(app, href)) == sorted(listed), href
+    charted = {label.split(":")[0] for label, _, _ in page.chart_links}
+    assert {"NPS", "pricing", "bugs"} <= charted, charted  # the category mix's parts and the themes chart
+    for label, count, href in page.chart_links:
+        total, listed, _ = _listed(app, href)
+        assert total == len(listed) == count, (label, href, total, count)
     for metric in ("volume", "open-items", "open-detractors", "sla-breaches"):
         assert metric in page.metric_links, page.metric_links
     total, listed, _ = _listed(app, page.metric_links["volume"])
