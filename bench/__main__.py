@@ -43,7 +43,10 @@ def headline(name: str, result: dict) -> str:
     figures = {
         "ack_latency": lambda r: (f"claim p99 {r['claim_ms']['p99']} ms (bare {r['bare_ms']['p99']} ms, "
                                   f"{r['ratio_p99']}x), p50 {r['claim_ms']['p50']} ms"),
-        "ingest": lambda r: (f"SQLite {r['sqlite']['items_per_s']} items/s = {r['sqlite']['ratio']}x bare; Postgres "
+        "ingest": lambda r: (f"SQLite {r['sqlite']['items_per_s']} items/s "
+                             f"({'meets' if r['sqlite_meets_items_per_s'] else 'BELOW'} {ingest.SQLITE_TARGET_PER_S}/s; "
+                             f"{r['sqlite']['analysed']['with_sentiment']} of {r['sqlite']['analysed']['items']} "
+                             f"analysed) = {r['sqlite']['ratio']}x bare; Postgres "
                              + (r["postgres"] if isinstance(r["postgres"], str) else
                                 f"{r['postgres']['items_per_s']} items/s = {r['postgres']['ratio']}x bare")),
         "burst": lambda r: (f"{r['msgs_per_s']} msg/s = {r['ratio']}x the limit, lost {r['lost']}, "

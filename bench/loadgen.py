@@ -36,10 +36,25 @@ def sign(secret: str, body: bytes) -> dict[str, str]:
             "Content-Type": "application/json"}
 
 
+# Comments as customers write them (complaints, praise, mixed, a team's cue words, not English): each one
+# different (its number is in it), so the whole analysis — language, VADER, TextBlob, complaint cues,
+# themes — runs on every webhook, as it does in production.
+COMMENTS = (
+    "Export number {n} was slow and support took a while to answer.",
+    "Support was great but the app keeps crashing when I open report {n}; still waiting for a fix.",
+    "Love the new dashboard, saved us hours on project {n}. Thanks to the whole team!",
+    "We were charged twice on invoice {n} and nobody replied to our ticket. Thinking about switching to another tool.",
+    "Onboarding took weeks, the docs for the API are outdated and the Salesforce integration broke after update {n}.",
+    "Es ist zu teuer und der Support antwortet nie auf Ticket {n}.",
+    "ok {n}",
+    "Can't export invoices since Monday (case {n}). This is blocking our month-end close, please fix it asap.",
+)
+
+
 def webhook_body(run: str, n: int, *, teams: int = 1) -> bytes:
-    """A generic webhook: a detractor with a comment, tagged for one of `teams` routes."""
+    """A generic webhook: a detractor with a comment (COMMENTS in turn), tagged for one of `teams` routes."""
     return json.dumps({"id": f"{run}-{n}", "kind": "nps", "score": n % 7,
-                       "comment": f"Export number {n} was slow and support took a while to answer.",
+                       "comment": COMMENTS[n % len(COMMENTS)].format(n=n),
                        "customer": {"email": f"c{n}@bench.example", "name": f"Customer {n}",
                                     "account": f"Account {n % 500}", "plan": "growth"},
                        "tags": [f"t{n % teams}"]}).encode()

@@ -21,7 +21,7 @@ import io
 import itertools
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import urlencode
 
 from sqlalchemy.exc import OperationalError
@@ -31,6 +31,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from bot.insights.comments import (
+    COMMENT_FILTERS,
+    comment_counts,
+    comment_page,
+    comment_query,
+    export_comment_rows,
+)
+from bot.insights.comments_page import render_comments
 from bot.insights.dashboard import (
     ITEM_COLUMNS,
     TOUCH_COLUMNS,
@@ -44,6 +52,7 @@ from bot.insights.dashboard import (
     export_item_rows,
     export_people,
     export_touch_rows,
+    known_owners,
     parse_date_param,
 )
 from bot.insights.page import SECURITY_HEADERS, render_dashboard, render_message
@@ -203,6 +212,14 @@ def _filter_params(request: Request) -> dict:
             "start": parse_date_param(params.get("from"), "from"), "end": parse_date_param(params.get("to"), "to")}
 
 
+def _comment_query(session, runtime: Runtime, request: Request):
+    """The comments view's query: the dashboard's filters, the comment filters and the page."""
+    params = request.query_params
+    return comment_query(session, config=runtime.config, now=runtime.now(), params=_filter_params(request),
+                         extra={spec.name: params.get(spec.name) for spec in COMMENT_FILTERS},
+                         page=params.get("page"))
+
+
 def _csv_stream(runtime: Runtime, filters: Filters, columns: tuple[str, ...], read_rows) -> Iterator[str]:
     """The header, then each day's rows, each day read in its own short transaction; people's names are
     asked of Slack after it (cached, once per person)."""
@@ -238,36 +255,65 @@ def dashboard_routes(runtime: Runtime) -> list[Route]:
                     data = dashboard_data(session, config=runtime.config, now=runtime.now(), **params)
                     cut = dashboard_cut(session, config=runtime.config, filters=data.filters,
                                         by=request.query_params.get("by"))
+                    counts = comment_counts(session, config=runtime.config, filters=data.filters)
                 # Names are asked of Slack after the read transaction, once per person (cached), never per row.
                 people = [*data.owners, data.filters.owner, *(item.claimed_by for item in data.open_items)]
-                return data, runtime.user_names.names(people), cut
+                return data, runtime.user_names.names(people), cut, counts
 
-            data, names, cut = await run_in_threadpool(build)
+            data, names, cut, counts = await run_in_threadpool(build)
         except FilterError as exc:
             return _refuse(400, "Bad filter", str(exc), "Dates are written 2026-11-20; leave a field empty for "
                                                         "its default (all, or the last 12 weeks).")
         except UNAVAILABLE_ERRORS as exc:
             return _unavailable(exc, html=True)
-        return HTMLResponse(render_dashboard(data, runtime.config, names, cut), headers=SECURITY_HEADERS)
+        return HTMLResponse(render_dashboard(data, runtime.config, names, cut, counts), headers=SECURITY_HEADERS)
 
-    def export(name: str, columns: tuple[str, ...], read_rows):
+    async def comments(request: Request) -> Response:
+        denied = gate.check(request, html=True)
+        if denied is not None:
+            return denied
+        try:
+            def build():
+                with runtime.read_session() as session:
+                    listed = comment_page(session, config=runtime.config,
+                                          query=_comment_query(session, runtime, request))
+                    owners = known_owners(session, runtime.config)
+                people = [*owners, listed.query.filters.owner, *listed.people()]
+                return listed, owners, runtime.user_names.names(people)
+
+            listed, owners, names = await run_in_threadpool(build)
+        except FilterError as exc:
+            return _refuse(400, "Bad filter", str(exc), "Dates are written 2026-11-20; leave a field empty for "
+                                                        "its default (all, or the last 12 weeks).")
+        except UNAVAILABLE_ERRORS as exc:
+            return _unavailable(exc, html=True)
+        return HTMLResponse(render_comments(listed, runtime.config, names, owners), headers=SECURITY_HEADERS)
+
+    def checked(session, request: Request, read_rows):
+        """The dashboard's filters and the rows they export."""
+        return checked_filters(session, config=runtime.config, now=runtime.now(), **_filter_params(request)), read_rows
+
+    def comment_rows(session, request: Request, _read_rows):
+        """The comments view's query: the dashboard's filters, and its items' rows."""
+        query = _comment_query(session, runtime, request)
+        return query.filters, export_comment_rows(query)
+
+    def export(name: str, columns: tuple[str, ...], read_rows, prepare=checked):
         async def endpoint(request: Request) -> Response:
             denied = gate.check(request, html=False)
             if denied is not None:
                 return denied
             try:
-                params = _filter_params(request)
-
-                def check() -> Filters:
+                def check() -> tuple[Filters, Callable]:
                     with runtime.read_session() as session:
-                        return checked_filters(session, config=runtime.config, now=runtime.now(), **params)
+                        return prepare(session, request, read_rows)
 
-                filters = await run_in_threadpool(check)
+                filters, rows_of = await run_in_threadpool(check)
             except FilterError as exc:
                 return _refuse(400, "Bad filter", str(exc), html=False)
             except UNAVAILABLE_ERRORS as exc:
                 return _unavailable(exc, html=False)
-            rows = _csv_stream(runtime, filters, columns, read_rows)
+            rows = _csv_stream(runtime, filters, columns, rows_of)
             try:
                 # The first day is read before the answer starts: a busy database is still a 503 then
                 # (once streaming, the status is sent and a failure can only cut the file short).
@@ -286,5 +332,8 @@ def dashboard_routes(runtime: Runtime) -> list[Route]:
         Route("/dashboard", page, methods=["GET", "HEAD"]),
         Route("/dashboard/items.csv", export("items", ITEM_COLUMNS, export_item_rows), methods=["GET", "HEAD"]),
         Route("/dashboard/touches.csv", export("touches", TOUCH_COLUMNS, export_touch_rows),
+              methods=["GET", "HEAD"]),
+        Route("/dashboard/comments", comments, methods=["GET", "HEAD"]),
+        Route("/dashboard/comments.csv", export("comments", ITEM_COLUMNS, export_item_rows, comment_rows),
               methods=["GET", "HEAD"]),
     ]

@@ -663,13 +663,13 @@ def export_days(filters: Filters) -> list[tuple[datetime, datetime]]:
 
 
 def _export_notes(session: Session, config: AppConfig, filters: Filters, start: datetime,
-                  end: datetime) -> dict[int, list[ExportNote]]:
+                  end: datetime, where: Sequence[ColumnElement[bool]] = ()) -> dict[int, list[ExportNote]]:
     """The notes on the filtered items received in [start, end), oldest first, by item id: notes added
     with "Add note" and those kept from a resolve that lost a race."""
     rows = session.execute(
         select(FollowUp.item_id, FollowUpEvent.created_at, FollowUpEvent.actor, FollowUpEvent.detail)
         .join(FollowUp, FollowUp.id == FollowUpEvent.follow_up_id).join(Item, Item.id == FollowUp.item_id)
-        .where(FollowUpEvent.action == "note", *item_scope(session, config, filters, start, end))
+        .where(FollowUpEvent.action == "note", *item_scope(session, config, filters, start, end), *where)
         .order_by(FollowUpEvent.created_at, FollowUpEvent.id))
     notes: dict[int, list[ExportNote]] = {}
     for item_id, at, actor, detail in rows:
@@ -680,9 +680,10 @@ def _export_notes(session: Session, config: AppConfig, filters: Filters, start: 
 
 
 def export_item_rows(session: Session, *, config: AppConfig, filters: Filters, start: datetime,
-                     end: datetime) -> list[tuple]:
+                     end: datetime, where: Sequence[ColumnElement[bool]] = ()) -> list[tuple]:
     """The filtered items received in [start, end), oldest first, as ITEM_COLUMNS tuples (people as Slack
-    ids, notes as ExportNote lists: export_cells makes cells of them)."""
+    ids, notes as ExportNote lists: export_cells makes cells of them). `where` narrows further (clauses
+    on Item and FollowUp: the comments view's filters)."""
     rows = session.execute(
         select(Item.id, Item.received_at, Item.team, Item.kind, Item.score, Item.category, Item.source,
                Item.external_id, Item.customer_name, Item.customer_email, Item.account_name, Item.vip, Item.plan,
@@ -690,8 +691,8 @@ def export_item_rows(session: Session, *, config: AppConfig, filters: Filters, s
                FollowUp.claimed_at, FollowUp.resolved_by, FollowUp.resolved_at, FollowUp.outcome,
                FollowUp.resolution_note, Item.subject, Item.comment, Item.url)
         .outerjoin(FollowUp, FollowUp.item_id == Item.id)
-        .where(*item_scope(session, config, filters, start, end)).order_by(Item.received_at, Item.id)).all()
-    notes = _export_notes(session, config, filters, start, end) if rows else {}
+        .where(*item_scope(session, config, filters, start, end), *where).order_by(Item.received_at, Item.id)).all()
+    notes = _export_notes(session, config, filters, start, end, where) if rows else {}
     return [(*row[:14], "; ".join(t for t in (row.themes or []) if isinstance(t, str)), *row[15:],
              notes.get(row.id, []), row.claimed_by, row.resolved_by) for row in rows]
 

@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo
 from bot.common.durations import duration, hours_label
 from bot.common.labels import plural
 from bot.common.periods import day_before, day_label, range_label
-from bot.common.vocabulary import KINDS
+from bot.common.vocabulary import KINDS, SENTIMENT_DISPLAY
 from bot.config import AppConfig
 from bot.followups.triage import ORDER_LABEL
+from bot.insights.comments import NO_SENTIMENT, CommentCounts, comments_href
 from bot.insights.dashboard import (
     AGE_BUCKETS,
     CATEGORY_ORDER,
@@ -76,10 +77,16 @@ def _value(value) -> str:
     return "" if value is None else (f"{value:.2f}" if isinstance(value, float) else str(value))
 
 
-def _card(metric: str, label: str, shown: str, value, sub: str, css: str = "") -> str:
+def _card(metric: str, label: str, shown: str, value, sub: str, css: str = "", href: str | None = None) -> str:
+    shown_html = f'<a href="{esc(href)}" title="the comments behind it">{esc(shown)}</a>' if href else esc(shown)
     return (f'<div class="card"><div class="k">{esc(label)}</div>'
-            f'<div class="v {css}" data-metric="{metric}" data-value="{esc(_value(value))}">{esc(shown)}</div>'
+            f'<div class="v {css}" data-metric="{metric}" data-value="{esc(_value(value))}">{shown_html}</div>'
             f'<div class="s">{esc(sub)}</div></div>')
+
+
+def _count_link(count: int, href: str, what: str) -> str:
+    """A count that opens the comments behind it (bot.insights.comments)."""
+    return f'<a href="{esc(href)}" data-count="{count}" data-comments="{esc(what)}">{count:,}</a>'
 
 
 
@@ -100,18 +107,21 @@ def _figures(d: Dashboard) -> str:
     cards = [
         _card("nps", "NPS", _nps(d.nps), d.nps, f"from {plural(d.nps_count, 'NPS response', grouped=True)}, {window}",
               "good" if (d.nps or 0) > 0 else "bad" if (d.nps or 0) < 0 else ""),
-        _card("volume", "Items", f"{d.volume:,}", d.volume, "received in the range"),
-        _card("open-items", "Open items", f"{d.open_items_total:,}", d.open_items_total, "unclaimed or claimed"),
+        _card("volume", "Items", f"{d.volume:,}", d.volume, "received in the range", href=comments_href(d.filters)),
+        _card("open-items", "Open items", f"{d.open_items_total:,}", d.open_items_total, "unclaimed or claimed",
+              href=comments_href(d.filters, status="open")),
         _card("open-detractors", "Open detractors", f"{d.open_detractors:,}", d.open_detractors,
               f"oldest {duration(d.oldest_open_detractor_days * 1440)}"
-              if d.oldest_open_detractor_days is not None else "none waiting"),
+              if d.oldest_open_detractor_days is not None else "none waiting",
+              href=comments_href(d.filters, status="open", category="detractor")
+              if d.filters.category in (None, "detractor") else None),
         _card("median-claim", "Median time to claim", duration(d.median_claim_minutes), d.median_claim_minutes,
               f"over {plural(d.claimed_count, 'item', grouped=True)} claimed {window}"),
         _card("median-resolve", "Median time to resolve", duration(d.median_resolve_minutes),
               d.median_resolve_minutes, f"over {plural(d.resolved_count, 'item', grouped=True)} resolved {window}"),
         _card("sla-breaches", "SLA breaches", f"{d.sla_breaches:,}", d.sla_breaches,
               f"of items received {window}: claimed late or still unclaimed past SLA",
-              "bad" if d.sla_breaches else ""),
+              "bad" if d.sla_breaches else "", href=comments_href(d.filters, sla="breached")),
         _card("vip-coverage", "VIP coverage", "–" if coverage is None else f"{round(100 * coverage)}%",
               None if coverage is None else round(100 * coverage, 2),
               f"{d.vip_touched} of {plural(d.vip_total, 'VIP', grouped=True)} touched within cadence, as of {as_of}"
@@ -122,9 +132,13 @@ def _figures(d: Dashboard) -> str:
 
 def _charts(d: Dashboard) -> str:
     trend = nps_trend_svg([(w.label, w.nps, w.volume) for w in d.weeks])
-    mix = category_mix_svg([(KIND_LABELS.get(m.kind, m.kind), m.counts) for m in d.category_mix])
+    mix = category_mix_svg([(KIND_LABELS.get(m.kind, m.kind), m.counts) for m in d.category_mix],
+                           links={(KIND_LABELS.get(m.kind, m.kind), c): comments_href(d.filters, kind=m.kind, category=c)
+                                  for m in d.category_mix for c in m.counts})
     ages = detractor_age_svg([(b.label, b.count) for b in d.detractor_ages])
-    moves = themes_svg([(c.theme, c.before, c.after) for c in [*d.themes_rising, *d.themes_falling]])
+    moves = themes_svg([(c.theme, c.before, c.after) for c in [*d.themes_rising, *d.themes_falling]],
+                       links={c.theme: comments_href(d.filters, theme=c.theme) for c in [*d.themes_rising,
+                                                                                           *d.themes_falling]})
     split = (f"items in the second half of the range (from {_local(d.themes_split_at, d.filters.timezone)}) "
              "against the first half" if d.themes_split_at else "the range has not started yet")
     return ('<section class="charts">'
@@ -164,14 +178,49 @@ def _topics_section(d: Dashboard) -> str:
 
 
 def _team_table(d: Dashboard) -> str:
+    def link(count: int, **narrower: str) -> str:
+        return _count_link(count, comments_href(d.filters, **narrower), "team")
+
+    detractors_listed = d.filters.category in (None, "detractor")
     rows = "".join(
-        f'<tr data-team="{esc(t.team)}"><td>{esc(t.team)}</td><td class="n">{t.volume:,}</td>'
-        f'<td class="n">{_nps(t.nps)}</td><td class="n">{t.nps_count:,}</td><td class="n">{t.open_items:,}</td>'
-        f'<td class="n">{t.open_detractors:,}</td><td class="n">{t.sla_breaches:,}</td></tr>' for t in d.teams)
+        f'<tr data-team="{esc(t.team)}"><td>{esc(t.team)}</td><td class="n">{link(t.volume, team=t.team)}</td>'
+        f'<td class="n">{_nps(t.nps)}</td><td class="n">{t.nps_count:,}</td>'
+        f'<td class="n">{link(t.open_items, team=t.team, status="open")}</td><td class="n">'
+        + (link(t.open_detractors, team=t.team, status="open", category="detractor") if detractors_listed
+           else f"{t.open_detractors:,}")
+        + f'</td><td class="n">{link(t.sla_breaches, team=t.team, sla="breached")}</td></tr>' for t in d.teams)
     return ('<section><h2>By team</h2><table id="teams"><thead><tr><th>Team</th><th class="n">Items</th>'
             '<th class="n">NPS</th><th class="n">NPS responses</th><th class="n">Open items</th>'
             '<th class="n">Open detractors</th><th class="n">SLA breaches</th></tr></thead>'
             f"<tbody>{rows}</tbody></table></section>")
+
+
+def _comment_counts(d: Dashboard, counts: CommentCounts | None) -> str:
+    """What the range's comments are about: each count opens the comments behind it."""
+    if counts is None:
+        return ""
+    f = d.filters
+
+    def table(table_id: str, head: str, rows: list[tuple[str, int, str]]) -> str:
+        body = "".join(f'<tr><td>{esc(label)}</td><td class="n">{_count_link(count, href, table_id)}</td></tr>'
+                       for label, count, href in rows)
+        empty = "" if rows else '<tr><td colspan="2" class="muted">none</td></tr>'
+        return (f'<table id="{table_id}"><thead><tr><th>{esc(head)}</th><th class="n">Items</th></tr></thead>'
+                f"<tbody>{body}{empty}</tbody></table>")
+
+    themes = [(theme.replace("_", " "), count, comments_href(f, theme=theme)) for theme, count in counts.themes]
+    sentiments = [("no comment" if s == NO_SENTIMENT else SENTIMENT_DISPLAY.get(s, s), count,
+                   comments_href(f, sentiment=s)) for s, count in counts.sentiments]
+    kinds = []
+    for kind, total, by_category in counts.kinds:
+        kinds.append((KIND_LABELS.get(kind, kind), total, comments_href(f, kind=kind)))
+        kinds += [(f"{KIND_LABELS.get(kind, kind)} · {'unscored' if c == NO_CATEGORY else c + 's'}", n,
+                   comments_href(f, kind=kind, category=c)) for c, n in by_category.items()]
+    return ('<section id="comment-counts"><h2>What customers said</h2><p class="muted">The range\'s items by '
+            "theme, sentiment, kind and category. Click a number to read the comments behind it.</p>"
+            '<div class="charts" style="grid-template-columns:repeat(auto-fit,minmax(260px,1fr))">'
+            f'{table("by-theme", "Theme", themes)}{table("by-sentiment", "Sentiment", sentiments)}'
+            f'{table("by-kind", "Kind and category", kinds)}</div></section>')
 
 
 def _demand_table(d: Dashboard, config: AppConfig) -> str:
@@ -285,8 +334,9 @@ def segment_table(cut: SegmentCut | None) -> str:
 
 
 def render_dashboard(d: Dashboard, config: AppConfig, names: Mapping[str, str] | None = None,
-                     cut: SegmentCut | None = None) -> str:
-    """The page; `names` maps Slack user ids to people's names (an id without one is shown as is)."""
+                     cut: SegmentCut | None = None, counts: CommentCounts | None = None) -> str:
+    """The page; `names` maps Slack user ids to people's names (an id without one is shown as is); `cut` the
+    `?by=` segment table; `counts` (bot.insights.comments) what the comments are about, each count a link."""
     names = names or {}
     f = d.filters
     query = urlencode(f.query())
@@ -310,7 +360,8 @@ def render_dashboard(d: Dashboard, config: AppConfig, names: Mapping[str, str] |
             f'<label>To<input type="date" name="to" value="{f.end.isoformat()}"></label>'
             '<button type="submit">Apply</button>'
             f'<span class="exports">Export CSV: <a href="/dashboard/items.csv?{esc(query)}">items</a>'
-            f'<a href="/dashboard/touches.csv?{esc(query)}">touches</a></span></form>')
+            f'<a href="/dashboard/touches.csv?{esc(query)}">touches</a></span>'
+            f'<a href="{esc(comments_href(f))}">Read the comments →</a></form>')
     return ('<!doctype html><html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>cxloop dashboard · {esc(scope)}</title><style>{CSS}</style></head><body>"
@@ -318,7 +369,7 @@ def render_dashboard(d: Dashboard, config: AppConfig, names: Mapping[str, str] |
             f'<span class="range">{f.start.isoformat()} – {f.end.isoformat()} ({esc(f.timezone)})</span></header>'
             f'<main>{form}{_applied(d, names)}<p class="muted">As of {esc(_local(d.now, f.timezone))} {esc(f.timezone)}. '
             f"Age buckets: {esc(', '.join(label for label, _ in AGE_BUCKETS))}.</p>"
-            f"{_figures(d)}{_charts(d)}{_topics_section(d)}{segment_table(cut)}{_team_table(d)}{_demand_table(d, config)}{_open_table(d, names)}"
+            f"{_figures(d)}{_charts(d)}{_comment_counts(d, counts)}{_topics_section(d)}{segment_table(cut)}{_team_table(d)}{_demand_table(d, config)}{_open_table(d, names)}"
             f"{_notes(d, config)}</main></body></html>")
 
 

@@ -131,10 +131,17 @@ def nps_trend_svg(points: Sequence[tuple[str, int | None, int]], *, title: str =
     return _svg(name, f"{title}. {summary}", width, height, body)
 
 
-def category_mix_svg(rows: Sequence[tuple[str, Mapping[str, int]]], *, title: str = "Category mix") -> str:
+def _linked(href: str | None, body: str, label: str) -> str:
+    """`body` as a link (SVG 2 `href`) when there is one: a count opens the items behind it."""
+    return f'<a href="{_esc(href)}" aria-label="{_esc(label)}">{body}</a>' if href else body
+
+
+def category_mix_svg(rows: Sequence[tuple[str, Mapping[str, int]]], *, title: str = "Category mix",
+                     links: Mapping[tuple[str, str], str] | None = None) -> str:
     """One horizontal bar per kind, split by category, with each part's count printed on it.
 
-    `rows`: (kind label, {category: count}) with categories among detractor / passive / promoter / none.
+    `rows`: (kind label, {category: count}) with categories among detractor / passive / promoter / none;
+    `links`: (kind label, category) → the URL of that part's items, each part then a link.
     """
     name = "category-mix"
     rows = [(label, {c: int(v) for c, v in counts.items() if v}) for label, counts in rows]
@@ -165,11 +172,12 @@ def category_mix_svg(rows: Sequence[tuple[str, Mapping[str, int]]], *, title: st
                 continue
             w = count / peak * span
             color = CATEGORY_COLORS.get(category, CATEGORY_COLORS["none"])
-            body.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{color}"/>')
             share = round(100 * count / total)
             text = f"{count:,} ({share}%)" if w >= 70 else f"{count:,}" if w >= 24 else ""
-            if text:
-                body.append(_text(x + w / 2, y + bar_h / 2 + 4, text, size=11, color="#fff", weight="bold"))
+            part = f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{color}"/>' + (
+                _text(x + w / 2, y + bar_h / 2 + 4, text, size=11, color="#fff", weight="bold") if text else "")
+            body.append(_linked((links or {}).get((label, category)), part,
+                                f"{label}: {count} {CATEGORY_LABELS.get(category, category).lower()}"))
             x += w
         body.append(_text(x + 6, y + bar_h / 2 + 5, f"{total:,}", anchor="start", size=12, color=MUTED))
         parts.append(f"{label}: " + ", ".join(f"{counts[c]} {CATEGORY_LABELS.get(c, c).lower()}"
@@ -201,10 +209,12 @@ def detractor_age_svg(buckets: Sequence[tuple[str, int]], *, title: str = "Open 
     return _svg(name, f"{title}. {parts}", width, height, body)
 
 
-def themes_svg(changes: Sequence[tuple[str, int, int]], *, title: str = "Themes rising and falling") -> str:
+def themes_svg(changes: Sequence[tuple[str, int, int]], *, title: str = "Themes rising and falling",
+               links: Mapping[str, str] | None = None) -> str:
     """Diverging horizontal bars: each theme's change (second half − first half), labelled "+5 (3 → 8)".
 
-    `changes`: (theme, items in the first half, items in the second half), drawn in the order given.
+    `changes`: (theme, items in the first half, items in the second half), drawn in the order given;
+    `links`: theme → the URL of its items, the theme's name then a link.
     """
     name = "themes"
     changes = [(theme, int(before), int(after)) for theme, before, after in changes if before != after]
@@ -225,7 +235,9 @@ def themes_svg(changes: Sequence[tuple[str, int, int]], *, title: str = "Themes 
         color = RISING if change > 0 else FALLING
         x = middle if change > 0 else middle - w
         shown = theme.replace("_", " ")
-        body.append(_text(label_w - 8, y + bar_h / 2 + 5, _short(shown), anchor="end", size=13))
+        body.append(_linked((links or {}).get(theme), _text(label_w - 8, y + bar_h / 2 + 5, _short(shown),
+                                                             anchor="end", size=13),
+                            f"{shown}: {before + after} items"))
         body.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{color}" opacity="0.85"/>')
         value = f"{change:+d} ({before} → {after})"
         if change > 0:

@@ -161,6 +161,21 @@ def test_dashboard_shows_the_seeded_numbers(demo_app, page, shots) -> None:
     assert page.locator('[data-metric="open-items"]').get_attribute("data-value") == str(open_total)
     shots(page, "dashboard", full_page=True)
 
+    # Click a theme's count: the comments behind it, as many as it counts, each about that theme.
+    theme_link = page.locator("table#by-theme tbody a").first
+    count = int(theme_link.get_attribute("data-count"))
+    theme = re.search(r"theme=(\w+)", theme_link.get_attribute("href"))[1]
+    theme_link.click()
+    page.locator("table#comments").wait_for()
+    assert page.url.split("?")[0].endswith("/dashboard/comments")
+    assert page.locator("#showing").first.inner_text().startswith(f"Showing {1 if count else 0}–"), count
+    assert page.locator("#showing").first.get_attribute("data-total") == str(count)
+    rows = page.locator("table#comments tbody tr")
+    assert rows.count() == min(count, 50)
+    assert all(theme.replace("_", " ") in text for text in rows.all_inner_texts()), theme
+    assert page.locator(f'#applied-filters [data-filter="theme"][data-value="{theme}"]').count() == 1
+    shots(page, "dashboard-comments", full_page=True)
+
 
 @pytest.fixture
 def live_page(browser):
