@@ -428,11 +428,13 @@ def demo_dir(workdir: Path, monkeypatch) -> Path:
     """A directory to run `cxloop demo` in (no cxloop.toml: the demo's own configuration), seeding a small demo."""
     import functools
 
+    import bot.cli.demo
     import bot.sandbox.demo
 
     (workdir / "cxloop.toml").unlink()
     monkeypatch.chdir(workdir)
-    monkeypatch.setattr(bot.sandbox.demo, "seed_demo", functools.partial(bot.sandbox.demo.seed_demo, accounts=20, responses=40))
+    # `cxloop demo` runs bot.cli.demo's seed_demo: a small one here.
+    monkeypatch.setattr(bot.cli.demo, "seed_demo", functools.partial(bot.sandbox.demo.seed_demo, accounts=20, responses=40))
     return workdir
 
 
@@ -517,3 +519,25 @@ def test_analyze_csv_with_the_team_taxonomy(workdir: Path) -> None:
     assert first["themes"] == ["shipping"] and first["sentiment"] == "negative"
     assert '"escalated to legal"' in first["reason"]
     assert second["themes"] == ["shipping"] and second["sentiment"] == "positive" and second["category"] is None
+
+
+def test_each_command_loads_only_what_it_runs() -> None:
+    """`cxloop jobs` (or `--help` of one command) must not pay for the web app, the fake Slack or textblob."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from click.testing import CliRunner; from bot.cli import main; "
+             "r = CliRunner().invoke(main, ['db', '--help']); assert r.exit_code == 0, r.output; "
+             "print(sorted(m for m in ('bot.web', 'bot.sandbox.fake_slack', 'textblob', 'bot.intake.ingest', "
+             "'bot.slack.app') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
+
+
+def test_every_listed_command_has_help() -> None:
+    from bot.cli import COMMANDS
+
+    runner = CliRunner()
+    for name in COMMANDS:
+        result = runner.invoke(main, [name, "--help"])
+        assert result.exit_code == 0 and "Usage: main " + name in result.output, (name, result.output)

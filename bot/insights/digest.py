@@ -390,7 +390,7 @@ def _unclaimed_block(d: DailyDigest) -> dict | None:
         label = escaped_truncated(ref.label, 80)
         if ref.link:
             label = f"<{ref.link}|{label}>"
-        lines.append(f"• {label} — received {slack_date(ref.received_at, '{date_short_pretty}')}")
+        lines.append(f"• {label} — received {slack_date(ref.received_at, '{date_short_pretty}', timezone=d.timezone)}")
     if more := _unclaimed_more(d):
         lines.append(more)
     return _section("cx_digest_unclaimed", "\n".join(lines))

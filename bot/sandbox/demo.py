@@ -15,8 +15,6 @@ demo changes nothing.
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import re
 from dataclasses import dataclass
@@ -42,7 +40,6 @@ DEMO_CONFIG_PATH = Path(__file__).with_name("demo_config.toml")
 # Written by `cxloop demo` in the directory it runs in: which database and configuration it serves (so CLI
 # commands run beside it use the same ones) and its dashboard token (so bookmarked dashboard links survive a
 # restart). Owner-readable only: the token opens the dashboard.
-DEMO_STATE_FILE = "cxloop-demo.json"
 DEMO_ID_PREFIX = "demo-"
 DEFAULT_SEED = 7
 DEFAULT_ACCOUNTS = 500
@@ -352,21 +349,3 @@ def demo_summary(session: Session) -> dict[str, int]:
             "claimed": statuses.get("claimed", 0), "resolved": statuses.get("resolved", 0)}
 
 
-def read_demo_state(directory: str | Path = ".") -> dict[str, str] | None:
-    """What the last `cxloop demo` run in `directory` recorded, or None (no demo ran here, or an unreadable file)."""
-    try:
-        state = json.loads((Path(directory) / DEMO_STATE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(state, dict) or not isinstance(state.get("database_url"), str):
-        return None
-    return {k: v for k, v in state.items() if isinstance(v, str)}
-
-
-def write_demo_state(state: dict[str, str], directory: str | Path = ".") -> Path:
-    path = Path(directory) / DEMO_STATE_FILE
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(state, out, indent=2)
-    os.chmod(path, 0o600)  # an older file may have been created with wider permissions
-    return path

@@ -2,7 +2,7 @@
 to dodge one (issue 15). The layer contract itself is `lint-imports` (pyproject.toml, `make lint`).
 
 An import of our own code inside a function is allowed only with a reason on that statement,
-`# lazy: <why>` (a CLI sub-command, a heavy optional library), never to break a cycle: a cycle means
+`# lazy: <why>` (a heavy optional library, loaded only by the code that needs it), never to break a cycle: a cycle means
 the code lives in the wrong module. Imports under `if TYPE_CHECKING:` are type hints, not imports.
 """
 

@@ -8,9 +8,8 @@ value.
 from __future__ import annotations
 
 import random
+import re
 import statistics
-import sys
-import types
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -21,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import insert
 
+import bot.cli.reports
 from bot.cli import main
 from bot.common.periods import parse_week, previous_month, previous_week
 from bot.db import make_engine, make_session_factory, session_scope
@@ -380,6 +380,9 @@ def test_quiet_day_is_one_line_and_what_still_waits(session_factory) -> None:
     unclaimed = next(b for b in blocks if b.get("block_id") == "cx_digest_unclaimed")["text"]["text"]
     assert unclaimed.startswith(f"*Unclaimed ({d.unclaimed_total}), most urgent first*")
     assert f"Unclaimed ({d.unclaimed_total})" in digest_text(d)
+    # Where Slack cannot render a date token (notifications), the fallback is the team's clock, not UTC.
+    fallbacks = re.findall(r"<!date\^\d+\^[^|]+\|([^>]+)>", unclaimed)
+    assert fallbacks and all(f.endswith((" EST", " EDT")) for f in fallbacks), fallbacks
 
 
 def test_quiet_day_with_nothing_waiting_is_one_line(session_factory) -> None:
@@ -653,9 +656,8 @@ def test_cli_send_goes_through_jobs_once(cli_env, monkeypatch) -> None:
         calls.append(kwargs)
         return False
 
-    fake = types.ModuleType("bot.insights.scheduled")
-    fake.send_digest, fake.send_report = send_digest, send_report
-    monkeypatch.setitem(sys.modules, "bot.insights.scheduled", fake)
+    monkeypatch.setattr(bot.cli.reports, "send_digest", send_digest)
+    monkeypatch.setattr(bot.cli.reports, "send_report", send_report)
     first = cli(["digest", "success", "--date", "2026-11-20", "--send"], cli_env)
     second = cli(["digest", "success", "--date", "2026-11-20", "--send"], cli_env)
     assert first.exit_code == 0 and "Queued" in first.output
