@@ -580,13 +580,17 @@ def _one_line(text: str | None) -> str:
 
 
 def _open_items(session: Session, config: AppConfig, filters: Filters, now: datetime) -> list[OpenItem]:
+    # By the ids of what waits (see _waiting_items), not by a walk over the range.
+    waiting = _waiting_items(session, config, filters)
+    scope = (item_scope(session, config, filters) if waiting is None
+             else [Item.id.in_(waiting), *item_filters(session, config, filters)[1:]])
     rows = session.execute(
         select(Item.id, Item.received_at, Item.team, Item.kind, Item.score, Item.category, Item.customer_name,
                Item.customer_email, Item.account_name, Item.subject, Item.vip,
                func.substr(Item.comment, 1, SUMMARY_CHARS + 1).label("comment"),
                FollowUp.status, FollowUp.claimed_by, FollowUp.claimed_at, SlackMessage.channel, SlackMessage.ts)
         .join(FollowUp, FollowUp.item_id == Item.id).outerjoin(SlackMessage, SlackMessage.item_id == Item.id)
-        .where(*item_scope(session, config, filters), *unresolved())
+        .where(*scope, *unresolved())
         .order_by(*triage_order()).limit(OPEN_ITEMS_LIMIT)).all()
     items = []
     for row in rows:
