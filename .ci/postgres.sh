@@ -23,6 +23,8 @@ DO $$ BEGIN
     CREATE ROLE cxloop LOGIN PASSWORD 'cxloop' CREATEDB;
   END IF;
 END $$;
+-- The BI views test creates a read-only role (and drops it) to prove the README's GRANTs.
+ALTER ROLE cxloop CREATEROLE;
 -- Tests drop their databases WITH (FORCE), which must be allowed to end other roles' sessions on them.
 GRANT pg_signal_backend TO cxloop;
 SQL

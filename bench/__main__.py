@@ -17,6 +17,7 @@ from pathlib import Path
 from bench import (
     ack_latency,
     burst,
+    dashboard,
     demo_seed,
     digest,
     e2e_latency,
@@ -30,7 +31,7 @@ from bench import (
 )
 
 BENCHMARKS = {"ack_latency": ack_latency.run, "ingest": ingest.run, "burst": burst.run,
-              "e2e_latency": e2e_latency.run, "digest": digest.run, "vip_lookup": vip_lookup.run,
+              "e2e_latency": e2e_latency.run, "digest": digest.run, "dashboard": dashboard.run, "vip_lookup": vip_lookup.run,
               "vip_typos": vip_typos.run, "memory": memory.run, "voc": voc.run,
               "history_import": history_import.run, "topics": topics.run, "demo_seed": demo_seed.run}
 RESULTS = Path(__file__).with_name("results")
@@ -53,6 +54,8 @@ def headline(name: str, result: dict) -> str:
                             f"duplicates {r['duplicates']}, 429s {r['surplus_429s']}"),
         "e2e_latency": lambda r: f"median {r['median_ms']} ms, p95 {r['p95_ms']} ms",
         "digest": lambda r: f"{r['ratio']}x ({r['p50_ms_1m']} ms vs {r['p50_ms_10k']} ms)",
+        "dashboard": lambda r: (f"{r['ratio']}x ({r['p50_ms_1m']} ms vs {r['p50_ms_10k']} ms); 1M: 12 weeks "
+                                f"{r['p50_ms_1m_12_weeks']} ms, a year by theme {r['p50_ms_1m_year_theme_filter']} ms"),
         "vip_lookup": lambda r: "; ".join(
             f"{db}: " + (r[db] if isinstance(r[db], str) else
                          f"fuzzy {r[db]['fuzzy']['ratio']}x, exact {r[db]['exact']['ratio']}x")

@@ -22,6 +22,10 @@ class FollowUp(Base):
         # Digests count what was claimed / resolved in a day: a range on these, whatever the history.
         Index("ix_follow_ups_claimed_at", "claimed_at"),
         Index("ix_follow_ups_resolved_at", "resolved_at"),
+        # Who ever claimed, read by index (the dashboard's owner list), not by a scan of every follow-up.
+        Index("ix_follow_ups_claimed_by", "claimed_by"),
+        # What waits for someone (bot.followups.queries.unresolved), found without reading every open promoter.
+        Index("ix_follow_ups_status_needs_follow_up", "status", "needs_follow_up"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "link": "bot.cli.product:link",
     "digest": "bot.cli.reports:digest",
     "report": "bot.cli.reports:report",
+    "export": "bot.cli.export:export",
     "import": "bot.cli.imports:import_group",
 }
 

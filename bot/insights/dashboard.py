@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, exists, func, literal, or_, select, type_coerce
+from sqlalchemy import case, exists, func, literal, or_, select, text, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -49,6 +49,7 @@ from bot.common.vocabulary import KINDS
 from bot.config import AppConfig
 from bot.followups.queries import unresolved
 from bot.followups.triage import triage_order
+from bot.insights import rollups
 from bot.insights.segments import DIMENSIONS, SegmentCut, cut_by
 from bot.insights.stats import (
     DETRACTOR,
@@ -174,11 +175,22 @@ def _one_of(name: str, value: str, choices: Sequence[str]) -> FilterError:
                        "leave it empty for all)")
 
 
+# Everyone who ever claimed, one index probe per person (a "loose index scan" over ix_follow_ups_claimed_by):
+# a SELECT DISTINCT would read every follow-up ever claimed.
+_CLAIMERS = text("""
+    WITH RECURSIVE claimers(person) AS (
+        SELECT MIN(claimed_by) FROM follow_ups
+        UNION ALL
+        SELECT (SELECT MIN(claimed_by) FROM follow_ups WHERE claimed_by > claimers.person)
+        FROM claimers WHERE claimers.person IS NOT NULL)
+    SELECT person FROM claimers WHERE person IS NOT NULL""")
+
+
 def known_owners(session: Session, config: AppConfig) -> list[str]:
     """Who an `owner` filter may name: the teams' members, the admins, account owners and everyone who has
     claimed an item."""
     people = {m for t in config.teams for m in t.members} | set(config.admins)
-    people.update(session.scalars(select(FollowUp.claimed_by).where(FollowUp.claimed_by.is_not(None)).distinct()))
+    people.update(session.scalars(_CLAIMERS))
     people.update(session.scalars(select(Account.owner).where(Account.owner.is_not(None)).distinct()))
     return sorted(people)
 
@@ -418,9 +430,86 @@ def _bucket_of(column, bounds: Sequence[datetime]) -> ColumnElement[int]:
     return case(*[(column < bound, index) for index, bound in enumerate(bounds)], else_=len(bounds))
 
 
+class _Counts:
+    """A row of _range_counts: its figures by name, as attributes and as `_mapping`."""
+
+    def __init__(self, **figures) -> None:
+        self._mapping = figures
+
+    def __getattr__(self, name: str):
+        try:
+            return self.__dict__["_mapping"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _rollups_apply(filters: Filters, spans) -> bool:
+    """The roll-ups can count the range: no filter they do not key (VIP, theme, owner), and every bound a
+    whole UTC hour."""
+    return (filters.vip is None and filters.theme is None and filters.owner is None
+            and rollups.hour_aligned(filters.start_utc, filters.end_utc, *(end for _, _, end in spans)))
+
+
 def _range_counts(session: Session, config: AppConfig, filters: Filters, spans, now: datetime) -> list:
-    """One pass over the range's items, grouped by (week, team, kind, category), counting: items, open,
-    SLA breaches, open ones per age bucket, and the oldest open one's arrival."""
+    """Grouped by (week, team, kind, category): items, open, SLA breaches, open ones per age bucket, and
+    the oldest open one's arrival. Items are counted from the daily roll-ups when they apply; open work and
+    breaches from the items that wait (found by index) and, with an SLA configured, the range's items."""
+    if not _rollups_apply(filters, spans):
+        return _range_scan(session, config, filters, spans, now)
+    counts = rollups.item_counts(session, start=filters.start_utc, end=filters.end_utc,
+                                 bounds=[end for _, _, end in spans[:-1]], teams=_teams(config, filters),
+                                 kind=filters.kind, category=None if filters.category == NO_CATEGORY
+                                 else filters.category, no_category=filters.category == NO_CATEGORY)
+    figures: dict[tuple, dict] = {}
+    zero = {"open": 0, "breached": 0, "oldest_open": None, **{f"age_{i}": 0 for i in range(len(AGE_BUCKETS))}}
+    for (week, team, kind, category), items in counts.items():
+        figures[(week, team, kind, category)] = {**zero, "items": items}
+    # Open work: only the items that wait, so the range's size does not matter. Breaches of items that no
+    # longer wait (claimed late, then resolved) need the range's items, but only when an SLA is set.
+    for waiting, sla_only in ((True, False), (False, True)):
+        if sla_only and sla_breach_clause(session, config, now) is None:
+            continue
+        for row in _range_scan(session, config, filters, spans, now, waiting=waiting,
+                               among=_waiting_items(session, config, filters) if waiting else None):
+            key = (int(row.week), row.team, row.kind, row.category)
+            if key not in figures:  # an item received since the roll-up was read: counted as the scan saw it
+                figures[key] = {**zero, "items": 0}
+            entry = figures[key]
+            entry["breached"] += int(row.breached or 0)
+            if not waiting:
+                continue
+            entry["open"] += int(row.open or 0)
+            for index in range(len(AGE_BUCKETS)):
+                entry[f"age_{index}"] += int(row._mapping[f"age_{index}"] or 0)
+            if row.oldest_open is not None and (entry["oldest_open"] is None or row.oldest_open < entry["oldest_open"]):
+                entry["oldest_open"] = row.oldest_open
+    return [_Counts(week=week, team=team, kind=kind, category=category, **entry)
+            for (week, team, kind, category), entry in figures.items()]
+
+
+# Above this many items waiting, the open-work pass reads the range instead of a list of ids.
+WAITING_IDS_LIMIT = 10_000
+
+
+def _waiting_items(session: Session, config: AppConfig, filters: Filters) -> list[int] | None:
+    """The ids of the items of the range's teams received in the range that wait for someone, found from
+    the follow-ups by index (ix_follow_ups_status_needs_follow_up); None when too many wait to list them.
+    Range and team are checked here, so the scan reads these items by id: with them in its WHERE, SQLite
+    would walk the whole range by (team, received_at) and look at each item's follow-up."""
+    ids = list(session.scalars(select(FollowUp.item_id).where(*unresolved()).limit(WAITING_IDS_LIMIT + 1)))
+    if len(ids) > WAITING_IDS_LIMIT:
+        return None
+    start, end, teams = filters.start_utc, filters.end_utc, set(_teams(config, filters))
+    return [item_id for item_id, received_at, team in session.execute(
+        select(Item.id, Item.received_at, Item.team).where(Item.id.in_(ids)))
+        if start <= received_at < end and team in teams] if ids else []
+
+
+def _range_scan(session: Session, config: AppConfig, filters: Filters, spans, now: datetime,
+                waiting: bool | None = None, among: Sequence[int] | None = None) -> list:
+    """One pass over the range's items (only those that wait for someone, or only those that do not,
+    when `waiting` says so), grouped by (week, team, kind, category), counting: items, open, SLA
+    breaches, open ones per age bucket, and the oldest open one's arrival."""
     [is_open] = unresolved()
     breach = sla_breach_clause(session, config, now)
     bounds = [now - timedelta(days=days) for _, days in AGE_BUCKETS if days is not None]
@@ -433,7 +522,11 @@ def _range_counts(session: Session, config: AppConfig, filters: Filters, spans, 
                     case((is_open, age), else_=-1).label("open_age"),
                     case((is_open, Item.received_at)).label("open_received"))
              .select_from(Item).outerjoin(FollowUp, FollowUp.item_id == Item.id)
-             .where(*item_scope(session, config, filters)).subquery())
+             .where(*(item_scope(session, config, filters) if among is None
+                      # item_filters' first clause is the team, checked by _waiting_items already.
+                      else [Item.id.in_(among), *item_filters(session, config, filters)[1:]]),
+                    *([] if waiting is None else [is_open] if waiting
+                      else [or_(FollowUp.id.is_(None), ~is_open)])).subquery())
     # Grouped through a subquery: Postgres would not see a CASE in SELECT and GROUP BY as one
     # expression, since each rendering binds its own parameters.
     c = inner.c
@@ -446,13 +539,27 @@ def _range_counts(session: Session, config: AppConfig, filters: Filters, spans, 
 
 def _theme_changes(session: Session, config: AppConfig, filters: Filters, split: datetime
                    ) -> tuple[list[ThemeChange], list[ThemeChange]]:
+    halves: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
+    scope_start, scope_end = filters.start_utc, filters.end_utc
+    keyed = not (filters.kind or filters.category or filters.vip is not None or filters.theme or filters.owner)
+    if keyed and rollups.hour_aligned(filters.start_utc, filters.end_utc):
+        # The roll-ups count the whole hours on either side of the split; the items of the hour around a
+        # split that is not a whole hour are read below.
+        hour = split.replace(minute=0, second=0, microsecond=0)
+        around = (hour, hour + timedelta(hours=1)) if hour != split else (hour, hour)
+        before = rollups.theme_counts(session, start=filters.start_utc, end=max(filters.start_utc, around[0]),
+                                      split=around[0], teams=_teams(config, filters))
+        after = rollups.theme_counts(session, start=min(filters.end_utc, around[1]), end=filters.end_utc,
+                                     split=around[1], teams=_teams(config, filters))
+        halves[0].update(before[0] + before[1])
+        halves[1].update(after[0] + after[1])
+        scope_start, scope_end = max(filters.start_utc, around[0]), min(filters.end_utc, around[1])
     # Grouped by the stored theme list: a taxonomy of a dozen themes makes few distinct lists, so this
     # returns a few hundred rows however many items the range holds.
     inner = select(case((Item.received_at < split, 0), else_=1).label("half"), Item.themes.label("themes")
-                   ).where(*item_scope(session, config, filters)).subquery()
-    halves: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
-    for half, themes, count in session.execute(
-            select(inner.c.half, inner.c.themes, func.count()).group_by(inner.c.half, inner.c.themes)):
+                   ).where(*item_scope(session, config, filters, scope_start, scope_end)).subquery()
+    for half, themes, count in (() if scope_start >= scope_end else session.execute(
+            select(inner.c.half, inner.c.themes, func.count()).group_by(inner.c.half, inner.c.themes))):
         for theme in {t for t in (themes or []) if isinstance(t, str)}:
             halves[int(half)][theme] += int(count)
     changes = [ThemeChange(theme, halves[0][theme], halves[1][theme]) for theme in set(halves[0]) | set(halves[1])]
@@ -477,13 +584,17 @@ def _one_line(text: str | None) -> str:
 
 
 def _open_items(session: Session, config: AppConfig, filters: Filters, now: datetime) -> list[OpenItem]:
+    # By the ids of what waits (see _waiting_items), not by a walk over the range.
+    waiting = _waiting_items(session, config, filters)
+    scope = (item_scope(session, config, filters) if waiting is None
+             else [Item.id.in_(waiting), *item_filters(session, config, filters)[1:]])
     rows = session.execute(
         select(Item.id, Item.received_at, Item.team, Item.kind, Item.score, Item.category, Item.customer_name,
                Item.customer_email, Item.account_name, Item.subject, Item.vip,
                func.substr(Item.comment, 1, SUMMARY_CHARS + 1).label("comment"),
                FollowUp.status, FollowUp.claimed_by, FollowUp.claimed_at, SlackMessage.channel, SlackMessage.ts)
         .join(FollowUp, FollowUp.item_id == Item.id).outerjoin(SlackMessage, SlackMessage.item_id == Item.id)
-        .where(*item_scope(session, config, filters), *unresolved())
+        .where(*scope, *unresolved())
         .order_by(*triage_order()).limit(OPEN_ITEMS_LIMIT)).all()
     items = []
     for row in rows:

@@ -51,7 +51,7 @@ def test_a_reused_database_has_the_templates_rows_and_sequences(databases):
 
 def test_a_database_whose_schema_changed_is_not_reused(databases):
     name = databases.take()
-    _execute(databases.url(name), text("DROP TABLE follow_up_events"), scalar=False)
+    _execute(databases.url(name), text("DROP TABLE follow_up_events CASCADE"), scalar=False)
     kept = len(databases.free)
     databases.give_back(name)
     assert len(databases.free) == kept  # dropped
