@@ -25,9 +25,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.common.periods import local_today, previous_week
 from bot.config import AppConfig
 from bot.followups.queries import unclaimed
 from bot.followups.service import add_note, claim_followup, resolve_followup
+from bot.insights.topics import compute_topics
 from bot.intake.ingest import ingest_item
 from bot.intake.payload import validate_payload
 from bot.sandbox.fake_slack import DEFAULT_USERS
@@ -335,7 +337,20 @@ def seed_demo(session: Session, *, config: AppConfig, now: datetime, rng: random
         claimed, resolved = claimed + got_claimed, resolved + got_resolved
     session.flush()
     _mark_delivered(session, now)
+    _discover_topics(session, config=config, now=now)
     return DemoReport(True, len(book), len(moments), claimed, resolved, touches)
+
+
+def _discover_topics(session: Session, *, config: AppConfig, now: datetime) -> None:
+    """Last week's topics, for all teams (the dashboard) and each team (its weekly report), as the weekly
+    job would have left them: the demo's dashboard shows discovered topics from the start."""
+    timezone = config.schedule.timezone or "UTC"
+    week = previous_week(local_today(now, timezone))
+    names = [team.name for team in config.teams]
+    compute_topics(session, week=week, team=None, teams=names, timezone=timezone, now=now)
+    for team in config.teams:
+        compute_topics(session, week=previous_week(local_today(now, team.timezone)), team=team.name,
+                       teams=[team.name], timezone=team.timezone, now=now)
 
 
 def demo_summary(session: Session) -> dict[str, int]:

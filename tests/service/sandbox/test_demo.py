@@ -19,7 +19,8 @@ from bot.sandbox.demo import (
     seed_demo,
 )
 from bot.vip.accounts import search_key
-from models import Account, FollowUp, FollowUpEvent, Item, OutboxMessage, SlackMessage, Touch
+from models import Account, FollowUp, FollowUpEvent, Item, OutboxMessage, SlackMessage, TopicRun, Touch
+from models.topic import ALL_TEAMS
 
 NOW = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
 CONFIG = load_config(DEMO_CONFIG_PATH, environ={}, sandbox=True)
@@ -64,6 +65,9 @@ def test_demo_has_the_asked_size_and_shape_and_reseeding_adds_nothing(session_fa
         # History is delivered: nothing waits in the outbox, and every item has its Slack message.
         assert _count(session, OutboxMessage, OutboxMessage.status != "sent") == 0
         assert _count(session, SlackMessage) == SMALL_RESPONSES
+        # Last week's topics are discovered, as the weekly job would have: for all teams and for each team.
+        scopes = set(session.scalars(select(TopicRun.scope)))
+        assert scopes == {ALL_TEAMS, "success", "support", "product"}
 
         again = seed_demo(session, config=CONFIG, now=NOW + timedelta(days=1), rng=random.Random(7))
     assert not again.seeded
