@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.common.signing import sign_slack_request
+from bot.slack.app import MAX_SLACK_BODY_BYTES
 from bot.slack.ids import ActionId, InputId, OverflowChoice, ShortcutId, ViewId
 from models import FollowUp, FollowUpEvent, Item, OutboxMessage
 from tests.conftest import SIGNING_SECRET, wait_for
@@ -275,6 +276,9 @@ def test_app_home_opened_with_odd_users_never_fails(slack_app, user, tab, drop_u
         del event["user"]
     response = app_event(slack_app, event)
     settle(slack_app, before)
+    if response.status_code == 413:  # a drawn user id of megabytes: refused by size, before anything is read
+        assert len(json.dumps(event)) > MAX_SLACK_BODY_BYTES - 1_000 and "larger than" in response.text
+        return
     assert_answered(slack_app, response)
     assert response.status_code == 200
 
