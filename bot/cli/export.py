@@ -12,22 +12,28 @@ import click
 from bot.cli.common import check_migrated, cli_settings, fail
 from bot.db import make_engine, make_session_factory, session_scope
 from bot.insights.export import BATCH_SIZE, FORMATS, WRITERS, ExportError, batches, period
+from bot.insights.segments import parse_since
 from models.base import utcnow
 
 
 @click.command()
-@click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-              help="The first UTC day whose items are exported.")
+@click.option("--since", required=True, metavar="DATE|AGE",
+              help="The first UTC day whose items are exported: 2026-01-01, or an age such as 30d or 12w.")
 @click.option("--until", default=None, type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
               help="The last UTC day exported (default: today).")
 @click.option("--format", "fmt", required=True, type=click.Choice(FORMATS))
 @click.option("--out", "out", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="The file to write (default: standard output; required for parquet).")
-def export(since: datetime, until: datetime | None, fmt: str, out: Path | None) -> None:
+def export(since: str, until: datetime | None, fmt: str, out: Path | None) -> None:
     """Export the items received from --since to --until (UTC days), with follow-up, themes and sentiment,
     oldest first, read and written in batches. Erased customers stay erased. Columns: README "For BI"."""
+    now = utcnow()
     try:
-        span = period(since.date(), until.date() if until else None, today=utcnow().astimezone(UTC).date())
+        first = parse_since(since, now).astimezone(UTC).date()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    try:
+        span = period(first, until.date() if until else None, today=now.astimezone(UTC).date())
     except ExportError as exc:
         fail(str(exc))
         raise

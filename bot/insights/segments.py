@@ -192,10 +192,14 @@ def cut_line(cut: SegmentCut, *, limit: int = 5) -> str:
     """A one-line summary ("Enterprise NPS +20 from 12 · Growth … (small group)"), for the weekly report."""
     parts = []
     for group in cut.groups[:limit]:
-        figure = (f"NPS {_signed(group.nps)}" if group.nps_responses else
-                  f"CSAT {_percent(group.csat)}" if group.csat_responses else "no score")
-        parts.append(f"{group.name} {figure} from {plural(group.volume, 'response')}"
-                     + (" (small group)" if group.small else ""))
+        # Each figure with the responses it is computed from (not the group's whole volume).
+        if group.nps_responses:
+            figure = f"NPS {_signed(group.nps)} from {plural(group.nps_responses, 'NPS response')}"
+        elif group.csat_responses:
+            figure = f"CSAT {_percent(group.csat)} from {plural(group.csat_responses, 'CSAT response')}"
+        else:
+            figure = f"no score, {plural(group.volume, 'response')}"
+        parts.append(f"{group.name} {figure}" + (" (small group)" if group.small else ""))
     rest = len(cut.groups) - limit
     if rest > 0:
         parts.append(f"{plural(rest, 'other')}")

@@ -106,3 +106,8 @@ def test_csv_goes_to_standard_output_and_bad_options_are_named(session_factory, 
     assert reversed_.exit_code == 2 and "--since 2026-11-12 is after --until 2026-11-10" in reversed_.output
     assert "needs --out" in cli(["--since", "2026-11-12", "--format", "parquet"], database_url).output
     assert cli(["--since", "12/11/2026", "--format", "csv"], database_url).exit_code == 2
+    # An age, as `report --by` and `/cxloop status 7d` take it: the same rows as the day it names.
+    by_age = cli(["--since", "3650d", "--format", "csv"], database_url)
+    by_day = cli(["--since", "2000-01-01", "--format", "csv"], database_url)
+    assert by_age.exit_code == 0 and by_age.stdout == by_day.stdout and len(by_age.stdout.splitlines()) > 8
+    assert "an age such as 90d" in cli(["--since", "lately", "--format", "csv"], database_url).output

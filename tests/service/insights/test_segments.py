@@ -148,7 +148,9 @@ def test_weekly_report_has_a_by_plan_line(session_factory) -> None:
         report = build_weekly_report(session, team=SUCCESS, week="2026-W47", now=NOW)
     # 2026-W47 (16–22 Nov, New York): ROWS received 3–7 days before 25 Nov.
     # In it: Enterprise's NPS 9, 3, 8 and two CSATs; one NPS 6 without a plan.
-    assert report.by_plan == "Enterprise NPS +0 from 5 responses · (none) NPS -100 from 1 response (small group)"
+    # Each NPS with the NPS responses it comes from: Enterprise's two CSATs are not NPS respondents.
+    assert report.by_plan == ("Enterprise NPS +0 from 3 NPS responses · (none) NPS -100 from 1 NPS response "
+                              "(small group)")
     assert f"By plan: {report.by_plan}" in report_text(report)
     _text, blocks = report_message(report)
     assert any(b.get("block_id") == "cx_report_by_plan" for b in blocks)
