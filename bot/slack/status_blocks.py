@@ -161,10 +161,30 @@ def shared_blocks(blocks: list[dict[str, Any]], *, user_id: str) -> list[dict[st
                     "elements": [_mrkdwn(f"Shared by {user_mention(user_id)}")]}]
 
 
+def markdown_parts(markdown: str, size: int = MARKDOWN_PART_CHARS) -> list[str]:
+    """The Markdown in boxes of at most `size` characters, each ending at the end of a line (a line longer
+    than a box is the only thing ever cut), so every part pastes as whole sentences and closed emphasis."""
+    parts: list[str] = []
+    current = ""
+    for line in markdown.splitlines(keepends=True):
+        while len(line) > size:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:size])
+            line = line[size:]
+        if len(current) + len(line) > size:
+            parts.append(current)
+            current = ""
+        current += line
+    if current or not parts:
+        parts.append(current)
+    return [part.rstrip("\n") if index < len(parts) - 1 else part for index, part in enumerate(parts)]
+
+
 def markdown_modal(markdown: str) -> dict[str, Any]:
     """The report as Markdown in prefilled inputs (copy with Ctrl/Cmd+A, C): one per 3000 characters."""
-    parts = [markdown[i:i + MARKDOWN_PART_CHARS] for i in range(0, len(markdown), MARKDOWN_PART_CHARS)] or [""]
-    parts = parts[:MARKDOWN_PARTS_MAX]
+    parts = markdown_parts(markdown)[:MARKDOWN_PARTS_MAX]
     blocks: list[dict[str, Any]] = [{"type": "context", "elements": [_mrkdwn(
         "Select all in the box and copy; paste into an e-mail or doc." if len(parts) == 1 else
         f"The report is in {len(parts)} parts (Slack's limit per box): copy each in turn.")]}]
