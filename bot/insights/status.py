@@ -24,7 +24,7 @@ from bot.common.periods import day_label, local_midnight, local_today
 from bot.config import AppConfig, TeamConfig
 from bot.followups.queries import listed, unresolved
 from bot.followups.triage import triage_order
-from bot.insights.stats import DETRACTOR, PROMOTER, Nps, nps
+from bot.insights.stats import DETRACTOR, PROMOTER, Nps, nps, sla_breach_clause
 from bot.product.queries import demand
 from bot.schedule.plans import STATUS_REPORT, STATUS_REQUEST
 from bot.slack.links import message_link
@@ -166,7 +166,7 @@ class StatusReport:
     previous_nps: Nps
     themes: tuple[tuple[str, tuple[Quote, ...]], ...]   # (theme, quotes) most quoted theme first
     activity: Activity
-    open_lists: tuple[OpenList, ...]                    # overdue follow-ups, open escalations, churn risks
+    open_lists: tuple[OpenList, ...]                    # past SLA, overdue follow-ups, escalations, churn risks
     kudos: tuple[Kudos, ...]
     trends: tuple[Trend, ...]                           # VIP, usability, bugs
     trackers: bool                                      # product trackers are configured
@@ -313,9 +313,9 @@ def _open_ref(row, note: str = "") -> OpenRef:
                    note=note)
 
 
-def _open_lists(session: Session, *, team: TeamConfig, now: datetime) -> tuple[OpenList, ...]:
-    """As of now, the team's unresolved items that need her: follow-ups past their date, escalations,
-    churn risks (the churn_risk theme)."""
+def _open_lists(session: Session, *, config: AppConfig, team: TeamConfig, now: datetime) -> tuple[OpenList, ...]:
+    """As of now, the team's unresolved items that need her: unclaimed past their SLA (the dashboard's
+    breach), follow-ups past their date, escalations, churn risks (the churn_risk theme)."""
     columns = (Item.id, Item.kind, Item.score, Item.category, Item.priority, Item.vip, Item.customer_name,
                Item.customer_email, Item.account_name, Item.subject, Item.received_at, Item.themes,
                Item.theme_matches, FollowUp.follow_up_on, SlackMessage.channel, SlackMessage.ts)
@@ -327,6 +327,9 @@ def _open_lists(session: Session, *, team: TeamConfig, now: datetime) -> tuple[O
         rows = session.execute(statement.order_by(*triage_order()).limit(OPEN_LISTED)).all() if total else []
         return OpenList(title, int(total), tuple(_open_ref(row, note(row)) for row in rows))
 
+    breach = sla_breach_clause(session, config, now)
+    past_sla = (take(waiting.where(FollowUp.claimed_at.is_(None), breach), "Unclaimed past their SLA")
+                if breach is not None else OpenList("Unclaimed past their SLA", 0, ()))
     overdue = take(waiting.where(FollowUp.follow_up_on < today), "Overdue follow-ups",
                    lambda row: f"follow up was due {day_label(row.follow_up_on)}")
     escalations = take(waiting.where(Item.kind == "escalation"), "Open escalations")
@@ -340,7 +343,7 @@ def _open_lists(session: Session, *, team: TeamConfig, now: datetime) -> tuple[O
             word = (row.theme_matches or {}).get(CHURN_RISK) if isinstance(row.theme_matches, dict) else None
             return f"said “{word}”" if word else ""
         churn = take(waiting.where(Item.id.in_(churn_ids)), "Churn risks", matched)
-    return overdue, escalations, churn
+    return past_sla, overdue, escalations, churn
 
 
 def _trends(rows, previous_rows) -> tuple[Trend, ...]:
@@ -385,7 +388,7 @@ def build_status_report(session: Session, *, config: AppConfig, team: TeamConfig
         nps=nps(session, scope), previous_nps=nps(session, previous_scope),
         themes=_voice_of_customer(rows, accounts),
         activity=_activity(session, user_id=user_id, config=config, window=window),
-        open_lists=_open_lists(session, team=team, now=now),
+        open_lists=_open_lists(session, config=config, team=team, now=now),
         kudos=_kudos(rows, accounts), trends=_trends(rows, previous_rows),
         trackers=bool(config.trackers), active_issues=_active_issues(session, config=config, team=team, now=now),
         now=now,

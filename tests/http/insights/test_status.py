@@ -123,6 +123,9 @@ def test_status_7d_dms_a_draft_with_every_section_and_share_posts_it(make_app):
     assert "1 claim · 1 resolution · 0 replies to customers · 1 note · 1 VIP touch" in text
     # Open now: the overdue follow-up, the escalation, the churn risk.
     assert "Overdue follow-ups: 1" in text and "Open escalations: 1" in text and "Churn risks: 1" in text
+    # Unclaimed past their SLA, as the dashboard counts breaches: the churn risk (NPS 1, 3 days), the old bug
+    # report (NPS 3, 10 days) and the escalation (5 hours); the claimed crash and the resolved passive are not.
+    assert "Unclaimed past their SLA: 3" in text, text
     assert "Escalation (high) — Kim Ode" in text and "We are switching to a competitor" in text
     assert "It is fine" not in text  # a passive is neither critical nor glowing
     # Kudos name a person.
