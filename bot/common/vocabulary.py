@@ -106,7 +106,9 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
         "confusing", "confused", "easy to use", "hard to use", "difficult to use", "user friendly",
         "clunky", "cluttered", "navigation", "navigate", "layout", "complicated", "design", "hard to find",
         "can't find", "cannot find", "couldn't find", "too many clicks", "annoying", "menu", "menus",
-        "font", "dark mode", "screen", "button", "buttons", "simple", "easy", "ads", "pop up", "popups",
+        # Not "simple" or "easy" alone: "a simple ticket", "easy refund" are not about the product's use.
+        "font", "dark mode", "screen", "button", "buttons", "simple to use", "easy to navigate", "ads", "pop up",
+        "popups",
         "notification*",
     ),
     "feature_request": (

@@ -169,3 +169,16 @@ def test_score_response_escalation_without_comment() -> None:
 def test_score_response_rejects_bad_score() -> None:
     with pytest.raises(ValueError):
         score_response("nps", 11, "great")
+
+
+@pytest.mark.parametrize("text, theme", [
+    ("Support took four days to answer a simple ticket", "support"),
+    ("Getting a refund was easy, thanks", "billing"),
+])
+def test_simple_or_easy_alone_is_not_usability(text: str, theme: str) -> None:
+    themes = detect_themes(text)
+    assert "usability" not in themes and theme in themes, themes
+
+
+def test_ease_of_use_is_still_usability() -> None:
+    assert "usability" in detect_themes("Simple to use and easy to navigate")
