@@ -134,7 +134,7 @@ def _token(inner: str, names: dict[str, str]) -> str:
     if body.startswith("@"):
         return f'<span class="mention">@{esc(names.get(body[1:], body[1:]))}</span>'
     if body.startswith("#"):
-        return f'<span class="mention">#{esc(_unentity(label or body[1:]))}</span>'
+        return f'<span class="mention">#{esc(_unentity(label or names.get(body[1:], body[1:])))}</span>'
     if body.startswith("!date^"):
         return _date_token(body, inner.rpartition("|")[2] if "|" in inner else "")
     if body.startswith("!"):
@@ -364,7 +364,9 @@ class SandboxPage:
     def __init__(self, fake: FakeSlack, runtime: Runtime, app_url: str) -> None:
         self.fake, self.runtime, self.app_url = fake, runtime, app_url.rstrip("/")
         self.users = {u["id"]: u for u in DEFAULT_USERS}
-        self.names = {uid: u["real_name"] for uid, u in self.users.items()} | {BOT_USER_ID: "cxloop"}
+        # People by user id, and the team channels by id: <@U…> and <#C…> read as Slack shows them.
+        self.names = ({uid: u["real_name"] for uid, u in self.users.items()} | {BOT_USER_ID: "cxloop"}
+                      | self.channels())
         self._lock = threading.Lock()
         self._triggers: dict[str, str] = {}  # trigger_id → user; views.open carries no user id
         self._done_views: set[str] = set()  # submitted or cancelled modals

@@ -328,3 +328,8 @@ def test_the_claim_line_is_a_date_token_the_sandbox_shows_as_a_readable_local_ti
 def test_render_date_formats_a_token_as_slack_does(fmt, now, shown) -> None:
     epoch = int(datetime(2026, 12, 3, 16, 6, 9, tzinfo=UTC).timestamp())
     assert render_date(epoch, fmt, ZoneInfo("America/New_York"), now) == shown
+
+
+def test_a_channel_mention_reads_as_the_channel_name_as_in_slack() -> None:
+    html_out = render_mrkdwn("📣 Shared in <#C0SUCCESS>. See <#C0OTHER|general>.", {"C0SUCCESS": "success"})
+    assert "#success" in html_out and "#general" in html_out and "C0SUCCESS" not in html_out
