@@ -58,6 +58,8 @@ from models.delivery import POST_MESSAGE
 from models.topic import ALL_TEAMS
 
 STATUS_RENDERER = "status_report"
+# The ledger row that says a draft was shared in its channel (target: the draft's outbox row id).
+STATUS_SHARE = "status_share"
 STATUS_USAGE = ("`/cxloop status [3d|7d]` DMs you a draft status report of your team(s): `3d` or `7d` for the "
                 "last 3 or 7 days; nothing for since your last status report (else the last 3 days).")
 
@@ -183,6 +185,12 @@ def share_status_report(open_session: Callable[[], AbstractContextManager[Sessio
         row, render = _status_row(session, outbox_id, user_id)
         if row is None or not render:
             return ERASED_REPORT
+        # Once per draft, compare-and-set in the job ledger: a second click (or a second tab) is told.
+        if not claim_run(session, job=STATUS_SHARE, target=str(row.id), period="shared", scheduled_for=now,
+                         now=now, claimed_by=user_id, detail={"channel": team.channel}):
+            earlier = session.scalar(select(JobRun).where(JobRun.job == STATUS_SHARE, JobRun.target == str(row.id)))
+            who = f" by <@{earlier.claimed_by}>" if earlier is not None else ""
+            return f"Already shared in <#{team.channel}>{who}: each draft is shared once."
         payload = row.payload or {}
         quotes = session.scalars(select(MessageQuote.item_id).where(MessageQuote.outbox_id == row.id)).all()
         enqueue_message(session, PostMessage(text=(payload.get("text") or "").removeprefix("Draft: "),

@@ -146,6 +146,13 @@ def test_status_7d_dms_a_draft_with_every_section_and_share_posts_it(make_app):
     shared = app.wait_for_post("C0SUCCESS", count=before + 1)[-1]
     assert "The export keeps crashing" in _text(shared) and "Shared by <@U0ANA>" in _text(shared)
     assert not [b for b in shared["blocks"] if b["type"] == "actions"] and "Draft" not in _text(shared)
+    # A second click shares nothing more and says so.
+    app.click("cx_status_share", _button(dm, "cx_status_share"), user="U0ANA", channel="DU0ANA", ts=dm["ts"])
+    told = wait_for(lambda: [e for e in app.fake.ephemerals("DU0ANA") if "Already shared" in e["text"]],
+                    what="the second share's answer")[-1]
+    assert "by <@U0ANA>" in told["text"]
+    app.idle()
+    assert len(app.posts("C0SUCCESS")) == before + 1
 
     # Markdown copy: a modal with the report in a prefilled input (at most 3000 characters each).
     app.click("cx_status_markdown", _button(dm, "cx_status_markdown"), user="U0ANA", channel="DU0ANA", ts=dm["ts"])
