@@ -45,6 +45,7 @@ from bot.insights.stats import sla_breach_clause
 from bot.slack.links import message_link
 from models import FollowUp, Item, SlackMessage
 from models.followup import CLAIMED, OPEN, RESOLVED
+from models.topic import TopicMember
 
 PATH = "/dashboard/comments"
 CSV_PATH = "/dashboard/comments.csv"
@@ -58,6 +59,13 @@ SENTIMENTS = (*SENTIMENT_DISPLAY, NO_SENTIMENT)
 # needing a follow-up). The others are the follow-up's own state.
 STATUSES = ("open", "unclaimed", "claimed", "resolved")
 SLA_VALUES = ("breached",)
+
+
+def _topic_id(value: str) -> int:
+    value = value.strip()
+    if not value.isdigit() or not 0 < int(value) < 2**31:
+        raise FilterError(f"topic: expected a topic number from the dashboard's Topics, got {value[:64]!r}")
+    return int(value)
 
 
 def _choice(name: str, value: str, choices: Sequence[str]) -> str:
@@ -117,6 +125,10 @@ COMMENT_FILTERS: tuple[CommentFilter, ...] = (
                   lambda value: "open (not resolved)" if value == "open" else value),
     CommentFilter("sla", lambda value, _config: _choice("sla", value, SLA_VALUES),
                   _sla_clause, lambda _value: "SLA breached"),
+    CommentFilter("topic", lambda value, _config: _topic_id(value),
+                  lambda _session, _config, value, _now: Item.id.in_(
+                      select(TopicMember.item_id).where(TopicMember.topic_id == value)),
+                  lambda value: f"discovered topic #{value}"),
     CommentFilter("q", lambda value, _config: _search(value),
                   lambda _session, _config, value, _now: _search_clause(value),
                   lambda value: f"text “{value}”"),

@@ -169,7 +169,9 @@ def _topics_section(d: Dashboard) -> str:
             if line.quote.link:
                 who = f'<a href="{esc(line.quote.link)}" rel="noreferrer">{who}</a>'
             quote = f"“{esc(line.quote.text)}” — {who} · {esc(line.quote.score)}"
-        rows.append(f'<tr data-topic="{line.rank}"><td>{esc(line.label)}</td><td class="n">{line.count:,}</td>'
+        count = (_count_link(line.count, comments_href(d.filters, topic=str(line.topic_id)), "topic")
+                 if line.topic_id is not None else f"{line.count:,}")
+        rows.append(f'<tr data-topic="{line.rank}"><td>{esc(line.label)}</td><td class="n">{count}</td>'
                     f"<td>{esc(line.trend)}</td><td>{quote}</td></tr>")
     return (f'{head}<p class="muted">{esc(t.explanation)} Computed {esc(_local(t.computed_at, t.timezone))} '
             f"{esc(t.timezone)}; the trend counts the week before's comments that fall in each topic.</p>"

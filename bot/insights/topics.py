@@ -265,6 +265,7 @@ class TopicLine:
     count: int
     previous_count: int
     quote: TopicQuote | None
+    topic_id: int | None = None  # the stored topic: its comments are /dashboard/comments?topic=<id>
 
     @property
     def trend(self) -> str:
@@ -319,7 +320,7 @@ def _read_run(session: Session, run: TopicRun) -> WeekTopics:
         item = items.get(topic.quote_item_id) if topic.quote_item_id is not None else None
         quote = _quote(item, links.get(item.id)) if item is not None and item.erased_at is None else None
         lines.append(TopicLine(rank=topic.rank, label=topic.label, count=topic.count,
-                               previous_count=topic.previous_count, quote=quote))
+                               previous_count=topic.previous_count, quote=quote, topic_id=topic.id))
     return WeekTopics(week=run.week, scope=run.scope, timezone=run.timezone, computed_at=run.computed_at,
                       analysed=run.analysed, skipped=run.skipped, note=run.note, topics=lines)
 

@@ -4,7 +4,9 @@ links; `cxloop forget` takes a customer's quote and membership out of all of it.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from dataclasses import replace
 
 from click.testing import CliRunner
@@ -68,6 +70,12 @@ def test_the_weeks_topics_reach_the_report_the_dashboard_and_the_card_and_forget
     page = app.http.get(f"{app.url}/dashboard?team=success", headers={"Authorization": f"Bearer {TOKEN}"})
     assert page.status_code == 200 and 'id="topics"' in page.text
     assert f"Topics of {week}" in page.text and quote_text in page.text and "new this week" in page.text
+    # Its count opens the comments behind it: as many as it counts, the quote among them.
+    [href] = re.findall(rf'href="(/dashboard/comments\?[^"]*topic={export.id}[^"]*)" data-count="12"', page.text)
+    listed = app.http.get(f"{app.url}{html.unescape(href)}", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert listed.status_code == 200 and "of 12" in listed.text and quote_text in listed.text, listed.text[:2000]
+    bad = app.http.get(f"{app.url}/dashboard/comments?topic=x", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert bad.status_code == 400 and "topic" in bad.text
 
     # A card refreshed after the run (a claim) names the other customers of its topic, with links.
     member = ids[1] if ids[1] != quoted.id else ids[2]
