@@ -295,7 +295,7 @@ def _load_item(session: Session, d: Delivery) -> ItemState:
     route = reply_route(item, d.config) if item and d.config else None
     issues = linked_issues(session, item.id, d.config) if item and d.config and d.kind in (POST_ITEM, UPDATE_ITEM) \
         else ()
-    similar = _similar(session, item.id, d.clock()) if item and d.kind in (POST_ITEM, UPDATE_ITEM) else None
+    similar = similar_or_none(session, item.id, d.clock()) if item and d.kind in (POST_ITEM, UPDATE_ITEM) else None
     view = item_view(item, follow_up, reply_via=route.via if route else None,
                      can_link=bool(d.config and d.config.trackers), issues=issues,
                      similar=similar) if item and follow_up else None
@@ -306,7 +306,7 @@ def _load_item(session: Session, d: Delivery) -> ItemState:
     return ItemState(view, posted, post_state)
 
 
-def _similar(session: Session, item_id: int, now: datetime) -> Similar | None:
+def similar_or_none(session: Session, item_id: int, now: datetime) -> Similar | None:
     """"N other customers said something similar" for the card, computed at render (bot.insights.topics).
     A card is never held back by it: on failure the card goes without the line."""
     try:

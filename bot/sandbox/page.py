@@ -34,7 +34,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.common.signing import sign_slack_request, sign_webhook
-from bot.delivery.handlers import METADATA_EVENT_TYPE, OUTBOX_EVENT_TYPE, item_view
+from bot.delivery.handlers import METADATA_EVENT_TYPE, OUTBOX_EVENT_TYPE, item_view, similar_or_none
 from bot.delivery.outbox import outbox_counts
 from bot.insights.scheduled import send_digest
 from bot.runtime import Runtime
@@ -835,6 +835,7 @@ def restore_history(fake: FakeSlack, runtime: Runtime, *, per_channel: int = RES
     which keeps start-up fast with thousands of items. Returns how many messages were restored.
     """
     restored = 0
+    now = runtime.now()
     with runtime.session() as session:
         posted = session.execute(select(SlackMessage, Item, FollowUp)
                                  .join(Item, Item.id == SlackMessage.item_id)
@@ -848,7 +849,9 @@ def restore_history(fake: FakeSlack, runtime: Runtime, *, per_channel: int = RES
             for index, (message, item, follow_up) in enumerate(rows):
                 metadata = {"event_type": METADATA_EVENT_TYPE, "event_payload": {"item_id": item.id}}
                 if index >= len(rows) - per_channel:
-                    text, blocks = item_message(item_view(item, follow_up))
+                    # As the worker renders a card: with "N other customers said something similar".
+                    similar = similar_or_none(session, item.id, now)
+                    text, blocks = item_message(item_view(item, follow_up, similar=similar))
                     recent[item.id] = message
                 else:
                     text, blocks = item_message(item_view(item, follow_up))[0], []

@@ -28,7 +28,7 @@ from bot.sandbox.page import render_blocks, render_date, render_mrkdwn, restore_
 from bot.slack.ids import ActionId, InputId, OverflowChoice
 from bot.vip.book import AccountRecord, upsert_account
 from bot.web import create_app
-from models import Item
+from models import Item, SlackMessage
 from tests.conftest import _TLS, BOT_TOKEN, SIGNING_SECRET, _free_port, make_config, wait_for
 
 NPS_2 = {
@@ -333,3 +333,25 @@ def test_render_date_formats_a_token_as_slack_does(fmt, now, shown) -> None:
 def test_a_channel_mention_reads_as_the_channel_name_as_in_slack() -> None:
     html_out = render_mrkdwn("📣 Shared in <#C0SUCCESS>. See <#C0OTHER|general>.", {"C0SUCCESS": "success"})
     assert "#success" in html_out and "#general" in html_out and "C0SUCCESS" not in html_out
+
+
+def test_restored_cards_say_who_else_said_something_similar(sandbox: Sandbox) -> None:
+    """After a restart the latest cards come back as the worker renders them: with the similar line."""
+    comments = ["The CSV export of our invoices fails every time", "Invoice CSV export fails again and again",
+                "Our invoice export to CSV fails every single time"]
+    for n, comment in enumerate(comments):
+        _post_response(sandbox, {"id": f"similar-{n}", "kind": "nps", "score": 2, "comment": comment,
+                                 "customer": {"email": f"c{n}@firm{n}.example", "name": f"Customer {n}"}})
+    wait_for(lambda: len([m for m in sandbox.fake.messages("C0SUCCESS") if not m.get("thread_ts")]) >= 3,
+             what="the three cards")
+    with sandbox.runtime.session() as session:
+        first = session.scalar(select(Item.id).where(Item.external_id == "similar-0"))
+        ts = session.scalar(select(SlackMessage.ts).where(SlackMessage.item_id == first))
+    fresh = FakeSlack(token=BOT_TOKEN).start()
+    try:
+        restore_history(fresh, sandbox.runtime)
+        [card] = [m for m in fresh.messages("C0SUCCESS") if m["ts"] == ts]
+        # The first card was posted before the others arrived; restored now, it names them.
+        assert "2 other customers said something similar" in json.dumps(card["blocks"], ensure_ascii=False)
+    finally:
+        fresh.stop()
