@@ -48,6 +48,7 @@ button{background:#1d4e89;color:#fff;border-color:#1d4e89;cursor:pointer}.export
 .card .v{font-size:26px;font-weight:700;margin:2px 0}.card .s{font-size:12px;color:#5b6b7c}
 .good{color:#1b7a3e}.bad{color:#b3261e}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:12px}
+.charts figure.wide{grid-column:1/-1}
 figure{margin:0;background:#fff;border:1px solid #e1e4e8;border-radius:8px;padding:10px 12px;overflow-x:auto}
 figcaption{font-weight:700;margin-bottom:6px}figcaption span{font-weight:400;color:#5b6b7c;font-size:12px}
 section{margin-top:16px}h2{font-size:16px;margin:0 0 8px}
@@ -130,6 +131,9 @@ def _figures(d: Dashboard) -> str:
     return f'<section class="figures">{"".join(cards)}</section>'
 
 
+TREND_WEEKS_IN_HALF_ROW = 12
+
+
 def _charts(d: Dashboard) -> str:
     trend = nps_trend_svg([(w.label, w.nps, w.volume) for w in d.weeks])
     mix = category_mix_svg([(KIND_LABELS.get(m.kind, m.kind), m.counts) for m in d.category_mix],
@@ -141,8 +145,11 @@ def _charts(d: Dashboard) -> str:
                                                                                            *d.themes_falling]})
     split = (f"items in the second half of the range (from {_local(d.themes_split_at, d.filters.timezone)}) "
              "against the first half" if d.themes_split_at else "the range has not started yet")
+    # More than a quarter of weeks: the trend takes the whole row, so its labels keep their size.
+    trend_class = ' class="wide"' if len(d.weeks) > TREND_WEEKS_IN_HALF_ROW else ""
     return ('<section class="charts">'
-            f'<figure><figcaption>NPS by week <span>line: NPS per ISO week; bars: items per week</span></figcaption>'
+            f"<figure{trend_class}>"
+            '<figcaption>NPS by week <span>line: NPS per ISO week; bars: items per week</span></figcaption>'
             f"{trend}</figure>"
             f"<figure><figcaption>Category mix <span>items by kind and category</span></figcaption>{mix}</figure>"
             f"<figure><figcaption>Open detractors by age <span>time since received</span></figcaption>{ages}"

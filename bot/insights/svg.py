@@ -9,6 +9,7 @@ tests can find it. Pure functions: data in, markup out.
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Mapping, Sequence
 
 FONT = "system-ui,-apple-system,'Segoe UI',sans-serif"
@@ -63,8 +64,11 @@ def nps_trend_svg(points: Sequence[tuple[str, int | None, int]], *, title: str =
         return _empty(name, f"{title}: no weeks in range", "No weeks in this range")
     n = len(points)
     dense = n > 16
+    # Past half a year a label per week would be unreadable once the chart fits the page: every
+    # `every`-th week gets its labels (and the last one), every week its point, bar and hover title.
+    every = math.ceil(n / 26)
     left, right, top = 56, 16, 28
-    width = max(640, left + right + n * (34 if dense else 56))
+    width = max(640, left + right + n * (56 if not dense else 34 if every == 1 else 22))
     line_h, gap, bar_h = 200, 40, 90
     label_h = 56 if dense else 30
     height = top + line_h + gap + bar_h + label_h
@@ -97,14 +101,20 @@ def nps_trend_svg(points: Sequence[tuple[str, int | None, int]], *, title: str =
     for seg in segments:
         if len(seg) > 1:
             body.append(f'<polyline points="{" ".join(seg)}" fill="none" stroke="{LINE}" stroke-width="2.5"/>')
-    for x, (_, nps, _) in zip(xs, points, strict=True):
+    def labelled(i: int) -> bool:
+        return i % every == 0 or i == n - 1
+
+    for i, (x, (label, nps, volume)) in enumerate(zip(xs, points, strict=True)):
         if nps is None:
             continue
         y = y_nps(nps)
         color = POSITIVE if nps > 0 else NEGATIVE if nps < 0 else NEUTRAL
-        body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="#fff" stroke="{LINE}" stroke-width="2.5"/>')
-        label_y = y - 10 if nps <= 75 else y + 20
-        body.append(_text(x, label_y, _fmt_nps(nps), size=11 if dense else 13, color=color, weight="bold"))
+        hover = f"{label}: NPS {_fmt_nps(nps)}, {volume:,} items"
+        body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{5 if every == 1 else 4}" fill="#fff" stroke="{LINE}" '
+                    f'stroke-width="2.5"><title>{_esc(hover)}</title></circle>')
+        if labelled(i):
+            label_y = y - 10 if nps <= 75 else y + 20
+            body.append(_text(x, label_y, _fmt_nps(nps), size=11 if dense else 13, color=color, weight="bold"))
     if all(nps is None for _, nps, _ in points):
         body.append(_text((left + width - right) / 2, y_nps(0) - 12, "No NPS responses in this range",
                           size=14, color=MUTED))
@@ -114,15 +124,22 @@ def nps_trend_svg(points: Sequence[tuple[str, int | None, int]], *, title: str =
     body.append(_text(left, bar_top - 12, "Items per week", anchor="start", size=12, color=MUTED, weight="bold"))
     peak = max((volume for _, _, volume in points), default=0) or 1
     baseline = bar_top + bar_h
-    for x, (_, _, volume) in zip(xs, points, strict=True):
+    for i, (x, (label, _, volume)) in enumerate(zip(xs, points, strict=True)):
         h = volume / peak * (bar_h - 16)
         w = step * 0.6
         body.append(f'<rect x="{x - w / 2:.1f}" y="{baseline - h:.1f}" width="{w:.1f}" height="{h:.1f}" '
-                    f'fill="{BAR}"/>')
-        body.append(_text(x, baseline - h - 3, f"{volume:,}", size=10 if dense else 11, color=MUTED))
+                    f'fill="{BAR}"><title>{_esc(f"{label}: {volume:,} items")}</title></rect>')
+        if labelled(i):
+            body.append(_text(x, baseline - h - 3, f"{volume:,}", size=10 if dense else 11, color=MUTED))
     body.append(f'<line x1="{left}" x2="{width - right}" y1="{baseline}" y2="{baseline}" stroke="{AXIS}"/>')
-    for x, (label, _, _) in zip(xs, points, strict=True):
-        short = label.split("-", 1)[-1] if len(label) > 4 else label  # "2026-W47" → "W47"; the year is in the form
+    years = {label.split("-", 1)[0] for label, _, _ in points}
+    for i, (x, (label, _, _)) in enumerate(zip(xs, points, strict=True)):
+        # "2026-W47" → "W47" (the year is in the form); a range across New Year names the year of its
+        # first week and of each W01, as "2026-W01" then reads differently from "2025-W01".
+        year, _, week = label.partition("-")
+        short = label if not week or (len(years) > 1 and (i == 0 or week == "W01")) else week
+        if not labelled(i) and not (dense and week == "W01"):
+            continue
         if dense:
             body.append(_text(x, baseline + 14, short, anchor="end", size=10, color=TEXT,
                               extra=f' transform="rotate(-45 {x:.1f} {baseline + 14:.1f})"'))

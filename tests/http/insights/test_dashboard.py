@@ -386,6 +386,15 @@ def test_a_range_of_one_iso_week_is_labelled_with_that_week(ranged_app) -> None:
     assert across.index("2026-W52") < across.index("2026-W53") < across.index("2027-W01")
 
 
+def test_a_year_of_weeks_gets_the_whole_row_and_a_quarter_half_of_it(ranged_app) -> None:
+    """A year's trend is drawn across the page (else its 52 weeks shrink to unreadable labels)."""
+    seed_instants(ranged_app)
+    year = get(ranged_app, "/dashboard?from=2026-01-05&to=2027-01-03", headers=bearer()).text
+    assert '<figure class="wide"><figcaption>NPS by week' in year and "2026-W53" in year
+    quarter = get(ranged_app, "/dashboard?from=2026-10-05&to=2026-12-27", headers=bearer()).text
+    assert "<figure><figcaption>NPS by week" in quarter
+
+
 @pytest.mark.parametrize("shape", ["this week", "from = to", "ISO week 53", "across the year boundary"])
 def test_a_range_on_an_empty_database_shows_zeros(ranged_app, shape) -> None:
     query, _, _ = RANGE_SHAPES[shape]

@@ -77,10 +77,29 @@ def test_nps_trend_without_any_nps_response() -> None:
 
 
 def test_nps_trend_of_a_year_stays_readable() -> None:
+    """A year of weeks fits a page-wide chart at about its own size (1 SVG unit ≈ 1 px on a laptop),
+    with every other week labelled; each week keeps its point, its bar and a hover title."""
     points = [(f"2026-W{n:02d}", (n * 7) % 201 - 100, n) for n in range(1, 53)]
     root = parse(nps_trend_svg(points))
-    assert len(root.findall(f"{SVG}circle")) == 52
-    assert int(root.get("viewBox").split()[2]) >= 52 * 34  # wide enough for a label per week
+    circles = root.findall(f"{SVG}circle")
+    assert len(circles) == 52 and len(root.findall(f"{SVG}rect")) == 52
+    assert circles[0].find(f"{SVG}title").text == "2026-W01: NPS -93, 1 items"
+    assert int(root.get("viewBox").split()[2]) <= 1300
+    shown = texts(root)
+    assert "W01" in shown and "W03" in shown and "W52" in shown and "W02" not in shown
+    assert sum(1 for t in shown if t.startswith("W")) == 27
+
+
+def test_a_trend_across_new_year_names_the_years() -> None:
+    points = [(f"2025-W{n:02d}", 5, 3) for n in range(40, 53)] + [(f"2026-W{n:02d}", 5, 3) for n in range(1, 11)]
+    shown = [t for t in texts(parse(nps_trend_svg(points))) if "W" in t]
+    assert shown[0] == "2025-W40" and "2026-W01" in shown and "W02" in shown and "W01" not in shown
+
+
+def test_nps_trend_of_a_quarter_labels_every_week() -> None:
+    points = [(f"2026-W{n:02d}", 10, n) for n in range(1, 14)]
+    shown = texts(parse(nps_trend_svg(points)))
+    assert [t for t in shown if t.startswith("W")] == [f"W{n:02d}" for n in range(1, 14)]
 
 
 def test_category_mix_prints_counts_and_totals() -> None:
