@@ -15,6 +15,7 @@ import click
 
 from bot.cli.common import app_config, check_migrated, cli_settings, fail
 from bot.db import make_engine, make_session_factory
+from bot.insights.topics import compute_topics, imported_weeks
 from bot.intake.history import FORMATS, ImportError_, Options, default_workers, import_file
 from models.base import utcnow
 
@@ -48,6 +49,7 @@ def responses(file: Path, file_format: str, source: str | None, kind: str, score
     config = app_config(settings)
     engine = make_engine(settings.database_url)
     check_migrated(engine)
+    now = utcnow()
     options = Options(format=file_format, source=source, kind=kind, score_column=score_column,
                       comment_column=comment_column)
     try:
@@ -56,7 +58,7 @@ def responses(file: Path, file_format: str, source: str | None, kind: str, score
         with file.open(encoding="utf-8-sig", newline="") as stream, \
                 click.progressbar(length=total, label=f"Importing {file.name}", file=sys.stderr) as bar:
             summary = import_file(stream, factory=make_session_factory(engine), options=options, config=config,
-                                  now=utcnow(), workers=workers or default_workers(total),
+                                  now=now, workers=workers or default_workers(total),
                                   progress=lambda rows: bar.update(max(0, min(rows, total) - bar.pos)))
     except ImportError_ as exc:
         fail(f"{file.name}: {exc}. Nothing was imported.")
@@ -71,4 +73,25 @@ def responses(file: Path, file_format: str, source: str | None, kind: str, score
         click.echo(f"  line {line}: {reason}")
     if summary.bad > len(summary.errors):
         click.echo(f"  … and {summary.bad - len(summary.errors)} more")
+    if summary.added:
+        _group_topics(make_session_factory(engine), config=config, imported_at=now)
     sys.exit(1 if summary.bad else 0)
+
+
+def _group_topics(factory, *, config, imported_at) -> None:
+    """The weekly topics of every week the new rows fall in (all teams and each team), as the clock's
+    weekly job would have left them: the dashboard and weekly reports of those weeks show them."""
+    with factory() as session:
+        weeks = imported_weeks(session, imported_at=imported_at, timezone=config.schedule.timezone or "UTC",
+                               teams=[(team.name, team.timezone) for team in config.teams])
+    if not weeks:
+        return
+    with click.progressbar(weeks, label="Grouping the weekly topics", file=sys.stderr) as bar:
+        for week in bar:
+            with factory() as session:
+                compute_topics(session, week=week.week, team=week.team, teams=list(week.teams),
+                               timezone=week.timezone, now=imported_at)
+                session.commit()
+    periods = sorted({week.week for week in weeks})
+    click.echo(f"Topics grouped for {len(periods)} week{'s' if len(periods) != 1 else ''} "
+               f"({periods[0]} to {periods[-1]}), all teams and each team: /dashboard and the weekly reports show them.")

@@ -34,7 +34,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -43,7 +43,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from bot.common.labels import customer_label, plural, score_label
-from bot.common.periods import iso_week_label, local_span, parse_week
+from bot.common.periods import iso_week_label, local_span, local_today, parse_week
 from bot.slack.links import message_link
 from models import Item, SlackMessage, Topic, TopicMember, TopicRun
 from models.topic import ALL_TEAMS
@@ -245,6 +245,35 @@ def compute_topics(session: Session, *, week: str, team: str | None, teams: Sequ
              len(discovery.topics), discovery.analysed, discovery.skipped)
     return run
 
+
+
+@dataclass(frozen=True)
+class TopicWeek:
+    """One week to group, for all teams (team None) or one team, in its timezone."""
+    week: str
+    team: str | None
+    teams: tuple[str, ...]
+    timezone: str
+
+
+def imported_weeks(session: Session, *, imported_at: datetime, teams: Sequence[tuple[str, str]],
+                   timezone: str) -> list[TopicWeek]:
+    """The weeks that the comments of one history import (items marked `imported_at`) fall in, for all
+    teams (in `timezone`) and for each of `teams` ((name, timezone), in its own), oldest first: what
+    the weekly job would have grouped had cxloop been running then."""
+    zones = dict(teams)
+    rows = session.execute(select(Item.team, Item.received_at)
+                           .where(Item.imported_at == imported_at, Item.comment.is_not(None))).all()
+    found: set[tuple[str, str | None]] = set()
+    for team, received in rows:
+        when = received if received.tzinfo else received.replace(tzinfo=UTC)
+        found.add((iso_week_label(local_today(when, timezone)), None))
+        if team in zones:
+            found.add((iso_week_label(local_today(when, zones[team])), team))
+    every = tuple(zones)
+    return [TopicWeek(week=week, team=team, teams=(team,) if team else every,
+                      timezone=zones[team] if team else timezone)
+            for week, team in sorted(found, key=lambda pair: (pair[0], pair[1] or ""))]
 
 # --- reading, for the weekly report and the dashboard ----------------------------------------------
 

@@ -17,7 +17,8 @@ from bot.cli import main
 from bot.db import session_scope
 from bot.insights.dashboard import dashboard_data
 from bot.vip.book import AccountRecord, upsert_account
-from models import FollowUp, Item, OutboxMessage
+from models import FollowUp, Item, OutboxMessage, TopicRun
+from models.topic import ALL_TEAMS
 from tests.conftest import make_config
 
 HEADER = ["Response ID", "Score", "Comment", "Email", "Name", "Created At", "Plan", "Customer Since", "Role"]
@@ -148,3 +149,39 @@ def test_imported_history_counts_in_the_dashboard_but_breaches_no_sla(database_u
     assert (success.volume, success.nps_count) == (4, 4)
     assert (success.open_items, success.open_detractors, success.sla_breaches) == (0, 0, 0)
     assert data.open_items == []
+
+
+def test_imported_weeks_get_their_topics_for_the_dashboard_and_weekly_reports(database_url, session_factory,
+                                                                                tmp_path: Path) -> None:
+    """A year of history would show "no topics computed" on every past week: the import groups each
+    week its rows fall in (all teams, and each team), as the weekly job would have, and only once."""
+    complaints = ("The invoice export fails with an error every single time", "Invoice export keeps failing "
+                  "for our finance team", "Exporting invoices fails again this morning")
+    praise = ("The new dashboard charts are lovely and clear", "Dashboard charts look great, thank you",
+              "Really like the clear dashboard charts now")
+    path = tmp_path / "history.csv"
+    rows = ["id,score,comment,email,created_at"]
+    for n in range(60):  # 2025-W10 and 2025-W11: 30 comments each, two clear groups
+        text = (complaints if n % 2 else praise)[n % 3]
+        rows.append(f"t{n},{2 if n % 2 else 10},\"{text} ({n})\",p{n}@x.example,"
+                    f"2025-03-{4 + (n // 30) * 7:02d}T15:{n % 60:02d}:00Z")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+    result = run_import(database_url, tmp_path, str(path), "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert "Topics grouped for 2 weeks (2025-W10 to 2025-W11)" in result.output
+    with session_scope(session_factory) as session:
+        runs = {(run.week, run.scope) for run in session.scalars(select(TopicRun))}
+        assert runs == {("2025-W10", ALL_TEAMS), ("2025-W11", ALL_TEAMS), ("2025-W10", "success"),
+                        ("2025-W11", "success")}
+        data = dashboard_data(session, config=make_config(), start=date(2025, 3, 1), end=date(2025, 3, 31),
+                              now=datetime(2025, 4, 1, tzinfo=UTC))
+        assert data.topics is not None and data.topics.week == "2025-W11"
+        labels = " ".join(line.label for line in data.topics.topics)
+        assert "invoice" in labels and "dashboard" in labels
+        computed = {run.id for run in session.scalars(select(TopicRun))}
+
+    again = run_import(database_url, tmp_path, str(path), "--format", "csv")
+    assert "added 0, unchanged 60" in again.output and "Topics grouped" not in again.output
+    with session_scope(session_factory) as session:
+        assert {run.id for run in session.scalars(select(TopicRun))} == computed
