@@ -371,10 +371,16 @@ def ensure_week_topics(session: Session, *, week: str, team: str | None, teams: 
 
 
 def latest_topics(session: Session, *, scope: str, up_to: date) -> WeekTopics | None:
-    """The latest stored topics of `scope` for a week that starts on or before `up_to` (the dashboard)."""
-    run = session.scalar(select(TopicRun).where(TopicRun.scope == scope, TopicRun.week <= iso_week_label(up_to))
-                         .order_by(TopicRun.week.desc()).limit(1))
-    return _read_run(session, run) if run is not None else None
+    """The stored topics of `scope` shown for a range ending `up_to` (the dashboard): those of the latest
+    week that ends by then (a whole week, so its trend compares like with like), else of the latest week
+    that starts by then (a range shorter than a week)."""
+    for last_week in (up_to - timedelta(days=6), up_to):
+        run = session.scalar(select(TopicRun).where(TopicRun.scope == scope,
+                                                    TopicRun.week <= iso_week_label(last_week))
+                             .order_by(TopicRun.week.desc()).limit(1))
+        if run is not None:
+            return _read_run(session, run)
+    return None
 
 
 def topics_data(topics: WeekTopics | None) -> dict | None:

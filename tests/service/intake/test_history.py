@@ -179,6 +179,11 @@ def test_imported_weeks_get_their_topics_for_the_dashboard_and_weekly_reports(da
         assert data.topics is not None and data.topics.week == "2025-W11"
         labels = " ".join(line.label for line in data.topics.topics)
         assert "invoice" in labels and "dashboard" in labels
+        # A range that ends mid-week shows the last whole week's topics (a partial week's trend would
+        # compare three days with seven).
+        midweek = dashboard_data(session, config=make_config(), start=date(2025, 3, 1), end=date(2025, 3, 12),
+                                 now=datetime(2025, 4, 1, tzinfo=UTC))
+        assert midweek.topics.week == "2025-W10"
         computed = {run.id for run in session.scalars(select(TopicRun))}
 
     again = run_import(database_url, tmp_path, str(path), "--format", "csv")
