@@ -24,6 +24,95 @@ _UPPER_BOUNDS: dict[str, tuple[int, int]] = {
 }
 
 
+# Bug-report failure vocabulary. Sources: the "problem discovery" sentence patterns of Panichella et al.,
+# "How can I improve my app? Classifying user reviews for software maintenance and evolution", ICSME
+# 2015 (ARdoc/SURF: "[something] doesn't/won't [verb]", "can't [verb]", "app stops working", "keeps
+# crashing", "after the update"), the failure symptoms of bug-report studies (crash, hang, freeze,
+# force close, black/blank screen, "fails to"; Bettenburg et al., "What makes a good bug report?",
+# FSE 2008) and what users try first (reinstall, restart). An operation that cannot be done
+# ("can't open", "unable to sync") is a failure; "can't work"/"can't use" are left out ("I can't work
+# without it" is praise).
+_CANNOT = ("can't", "cannot", "couldn't", "won't", "wouldn't", "doesn't", "didn't", "unable to",
+           "not able to", "fails to", "failed to", "failing to", "no longer")
+_OPERATIONS = ("open", "opens", "load", "loads", "sync", "syncs", "save", "saves", "start", "starts", "launch",
+               "connect", "log in", "login", "sign in", "download", "upload", "install", "update", "play",
+               "send", "refresh", "access", "respond", "boot", "run", "runs", "works", "work")
+_FAILURE_PHRASES: tuple[str, ...] = (
+    *(f"{cannot} {operation}" for cannot in _CANNOT for operation in _OPERATIONS
+      if not (cannot in ("can't", "cannot", "couldn't", "unable to", "not able to") and operation.startswith("work"))),
+    "stops working", "stopped responding", "stops responding", "won't let me", "doesn't let me",
+    "does not let me", "hangs", "freezes up", "force stop*", "force quit*", "keeps restarting",
+    "keeps resetting", "keeps logging me out", "keeps kicking me out", "kicks me out", "kicked me out",
+    "signs me out", "keeps disconnecting", "disconnects", "nothing happens", "grey screen", "gray screen",
+    "loading screen", "infinite loop", "endless loop", "malfunction*", "bugged", "reinstall*",
+    "re-install*", "uninstalled and", "deleted and reinstalled", "restart my phone", "had to restart",
+    "needs to be fixed", "need to fix", "needs to fix", "be fixed", "get fixed", "gets fixed", "not fixed",
+    "fix asap", "fix soon", "fix that", "fix these", "fix them", "fix your", "after update", "since update",
+    "after the recent update", "since the recent update", "after the new update", "since the new update",
+    "after the last update", "after last update", "since last update", "did not work", "will not work",
+    "wouldn't work", "don't work", "do not work", "not work anymore", "no longer works",
+)
+# Feature-request grammar. Sources: the request rules of Iacob & Harrison, "Retrieving and analyzing
+# mobile apps feature requests from online reviews", MSR 2013 ("please add", "would be nice/great if",
+# "I wish", "should have/be able to", "add (an) option/ability to", "needs (a|an|more)", "can you
+# (please) add", "hope (you|they) (will) add", "would love (to see|it if)", "missing feature", "make it
+# possible to", "allow (me|us|users) to"); the "feature request" patterns of Panichella et al. ICSME 2015
+# ("[someone] should add/make", "it would be nice to", "I would like"); and English request grammar:
+# a modal or "please" + a verb of adding or allowing, a wish + what is wished for. Bare "would love"/
+# "would like" are gone ("would love this app" is praise); what is not an ask is told apart after the
+# match (REQUEST_* below): "would like a refund", "should have bought another", "it should work",
+# "it needs to be fixed" are billing, regret and bugs.
+_ASKS = ("please", "pls", "plz", "can you", "can you please", "could you", "could you please", "can you guys",
+         "could you guys", "would you",
+         "will you", "can they", "could they", "you should", "you guys should", "they should", "developers should",
+         "devs should", "it should", "app should", "should", "you need to", "needs to", "maybe", "why not",
+         "why don't you", "hope you", "hope you will", "hope they", "hope they will", "hopefully they",
+         "hopefully you", "hope you guys")
+_ADDING = ("add", "include", "implement", "allow", "enable", "introduce", "integrate", "offer", "provide",
+           "consider", "support", "make an option", "make it possible", "create an option", "give the option", "make",
+           "improve", "change", "give an option", "bring back", "put in", "put back")
+_WANTING = ("would love", "i'd love", "we'd love", "would like", "i'd like", "we'd like", "i want", "we want",
+            "would really like", "would really love", "really want", "i would prefer", "i'd prefer",
+            "would appreciate")
+_WANTED = ("to see", "to have", "to be able", "it if", "an option", "the option", "the ability", "a feature",
+           "a way", "more options", "support for", "a setting", "the possibility", "if you could", "if there",
+           "a", "an", "more", "some")
+_REQUEST_PHRASES: tuple[str, ...] = (
+    *(f"{ask} {adding}" for ask in _ASKS for adding in _ADDING),
+    *(f"{wanting} {wanted}" for wanting in _WANTING for wanted in _WANTED),
+    "should have", "should be an option", "should be a way", "there should be", "it should", "it needs",
+    "app needs", "just needs", "only needs", "really needs",
+    "needs an option", "needs the option", "needs the ability", "it would be better if",
+    "would be better with", "would be nice to have", "would be great to have", "would be perfect if",
+    "would be even better", "would make it better", "would make it perfect", "would make this app",
+    "would be 5 stars", "would be five stars", "would give 5 stars", "would give five stars",
+    "would give it 5", "would give it five", "5 stars if", "five stars if", "missing feature*",
+    "feature missing", "only thing missing", "the only thing it needs", "make it possible to",
+    "allow me to", "allow us to", "allow users to", "allow the user to", "let me choose", "let us choose",
+    "let me change", "let us change", "let me customize", "let me customise", "let me set", "let us set",
+    "let me edit", "let us edit", "let me pick", "let me select", "let me sort", "let me hide",
+    "let me disable", "let me turn off", "could use a", "could use an",
+    "could use more", "could use some", "in a future update", "in future updates", "in the next version",
+    "hope to see", "looking forward to seeing", "it would help if", "would be useful",
+    # Conditionals of a missing thing (Iacob & Harrison's "if only"/"would be … if" family).
+    "if it had", "if it has", "if there was", "if there were", "if there is a way", "if you could",
+    "if you can add", "if they could", "if you add", "if you added", "if they add", "if they added",
+    "would be good if", "would be good to", "would be amazing if", "would be amazing to",
+    "would be fantastic", "would be handy", "would be wonderful", "it'd be nice", "it'd be great",
+    "it'd be cool", "it'd be awesome", "will be nice if", "will be great if", "will be better if",
+    # Questions that ask for something absent ("why is there no …", "how about adding …").
+    "why is there no", "why isn't there", "why can't we", "why can't you", "why don't you", "why no",
+    "how about adding", "what about adding", "how about a", "how about an", "how about some",
+    "hope there", "hopefully there", "suggest adding", "recommend adding", "my suggestion",
+    # A feature the product lacks (I&H "lacks"): "doesn't support", "no support for".
+    "doesn't support", "does not support", "don't support", "no support for", "no option for",
+    "there is no option", "there's no option", "there is no way", "there's no way",
+    "doesn't have an option", "doesn't have a way", "doesn't have the option", "doesn't have the ability",
+    "can't customize", "can't customise", "cannot customize", "cannot customise", "not customizable",
+    "not customisable", "more customization", "more customisation", "customization options",
+    "customisation options",
+)
+
 # Keyword syntax: words/phrases matched on whole tokens, so "bug" never matches "debugger".
 # A trailing "*" makes the last word a prefix ("crash*" = crash/crashes/crashed/crashing);
 # used only where every continuation means the same thing. Phrases are tokenised like the
@@ -75,6 +164,8 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
         "failing", "failure", "exception", "stuck", "can't log in", "cannot log in", "can't login",
         "can't sign in", "cannot sign in", "logs me out", "logged me out", "not syncing", "won't sync",
         "doesn't sync", "not responding", "unresponsive", "issue", "issues", "problem", "problems",
+        # Failure vocabulary of bug reports (see _FAILURE_PHRASES): "can't open", "unable to sync", …
+        *_FAILURE_PHRASES,
     ),
     "performance": (
         "slow", "slower", "slowly", "slowness", "sluggish", "lag", "lags", "laggy", "lagging",
@@ -114,20 +205,18 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
     "feature_request": (
         # Explicit asks only: conditionals ("it would"), hopes and "missing" are as often about a bug.
         "feature request", "feature requests", "i wish", "wish it", "wish there", "wish they", "wish you",
-        "would love", "would like", "i'd like", "i'd love", "we'd like", "we'd love", "would be nice",
-        "would be great", "would be awesome", "would be better if", "would be helpful", "would be cool",
-        "please add", "pls add", "plz add", "can you add", "could you add", "can you please add",
-        "could you please add", "you should add", "should add", "add support for", "add an option",
-        "add the option", "add the ability", "add a feature", "add a way", "add more", "please make it",
-        "please allow", "please let us", "please let me", "please include", "please consider",
-        "please bring back", "bring back", "give us the option", "give us an option", "give us the ability",
-        "need a way", "needs a way", "need an option", "needs an option", "need the ability", "no way to",
-        "no option to", "should be able to", "should have an option", "should have a way", "lacks", "lacking",
+        "would be nice", "would be great", "would be awesome", "would be better if", "would be helpful",
+        "would be cool", "add support for", "add an option", "add the option", "add the ability",
+        "add a feature", "add a way", "add more", "bring back", "give us the option", "give us an option",
+        "give us the ability", "need a way", "needs a way", "need an option", "needs an option",
+        "need the ability", "no way to", "no option to", "should be able to", "lacks", "lacking",
         "roadmap", "suggestion", "suggestions", "i suggest", "we suggest", "want to be able", "wishlist",
-        "why can't i", "if only", "would pay for", "feature that", "a feature to", "is there a way",
-        "is it possible to", "any chance", "can we get", "can we have", "could we get", "could we have",
-        "hope they add", "hope you add", "hoping for", "looking forward to", "it needs", "needs more",
-        "should have", "it should", "option for", "more options",
+        "why can't i", "if only", "would pay for", "a feature to", "is there a way", "is it possible to",
+        "any chance", "can we get", "can we have", "could we get", "could we have", "hoping for",
+        "needs more", "option for", "more options",
+        # Request grammar (see _REQUEST_PHRASES): "please add", "can you include", "would love to see",
+        # "should have an option", "would be 5 stars if", "it needs a", "missing feature".
+        *_REQUEST_PHRASES,
     ),
     "integrations": (
         "integration*", "integrate*", "api", "apis", "webhook*", "plugin", "plugins", "connector",
@@ -156,6 +245,35 @@ SENTIMENT_DISPLAY: dict[str, str] = {"negative": "Negative", "neutral": "Neutral
 # downtime", "not cancelling") does not count. Topic themes (billing, docs, support, …) keep the match:
 # "no docs" or "can't export" is still about docs or export.
 NEGATABLE_THEMES: frozenset[str] = frozenset({"bugs", "performance", "reliability", "data_loss", "churn_risk"})
+# Themes that name an ask: a denial right before it ("doesn't allow me to", "you shouldn't add") undoes it
+# (only two words back: a request often follows a complaint, "it doesn't work. please add …"), and so
+# does an ask about the product working ("would be 5 stars if it worked", "please make it work").
+REQUEST_THEMES: frozenset[str] = frozenset({"feature_request"})
+REQUEST_NEGATION_WINDOW = 2
+# A sentence that opens with a verb of adding is an imperative, a request ("Add a widget.", "Needs a
+# search."): the telegraphic style of reviews, English imperative mood. Named by the theme it feeds.
+REQUEST_IMPERATIVE_VERBS: tuple[str, ...] = (
+    "add", "include", "allow", "enable", "implement", "introduce", "integrate", "bring back", "put back",
+    "make it possible", "give us", "need a", "need an", "need more", "need some", "need the option",
+    "need the ability", "need support", "needs a", "needs an", "needs more", "needs some", "needs the option",
+    "needs the ability", "needs support",
+)
+# What follows a wish that makes it a service request, not a product one ("I'd like a refund").
+REQUEST_NOT_A_FEATURE: frozenset[str] = frozenset({
+    "refund", "reply", "response", "answer", "callback", "call", "credit", "money", "explanation", "apology",
+    "word", "manager", "supervisor", "help",
+})
+# "should have" + a past participle is regret ("should have bought another"), not an ask ("should have
+# widgets"): English perfect modals. Irregular participles listed; regular ones end in -ed/-en.
+REQUEST_PARTICIPLES: frozenset[str] = frozenset({
+    "been", "bought", "gone", "known", "done", "got", "gotten", "made", "read", "taken", "thought", "seen",
+    "had", "left", "kept", "told", "paid", "sent", "spent", "put", "stayed", "listened", "come", "run",
+    "said", "heard", "found", "went", "chose", "chosen", "given", "let",
+})
+REQUEST_ABOUT_FAILURE: frozenset[str] = frozenset({
+    "work", "works", "worked", "working", "crash", "crashing", "crashed", "crashes", "load", "loaded",
+    "loading", "fixed", "fix", "stop", "stopped", "freeze", "freezing",
+})
 
 
 @dataclass(frozen=True)

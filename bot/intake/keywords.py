@@ -14,6 +14,15 @@ from typing import Generic, TypeVar
 _TOKEN_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 # Typographic apostrophes are normalised so "doesn’t" and "doesn't" match the same keyword.
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\uff07": "'"})
+# Contractions typed without the apostrophe ("doesnt work", "cant login", "wont open"): usual in app
+# reviews, tweets and mobile survey answers. Restored so the keywords and cues written with the
+# apostrophe match them too. One compiled scan; only the matched words are looked up.
+_BARE_CONTRACTIONS = {
+    "dont": "don't", "doesnt": "doesn't", "didnt": "didn't", "cant": "can't", "wont": "won't",
+    "isnt": "isn't", "wasnt": "wasn't", "arent": "aren't", "werent": "weren't", "havent": "haven't",
+    "hasnt": "hasn't", "hadnt": "hadn't", "couldnt": "couldn't", "wouldnt": "wouldn't", "shouldnt": "shouldn't",
+}
+_BARE_CONTRACTION_RE = re.compile(r"\b(?:" + "|".join(_BARE_CONTRACTIONS) + r")\b")
 
 # Words that deny what follows: "no bugs", "never crashes", "without any downtime", "isn't slow".
 NEGATORS: frozenset[str] = frozenset({
@@ -33,7 +42,10 @@ def tokenize(text: str | None) -> list[str]:
     """Lower-case word tokens: 'Doesn’t work!' -> ["doesn't", 'work']."""
     if not text:
         return []
-    return _TOKEN_RE.findall(text.translate(_APOSTROPHES).lower())
+    text = text.translate(_APOSTROPHES).lower()
+    if "nt" in text:
+        text = _BARE_CONTRACTION_RE.sub(lambda match: _BARE_CONTRACTIONS[match.group()], text)
+    return _TOKEN_RE.findall(text)
 
 
 def is_negator(token: str) -> bool:
@@ -51,35 +63,53 @@ def compile_keyword(owner: str, keyword: str) -> Keyword:
 
 
 class KeywordIndex(Generic[T]):
-    """Many keywords, found in one pass over the tokens: keywords are looked up by their first word (a
-    dict) or, for a one-word prefix ("crash*"), by `str.startswith` with a tuple, so the cost grows with
-    the comment, not with the taxonomy."""
+    """Many keywords, found in one pass over the tokens: a word trie (nested dicts, one per word), so a
+    token costs one dict lookup however many phrases start with it ("please add", "please include", …);
+    a prefix last word ("crash*", "force close*") is tried with `str.startswith` at its node. The cost
+    grows with the comment, not with the taxonomy."""
 
     def __init__(self, keywords: Iterable[tuple[Keyword, T]]):
-        self._by_first: dict[str, list[tuple[Keyword, T]]] = {}
-        prefixes: list[tuple[str, Keyword, T]] = []
-        for keyword, tag in keywords:
+        # node: {word: (child node, [(order, keyword, tag) ending here], [(stem, order, keyword, tag)])}
+        self._root: dict[str, tuple[dict, list, list]] = {}
+        self._root_prefixes: list[tuple[str, int, Keyword, T]] = []
+        for order, (keyword, tag) in enumerate(keywords):
             words, prefix = keyword
-            if len(words) == 1 and prefix:
-                prefixes.append((words[0], keyword, tag))
+            node, prefixes = self._root, self._root_prefixes
+            for word in words[:-1]:
+                child = node.setdefault(word, ({}, [], []))
+                node, prefixes = child[0], child[2]
+            if prefix:
+                prefixes.append((words[-1], order, keyword, tag))
             else:
-                self._by_first.setdefault(words[0], []).append((keyword, tag))
-        self._prefixes = tuple(prefixes)
-        self._prefix_starts = tuple(stem for stem, _, _ in prefixes)
+                node.setdefault(words[-1], ({}, [], []))[1].append((order, keyword, tag))
+        self._prefix_starts = tuple(stem for stem, _, _, _ in self._root_prefixes)
 
     def find(self, tokens: list[str]) -> list[tuple[int, Keyword, T]]:
         """(start, keyword, tag) of every match, in text order (keywords in index order at one position)."""
         found: list[tuple[int, Keyword, T]] = []
+        count = len(tokens)
         for start, token in enumerate(tokens):
-            for keyword, tag in self._by_first.get(token, ()):
-                words, prefix = keyword
-                end = start + len(words)
-                if end <= len(tokens) and all(
-                        (tokens[start + i].startswith(w) if prefix and i == len(words) - 1 else tokens[start + i] == w)
-                        for i, w in enumerate(words[1:], 1)):
-                    found.append((start, keyword, tag))
+            here: list[tuple[int, Keyword, T]] = []
             if self._prefix_starts and token.startswith(self._prefix_starts):
-                found.extend((start, keyword, tag) for stem, keyword, tag in self._prefixes if token.startswith(stem))
+                here.extend((order, keyword, tag) for stem, order, keyword, tag in self._root_prefixes
+                            if token.startswith(stem))
+            entry = self._root.get(token)
+            position = start
+            while entry is not None:
+                children, ending, prefixes = entry
+                here.extend(ending)
+                position += 1
+                if position >= count:
+                    break
+                following = tokens[position]
+                if prefixes:
+                    here.extend((order, keyword, tag) for stem, order, keyword, tag in prefixes
+                                if following.startswith(stem))
+                entry = children.get(following)
+            if here:
+                if len(here) > 1:
+                    here.sort(key=lambda match: match[0])
+                found.extend((start, keyword, tag) for _, keyword, tag in here)
         return found
 
 

@@ -6,6 +6,7 @@ keyword taxonomy, each with the words that decided it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -14,6 +15,12 @@ from bot.common.vocabulary import (
     _UPPER_BOUNDS,
     DEFAULT_THEMES,
     NEGATABLE_THEMES,
+    REQUEST_ABOUT_FAILURE,
+    REQUEST_IMPERATIVE_VERBS,
+    REQUEST_NEGATION_WINDOW,
+    REQUEST_NOT_A_FEATURE,
+    REQUEST_PARTICIPLES,
+    REQUEST_THEMES,
     SCORE_RANGES,
     SentimentWords,
 )
@@ -30,6 +37,11 @@ from bot.intake.sentiment import analyze_sentiment
 
 # Themes only need the gist; a pasted log of megabytes must not stall the webhook.
 MAX_THEME_CHARS = 20_000
+# "Add a widget." / "Please include a search. Needs a dark mode": a sentence opening with a verb of adding.
+_IMPERATIVE_ASK = re.compile(
+    r"(?:^|[.!?;:\n)(]\s*)(?:(?:please|pls|plz)\s+)?(" + "|".join(
+        r"\s+".join(map(re.escape, verb.split())) for verb in REQUEST_IMPERATIVE_VERBS) + r")\b",
+    re.IGNORECASE)
 
 
 def categorize(kind: str, score: int | None) -> str | None:
@@ -71,11 +83,12 @@ def compile_taxonomy(taxonomy: Mapping[str, Iterable[str]]) -> CompiledTaxonomy:
 
 
 @lru_cache(maxsize=1)
-def _default_compiled() -> CompiledTaxonomy:
-    return compile_taxonomy(DEFAULT_THEMES)
+def _default_compiled() -> tuple[CompiledTaxonomy, KeywordIndex[str]]:
+    compiled = compile_taxonomy(DEFAULT_THEMES)
+    return compiled, _theme_index(compiled)
 
 
-def _compiled_for(taxonomy: Mapping[str, Iterable[str]]) -> CompiledTaxonomy:
+def _compiled_for(taxonomy: Mapping[str, Iterable[str]]) -> tuple[CompiledTaxonomy, KeywordIndex[str]]:
     # Compiling tokenises every keyword: once per taxonomy, not once per webhook (it was ~1/3 of intake).
     key = tuple((theme, (keywords,) if isinstance(keywords, str) else tuple(keywords))
                 for theme, keywords in taxonomy.items())
@@ -83,12 +96,14 @@ def _compiled_for(taxonomy: Mapping[str, Iterable[str]]) -> CompiledTaxonomy:
 
 
 @lru_cache(maxsize=8)
-def _compiled_by_content(key: tuple[tuple[str, tuple[str, ...]], ...]) -> CompiledTaxonomy:
-    return compile_taxonomy(dict(key))
+def _compiled_by_content(key: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[CompiledTaxonomy, KeywordIndex[str]]:
+    compiled = compile_taxonomy(dict(key))
+    return compiled, _theme_index(compiled)
 
 
-@lru_cache(maxsize=8)
 def _theme_index(compiled: CompiledTaxonomy) -> KeywordIndex[str]:
+    # Built once per taxonomy and kept beside it: hashing the compiled taxonomy on every comment (an
+    # lru_cache key) cost more than matching once the taxonomy held a thousand phrases.
     return KeywordIndex((keyword, theme) for theme, keywords in compiled for keyword in keywords)
 
 
@@ -96,20 +111,56 @@ def match_themes(text: str | None, taxonomy: Mapping[str, Iterable[str]] | None 
     """{theme: the words that matched first}, in taxonomy order: "It keeps crashing" -> {"bugs": "crashing"}.
 
     Keywords of the problem themes (bugs, performance, reliability, data_loss, churn_risk) do not count
-    right after a denial ("no bugs", "never had a crash", "not cancelling") or before "free" ("bug-free").
+    right after a denial ("no bugs", "never had a crash", "not cancelling") or before "free" ("bug-free");
+    a feature request does not count right after a denial ("doesn't allow me to") or when it asks for the
+    product to work ("would be 5 stars if it worked": that is a bug).
     """
     tokens = tokenize((text or "")[:MAX_THEME_CHARS])
     if not tokens:
         return {}
-    compiled = _default_compiled() if taxonomy is None else _compiled_for(taxonomy)
+    compiled, index = _default_compiled() if taxonomy is None else _compiled_for(taxonomy)
     found: dict[str, str] = {}
-    for start, keyword, theme in _theme_index(compiled).find(tokens):
+    found_at: dict[str, tuple[int, int]] = {}
+    for start, keyword, theme in index.find(tokens):
         words = keyword[0]
-        if theme in found or (theme in NEGATABLE_THEMES and not is_negator(words[0])
-                              and negated_at(tokens, start, len(words))):
+        # The first match of a theme is kept; a longer phrase at the same word wins ("fails to save").
+        if theme in found and not (found_at[theme][0] == start and len(words) > found_at[theme][1]):
+            continue
+        if theme in NEGATABLE_THEMES and not is_negator(words[0]) and negated_at(tokens, start, len(words)):
+            continue
+        if theme in REQUEST_THEMES and _not_an_ask(tokens, start, len(words)):
             continue
         found[theme] = phrase_at(tokens, start, keyword)
+        found_at[theme] = (start, len(words))
+    for theme in REQUEST_THEMES:
+        if theme not in found and any(name == theme for name, _ in compiled):
+            ask = _imperative_ask(text[:MAX_THEME_CHARS])
+            if ask:
+                found[theme] = ask
     return {theme: found[theme] for theme, _ in compiled if theme in found}
+
+
+def _imperative_ask(text: str) -> str | None:
+    """The verb of the first sentence that opens with a request ("Add a widget."), if it is one."""
+    for match in _IMPERATIVE_ASK.finditer(text):
+        verb = tokenize(match.group(1))
+        after = tokenize(text[match.end():match.end() + 60])
+        if not _not_an_ask(verb + after, 0, len(verb)):
+            return " ".join(verb)
+    return None
+
+
+def _not_an_ask(tokens: list[str], start: int, length: int) -> bool:
+    """ "doesn't allow me to", "you shouldn't add"; "would be 5 stars if it worked", "please make it work";
+    "I'd like a refund"; "should have bought another one"."""
+    end = start + length
+    after = tokens[end:end + 4]
+    if not is_negator(tokens[start]) and any(is_negator(t) for t in tokens[max(0, start - REQUEST_NEGATION_WINDOW):start]):
+        return True
+    if any(token in REQUEST_ABOUT_FAILURE for token in after) or (after and after[0] in REQUEST_NOT_A_FEATURE):
+        return True
+    return bool(after and tokens[end - 1] in ("have", "had") and (
+        after[0] in REQUEST_PARTICIPLES or (len(after[0]) > 3 and after[0].endswith(("ed", "en")))))
 
 
 def detect_themes(text: str | None, taxonomy: Mapping[str, Iterable[str]] | None = None) -> list[str]:

@@ -93,6 +93,17 @@ COMPLAINT_CUES: tuple[str, ...] = (
     "not coming back", "never going back", "won't be returning", "no longer", "only lasted", "lasted only",
     "stopped", "died", "dead", "fell apart", "fell off", "poor quality", "low quality", "bad quality",
     "cheaply made", "regret", "mistake", "should have bought", "should have gone", "barely", "hardly",
+    # Opinion rules the word lexicons cannot see (Liu, "Sentiment Analysis and Opinion Mining", Morgan &
+    # Claypool 2012, §5.2 "rules of opinions"): a deviation from what was expected or promised, a lack of
+    # something desirable, resources consumed, and advice to others not to buy.
+    "was supposed to", "were supposed to", "supposed to work", "expected more", "expected better",
+    "was expecting more", "was expecting better", "had high hopes", "not what i expected",
+    "not what i ordered", "not what i paid for", "should have been", "should've been",
+    "could have been better", "could've been better", "could be better", "could be improved",
+    "to be desired", "fell short", "falls short", "falling short", "below average", "below par",
+    "not up to par", "nothing special", "nothing to write home about", "not a fan", "not a big fan",
+    "not my cup of tea", "lack of", "drains", "save your money", "save yourself", "don't bother",
+    "do not bother", "wouldn't bother", "don't waste", "do not waste", "look elsewhere", "buyer beware",
 )
 
 # Praise the lexicons under-weight, and idioms that contain a denial but praise ("can't complain").
@@ -124,6 +135,10 @@ _NOT_A_COMPLAINT_AFTER_INABILITY = frozenset({
 _TOO = "too"
 # "keeps crashing", "kept logging me out".
 _KEEPS = frozenset({"keeps", "kept", "keep", "constantly", "always"})
+# "less reliable", "fewer options": less of a good thing is a complaint (Liu 2012, §5.2, "decreased
+# quantity of a positive item").
+_LESS = frozenset({"less", "fewer"})
+_PRAISE_WORDS = frozenset(cue for cue in PRAISE_CUES if " " not in cue)
 # "since Monday", "since yesterday", "since the update": something has been wrong for a while.
 _SINCE = "since"
 _SINCE_WHEN = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
@@ -196,6 +211,11 @@ def _valence(word: str) -> float:
     return float(_vader().lexicon.get(word, 0.0))
 
 
+def _decreases(tokens: list[str], index: int) -> bool:
+    """ "less"/"fewer" at `index`, but not "no less", "more or less"."""
+    return tokens[index] in _LESS and not (index > 0 and (tokens[index - 1] == "or" or is_negator(tokens[index - 1])))
+
+
 def _pattern_hits(tokens: list[str]) -> list[tuple[int, str]]:
     """General complaint patterns: "can't export", "too slow", "keeps crashing", "since Monday"."""
     found = []
@@ -211,6 +231,8 @@ def _pattern_hits(tokens: list[str]) -> list[tuple[int, str]]:
         elif token == _TOO and following[0] not in _STOP and _valence(following[0]) <= 0.0:
             found.append((index, f"too {following[0]}"))
         elif token in _KEEPS and following[0].endswith("ing") and _valence(following[0]) <= 0.0:
+            found.append((index, f"{token} {following[0]}"))
+        elif _decreases(tokens, index) and (_valence(following[0]) > 0.0 or following[0] in _PRAISE_WORDS):
             found.append((index, f"{token} {following[0]}"))
         elif token == _SINCE and following[0] in _SINCE_WHEN:
             found.append((index, f"since {' '.join(following[:2] if following[0] in ('last', 'the') else following[:1])}"))
@@ -254,7 +276,8 @@ class _Reading:
 def _read(text: str, tokens: list[str], team: tuple[KeywordIndex[None], KeywordIndex[None]] | None,
           *, blob: bool = True) -> _Reading:
     complaint_cues, praise_cues = _builtin()
-    praise_hits = _hits(tokens, praise_cues, deny=False) + _praise_pattern_hits(tokens)
+    praise_hits = [(start, phrase) for start, phrase in _hits(tokens, praise_cues, deny=False) + _praise_pattern_hits(tokens)
+                   if not (start and _decreases(tokens, start - 1))]  # "less reliable" is not praise
     # A praise idiom covers the words inside it ("can't complain", "no problems").
     covered = {position for start, phrase in praise_hits for position in range(start, start + len(phrase.split()))}
     covered |= {start for start, phrase in praise_hits if phrase.endswith("… enough")}
@@ -281,6 +304,56 @@ def _without_overlaps(hits: list[tuple[int, str]]) -> list[str]:
 
 def _clauses(text: str) -> list[str]:
     return [part for part in (piece.strip() for piece in _CLAUSE_BREAK.split(text)) if len(part) > 2]
+
+
+# Which side of a contrast a reader takes away (Polanyi & Zaenen, "Contextual valence shifters", 2006;
+# the "but" rule of VADER, Hutto & Gilbert, ICWSM 2014): after "but/however/yet" the second part
+# dominates; a concession ("although/though/even though/while ...") yields to the main clause.
+_CONTRAST = re.compile(r"\b(?:but|however|yet|nevertheless|nonetheless)\b", re.IGNORECASE)
+_CONCESSION = re.compile(r"\b(?:even\s+though|although|though|while|whereas)\b", re.IGNORECASE)
+_CONTRAST_WORDS = frozenset({"but", "however", "yet", "nevertheless", "nonetheless", "although", "though",
+                             "while", "whereas"})
+_SENTENCE_END = re.compile(r"[.!?;\n]")
+
+
+def _dominant_clause(text: str, tokens: list[str]) -> str | None:
+    """The part of a contrasted comment that carries its verdict, or None when there is no contrast."""
+    if _CONTRAST_WORDS.isdisjoint(tokens):
+        return None
+    contrasts = list(_CONTRAST.finditer(text))
+    if contrasts:
+        return _SENTENCE_END.split(text[contrasts[-1].end():], maxsplit=1)[0] or None
+    concession = _CONCESSION.search(text)
+    if concession is None:
+        return None
+    before = text[:concession.start()].rstrip()
+    if not before or before[-1] in ".!?;\n":
+        # "Although the staff were nice, the food was cold": the main clause follows the comma.
+        sentence = _SENTENCE_END.split(text[concession.end():], maxsplit=1)[0]
+        return sentence.split(",", 1)[1] if "," in sentence else None
+    if concession.group().lower() == "while":
+        return None  # mid-sentence "while" is mostly time: "it crashed while uploading"
+    # "The staff were rude, although the food was great": the main clause comes first.
+    return _SENTENCE_END.split(before)[-1] or None
+
+
+def _dominant_side(text: str, tokens: list[str], team) -> tuple[int, str]:
+    """(-1 complaint / +1 praise / 0 neither or no contrast, the deciding words) of the dominant clause."""
+    clause = _dominant_clause(text, tokens)
+    if not clause or not clause.strip():
+        return 0, ""
+    tokens = tokenize(clause)
+    reading = _read(clause, tokens, team, blob=False)
+    if reading.complaints or reading.vader <= VADER_NEGATIVE:
+        return -1, (reading.complaints[:1] or _strong_words(tokens, -1, 1) or [clause.strip()[:30]])[0]
+    if reading.praise or reading.vader >= VADER_POSITIVE:
+        return 1, (reading.praise[:1] or _strong_words(tokens, +1, 1) or [clause.strip()[:30]])[0]
+    return 0, ""
+
+
+def _lean(side: int, polarity: float) -> float:
+    """A mixed comment's polarity on the side of its dominant clause (unchanged without one)."""
+    return side * max(abs(polarity), 0.05) if side else polarity
 
 
 def _mixed(text: str, team) -> tuple[str, str] | None:
@@ -328,6 +401,7 @@ def analyze_sentiment(text: str | None, *, category: str | None = None,
     if mixed:
         label: SentimentLabel = "mixed"
         reason = f"{_quote(mixed[:1])} but {_quote(mixed[1:])}"
+        polarity = _lean(_dominant_side(text, tokens, team)[0], polarity)
     elif reading.praise and not reading.complaints and reading.vader > -VADER_CLEAR:
         # A praise idiom the lexicons read backwards ("couldn't be happier", "can't complain").
         label, reason = "positive", f"praise: {_quote(reading.praise[:2])}"
@@ -347,6 +421,15 @@ def analyze_sentiment(text: str | None, *, category: str | None = None,
     else:
         label, reason = "neutral", "no sentiment words"
         polarity = max(-0.09, min(0.09, polarity))
+
+    if label in ("positive", "negative"):
+        # "Nice screen but the battery dies by noon": the part after the contrast disagrees -> mixed,
+        # leaning its way.
+        side, words = _dominant_side(text, tokens, team)
+        if side and (side > 0) != (label == "positive"):
+            first = reason.split(": ", 1)[-1]
+            label, reason = "mixed", (f"{first} but {_quote([words])}" if side < 0 else f"{_quote([words])} but {first}")
+            polarity = _lean(side, polarity)
 
     # The score: a detractor's comment is not positive unless the text clearly is; a plain one takes
     # the score's side. A promoter's mild grumble is not a complaint; a cue is.

@@ -5,12 +5,13 @@ import time
 import pytest
 
 from bot.common.vocabulary import DEFAULT_THEMES, KINDS, SCORE_RANGES, SURVEY_KINDS
-from bot.intake.keywords import tokenize
+from bot.intake.keywords import KeywordIndex, compile_keyword, tokenize
 from bot.intake.scoring import (
     Scored,
     categorize,
     compile_taxonomy,
     detect_themes,
+    match_themes,
     score_response,
 )
 from bot.intake.sentiment import Sentiment, analyze_sentiment
@@ -182,3 +183,71 @@ def test_simple_or_easy_alone_is_not_usability(text: str, theme: str) -> None:
 
 def test_ease_of_use_is_still_usability() -> None:
     assert "usability" in detect_themes("Simple to use and easy to navigate")
+
+
+# --- issue 17: bug-report failure vocabulary and feature-request grammar (sentences written for these tests) --
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("The app won't open on my Pixel since Tuesday.", "won't open"),
+    ("Unable to sync my calendar with the web version.", "unable to sync"),
+    ("It fails to save the draft every single time.", "fails to save"),
+    ("Keeps logging me out whenever I switch apps.", "keeps logging me out"),
+    ("I tap Submit and nothing happens.", "nothing happens"),
+    ("Had to reinstall it twice this week.", "reinstall"),
+    ("The widget doesnt load anymore.", "doesn't load"),  # typed without the apostrophe
+    ("Everything is sluggish after the new update.", "after the new update"),
+])
+def test_bug_report_failures_are_bugs_and_show_their_words(text: str, words: str) -> None:
+    assert match_themes(text).get("bugs") == words
+
+
+@pytest.mark.parametrize("text", [
+    "No crashes since the update, well done.",
+    "I can't work without this tool any more.",
+    "Never had a single error message in two years.",
+])
+def test_denied_or_praising_failures_are_not_bugs(text: str) -> None:
+    assert "bugs" not in detect_themes(text)
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("Please add a way to export to PDF.", "please add"),
+    ("Could you please include a calendar view?", "could you please include"),
+    ("I would love to see an offline mode.", "would love to see"),
+    ("Would be five stars if it had a search box.", "would be five stars"),
+    ("You should have an option to mute the reminders.", "should have"),
+    ("Can you guys add a widget?", "can you guys add"),
+    ("It needs a proper dark theme.", "it needs"),
+    ("Add folders for the notes. Thanks!", "add"),
+    ("Great little tool. Needs more colour themes.", "needs more"),
+    ("Why is there no undo button?", "why is there no"),
+    ("It doesn't support two accounts on one phone.", "doesn't support"),
+    ("It would be nice if the app let me pick the start day of the week.", "would be nice"),
+])
+def test_feature_requests_are_found_by_their_grammar(text: str, words: str) -> None:
+    assert match_themes(text).get("feature_request") == words
+
+
+@pytest.mark.parametrize("text", [
+    "I don't need any new feature, it does everything.",
+    "I would love this app even more if I could afford it",  # praise, not an ask
+    "I would like a refund for last month.",  # a billing request
+    "I should have bought the yearly plan.",  # regret
+    "It should work offline but it doesn't.",  # a bug
+    "It needs to be fixed before the weekend.",  # a bug
+    "Would be five stars if it actually worked.",  # a bug, phrased as a wish
+    "Please make it work again on Android.",
+    "It doesn't allow me to share the list.",
+    "You shouldn't add more ads.",
+    "I had to add my card twice.",  # "add" not opening a sentence
+])
+def test_what_is_not_an_ask_for_a_feature(text: str) -> None:
+    assert "feature_request" not in detect_themes(text)
+
+
+def test_keyword_index_keeps_order_prefixes_and_long_phrases() -> None:
+    index = KeywordIndex([(compile_keyword("t", k), k) for k in ("please", "please add", "force close*", "crash*")])
+    tokens = tokenize("Please add X, it force closes and crashed")
+    assert [(start, tag) for start, _, tag in index.find(tokens)] == [
+        (0, "please"), (0, "please add"), (4, "force close*"), (7, "crash*")]

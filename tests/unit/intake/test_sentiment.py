@@ -156,3 +156,57 @@ def test_route_can_match_churn_risk() -> None:
                                        sentiment=scored.sentiment_label, themes=scored.themes, tags=(), plan=None,
                                        segment=None, vip=False, comment="x"), config)
     assert decision.team == "retention"
+
+
+# --- issue 17: contrast, expectation and "less of a good thing" (sentences written for these tests) -----
+
+
+@pytest.mark.parametrize(("text", "side"), [
+    # After "but" the second part is what the customer takes away (the text leans that way).
+    ("The onboarding call was lovely but the export is too slow to use.", -1),
+    ("The app crashed twice last week, but support sorted it out fast and I'm delighted.", +1),
+    # A concession yields to the main clause, whichever side of the comma it stands.
+    ("Although the agents were friendly, the refund never arrived.", -1),
+    ("The invoices were wrong, although the account manager was wonderful about it.", -1),
+])
+def test_the_clause_after_a_contrast_decides_the_lean(text: str, side: int) -> None:
+    result = analyze_sentiment(text)
+    assert result.label in ("mixed", "negative" if side < 0 else "positive"), result
+    assert result.polarity * side > 0, result
+
+
+def test_praise_then_a_complaint_after_but_is_mixed_not_positive() -> None:
+    result = analyze_sentiment("Great phone overall but the battery died by lunchtime.")
+    assert result.label == "mixed" and result.polarity < 0
+    assert '"died"' in result.reason
+
+
+def test_while_as_time_is_not_a_contrast() -> None:
+    assert analyze_sentiment("It crashed while uploading the report.").label == "negative"
+    assert analyze_sentiment("Brilliant support while we migrated, thank you!").label == "positive"
+
+
+@pytest.mark.parametrize(("text", "cue"), [
+    ("The parcel was supposed to arrive on Monday.", "was supposed to"),
+    ("I expected more from a premium plan.", "expected more"),
+    ("Honestly the new dashboard is nothing special.", "nothing special"),
+    ("Not a fan of the new navigation.", "not a fan"),
+    ("Save your money and look at other tools.", "save your money"),
+    ("The mobile app is less reliable than last year.", "less reliable"),
+    ("Onboarding could have been better organised.", "could have been better"),
+    ("The app doesnt work on my tablet.", "doesn't work"),  # typed without the apostrophe
+])
+def test_expectation_advice_and_decrease_cues_are_complaints(text: str, cue: str) -> None:
+    result = analyze_sentiment(text)
+    assert result.label == "negative", result
+    assert f'"{cue}"' in result.reason
+
+
+@pytest.mark.parametrize("text", [
+    "The report is supposed to go out every Monday at nine.",  # a plain plan, not a missed promise
+    "It is more or less fine for our team.",
+    "The new plan is no less reliable than the old one.",
+    "The meeting is at nine and the minutes are attached.",
+])
+def test_neutral_or_fine_statements_do_not_become_complaints(text: str) -> None:
+    assert analyze_sentiment(text).label != "negative"
