@@ -8,6 +8,7 @@ look-ups: intake must not wait on DNS, and a domain that resolves today may not 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -23,7 +24,13 @@ def normalise_email(value: Any) -> str:
     """The address, checked and lower-cased; raises InvalidEmail unless `value` is exactly one mailbox."""
     if not isinstance(value, str):
         raise InvalidEmail("is not an e-mail address")
-    text = value.strip()
+    return _normalised(value.strip())
+
+
+@lru_cache(maxsize=4096)
+def _normalised(text: str) -> str:
+    # Cached: intake checks each address twice (the payload, then the VIP book's domain look-up) and a
+    # history import meets the same customers again and again. A refusal raises, so it is never cached.
     if not text or len(text) > MAX_EMAIL_CHARS:
         raise InvalidEmail("is not an e-mail address")
     try:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from bot.intake.ingest import _content_fields, fingerprint_of, source_version, w
 from bot.intake.payload import GenericPayload, PayloadError, validate_payload
 from bot.intake.providers.base import normalise_key
 from bot.intake.routing import RoutingFacts, route_item
-from bot.intake.scoring import score_response
+from bot.intake.scoring import Scored, categorize, score_response
 from bot.vip.accounts import email_domain
 from models import Account, AccountDomain, Contact, Item
 
@@ -255,6 +256,9 @@ class Preparer:
                  now: datetime):
         self.reader, self.options, self.config, self.accounts, self.now = (
             _Reader(header, options), options, config, accounts, now)
+        # (category, comment) → its analysis: an export repeats comments ("Great", "ok", the same sentence
+        # from many customers), and nothing else of the row changes it. Bounded, emptied when full.
+        self.analyses: dict[tuple[str | None, str | None], Scored] = {}
 
     def prepare(self, chunk: list[tuple[int, list[str] | str]]) -> list[tuple[int, dict[str, Any] | str]]:
         prepared: list[tuple[int, dict[str, Any] | str]] = []
@@ -268,7 +272,7 @@ class Preparer:
             try:
                 payload = validate_payload(self.reader.payload(row))
                 prepared.append((line, _row_for(payload, options=self.options, config=self.config,
-                                                accounts=self.accounts, now=self.now)))
+                                                accounts=self.accounts, now=self.now, analyses=self.analyses)))
             except PayloadError as exc:
                 prepared.append((line, exc.message))
             except ValueError as exc:
@@ -300,6 +304,15 @@ def _chunks(rows: Iterable[tuple[int, list[str] | str]], size: int) -> Iterator[
         yield chunk
 
 
+def _start_method() -> str:
+    """fork when this process runs no other thread: the workers start at once, with the lexicons already
+    loaded (spawn re-imports TextBlob, NLTK and SciPy in each: seconds, for a file that takes seconds).
+    With other threads running (a lock one of them holds would be copied held), spawn: a clean interpreter."""
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
 def prepared_rows(header: list[str], rows: Iterable[tuple[int, list[str] | str]], *, options: Options,
                   config: AppConfig, accounts: AccountIndex, now: datetime,
                   workers: int = 1) -> Iterator[tuple[int, dict[str, Any] | str]]:
@@ -311,8 +324,11 @@ def prepared_rows(header: list[str], rows: Iterable[tuple[int, list[str] | str]]
         for chunk in _chunks(rows, CHUNK_ROWS):
             yield from preparer.prepare(chunk)
         return
-    # spawn: a clean interpreter per worker, whatever threads the caller runs.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+    method = _start_method()
+    if method == "fork":
+        # Load the lexicons (VADER's, TextBlob's) once, here, so every forked worker starts with them.
+        score_response("nps", 0, "warm up", config.themes, config.sentiment_words)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
                              initializer=_start_worker, initargs=args) as pool:
         for prepared in pool.map(_prepare_in_worker, _chunks(rows, CHUNK_ROWS)):
             yield from prepared
@@ -320,8 +336,25 @@ def prepared_rows(header: list[str], rows: Iterable[tuple[int, list[str] | str]]
 
 # --- storing ----------------------------------------------------------------------------------------
 
+MAX_ANALYSES_KEPT = 20_000
+
+
+def _analysis(kind: str, score: int | None, comment: str | None, config: AppConfig,
+              analyses: dict[tuple[str | None, str | None], Scored] | None) -> Scored:
+    """score_response, looked up first in `analyses`: it depends on the comment and the score's category only."""
+    if analyses is None:
+        return score_response(kind, score, comment, config.themes, config.sentiment_words)
+    key = (categorize(kind, score), comment)
+    scored = analyses.get(key)
+    if scored is None:
+        if len(analyses) >= MAX_ANALYSES_KEPT:
+            analyses.clear()
+        scored = analyses[key] = score_response(kind, score, comment, config.themes, config.sentiment_words)
+    return scored
+
+
 def _row_for(payload: GenericPayload, *, options: Options, config: AppConfig, accounts: AccountIndex,
-             now: datetime) -> dict[str, Any]:
+             now: datetime, analyses: dict[tuple[str | None, str | None], Scored] | None = None) -> dict[str, Any]:
     fields = with_segments(_content_fields(payload), config.segments)
     fingerprint = fingerprint_of(fields)
     # The response's own time is its version, so a webhook about it later is newer than the import.
@@ -335,7 +368,7 @@ def _row_for(payload: GenericPayload, *, options: Options, config: AppConfig, ac
         name, vip, plan = accounts.accounts[account_id]
         row.update(account_id=account_id, vip=row["vip"] or vip, account_name=row["account_name"] or name,
                    plan=row["plan"] or plan)
-    scored = score_response(row["kind"], row["score"], row["comment"], config.themes, config.sentiment_words)
+    scored = _analysis(row["kind"], row["score"], row["comment"], config, analyses)
     row.update(category=scored.category, sentiment_polarity=scored.sentiment_polarity,
                sentiment_label=scored.sentiment_label, themes=list(scored.themes),
                sentiment_reason=scored.sentiment_reason or None, theme_matches=dict(scored.theme_matches))

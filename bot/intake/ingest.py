@@ -28,7 +28,7 @@ from bot.followups.close_loop import queue_promoter_hand_off
 from bot.intake.payload import GenericPayload, day_or_none
 from bot.intake.providers.base import PLAN_NAMES, SEGMENT_NAMES, normalise_key, short_text
 from bot.intake.routing import RouteDecision, RoutingFacts, needs_follow_up, route_item
-from bot.intake.scoring import score_response
+from bot.intake.scoring import Scored, score_response
 from bot.slack.mrkdwn import mention_target
 from bot.vip.accounts import find_account_for_item
 from models import FollowUp, Item
@@ -123,8 +123,25 @@ def _fingerprint(fields: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _apply_scoring(item: Item, config: AppConfig) -> None:
-    scored = score_response(item.kind, item.score, item.comment, config.themes, config.sentiment_words)
+def analyse_payload(payload: GenericPayload, config: AppConfig) -> Scored:
+    """The analysis ingest_item stores for `payload` (category, sentiment, themes): pure CPU work, so a
+    caller may run it before the transaction and pass it in (`scored=`), keeping the database's write
+    lock free while it runs."""
+    return score_response(payload.kind, payload.score, payload.comment, config.themes, config.sentiment_words)
+
+
+def _scoring_for(kind: str, score: int | None, comment: str | None, config: AppConfig,
+                 scored: Scored | None, payload: GenericPayload | None) -> Scored:
+    """`scored` when it was computed for this very (kind, score, comment), else computed now."""
+    if scored is not None and payload is not None and (payload.kind, payload.score, payload.comment) == (
+            kind, score, comment):
+        return scored
+    return score_response(kind, score, comment, config.themes, config.sentiment_words)
+
+
+def _apply_scoring(item: Item, config: AppConfig, scored: Scored | None = None,
+                   payload: GenericPayload | None = None) -> None:
+    scored = _scoring_for(item.kind, item.score, item.comment, config, scored, payload)
     item.category = scored.category
     item.sentiment_polarity = scored.sentiment_polarity
     item.sentiment_label = scored.sentiment_label
@@ -134,8 +151,11 @@ def _apply_scoring(item: Item, config: AppConfig) -> None:
 
 
 def ingest_item(session: Session, *, source: str, payload: GenericPayload, config: AppConfig,
-                now: datetime, team: str | None = None, request_id: str | None = None) -> IngestResult:
-    """Store a new item (with follow-up and outbox rows) or recognise a retry/edit of a stored one."""
+                now: datetime, team: str | None = None, request_id: str | None = None,
+                scored: Scored | None = None) -> IngestResult:
+    """Store a new item (with follow-up and outbox rows) or recognise a retry/edit of a stored one.
+
+    `scored`: analyse_payload(payload, config) when the caller ran it already (outside the transaction)."""
     fields = with_segments(_content_fields(payload), config.segments)
     fingerprint = fingerprint_of(fields)
     version = source_version(payload, now)
@@ -153,7 +173,7 @@ def ingest_item(session: Session, *, source: str, payload: GenericPayload, confi
         item.vip = item.vip or account.vip
         item.account_name = item.account_name or account.name
         item.plan = item.plan or account.plan
-    _apply_scoring(item, config)
+    _apply_scoring(item, config, scored, payload)
     facts = _routing_facts(item, source)
     decision = route_item(facts, config)
     if team is not None and team != decision.team:
@@ -172,7 +192,8 @@ def ingest_item(session: Session, *, source: str, payload: GenericPayload, confi
         # Without a version of its own, the event's arrival time is its version, and of two arriving at
         # the same instant (a frozen clock) the one written last wins, as it always did.
         by_arrival = payload.updated_at is None and payload.version is None
-        return _update_existing(session, existing, fields, fingerprint, version, by_arrival, config, now)
+        return _update_existing(session, existing, fields, fingerprint, version, by_arrival, config, now,
+                                scored=scored, payload=payload)
     item.id = item_id
 
     session.add(FollowUp(item_id=item.id, status=OPEN, updated_at=now, version=1,
@@ -222,7 +243,8 @@ def _insert_unless_stored(session: Session, item: Item) -> int | None:
     One statement where a look-up, a savepoint, an insert and a release were four (every webhook pays
     it); `item` stays outside the session, so the ORM never inserts it a second time."""
     values = {attr.columns[0].name: item.__dict__[attr.key] for attr in _ITEM_COLUMNS if attr.key in item.__dict__}
-    return session.scalar(_insert_item_statement(session.get_bind().dialect.name), values)
+    connection = session.connection()
+    return connection.scalar(_insert_item_statement(connection.dialect.name), values)
 
 
 @lru_cache(maxsize=4)
@@ -265,7 +287,8 @@ def _merged(item: Item, fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _update_existing(session: Session, item: Item, fields: dict[str, Any], fingerprint: str, version: str,
-                     by_arrival: bool, config: AppConfig, now: datetime) -> IngestResult:
+                     by_arrival: bool, config: AppConfig, now: datetime, *, scored: Scored | None = None,
+                     payload: GenericPayload | None = None) -> IngestResult:
     """Apply an event to a stored item when it is newer, merged; compare-and-set on the item's revision."""
     for _attempt in range(MAX_EDIT_ATTEMPTS):
         if item.erased_at is not None:
@@ -283,7 +306,7 @@ def _update_existing(session: Session, item: Item, fields: dict[str, Any], finge
             # Older than (or as old as) what is stored: a late or replayed event. Nothing changes.
             return IngestResult(item_id=item.id, status="duplicate", updated=False, stale=True)
         else:
-            changes = _edit(session, item, fields, config)
+            changes = _edit(session, item, fields, config, scored=scored, payload=payload)
             changes.update(content_hash=fingerprint, source_version=version)
             edited = any(key not in ("content_hash", "source_version") for key in changes)
             if edited:
@@ -306,7 +329,8 @@ def _update_existing(session: Session, item: Item, fields: dict[str, Any], finge
     raise RuntimeError(f"item {item.id} kept changing while an edit was applied")
 
 
-def _edit(session: Session, item: Item, fields: dict[str, Any], config: AppConfig) -> dict[str, Any]:
+def _edit(session: Session, item: Item, fields: dict[str, Any], config: AppConfig, *, scored: Scored | None = None,
+          payload: GenericPayload | None = None) -> dict[str, Any]:
     """The columns that change when `fields` is merged into the stored item (scores recomputed)."""
     merged = _merged(item, fields)
     if item.account_id is None:
@@ -317,8 +341,7 @@ def _edit(session: Session, item: Item, fields: dict[str, Any], config: AppConfi
         if account is not None:
             merged.update(account_id=account.id, vip=merged["vip"] or account.vip,
                           account_name=merged["account_name"] or account.name, plan=merged["plan"] or account.plan)
-    scored = score_response(merged["kind"], merged["score"], merged["comment"], config.themes,
-                            config.sentiment_words)
+    scored = _scoring_for(merged["kind"], merged["score"], merged["comment"], config, scored, payload)
     merged.update(category=scored.category, sentiment_polarity=scored.sentiment_polarity,
                   sentiment_label=scored.sentiment_label, themes=list(scored.themes),
                   sentiment_reason=scored.sentiment_reason or None, theme_matches=dict(scored.theme_matches))

@@ -51,7 +51,9 @@ def _is_latin(char: str) -> bool:
 
 def is_english(text: str, tokens: list[str]) -> bool:
     """False only when the comment is clearly in another language (see the module docstring)."""
-    letters = [char for char in text[:2000] if char.isalpha()]
+    head = text[:2000]
+    # ASCII text is all Latin script: the per-letter count below cannot say "not English" for it.
+    letters = [] if head.isascii() else [char for char in head if char.isalpha()]
     if len(letters) >= _MIN_LETTERS:
         latin = sum(1 for char in letters if char.isascii() or _is_latin(char))
         if latin * 2 < len(letters):

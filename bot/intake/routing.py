@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from bot.config import AppConfig, RouteWhen
 
@@ -51,23 +53,32 @@ def _keyword_pattern(expression: str) -> re.Pattern[str]:
     return re.compile(expression, re.IGNORECASE)
 
 
+# Each condition a route may set, in the order they are checked: (field of RouteWhen, test of a wanted value).
+_CHECKS: tuple[tuple[str, Callable[[Any, RoutingFacts], bool]], ...] = (
+    ("kind", lambda w, facts: _any_of(w, facts.kind)),
+    ("category", lambda w, facts: _any_of(w, facts.category)),
+    ("source", lambda w, facts: _any_of(w, facts.source)),
+    ("sentiment", lambda w, facts: _any_of(w, facts.sentiment)),
+    ("plan", lambda w, facts: facts.plan is not None and _any_in(w, [facts.plan])),
+    ("segment", lambda w, facts: facts.segment is not None and _any_in(w, [facts.segment])),
+    ("theme", lambda w, facts: _any_in(w, facts.themes)),
+    ("tag", lambda w, facts: _any_in(w, facts.tags)),
+    ("vip", lambda w, facts: facts.vip is w),
+    ("has_comment", lambda w, facts: bool(facts.comment and facts.comment.strip()) is w),
+    ("score_min", lambda w, facts: facts.score is not None and facts.score >= w),
+    ("score_max", lambda w, facts: facts.score is not None and facts.score <= w),
+    ("keyword", lambda w, facts: bool(facts.comment) and _keyword_pattern(w).search(facts.comment) is not None),
+)
+
+
 def route_matches(when: RouteWhen, facts: RoutingFacts) -> bool:
-    checks = (
-        (when.kind, lambda w: _any_of(w, facts.kind)),
-        (when.category, lambda w: _any_of(w, facts.category)),
-        (when.source, lambda w: _any_of(w, facts.source)),
-        (when.sentiment, lambda w: _any_of(w, facts.sentiment)),
-        (when.plan, lambda w: facts.plan is not None and _any_in(w, [facts.plan])),
-        (when.segment, lambda w: facts.segment is not None and _any_in(w, [facts.segment])),
-        (when.theme, lambda w: _any_in(w, facts.themes)),
-        (when.tag, lambda w: _any_in(w, facts.tags)),
-        (when.vip, lambda w: facts.vip is w),
-        (when.has_comment, lambda w: bool(facts.comment and facts.comment.strip()) is w),
-        (when.score_min, lambda w: facts.score is not None and facts.score >= w),
-        (when.score_max, lambda w: facts.score is not None and facts.score <= w),
-        (when.keyword, lambda w: bool(facts.comment) and _keyword_pattern(w).search(facts.comment) is not None),
-    )
-    return all(check(wanted) for wanted, check in checks if wanted is not None)
+    # The checks are built once (not thirteen closures per route per item: every webhook and every
+    # imported row is routed); only the conditions the route sets are tested.
+    for name, check in _CHECKS:
+        wanted = getattr(when, name)
+        if wanted is not None and not check(wanted, facts):
+            return False
+    return True
 
 
 def route_item(facts: RoutingFacts, config: AppConfig) -> RouteDecision:

@@ -273,8 +273,12 @@ class _Reading:
     praise: list[str]
 
 
+def _vader_compound(text: str) -> float:
+    return float(_vader().polarity_scores(text)["compound"])
+
+
 def _read(text: str, tokens: list[str], team: tuple[KeywordIndex[None], KeywordIndex[None]] | None,
-          *, blob: bool = True) -> _Reading:
+          *, blob: bool = True, vader: bool = True) -> _Reading:
     complaint_cues, praise_cues = _builtin()
     praise_hits = [(start, phrase) for start, phrase in _hits(tokens, praise_cues, deny=False) + _praise_pattern_hits(tokens)
                    if not (start and _decreases(tokens, start - 1))]  # "less reliable" is not praise
@@ -287,7 +291,7 @@ def _read(text: str, tokens: list[str], team: tuple[KeywordIndex[None], KeywordI
     if team is not None:
         complaints = [p for _, p in _hits(tokens, team[0])] + complaints
         praise = [p for _, p in _hits(tokens, team[1])] + praise
-    return _Reading(vader=float(_vader().polarity_scores(text)["compound"]), blob=textblob_polarity(text) if blob else 0.0,
+    return _Reading(vader=_vader_compound(text) if vader else 0.0, blob=textblob_polarity(text) if blob else 0.0,
                     complaints=list(dict.fromkeys(complaints)), praise=list(dict.fromkeys(praise)))
 
 
@@ -365,11 +369,15 @@ def _mixed(text: str, team) -> tuple[str, str] | None:
     for part in parts:
         tokens = tokenize(part)
         # A clause is judged on VADER and the cues: TextBlob adds little on five words and costs the most.
-        reading = _read(part, tokens, team, blob=False)
-        if reading.complaints or reading.vader <= -CLAUSE_CLEAR:
+        # VADER only when the cues do not decide (a complaint makes the clause bad whatever VADER says).
+        reading = _read(part, tokens, team, blob=False, vader=False)
+        vader = None if reading.complaints else _vader_compound(part)
+        if reading.complaints or vader <= -CLAUSE_CLEAR:
             bad = bad or (reading.complaints[:1] or _strong_words(tokens, -1, 1) or [part[:30]])[0]
-        elif reading.praise or reading.vader >= CLAUSE_CLEAR:
+        elif reading.praise or vader >= CLAUSE_CLEAR:
             good = good or (reading.praise[:1] or _strong_words(tokens, +1, 1) or [part[:30]])[0]
+        if good and bad:
+            break  # the first of each is kept: later clauses change nothing
     return (good, bad) if good and bad else None
 
 
