@@ -253,9 +253,10 @@ class Preparer:
     """Row → item columns (validated as a webhook is, scored, linked, routed), or the reason it cannot be."""
 
     def __init__(self, header: list[str], options: Options, config: AppConfig, accounts: AccountIndex,
-                 now: datetime):
+                 now: datetime, stored_ids: frozenset[str] = frozenset()):
         self.reader, self.options, self.config, self.accounts, self.now = (
             _Reader(header, options), options, config, accounts, now)
+        self.stored_ids = stored_ids  # of the source, when the import began: not analysed again
         # (category, comment) → its analysis: an export repeats comments ("Great", "ok", the same sentence
         # from many customers), and nothing else of the row changes it. Bounded, emptied when full.
         self.analyses: dict[tuple[str | None, str | None], Scored] = {}
@@ -272,7 +273,8 @@ class Preparer:
             try:
                 payload = validate_payload(self.reader.payload(row))
                 prepared.append((line, _row_for(payload, options=self.options, config=self.config,
-                                                accounts=self.accounts, now=self.now, analyses=self.analyses)))
+                                                accounts=self.accounts, now=self.now, analyses=self.analyses,
+                                                stored_ids=self.stored_ids)))
             except PayloadError as exc:
                 prepared.append((line, exc.message))
             except ValueError as exc:
@@ -314,11 +316,11 @@ def _start_method() -> str:
 
 
 def prepared_rows(header: list[str], rows: Iterable[tuple[int, list[str] | str]], *, options: Options,
-                  config: AppConfig, accounts: AccountIndex, now: datetime,
-                  workers: int = 1) -> Iterator[tuple[int, dict[str, Any] | str]]:
+                  config: AppConfig, accounts: AccountIndex, now: datetime, workers: int = 1,
+                  stored_ids: frozenset[str] = frozenset()) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """Each row prepared, in file order. With workers > 1 the CPU work (validation, sentiment, themes)
     runs in that many processes, CHUNK_ROWS rows at a time, while this one stores."""
-    args = (header, options, config, accounts, now)
+    args = (header, options, config, accounts, now, stored_ids)
     if workers <= 1:
         preparer = Preparer(*args)
         for chunk in _chunks(rows, CHUNK_ROWS):
@@ -353,10 +355,18 @@ def _analysis(kind: str, score: int | None, comment: str | None, config: AppConf
     return scored
 
 
+KNOWN = "_known"  # a prepared row of an id stored before the import: its fingerprint only
+
+
 def _row_for(payload: GenericPayload, *, options: Options, config: AppConfig, accounts: AccountIndex,
-             now: datetime, analyses: dict[tuple[str | None, str | None], Scored] | None = None) -> dict[str, Any]:
+             now: datetime, analyses: dict[tuple[str | None, str | None], Scored] | None = None,
+             stored_ids: frozenset[str] = frozenset()) -> dict[str, Any]:
     fields = with_segments(_content_fields(payload), config.segments)
     fingerprint = fingerprint_of(fields)
+    if payload.id in stored_ids:
+        # Stored already: it will be counted unchanged or kept as stored, never written, so neither
+        # analysed nor routed (a re-run of a large export costs reading and validating, not scoring).
+        return {"external_id": payload.id, "content_hash": fingerprint, KNOWN: True}
     # The response's own time is its version, so a webhook about it later is newer than the import.
     dated = payload.model_copy(update={"updated_at": payload.updated_at or payload.created_at})
     row: dict[str, Any] = {**fields, "source": options.source, "external_id": payload.id,
@@ -386,21 +396,23 @@ def store_batch(session: Session, batch: list[tuple[int, dict[str, Any]]], *, op
     """Store one batch of prepared rows (the caller commits it): the new ids in one multi-row INSERT,
     the others counted unchanged (same fingerprint) or kept (stored with other content)."""
     firsts: dict[str, int] = {}
-    unique: list[dict[str, Any]] = []
+    unique: list[tuple[int, dict[str, Any]]] = []
     for line, row in batch:
         if row["external_id"] in firsts:
             summary.refuse(line, f"id {row['external_id'][:60]!r} repeats line {firsts[row['external_id']]}")
             continue
         firsts[row["external_id"]] = line
-        unique.append(row)
+        unique.append((line, row))
     if not unique:
         return
     stored = dict(session.execute(
         select(Item.external_id, Item.content_hash)
-        .where(Item.source == options.source, Item.external_id.in_([row["external_id"] for row in unique]))).all())
+        .where(Item.source == options.source, Item.external_id.in_([row["external_id"] for _, row in unique]))).all())
     rows = []
-    for row in unique:
-        if row["external_id"] not in stored:
+    for line, row in unique:
+        if row["external_id"] not in stored and row.get(KNOWN):
+            summary.refuse(line, f"id {row['external_id'][:60]!r} was deleted during the import: run it again")
+        elif row["external_id"] not in stored:
             rows.append(row)
         elif stored[row["external_id"]] == row["content_hash"]:
             summary.unchanged += 1
@@ -432,8 +444,9 @@ def import_file(stream: IO[str], *, factory: sessionmaker[Session], options: Opt
     header, rows = read_rows(stream, options)
     with session_scope(factory) as session:
         accounts = AccountIndex(session)
+        stored_ids = frozenset(session.scalars(select(Item.external_id).where(Item.source == options.source)))
     prepared = prepared_rows(header, rows, options=options, config=config, accounts=accounts, now=now,
-                             workers=workers)
+                             workers=workers, stored_ids=stored_ids)
     for batch in batches(prepared, summary):
         with session_scope(factory) as session:
             store_batch(session, batch, options=options, summary=summary)

@@ -190,3 +190,22 @@ def test_imported_weeks_get_their_topics_for_the_dashboard_and_weekly_reports(da
     assert "added 0, unchanged 60" in again.output and "Topics grouped" not in again.output
     with session_scope(session_factory) as session:
         assert {run.id for run in session.scalars(select(TopicRun))} == computed
+
+
+def test_a_rerun_does_not_score_what_is_stored(database_url, session_factory, tmp_path: Path, monkeypatch) -> None:
+    """Re-running a large export costs reading and checking it, not scoring it again."""
+    path = write_export(tmp_path)
+    assert "added 4" in run_import(database_url, tmp_path, str(path), "--format", "delighted").output
+    import bot.intake.history as history
+
+    scored: list[str | None] = []
+    real = history.score_response
+    monkeypatch.setattr(history, "score_response", lambda kind, score, comment, *a: scored.append(comment)
+                        or real(kind, score, comment, *a))
+    ROWS.append(["9007", "9", "A new row is scored", "gus@acme.example", "Gus", "2025-03-10 10:00:00 +0000", "", "", ""])
+    try:
+        again = run_import(database_url, tmp_path, str(write_export(tmp_path)), "--format", "delighted")
+    finally:
+        ROWS.pop()
+    assert "7 rows: added 1, unchanged 4, kept as stored 0, errors 2" in again.output
+    assert scored == ["A new row is scored"]
