@@ -65,7 +65,7 @@ def headline(name: str, result: dict) -> str:
                          f"top-1 {r[db]['top1']:.1%}, top-3 {r[db]['top3']:.1%} of {r[db]['queries']}")
             for db in ("sqlite", "postgres", "sqlite_100k")),
         "history_import": lambda r: (f"{r['import_rows_per_s']} rows/s vs {r['webhook_items_per_s']} webhooks/s: "
-                                     f"{r['ratio']}x; re-run unchanged {r['rerun']['unchanged']}, lost {r['lost']}, "
+                                     f"{r['ratio']}x (every comment unique: {r['unique_comments']['ratio']}x); re-run unchanged {r['rerun']['unchanged']}, lost {r['lost']}, "
                                      f"duplicated {r['duplicated']}"),
         "demo_seed": lambda r: "; ".join(
             f"{db}: " + (r[db] if isinstance(r[db], str) else
