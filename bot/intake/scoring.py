@@ -192,8 +192,8 @@ def score_response(
     clearly is. `words` are the team's own sentiment words ([sentiment] in the config).
     """
     category = categorize(kind, score)
-    sentiment = analyze_sentiment(comment, category=category, words=words)
     matches = match_themes(comment, taxonomy)
+    sentiment = analyze_sentiment(comment, category=category, words=words, request="feature_request" in matches)
     return Scored(
         category=category,
         sentiment_polarity=sentiment.polarity,

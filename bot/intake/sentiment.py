@@ -261,6 +261,14 @@ def _strong_words(tokens: list[str], sign: int, limit: int = 2) -> list[str]:
     return unique[:limit]
 
 
+def _blob_words(tokens: list[str], sign: int, limit: int = 2) -> list[str]:
+    """The words of TextBlob's lexicon that lean towards `sign`, for a reading VADER's lexicon did not
+    explain (TextBlob alone called "Please add dark mode" negative: the reason names "dark")."""
+    found = [token for token in dict.fromkeys(tokens)
+             if pattern_sentiment(token)[0] * sign > 0]
+    return found[:limit]
+
+
 def _quote(words: Iterable[str]) -> str:
     return ", ".join(f'"{word}"' for word in words)
 
@@ -386,10 +394,11 @@ def _clip(polarity: float) -> float:
 
 
 def analyze_sentiment(text: str | None, *, category: str | None = None,
-                      words: SentimentWords | None = None) -> Sentiment:
+                      words: SentimentWords | None = None, request: bool = False) -> Sentiment:
     """The sentiment of a free-text comment, with the reason; empty or None is neutral.
 
-    `category` is the survey score's ("detractor", "passive", "promoter" or None); `words` a team's own.
+    `category` is the survey score's ("detractor", "passive", "promoter" or None); `words` a team's own;
+    `request`: the comment asks for something (the feature-request theme matched it).
     """
     if not text or not text.strip():
         return NEUTRAL
@@ -419,12 +428,18 @@ def analyze_sentiment(text: str | None, *, category: str | None = None,
         polarity = min(polarity, -0.1)
     elif (reading.vader <= VADER_NEGATIVE and reading.blob < POSITIVE_AT_OR_ABOVE * 3) or (
             reading.blob <= NEGATIVE_AT_OR_BELOW and reading.vader < VADER_CLEAR):
-        label = "negative"
-        reason = f"words: {_quote(_strong_words(tokens, -1) or ['negative tone'])}"
-        polarity = min(polarity, -0.1)
+        if request and reading.vader > VADER_NEGATIVE:
+            # "Please add dark mode": asking is not complaining; a lexicon word of the thing asked for
+            # ("dark") is no complaint either. A complaint cue or VADER's negative reading still is.
+            label, reason = "neutral", "a request, no complaint words"
+            polarity = max(-0.09, min(0.09, polarity))
+        else:
+            label = "negative"
+            reason = f"words: {_quote(_strong_words(tokens, -1) or _blob_words(tokens, -1) or ['negative tone'])}"
+            polarity = min(polarity, -0.1)
     elif reading.praise or reading.vader >= VADER_POSITIVE or reading.blob >= POSITIVE_AT_OR_ABOVE:
         label = "positive"
-        reason = f"words: {_quote(reading.praise[:1] + _strong_words(tokens, +1) or ['positive tone'])}"
+        reason = f"words: {_quote(reading.praise[:1] + _strong_words(tokens, +1) or _blob_words(tokens, +1) or ['positive tone'])}"
         polarity = max(polarity, 0.1)
     else:
         label, reason = "neutral", "no sentiment words"

@@ -251,3 +251,25 @@ def test_keyword_index_keeps_order_prefixes_and_long_phrases() -> None:
     tokens = tokenize("Please add X, it force closes and crashed")
     assert [(start, tag) for start, _, tag in index.find(tokens)] == [
         (0, "please"), (0, "please add"), (4, "force close*"), (7, "crash*")]
+
+
+@pytest.mark.parametrize(("score", "label", "reason"), [
+    (7, "neutral", "a request, no complaint words"),
+    (10, "positive", "promoter score; text neutral"),
+    (2, "negative", "detractor score; text neutral"),
+])
+def test_asking_for_a_feature_is_not_a_complaint(score, label, reason) -> None:
+    """TextBlob alone reads "dark" as negative: a request for dark mode is no complaint."""
+    scored = score_response("nps", score, "Please add dark mode")
+    assert (scored.sentiment_label, scored.sentiment_reason) == (label, reason)
+    assert "feature_request" in scored.themes
+
+
+def test_a_request_with_a_complaint_cue_stays_negative() -> None:
+    scored = score_response("nps", 7, "Please add an export, support never replied about it")
+    assert scored.sentiment_label == "negative" and "never replied" in scored.sentiment_reason
+
+
+def test_a_tone_only_reading_names_the_word_that_decided_it() -> None:
+    """When only TextBlob's lexicon leans, the reason names its word instead of "negative tone"."""
+    assert analyze_sentiment("The colours look dark to me").reason == 'words: "dark"'
