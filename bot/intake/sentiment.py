@@ -143,6 +143,17 @@ _PRAISE_WORDS = frozenset(cue for cue in PRAISE_CUES if " " not in cue)
 _SINCE = "since"
 _SINCE_WHEN = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
                          "yesterday", "last", "the", "update", "updating", "upgrade", "upgrading", "then"})
+# "took four days", "waited 3 weeks", "takes several hours": a long wait stated as a number. (Minutes
+# and seconds are not: "took 5 minutes to set up" is praise more often than not.)
+_WAITED = frozenset({"took", "takes", "take", "taking", "waited", "waiting", "wait"})
+_QUANTITY = frozenset({"two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+                       "twelve", "several", "many", "multiple", "countless", "couple"})
+_QUANTITY_FILLERS = frozenset({"over", "almost", "nearly", "about", "around", "more", "than", "a", "of",
+                               "for", "another", "like"})
+_LONG_UNITS = frozenset({"hours", "days", "weeks", "months", "business", "working"})
+# "could be faster", "should be easier", "could be a lot more stable": a wish for a better state is a
+# complaint about the current one (Liu 2012, §5.2: the "could be better" rule, with any comparative).
+_WISH_MODALS = frozenset({"could", "should"})
 _STOP = frozenset({"and", "or", "the", "a", "an", "it", "is", "i", "me", "you", "we", "to", "of", "for", "in",
                    "on", "at", "but", "so", "that", "this", "with", "was", "be"})
 # Where a comment turns: each side is read on its own to find mixed feelings.
@@ -170,9 +181,24 @@ def label_for(polarity: float) -> SentimentLabel:
     return "neutral"
 
 
+# Words VADER's general-purpose lexicon scores that name things in customer feedback rather than judge
+# them: "support took four days" is about the support team, not praise (VADER: support +1.7); "security
+# review", "store credit", "the PO number" (po -2.6, slang). A general lexicon needs
+# adapting to its domain (Hamilton, Clark, Leskovec & Jurafsky, "Inducing domain-specific sentiment
+# lexicons from unlabeled corpora", EMNLP 2016); VADER's authors suggest editing its lexicon for that.
+# The judgement stays with the words around them ("great support", "support was useless").
+CX_TOPIC_WORDS: frozenset[str] = frozenset({
+    "support", "supported", "supports", "help", "care", "credit", "credits", "security", "po",
+    "alert", "share", "sharing", "resolve",
+})
+
+
 @lru_cache(maxsize=1)
 def _vader() -> SentimentIntensityAnalyzer:
-    return SentimentIntensityAnalyzer()
+    analyzer = SentimentIntensityAnalyzer()
+    for word in CX_TOPIC_WORDS:
+        analyzer.lexicon.pop(word, None)
+    return analyzer
 
 
 def textblob_polarity(text: str) -> float:
@@ -234,9 +260,48 @@ def _pattern_hits(tokens: list[str]) -> list[tuple[int, str]]:
             found.append((index, f"{token} {following[0]}"))
         elif _decreases(tokens, index) and (_valence(following[0]) > 0.0 or following[0] in _PRAISE_WORDS):
             found.append((index, f"{token} {following[0]}"))
+        elif token in _WAITED and (wait := _long_wait(tokens, index)):
+            found.append((index, wait))
+        elif token in _WISH_MODALS and (wish := _wished_better(tokens, index)):
+            found.append((index, wish))
         elif token == _SINCE and following[0] in _SINCE_WHEN:
             found.append((index, f"since {' '.join(following[:2] if following[0] in ('last', 'the') else following[:1])}"))
     return found
+
+
+def _long_wait(tokens: list[str], index: int) -> str | None:
+    """ "took four days", "waited over 3 weeks", "took a couple of days": the words, or None."""
+    position, seen_quantity = index + 1, False
+    while position < len(tokens) and position <= index + 5:
+        token = tokens[position]
+        if token in _LONG_UNITS and seen_quantity:
+            return " ".join(tokens[index:position + 1])
+        if token.isdigit() or token in _QUANTITY:
+            seen_quantity = True
+        elif token not in _QUANTITY_FILLERS:
+            return None
+        position += 1
+    return None
+
+
+def _wished_better(tokens: list[str], index: int) -> str | None:
+    """ "could be faster", "should be much easier", "could be more stable": the words, or None."""
+    rest = tokens[index + 1:index + 5]
+    if not rest or rest[0] != "be":
+        return None
+    for offset, word in enumerate(rest[1:], start=2):
+        if word in ("more", "less") or (word.endswith("er") and len(word) > 4 and word not in _NOT_COMPARATIVE):
+            return " ".join(tokens[index:index + offset + (1 if word in ("more", "less") else 0) + 1])
+        if word not in ("much", "a", "lot", "way", "far", "bit", "little"):
+            return None
+    return None
+
+
+# Words ending in -er that are not comparatives ("could be a user", "should be together").
+_NOT_COMPARATIVE = frozenset({"together", "other", "another", "never", "ever", "user", "customer", "order",
+                              "number", "over", "under", "after", "whatever", "however", "answer", "either",
+                              "neither", "rather", "paper", "partner", "member", "offer", "power", "folder",
+                              "filter", "server", "browser", "provider", "manager", "water", "later"})
 
 
 def _praise_pattern_hits(tokens: list[str]) -> list[tuple[int, str]]:
