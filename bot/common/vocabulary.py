@@ -126,6 +126,8 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
         "cancel subscription", "cancel our", "cancel my account", "switching to another", "switch to another",
         "switched to another", "switching providers", "switch providers", "moving to another", "move to another", "not renewing", "not renew", "won't renew", "will not renew",
         "won't be renewing", "not going to renew", "looking for alternatives", "looking for an alternative",
+        "evaluating alternatives", "considering alternatives", "exploring alternatives", "looking at alternatives",
+        "looking at other vendors", "looking at other tools", "evaluating other vendors", "shopping around",
         "find an alternative", "another provider", "another vendor", "a competitor", "competitors",
         "take our business elsewhere", "take my business elsewhere", "go elsewhere", "going elsewhere",
         "thinking of leaving", "we are leaving", "we're leaving", "i'm leaving", "about to leave",

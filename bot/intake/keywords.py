@@ -130,6 +130,8 @@ def negated_at(tokens: list[str], start: int, length: int = 1, window: int = NEG
     end = start + length
     if end < len(tokens) and tokens[end] == "free":
         return True
+    if _resolved_after(tokens, end):
+        return True
     first = max(0, start - window)
     for verb in range(start - 1, first - 1, -1):
         if tokens[verb] in RESOLVED or tokens[verb] in TO_RESOLVE:
@@ -139,6 +141,24 @@ def negated_at(tokens: list[str], start: int, length: int = 1, window: int = NEG
                 return False
             return tokens[verb] in RESOLVED or any(is_negator(token) for token in tokens[verb + 1:start])
     return any(is_negator(token) for token in tokens[first:start])
+
+
+# "the issue was resolved quickly", "the crash has been fixed", "bug got squashed": a problem reported
+# as dealt with. Not a wish or a plan ("needs to be fixed", "should be fixed", "when it gets fixed").
+_RESOLVED_AUX = frozenset({"was", "were", "got", "has", "have", "had", "been", "is", "are", "now", "finally",
+                           "already", "quickly", "promptly", "eventually", "fully", "completely", "all"})
+
+
+def _resolved_after(tokens: list[str], end: int) -> bool:
+    position = end
+    while position < len(tokens) and position < end + 4:
+        token = tokens[position]
+        if token in RESOLVED:
+            return position > end  # "crash fixed" alone is a headline, not a sentence: needs its verb
+        if token not in _RESOLVED_AUX:
+            return False
+        position += 1
+    return False
 
 
 def phrase_at(tokens: list[str], start: int, keyword: Keyword) -> str:

@@ -104,6 +104,12 @@ COMPLAINT_CUES: tuple[str, ...] = (
     "not up to par", "nothing special", "nothing to write home about", "not a fan", "not a big fan",
     "not my cup of tea", "lack of", "drains", "save your money", "save yourself", "don't bother",
     "do not bother", "wouldn't bother", "don't waste", "do not waste", "look elsewhere", "buyer beware",
+    # A change for the worse (Liu 2012, §5.2, "decreased quality").
+    "step backwards", "step backward", "a step back", "went backwards", "gone backwards", "regression",
+    "regressed",
+    # Something that has to be mended is broken now.
+    "needs to be fixed", "need to be fixed", "needs fixing", "need fixing", "has to be fixed",
+    "have to be fixed", "must be fixed", "should be fixed", "please fix",
 )
 
 # Praise the lexicons under-weight, and idioms that contain a denial but praise ("can't complain").
@@ -264,9 +270,14 @@ def _pattern_hits(tokens: list[str]) -> list[tuple[int, str]]:
             found.append((index, wait))
         elif token in _WISH_MODALS and (wish := _wished_better(tokens, index)):
             found.append((index, wish))
-        elif token == _SINCE and following[0] in _SINCE_WHEN:
+        elif token == _SINCE and following[0] in _SINCE_WHEN and not _better_before(tokens, index):
             found.append((index, f"since {' '.join(following[:2] if following[0] in ('last', 'the') else following[:1])}"))
     return found
+
+
+def _better_before(tokens: list[str], index: int) -> bool:
+    """ "has improved a lot since the update", "works great since Monday": what has lasted is good."""
+    return any(_valence(token) > 0 or token in _PRAISE_WORDS for token in tokens[max(0, index - 6):index])
 
 
 def _long_wait(tokens: list[str], index: int) -> str | None:

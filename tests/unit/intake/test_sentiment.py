@@ -276,3 +276,30 @@ def test_long_waits_and_wishes_for_better_are_complaints(text: str, cue: str) ->
 ])
 def test_short_waits_and_plain_modals_are_not_complaints(text: str) -> None:
     assert analyze_sentiment(text).label != "negative", analyze_sentiment(text)
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("The issue was resolved quickly.", "positive"),
+    ("The crash has been fixed, thanks!", "positive"),
+    ("The issue was never resolved.", "negative"),
+    ("The bug needs to be fixed.", "negative"),  # a fix still owed
+    ("Please fix the sync.", "negative"),
+])
+def test_a_problem_reported_as_fixed_after_it_is_dealt_with(text: str, label: str) -> None:
+    assert analyze_sentiment(text).label == label, analyze_sentiment(text)
+    assert ("bugs" in match_themes(text)) == (label == "negative")
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("Response times have improved a lot since the last quarter.", "positive"),  # what lasted is good
+    ("Works great since the update.", "positive"),
+    ("It crashes since the update.", "negative"),
+    ("The new reporting module is a step backwards.", "negative"),
+])
+def test_what_changed_and_which_way(text: str, label: str) -> None:
+    assert analyze_sentiment(text).label == label, analyze_sentiment(text)
+
+
+def test_evaluating_alternatives_is_a_churn_risk() -> None:
+    assert "churn_risk" in match_themes("We're evaluating alternatives at renewal.")
+    assert "churn_risk" not in match_themes("Much better than the alternatives we tried.")
