@@ -107,6 +107,14 @@ COMPLAINT_CUES: tuple[str, ...] = (
     # A change for the worse (Liu 2012, §5.2, "decreased quality").
     "step backwards", "step backward", "a step back", "went backwards", "gone backwards", "regression",
     "regressed",
+    # Service failures as customers write them to a support handle: late, lost, hung up on, left waiting.
+    "delayed", "delay", "delays", "overdue", "arrived late", "was late", "is late", "running late",
+    "late again", "too late", "where is my", "where's my", "where is our", "where's our", "hung up on",
+    "hang up on", "hangs up on", "i'm done with", "we're done with", "done with this",
+    # Sarcasm is a positive word for a negative situation (Riloff et al., "Sarcasm as contrast between a
+    # positive sentiment and negative situation", EMNLP 2013): the fixed forms, and the situations.
+    "thanks for nothing", "yeah right", "oh great", "just great", "price hike", "price increase",
+    "price increases", "raised prices", "raised the price", "raised our price",
     # Something that has to be mended is broken now.
     "needs to be fixed", "need to be fixed", "needs fixing", "need fixing", "has to be fixed",
     "have to be fixed", "must be fixed", "should be fixed", "please fix",
@@ -162,6 +170,8 @@ _LONG_UNITS = frozenset({"hours", "days", "weeks", "months", "business", "workin
 _WISH_MODALS = frozenset({"could", "should"})
 _STOP = frozenset({"and", "or", "the", "a", "an", "it", "is", "i", "me", "you", "we", "to", "of", "for", "in",
                    "on", "at", "but", "so", "that", "this", "with", "was", "be"})
+# @handles (tweets, chat transcripts), e-mail addresses and links: names, not words to score ("@united").
+_ADDRESSES = re.compile(r"\S+@\S+|@\w+|\w+://\S+")
 # Where a comment turns: each side is read on its own to find mixed feelings.
 _CLAUSE_BREAK = re.compile(r"[.!?;\n]+|\b(?:but|however|although|though|except|yet|whereas|otherwise)\b",
                            re.IGNORECASE)
@@ -364,12 +374,16 @@ def _vader_compound(text: str) -> float:
 def _read(text: str, tokens: list[str], team: tuple[KeywordIndex[None], KeywordIndex[None]] | None,
           *, blob: bool = True, vader: bool = True) -> _Reading:
     complaint_cues, praise_cues = _builtin()
+    raw_complaints = _hits(tokens, complaint_cues) + _pattern_hits(tokens)
+    # A longer complaint around a praise word wins: "thanks for nothing" is not "thanks".
+    spans = [(start, start + len(phrase.split())) for start, phrase in raw_complaints]
     praise_hits = [(start, phrase) for start, phrase in _hits(tokens, praise_cues, deny=False) + _praise_pattern_hits(tokens)
-                   if not (start and _decreases(tokens, start - 1))]  # "less reliable" is not praise
+                   if not (start and _decreases(tokens, start - 1))  # "less reliable" is not praise
+                   and not any(first <= start and start + len(phrase.split()) < last for first, last in spans)]
     # A praise idiom covers the words inside it ("can't complain", "no problems").
     covered = {position for start, phrase in praise_hits for position in range(start, start + len(phrase.split()))}
     covered |= {start for start, phrase in praise_hits if phrase.endswith("… enough")}
-    complaint_hits = [(s, p) for s, p in _hits(tokens, complaint_cues) + _pattern_hits(tokens) if s not in covered]
+    complaint_hits = [(s, p) for s, p in raw_complaints if s not in covered]
     complaints = _without_overlaps(complaint_hits)
     praise = [p for _, p in sorted(praise_hits)]
     if team is not None:
@@ -479,6 +493,8 @@ def analyze_sentiment(text: str | None, *, category: str | None = None,
     if not text or not text.strip():
         return NEUTRAL
     text = text[:MAX_ANALYSED_CHARS]
+    if "@" in text or "://" in text:
+        text = _ADDRESSES.sub(" ", text)  # "@united flight delayed": a handle or a link is no opinion
     tokens = tokenize(text)
     if tokens and not is_english(text, tokens):
         return NOT_ANALYSED

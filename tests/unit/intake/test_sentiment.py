@@ -303,3 +303,26 @@ def test_what_changed_and_which_way(text: str, label: str) -> None:
 def test_evaluating_alternatives_is_a_churn_risk() -> None:
     assert "churn_risk" in match_themes("We're evaluating alternatives at renewal.")
     assert "churn_risk" not in match_themes("Much better than the alternatives we tried.")
+
+
+@pytest.mark.parametrize(("text", "cue"), [
+    ("@united flight delayed again, third time this month", "delayed"),  # the handle is no opinion
+    ("Where is my order? Ordered two weeks ago.", "where is my"),
+    ("The agent hung up on me.", "hung up on"),
+    ("I'm done with this company.", "i'm done with"),
+    ("Thanks for nothing.", "thanks for nothing"),  # sarcasm: the longer phrase wins over "thanks"
+    ("Great, another price hike.", "price hike"),
+])
+def test_service_failures_and_fixed_sarcasm_are_complaints(text: str, cue: str) -> None:
+    result = analyze_sentiment(text)
+    assert result.label == "negative", result
+    assert f'"{cue}"' in result.reason
+
+
+@pytest.mark.parametrize("text", [
+    "Thanks, no problems at all.",
+    "No delays this time, thank you!",
+    "@acme_help you were great today",
+])
+def test_thanks_and_denied_failures_stay_praise(text: str) -> None:
+    assert analyze_sentiment(text).label == "positive", analyze_sentiment(text)
