@@ -128,6 +128,7 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
         "won't be renewing", "not going to renew", "looking for alternatives", "looking for an alternative",
         "evaluating alternatives", "considering alternatives", "exploring alternatives", "looking at alternatives",
         "looking at other vendors", "looking at other tools", "evaluating other vendors", "shopping around",
+        "downgrade to", "downgrading to", "downgrade our", "downgrade my",
         "find an alternative", "another provider", "another vendor", "a competitor", "competitors",
         "take our business elsewhere", "take my business elsewhere", "go elsewhere", "going elsewhere",
         "thinking of leaving", "we are leaving", "we're leaving", "i'm leaving", "about to leave",

@@ -303,6 +303,7 @@ def test_what_changed_and_which_way(text: str, label: str) -> None:
 def test_evaluating_alternatives_is_a_churn_risk() -> None:
     assert "churn_risk" in match_themes("We're evaluating alternatives at renewal.")
     assert "churn_risk" not in match_themes("Much better than the alternatives we tried.")
+    assert "churn_risk" in match_themes("I want to downgrade to the basic plan.")
 
 
 @pytest.mark.parametrize(("text", "cue"), [
