@@ -114,7 +114,10 @@ COMPLAINT_CUES: tuple[str, ...] = (
     # Sarcasm is a positive word for a negative situation (Riloff et al., "Sarcasm as contrast between a
     # positive sentiment and negative situation", EMNLP 2013): the fixed forms, and the situations.
     "thanks for nothing", "yeah right", "oh great", "just great", "price hike", "price increase",
-    "price increases", "raised prices", "raised the price", "raised our price",
+    "price increases", "raised prices", "raised the price", "raised our price", "price went up",
+    "prices went up", "price has gone up", "prices have gone up", "bill went up", "cost went up",
+    "costs went up", "with no warning", "without warning", "without notice", "with no notice",
+    "without telling", "without asking",
     # Something that has to be mended is broken now.
     "needs to be fixed", "need to be fixed", "needs fixing", "need fixing", "has to be fixed",
     "have to be fixed", "must be fixed", "should be fixed", "please fix",

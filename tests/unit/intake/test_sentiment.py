@@ -313,6 +313,7 @@ def test_evaluating_alternatives_is_a_churn_risk() -> None:
     ("I'm done with this company.", "i'm done with"),
     ("Thanks for nothing.", "thanks for nothing"),  # sarcasm: the longer phrase wins over "thanks"
     ("Great, another price hike.", "price hike"),
+    ("Your renewal price went up 30% with no warning.", "price went up"),  # VADER reads "no warning" as good
 ])
 def test_service_failures_and_fixed_sarcasm_are_complaints(text: str, cue: str) -> None:
     result = analyze_sentiment(text)
