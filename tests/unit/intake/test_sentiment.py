@@ -304,6 +304,12 @@ def test_evaluating_alternatives_is_a_churn_risk() -> None:
     assert "churn_risk" in match_themes("We're evaluating alternatives at renewal.")
     assert "churn_risk" not in match_themes("Much better than the alternatives we tried.")
     assert "churn_risk" in match_themes("I want to downgrade to the basic plan.")
+    assert "churn_risk" in match_themes("Our security team asked us to look at alternatives.")
+
+
+def test_a_login_loop_is_a_bug() -> None:
+    assert match_themes("SSO login loops for half of our users.").get("bugs") == "login loops"
+    assert "bugs" in match_themes("Every user is stuck in a redirect loop.")
 
 
 @pytest.mark.parametrize(("text", "cue"), [
