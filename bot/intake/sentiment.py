@@ -117,7 +117,9 @@ COMPLAINT_CUES: tuple[str, ...] = (
     "price increases", "raised prices", "raised the price", "raised our price", "price went up",
     "prices went up", "price has gone up", "prices have gone up", "bill went up", "cost went up",
     "costs went up", "with no warning", "without warning", "without notice", "with no notice",
-    "without telling", "without asking",
+    "without telling", "without asking", "took a while", "takes a while", "took a long time",
+    "takes a long time", "took too long", "takes too long", "steep learning curve", "learning curve is steep",
+    "is steep", "too steep",
     # Something that has to be mended is broken now.
     "needs to be fixed", "need to be fixed", "needs fixing", "need fixing", "has to be fixed",
     "have to be fixed", "must be fixed", "should be fixed", "please fix",

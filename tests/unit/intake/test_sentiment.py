@@ -334,3 +334,11 @@ def test_service_failures_and_fixed_sarcasm_are_complaints(text: str, cue: str) 
 ])
 def test_thanks_and_denied_failures_stay_praise(text: str) -> None:
     assert analyze_sentiment(text).label == "positive", analyze_sentiment(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Support was helpful, though it took a while to get a real answer.",
+    "Setup was easy, but the learning curve for new hires is steep.",
+])
+def test_praise_with_a_slow_or_steep_side_is_mixed(text: str) -> None:
+    assert analyze_sentiment(text).label == "mixed", analyze_sentiment(text)
