@@ -256,6 +256,8 @@ def _storable_text(value: str) -> str:
     # JSON answer could hold it; NUL is refused by Postgres in text and jsonb. Neither carries meaning.
     if "\x00" in value:
         value = value.replace("\x00", "")
+    if value.isascii():
+        return value  # no surrogate in it: the check below would pass (and costs more)
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
