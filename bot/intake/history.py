@@ -151,11 +151,16 @@ def _time(text: str | None) -> datetime | str | None:
                      "'2024-03-01 17:12:01 -0800', '03/01/2024 05:12:01 PM' or unix seconds)")
 
 
+def _plain_text(text: str) -> bool:
+    return text.isascii() and "\x00" not in text
+
+
 class _Reader:
     def __init__(self, header: list[str], options: Options):
         self.options = options
         self.index = _header_index(header)
         self.header = header
+        self.plain_header = _plain_text("".join(header))
         columns = _COLUMNS[options.format]
         self.at = {meaning: _pick(self.index, names) for meaning, names in columns.items()}
         for meaning, chosen in (("score", options.score_column), ("comment", options.comment_column)):
@@ -173,6 +178,11 @@ class _Reader:
         used = {p for p in self.at.values() if p is not None}
         self.properties = [(p, name.strip()) for p, name in enumerate(header)
                            if p not in used and normalise_key(name) not in _NOT_PROPERTIES and name.strip()]
+
+    def plain(self, row: list[str]) -> bool:
+        """Every string of this row's payload is ASCII without NUL (its keys come from the header): storable
+        as it is, so validation need not clean each one (bot/intake/payload.py storable)."""
+        return self.plain_header and _plain_text("".join(row))
 
     def cell(self, row: list[str], meaning: str) -> str | None:
         position = self.at.get(meaning)
@@ -278,7 +288,7 @@ class Preparer:
                     and any(c.strip().lower() in ("response", "open-ended response") for c in row)):
                 continue  # SurveyMonkey's second header row (the answer labels under each question)
             try:
-                payload = validate_payload(self.reader.payload(row))
+                payload = validate_payload(self.reader.payload(row), storable_already=self.reader.plain(row))
                 prepared.append((line, _row_for(payload, options=self.options, config=self.config,
                                                 accounts=self.accounts, now=self.now, analyses=self.analyses,
                                                 routes=self.routes,
