@@ -46,7 +46,7 @@ from bot.intake.ingest import _content_fields, fingerprint_of, source_version, w
 from bot.intake.payload import GenericPayload, PayloadError, validate_payload
 from bot.intake.providers.base import normalise_key
 from bot.intake.routing import RouteDecision, RoutingFacts, route_item
-from bot.intake.scoring import Scored, categorize, score_response
+from bot.intake.scoring import CommentReading, Scored, categorize, read_comment, score_response, scored_as
 from bot.vip.accounts import email_domain
 from models import Account, AccountDomain, Contact, Item
 
@@ -273,9 +273,7 @@ class Preparer:
         self.reader, self.options, self.config, self.accounts, self.now = (
             _Reader(header, options), options, config, accounts, now)
         self.stored_ids = stored_ids  # of the source, when the import began: not analysed again
-        # (category, comment) → its analysis: an export repeats comments ("Great", "ok", the same sentence
-        # from many customers), and nothing else of the row changes it. Bounded, emptied when full.
-        self.analyses: dict[tuple[str | None, str | None], Scored] = {}
+        self.analyses = AnalysisMemo(config)
         self.routes = RouteMemo(config)
 
     def prepare(self, chunk: list[tuple[int, list[str] | str]]) -> list[tuple[int, dict[str, Any] | str]]:
@@ -459,25 +457,37 @@ def prepared_rows(header: list[str], rows: Iterable[tuple[int, list[str] | str]]
 MAX_ANALYSES_KEPT = 20_000
 
 
-def _analysis(kind: str, score: int | None, comment: str | None, config: AppConfig,
-              analyses: dict[tuple[str | None, str | None], Scored] | None) -> Scored:
-    """score_response, looked up first in `analyses`: it depends on the comment and the score's category only."""
-    if analyses is None:
-        return score_response(kind, score, comment, config.themes, config.sentiment_words)
-    key = (categorize(kind, score), comment)
-    scored = analyses.get(key)
-    if scored is None:
-        if len(analyses) >= MAX_ANALYSES_KEPT:
-            analyses.clear()
-        scored = analyses[key] = score_response(kind, score, comment, config.themes, config.sentiment_words)
-    return scored
+class AnalysisMemo:
+    """score_response, remembered: it depends on the comment and the score's category only, and reading
+    the comment (themes, its words' sentiment) on the comment only. An export repeats comments ("Great",
+    "ok", the same sentence from many customers, under different scores). Bounded, emptied when full."""
+
+    def __init__(self, config: AppConfig):
+        self.config = config
+        self.scored: dict[tuple[str | None, str | None], Scored] = {}
+        self.readings: dict[str | None, CommentReading] = {}
+
+    def analyse(self, kind: str, score: int | None, comment: str | None) -> Scored:
+        key = (categorize(kind, score), comment)
+        scored = self.scored.get(key)
+        if scored is None:
+            reading = self.readings.get(comment)
+            if reading is None:
+                if len(self.readings) >= MAX_ANALYSES_KEPT:
+                    self.readings.clear()
+                reading = self.readings[comment] = read_comment(comment, self.config.themes,
+                                                                self.config.sentiment_words)
+            if len(self.scored) >= MAX_ANALYSES_KEPT:
+                self.scored.clear()
+            scored = self.scored[key] = scored_as(key[0], reading)
+        return scored
 
 
 KNOWN = "_known"  # a prepared row of an id stored before the import: its fingerprint only
 
 
 def _row_for(payload: GenericPayload, *, options: Options, config: AppConfig, accounts: AccountIndex,
-             now: datetime, analyses: dict[tuple[str | None, str | None], Scored] | None = None,
+             now: datetime, analyses: AnalysisMemo | None = None,
              routes: RouteMemo | None = None,
              stored_ids: frozenset[str] = frozenset()) -> dict[str, Any]:
     fields = with_segments(_content_fields(payload), config.segments)
@@ -497,7 +507,8 @@ def _row_for(payload: GenericPayload, *, options: Options, config: AppConfig, ac
         name, vip, plan = accounts.accounts[account_id]
         row.update(account_id=account_id, vip=row["vip"] or vip, account_name=row["account_name"] or name,
                    plan=row["plan"] or plan)
-    scored = _analysis(row["kind"], row["score"], row["comment"], config, analyses)
+    scored = (score_response(row["kind"], row["score"], row["comment"], config.themes, config.sentiment_words)
+              if analyses is None else analyses.analyse(row["kind"], row["score"], row["comment"]))
     row.update(category=scored.category, sentiment_polarity=scored.sentiment_polarity,
                sentiment_label=scored.sentiment_label, themes=list(scored.themes),
                sentiment_reason=scored.sentiment_reason or None, theme_matches=dict(scored.theme_matches))
