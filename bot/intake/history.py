@@ -131,6 +131,13 @@ def _pick(index: Mapping[str, int], names: Iterable[str]) -> int | None:
     return next((index[n] for n in names if n in index), None)
 
 
+# The date formats _time tries, in this order (the first that reads the text wins: 03/01 is March 1st).
+_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S %Z", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S",
+                 "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S")
+_DATE_PARSERS: tuple[Callable[[str], datetime], ...] = (
+    datetime.fromisoformat, *(lambda t, f=f: datetime.strptime(t, f) for f in _DATE_FORMATS))
+
+
 def _time(text: str | None) -> datetime | str | None:
     """An export's date: ISO 8601, "2024-03-01 17:12:01 -0800", "03/01/2024 05:12:01 PM", unix seconds."""
     text = (text or "").strip()
@@ -138,10 +145,7 @@ def _time(text: str | None) -> datetime | str | None:
         return None
     if text.isdigit():
         return text  # unix seconds: the payload reads them
-    for parse in (datetime.fromisoformat,
-                  *(lambda t, f=f: datetime.strptime(t, f) for f in (
-                      "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S %Z", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S",
-                      "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S"))):
+    for parse in _DATE_PARSERS:
         try:
             moment = parse(text)
         except ValueError:
