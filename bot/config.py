@@ -472,7 +472,11 @@ def _provider_option_problems(sources: list[SourceConfig]) -> list[str]:
 
 
 def parse_config(data: Mapping[str, Any], *, path: str | None = None,
-                 environ: Mapping[str, str] | None = None, sandbox: bool = False) -> AppConfig:
+                 environ: Mapping[str, str] | None = None, sandbox: bool = False,
+                 offline: bool = False) -> AppConfig:
+    """The configuration, every problem named. `offline`: for a command that neither receives webhooks nor
+    calls a provider, tracker or mailbox (`cxloop import`, `cxloop report`): their secrets may be unset
+    there (they stay empty, and an empty secret verifies nothing)."""
     try:
         parsed = FileConfig.model_validate(data)
     except ValidationError as exc:
@@ -493,7 +497,7 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None,
             # Only the sandbox (an explicit choice, bound to 127.0.0.1) falls back to the public secret, and
             # only for a source whose variable is unset: a configured secret is always the one checked.
             secret = SANDBOX_WEBHOOK_SECRET
-        if not secret.strip():
+        if not secret.strip() and not offline:
             problems.append(f"sources[{index}].secret_env: environment variable {source.secret_env} is not set "
                             f"(it holds the signing secret of source {source.name!r}; `cxloop serve --sandbox` "
                             "is the only mode that runs without it)")
@@ -502,7 +506,7 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None,
         for key, variable in (("user", source.api_user_env), ("token", source.api_token_env)):
             if variable:
                 value = environ.get(variable, "")
-                if not value.strip() and not sandbox:
+                if not value.strip() and not sandbox and not offline:
                     problems.append(f"sources[{index}].api_{key}_env: environment variable {variable} is not set")
                 credentials[source.name][key] = value
     email_credentials: dict[str, str] = {}
@@ -510,7 +514,7 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None,
         for key, variable in (("username", parsed.email.username_env), ("password", parsed.email.password_env)):
             if variable:
                 value = environ.get(variable, "")
-                if not value.strip() and not sandbox:
+                if not value.strip() and not sandbox and not offline:
                     problems.append(f"email.{key}_env: environment variable {variable} is not set")
                 email_credentials[key] = value
     tracker_credentials: dict[str, dict[str, str]] = {}
@@ -523,7 +527,7 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None,
             value = environ.get(variable, "")
             if not value.strip() and sandbox and key == "secret":
                 value = SANDBOX_WEBHOOK_SECRET
-            if not value.strip() and not sandbox:
+            if not value.strip() and not sandbox and not offline:
                 problems.append(f"trackers[{index}].{key}_env: environment variable {variable} is not set "
                                 f"(the {'webhook secret' if key == 'secret' else 'API credential'} of tracker "
                                 f"{tracker.name!r})")
@@ -543,7 +547,8 @@ def parse_config(data: Mapping[str, Any], *, path: str | None = None,
     )
 
 
-def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None, sandbox: bool = False) -> AppConfig:
+def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None, sandbox: bool = False,
+                offline: bool = False) -> AppConfig:
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -551,7 +556,7 @@ def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None, s
         raise ConfigError([f"CXLOOP_CONFIG: no such file {str(path)!r}"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
-    return parse_config(data, path=str(path), environ=environ, sandbox=sandbox)
+    return parse_config(data, path=str(path), environ=environ, sandbox=sandbox, offline=offline)
 
 
 SAMPLE_CONFIG_PATH = Path(__file__).with_name("sample_config.toml")

@@ -19,6 +19,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -306,6 +307,22 @@ class _Activity:
 
 
 ACTIVITY = _Activity()
+
+
+class TickingClock:
+    """The app's clock for tests whose figures are bounded by "today" or "this week": it starts at a chosen
+    instant and ticks with real time, so a test that claims an item 5 h after it arrived reads the same
+    figures whether the suite runs at 09:00 or at 23:30 (a claim 5 h after an arrival at 23:30 falls in
+    tomorrow, outside today's range). Signatures still use the real time."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start, self.offset, self._t0 = start, timedelta(0), time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.start + self.offset + timedelta(seconds=time.monotonic() - self._t0)
+
+    def advance(self, delta: timedelta) -> None:
+        self.offset += delta
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05, what: str = "condition"):

@@ -75,13 +75,15 @@ def require_slack(settings: Settings, command: str) -> None:
               f"OAuth & Permissions). {SANDBOX_HINT}")
 
 
-def app_config(settings: Settings, path: str | None = None) -> AppConfig:
+def app_config(settings: Settings, path: str | None = None, *, offline: bool = False) -> AppConfig:
+    """The configuration; `offline` for a command that neither receives webhooks nor calls a provider,
+    tracker or mailbox: their secrets may be unset (bot.config.parse_config)."""
     path = path or settings.config_path
     if settings.sandbox and path == "cxloop.toml" and not Path(path).exists():
         click.echo(f"No {path}; the sandbox uses the sample configuration ({SAMPLE_CONFIG_PATH}).")
         path = str(SAMPLE_CONFIG_PATH)
     try:
-        config = load_config(path, sandbox=settings.sandbox)
+        config = load_config(path, sandbox=settings.sandbox, offline=offline)
     except ConfigError as exc:
         fail(f"Configuration error in {path}:\n{exc}")
         raise

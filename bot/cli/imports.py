@@ -46,7 +46,7 @@ def responses(file: Path, file_format: str, source: str | None, kind: str, score
     if not SOURCE_NAME.match(source):
         fail(f"--source: {source[:40]!r} is not a source name (lower-case letters, digits, - and _)")
     settings = cli_settings()
-    config = app_config(settings)
+    config = app_config(settings, offline=True)
     engine = make_engine(settings.database_url)
     check_migrated(engine)
     now = utcnow()

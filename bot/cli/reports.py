@@ -39,7 +39,7 @@ def digest(team_name: str, day_text: str | None, send: bool) -> None:
     from zoneinfo import ZoneInfo
 
     settings = cli_settings()
-    config = app_config(settings)
+    config = app_config(settings, offline=True)
     team = team_named(config, team_name)
     now = utcnow()
     if day_text is None:
@@ -87,7 +87,7 @@ def report(team_name: str | None, week: str | None, month: str | None, send: boo
         fail("Give a TEAM (or --by plan|segment|role|tenure|agent for a cut of every team).")
 
     settings = cli_settings()
-    config = app_config(settings)
+    config = app_config(settings, offline=True)
     team = team_named(config, team_name)
     if week and month:
         fail("Give --week or --month, not both.")
@@ -121,7 +121,7 @@ def report(team_name: str | None, week: str | None, month: str | None, send: boo
 
 def _report_by(team_name: str | None, by: str, since: str) -> None:
     settings = cli_settings()
-    config = app_config(settings)
+    config = app_config(settings, offline=True)
     team = team_named(config, team_name) if team_name else None
     now = utcnow()
     try:

@@ -126,6 +126,9 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
         "cancel subscription", "cancel our", "cancel my account", "switching to another", "switch to another",
         "switched to another", "switching providers", "switch providers", "moving to another", "move to another", "not renewing", "not renew", "won't renew", "will not renew",
         "won't be renewing", "not going to renew", "looking for alternatives", "looking for an alternative",
+        "evaluating alternatives", "considering alternatives", "exploring alternatives", "looking at alternatives",
+        "looking at other vendors", "looking at other tools", "evaluating other vendors", "shopping around",
+        "downgrade to", "downgrading to", "downgrade our", "downgrade my",
         "find an alternative", "another provider", "another vendor", "a competitor", "competitors",
         "take our business elsewhere", "take my business elsewhere", "go elsewhere", "going elsewhere",
         "thinking of leaving", "we are leaving", "we're leaving", "i'm leaving", "about to leave",
@@ -258,10 +261,22 @@ REQUEST_IMPERATIVE_VERBS: tuple[str, ...] = (
     "need the ability", "need support", "needs a", "needs an", "needs more", "needs some", "needs the option",
     "needs the ability", "needs support",
 )
+# The object of "make"/"change"/"improve" that is the product itself ("please improve the app", "make it
+# better") is a verdict, not a proposal; it proposes only with a complement of what it should become
+# ("make it available on tablets", "make it so that …").
+REQUEST_PRODUCT_OBJECTS: frozenset[str] = frozenset({"it", "this", "app", "game", "that", "things", "everything"})
+REQUEST_VAGUE_VERBS: frozenset[str] = frozenset({"make", "change", "improve"})
+REQUEST_PROPOSING_COMPLEMENTS: frozenset[str] = frozenset({
+    "available", "compatible", "so", "possible", "optional", "customizable", "customisable", "adjustable",
+    "accessible", "sync", "able", "support", "show", "remember", "save", "use", "run", "into", "for", "on",
+    "to", "with", "by", "back",
+})
+# Where the thing asked for comes before the ask ("hope it's fixed in the next version"): phrases of time.
+REQUEST_POSTPOSED: frozenset[str] = frozenset({"future", "next", "update", "updates", "version", "seeing", "see"})
 # What follows a wish that makes it a service request, not a product one ("I'd like a refund").
 REQUEST_NOT_A_FEATURE: frozenset[str] = frozenset({
     "refund", "reply", "response", "answer", "callback", "call", "credit", "money", "explanation", "apology",
-    "word", "manager", "supervisor", "help",
+    "word", "manager", "supervisor", "help", "reimbursement", "contact",
 })
 # "should have" + a past participle is regret ("should have bought another"), not an ask ("should have
 # widgets"): English perfect modals. Irregular participles listed; regular ones end in -ed/-en.
@@ -273,6 +288,55 @@ REQUEST_PARTICIPLES: frozenset[str] = frozenset({
 REQUEST_ABOUT_FAILURE: frozenset[str] = frozenset({
     "work", "works", "worked", "working", "crash", "crashing", "crashed", "crashes", "load", "loaded",
     "loading", "fixed", "fix", "stop", "stopped", "freeze", "freezing",
+    # What a bug report names ("hope you make the glitches go away", "please make it usable again").
+    "bug", "bugs", "buggy", "glitch", "glitches", "glitchy", "error", "errors", "problem", "problems", "issue",
+    "issues", "usable", "playable", "functional", "broken", "lag", "lagging",
+})
+# Words between an ask and what it asks for, skipped before REQUEST_NOT_A_FEATURE ("offer a full refund").
+REQUEST_DETERMINERS: frozenset[str] = frozenset({
+    "a", "an", "the", "my", "our", "your", "some", "any", "me", "us", "full", "proper", "decent", "real", "quick",
+})
+# The rest of this block tells apart what only looks like an ask, each a general construction of English
+# (no word here is taken from a benchmark). Rating hyperbole: a wish about the stars, not the product ("I
+# wish I could give it zero stars", "if there was a 0 star option"); a real rating conditional names the
+# top of the scale and a condition ("would be 5 stars if it had folders", not "… if I could").
+REQUEST_RATING_WORDS: frozenset[str] = frozenset({"star", "stars", "rating", "ratings"})
+REQUEST_RATING_DEGREES: frozenset[str] = frozenset({
+    "0", "zero", "negative", "minus", "no", "less", "lower", "fewer", "half", "more", "higher", "6", "six",
+    "10", "ten", "100", "1000", "infinite", "extra",
+})
+REQUEST_CONDITIONS: frozenset[str] = frozenset({"if", "when", "once", "after", "with"})
+# "I wish I had found it sooner", "I wish I never downloaded it": a wish about the speaker's own past is
+# regret (English counterfactual "wish" + past perfect), not an ask of the product.
+REQUEST_REGRET_VERBS: frozenset[str] = frozenset({"hadn't", "never", "didn't", "knew", "could've", "would've",
+                                                  "did"})
+# "Wish you all the best", "I wish you guys good luck": ditransitive "wish" + a noun is a greeting; the
+# optative "wish you would add" is an ask.
+REQUEST_WISH_ADDRESSEES: frozenset[str] = frozenset({"you", "them", "him", "her", "everyone", "u", "y'all"})
+REQUEST_GREETINGS: frozenset[str] = frozenset({
+    "all", "luck", "good", "best", "success", "well", "happy", "merry", "the", "a", "continued", "much", "lots",
+    "many", "great", "every", "more",
+})
+# "I suggest you stay away", "I recommend everyone download it": advice to other users, not to the makers.
+REQUEST_ADVICE_WORDS: frozenset[str] = frozenset({
+    "stay", "avoid", "look", "find", "download", "get", "buy", "try", "use", "uninstall", "delete", "save", "go",
+    "skip", "not", "don't", "keep", "install", "pass", "steer", "run", "this", "it", "everyone", "anyone",
+    "people", "others", "getting", "trying", "using", "downloading", "avoiding",
+})
+# "You should support the developers", "please support this indie dev": backing the makers, not a platform.
+REQUEST_SUPPORTED_PEOPLE: frozenset[str] = frozenset({
+    "dev", "devs", "developer", "developers", "team", "creator", "creators", "app", "game", "project",
+    "company", "them", "him", "her", "indie", "author", "authors", "this", "these", "guys", "artist", "artists",
+})
+# "It should be illegal", "it should be banned": moral condemnation, not a design proposal.
+REQUEST_CONDEMNATION: frozenset[str] = frozenset({
+    "illegal", "banned", "removed", "ashamed", "embarrassed", "sued", "deleted", "arrested", "fired", "punished",
+    "pulled", "shut", "reported", "investigated", "criminal", "prosecuted", "taken",
+})
+# "Why can't I log in?": a question about an operation that fails is a bug report, not a wish.
+REQUEST_FAILED_OPERATIONS: frozenset[str] = frozenset({
+    "open", "log", "login", "sign", "signin", "load", "access", "launch", "start", "play", "connect", "download",
+    "install", "update", "send", "receive", "get", "watch", "stream", "register",
 })
 
 

@@ -227,7 +227,7 @@ def _comment_counts(d: Dashboard, counts: CommentCounts | None) -> str:
                    comments_href(f, kind=kind, category=c)) for c, n in by_category.items()]
     return ('<section id="comment-counts"><h2>What customers said</h2><p class="muted">The range\'s items by '
             "theme, sentiment, kind and category. Click a number to read the comments behind it.</p>"
-            '<div class="charts" style="grid-template-columns:repeat(auto-fit,minmax(260px,1fr))">'
+            '<div class="charts" style="grid-template-columns:repeat(auto-fit,minmax(260px,1fr));align-items:start">'
             f'{table("by-theme", "Theme", themes)}{table("by-sentiment", "Sentiment", sentiments)}'
             f'{table("by-kind", "Kind and category", kinds)}</div></section>')
 

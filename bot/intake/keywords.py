@@ -32,6 +32,17 @@ NEGATORS: frozenset[str] = frozenset({
 })
 # How many words before a keyword a denial reaches ("never had a single crash").
 NEGATION_WINDOW = 4
+# A problem someone has already dealt with is not a problem reported: "support resolved our issue",
+# "they fixed the crash". Past forms only: "please fix the crash" still reports one. A denied resolution
+# reports it again ("they never fixed the crash", "hasn't solved my problem"): the denial belongs to the
+# verb, not to the problem (negation scope: Councill, McDonald & Velikovich, "What's great and what's not:
+# learning to classify the scope of negation for improved sentiment analysis", NeSp-NLP 2010).
+RESOLVED: frozenset[str] = frozenset({
+    "resolved", "fixed", "solved", "sorted", "addressed", "handled", "squashed", "cleared", "corrected",
+    "repaired", "patched",
+})
+# The same verbs asked for or denied ("please fix", "didn't solve"): a denial before them is theirs.
+TO_RESOLVE: frozenset[str] = frozenset({"resolve", "fix", "solve", "sort", "address", "repair", "patch", "correct"})
 
 # A compiled keyword: its tokens, and whether the last token is a prefix.
 Keyword = tuple[tuple[str, ...], bool]
@@ -119,7 +130,35 @@ def negated_at(tokens: list[str], start: int, length: int = 1, window: int = NEG
     end = start + length
     if end < len(tokens) and tokens[end] == "free":
         return True
-    return any(is_negator(token) for token in tokens[max(0, start - window):start])
+    if _resolved_after(tokens, end):
+        return True
+    first = max(0, start - window)
+    for verb in range(start - 1, first - 1, -1):
+        if tokens[verb] in RESOLVED or tokens[verb] in TO_RESOLVE:
+            # "fixed the crash": dealt with; "never fixed the crash", "hasn't fixed it", "didn't solve the
+            # problem", "please fix the crash": still there.
+            if any(is_negator(token) for token in tokens[max(0, verb - 3):verb]):
+                return False
+            return tokens[verb] in RESOLVED or any(is_negator(token) for token in tokens[verb + 1:start])
+    return any(is_negator(token) for token in tokens[first:start])
+
+
+# "the issue was resolved quickly", "the crash has been fixed", "bug got squashed": a problem reported
+# as dealt with. Not a wish or a plan ("needs to be fixed", "should be fixed", "when it gets fixed").
+_RESOLVED_AUX = frozenset({"was", "were", "got", "has", "have", "had", "been", "is", "are", "now", "finally",
+                           "already", "quickly", "promptly", "eventually", "fully", "completely", "all"})
+
+
+def _resolved_after(tokens: list[str], end: int) -> bool:
+    position = end
+    while position < len(tokens) and position < end + 4:
+        token = tokens[position]
+        if token in RESOLVED:
+            return position > end  # "crash fixed" alone is a headline, not a sentence: needs its verb
+        if token not in _RESOLVED_AUX:
+            return False
+        position += 1
+    return False
 
 
 def phrase_at(tokens: list[str], start: int, keyword: Keyword) -> str:

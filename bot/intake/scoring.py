@@ -16,11 +16,26 @@ from bot.common.vocabulary import (
     DEFAULT_THEMES,
     NEGATABLE_THEMES,
     REQUEST_ABOUT_FAILURE,
+    REQUEST_ADVICE_WORDS,
+    REQUEST_CONDEMNATION,
+    REQUEST_CONDITIONS,
+    REQUEST_DETERMINERS,
+    REQUEST_FAILED_OPERATIONS,
+    REQUEST_GREETINGS,
     REQUEST_IMPERATIVE_VERBS,
     REQUEST_NEGATION_WINDOW,
     REQUEST_NOT_A_FEATURE,
     REQUEST_PARTICIPLES,
+    REQUEST_POSTPOSED,
+    REQUEST_PRODUCT_OBJECTS,
+    REQUEST_PROPOSING_COMPLEMENTS,
+    REQUEST_RATING_DEGREES,
+    REQUEST_RATING_WORDS,
+    REQUEST_REGRET_VERBS,
+    REQUEST_SUPPORTED_PEOPLE,
     REQUEST_THEMES,
+    REQUEST_VAGUE_VERBS,
+    REQUEST_WISH_ADDRESSEES,
     SCORE_RANGES,
     SentimentWords,
 )
@@ -152,15 +167,91 @@ def _imperative_ask(text: str) -> str | None:
 
 def _not_an_ask(tokens: list[str], start: int, length: int) -> bool:
     """ "doesn't allow me to", "you shouldn't add"; "would be 5 stars if it worked", "please make it work";
-    "I'd like a refund"; "should have bought another one"."""
+    "I'd like a refund"; "should have bought another one"; and the look-alikes of vocabulary.REQUEST_*:
+    rating hyperbole, regret, greetings, advice to other users, backing the makers, condemnation,
+    comparisons ("works as it should", "more options than"), "why can't I log in"."""
     end = start + length
+    words = tokens[start:end]
     after = tokens[end:end + 4]
     if not is_negator(tokens[start]) and any(is_negator(t) for t in tokens[max(0, start - REQUEST_NEGATION_WINDOW):start]):
         return True
-    if any(token in REQUEST_ABOUT_FAILURE for token in after) or (after and after[0] in REQUEST_NOT_A_FEATURE):
+    if any(token in REQUEST_ABOUT_FAILURE for token in after):
         return True
-    return bool(after and tokens[end - 1] in ("have", "had") and (
-        after[0] in REQUEST_PARTICIPLES or (len(after[0]) > 3 and after[0].endswith(("ed", "en")))))
+    thing = next((token for token in after[:3] if token not in REQUEST_DETERMINERS), None)
+    if thing in REQUEST_NOT_A_FEATURE:
+        return True
+    if after and words[-1] in ("have", "had") and (
+            after[0] in REQUEST_PARTICIPLES or (len(after[0]) > 3 and after[0].endswith(("ed", "en")))):
+        return True
+    if after and after[0] == "than":  # "it has more options than any other", "would be much better than X"
+        return True
+    return _only_looks_like_an_ask(tokens, start, end, words, after)
+
+
+def _past(token: str) -> bool:
+    """A past tense or participle: the irregular ones listed, the regular ones by their ending."""
+    return token in REQUEST_PARTICIPLES - {"let", "put", "had"} or (len(token) > 3 and token.endswith("ed"))
+
+
+def _only_looks_like_an_ask(tokens: list[str], start: int, end: int, words: list[str], after: list[str]) -> bool:
+    """True when the match is one of the constructions that only look like an ask (see _not_an_ask)."""
+    if REQUEST_RATING_WORDS.intersection(words) or (words[-1] in ("5", "five") and after[:1] and after[0] in REQUEST_RATING_WORDS):
+        # A rating conditional asks only with a condition that is not the rater's own ("if I could").
+        rest = after[1:] if after and after[0] in REQUEST_RATING_WORDS else after
+        condition = rest if words[-1] in REQUEST_CONDITIONS else rest[1:] if rest and rest[0] in REQUEST_CONDITIONS else None
+        return condition is None or condition[:2] == ["i", "could"] or condition[:2] == ["i", "can"] or (
+            condition[:1] == ["possible"])
+    following = tokens[end:end + 8]
+    if any(token in REQUEST_RATING_WORDS and i and (following[i - 1] in REQUEST_RATING_DEGREES or following[i - 1].isdigit())
+           for i, token in enumerate(following)):
+        return True  # "I wish I could give it zero stars", "if there was a 0 star option"
+    if "wish" in words:
+        wished = tokens[start + words.index("wish") + 1:start + words.index("wish") + 5]
+        if wished[:1] in (["i"], ["we"]) and len(wished) > 1 and (
+                wished[1] in REQUEST_REGRET_VERBS or _past(wished[1])
+                or (wished[1] == "had" and wished[2:3] and _past(wished[2]))
+                or (wished[1] == "could" and wished[2:3] in (["give"], ["rate"]))):
+            return True  # "I wish I had found it sooner", "I wish I never downloaded it"
+        if wished[:1] and wished[0] in REQUEST_WISH_ADDRESSEES:
+            greeting = [token for token in wished[1:] if token not in ("guys", "all", "both", "folks")][:1]
+            if wished[1:2] == ["all"] or (greeting and greeting[0] in REQUEST_GREETINGS):
+                return True
+    if words[-1] in ("suggest", "recommend"):
+        for token in after[:3]:
+            if token in REQUEST_ADVICE_WORDS:
+                return True
+            if token.startswith(("add", "includ", "implement")):
+                break
+    if words[-1] == "support" and (any(token in REQUEST_SUPPORTED_PEOPLE for token in after[:2])
+                                   or after[:1] in (["my"], ["our"])):
+        return True  # "support the developers"; "doesn't support my phone" is a compatibility problem
+    if "should" in words:
+        if any(token in ("as", "like", "what") for token in tokens[max(0, start - 2):start]):
+            return True  # "works as it should", "does what it should"
+        # "It should sync by itself but it doesn't": an expectation then its denial is a bug report; "it
+        # should have a widget but it doesn't" stays an ask (what it should have, it lacks).
+        clause = tokens[end:end + 10] if words[-1] == "should" and after[:1] and after[0] not in (
+            "have", "let", "allow", "support", "include", "offer", "be", "add", "also") else []
+        for i, token in enumerate(clause):
+            if token in ("but", "however", "instead") and (token == "instead" or any(
+                    is_negator(t) or t == "instead" for t in clause[i + 1:i + 4])):
+                return True
+        if after[:1] == ["be"] and after[1:2] and after[1] in REQUEST_CONDEMNATION:
+            return True
+    if words[-1] in REQUEST_VAGUE_VERBS:
+        rest = [token for token in after if token not in REQUEST_DETERMINERS]
+        if rest and rest[0] in REQUEST_PRODUCT_OBJECTS:
+            complement = next((token for token in rest if token not in REQUEST_PRODUCT_OBJECTS), None)
+            if complement not in REQUEST_PROPOSING_COMPLEMENTS:
+                return True  # "please improve the app", "make it better"
+    if REQUEST_POSTPOSED.intersection(words) and any(
+            token in REQUEST_ABOUT_FAILURE for token in tokens[max(0, start - 4):start]):
+        return True  # "hope it gets fixed in the next version"
+    if words[-2:] == ["no", "way"] and after[:1] not in (["to"], ["of"]):
+        return True  # "there's no way I'm paying": a refusal; "there's no way to export" names a lack
+    if "why" in words and after[:1] and after[0] in REQUEST_FAILED_OPERATIONS:
+        return True
+    return words == ["would", "pay", "for"] and after[:1] in (["this"], ["it"], ["that"])
 
 
 def detect_themes(text: str | None, taxonomy: Mapping[str, Iterable[str]] | None = None) -> list[str]:

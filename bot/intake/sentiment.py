@@ -104,6 +104,20 @@ COMPLAINT_CUES: tuple[str, ...] = (
     "not up to par", "nothing special", "nothing to write home about", "not a fan", "not a big fan",
     "not my cup of tea", "lack of", "drains", "save your money", "save yourself", "don't bother",
     "do not bother", "wouldn't bother", "don't waste", "do not waste", "look elsewhere", "buyer beware",
+    # A change for the worse (Liu 2012, §5.2, "decreased quality").
+    "step backwards", "step backward", "a step back", "went backwards", "gone backwards", "regression",
+    "regressed",
+    # Service failures as customers write them to a support handle: late, lost, hung up on, left waiting.
+    "delayed", "delay", "delays", "overdue", "arrived late", "was late", "is late", "running late",
+    "late again", "too late", "where is my", "where's my", "where is our", "where's our", "hung up on",
+    "hang up on", "hangs up on", "i'm done with", "we're done with", "done with this",
+    # Sarcasm is a positive word for a negative situation (Riloff et al., "Sarcasm as contrast between a
+    # positive sentiment and negative situation", EMNLP 2013): the fixed forms, and the situations.
+    "thanks for nothing", "yeah right", "oh great", "just great", "price hike", "price increase",
+    "price increases", "raised prices", "raised the price", "raised our price",
+    # Something that has to be mended is broken now.
+    "needs to be fixed", "need to be fixed", "needs fixing", "need fixing", "has to be fixed",
+    "have to be fixed", "must be fixed", "should be fixed", "please fix",
 )
 
 # Praise the lexicons under-weight, and idioms that contain a denial but praise ("can't complain").
@@ -143,8 +157,21 @@ _PRAISE_WORDS = frozenset(cue for cue in PRAISE_CUES if " " not in cue)
 _SINCE = "since"
 _SINCE_WHEN = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
                          "yesterday", "last", "the", "update", "updating", "upgrade", "upgrading", "then"})
+# "took four days", "waited 3 weeks", "takes several hours": a long wait stated as a number. (Minutes
+# and seconds are not: "took 5 minutes to set up" is praise more often than not.)
+_WAITED = frozenset({"took", "takes", "take", "taking", "waited", "waiting", "wait"})
+_QUANTITY = frozenset({"two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+                       "twelve", "several", "many", "multiple", "countless", "couple"})
+_QUANTITY_FILLERS = frozenset({"over", "almost", "nearly", "about", "around", "more", "than", "a", "of",
+                               "for", "another", "like"})
+_LONG_UNITS = frozenset({"hours", "days", "weeks", "months", "business", "working"})
+# "could be faster", "should be easier", "could be a lot more stable": a wish for a better state is a
+# complaint about the current one (Liu 2012, §5.2: the "could be better" rule, with any comparative).
+_WISH_MODALS = frozenset({"could", "should"})
 _STOP = frozenset({"and", "or", "the", "a", "an", "it", "is", "i", "me", "you", "we", "to", "of", "for", "in",
                    "on", "at", "but", "so", "that", "this", "with", "was", "be"})
+# @handles (tweets, chat transcripts), e-mail addresses and links: names, not words to score ("@united").
+_ADDRESSES = re.compile(r"\S+@\S+|@\w+|\w+://\S+")
 # Where a comment turns: each side is read on its own to find mixed feelings.
 _CLAUSE_BREAK = re.compile(r"[.!?;\n]+|\b(?:but|however|although|though|except|yet|whereas|otherwise)\b",
                            re.IGNORECASE)
@@ -170,9 +197,24 @@ def label_for(polarity: float) -> SentimentLabel:
     return "neutral"
 
 
+# Words VADER's general-purpose lexicon scores that name things in customer feedback rather than judge
+# them: "support took four days" is about the support team, not praise (VADER: support +1.7); "security
+# review", "store credit", "the PO number" (po -2.6, slang). A general lexicon needs
+# adapting to its domain (Hamilton, Clark, Leskovec & Jurafsky, "Inducing domain-specific sentiment
+# lexicons from unlabeled corpora", EMNLP 2016); VADER's authors suggest editing its lexicon for that.
+# The judgement stays with the words around them ("great support", "support was useless").
+CX_TOPIC_WORDS: frozenset[str] = frozenset({
+    "support", "supported", "supports", "help", "care", "credit", "credits", "security", "po",
+    "alert", "share", "sharing", "resolve",
+})
+
+
 @lru_cache(maxsize=1)
 def _vader() -> SentimentIntensityAnalyzer:
-    return SentimentIntensityAnalyzer()
+    analyzer = SentimentIntensityAnalyzer()
+    for word in CX_TOPIC_WORDS:
+        analyzer.lexicon.pop(word, None)
+    return analyzer
 
 
 def textblob_polarity(text: str) -> float:
@@ -234,9 +276,53 @@ def _pattern_hits(tokens: list[str]) -> list[tuple[int, str]]:
             found.append((index, f"{token} {following[0]}"))
         elif _decreases(tokens, index) and (_valence(following[0]) > 0.0 or following[0] in _PRAISE_WORDS):
             found.append((index, f"{token} {following[0]}"))
-        elif token == _SINCE and following[0] in _SINCE_WHEN:
+        elif token in _WAITED and (wait := _long_wait(tokens, index)):
+            found.append((index, wait))
+        elif token in _WISH_MODALS and (wish := _wished_better(tokens, index)):
+            found.append((index, wish))
+        elif token == _SINCE and following[0] in _SINCE_WHEN and not _better_before(tokens, index):
             found.append((index, f"since {' '.join(following[:2] if following[0] in ('last', 'the') else following[:1])}"))
     return found
+
+
+def _better_before(tokens: list[str], index: int) -> bool:
+    """ "has improved a lot since the update", "works great since Monday": what has lasted is good."""
+    return any(_valence(token) > 0 or token in _PRAISE_WORDS for token in tokens[max(0, index - 6):index])
+
+
+def _long_wait(tokens: list[str], index: int) -> str | None:
+    """ "took four days", "waited over 3 weeks", "took a couple of days": the words, or None."""
+    position, seen_quantity = index + 1, False
+    while position < len(tokens) and position <= index + 5:
+        token = tokens[position]
+        if token in _LONG_UNITS and seen_quantity:
+            return " ".join(tokens[index:position + 1])
+        if token.isdigit() or token in _QUANTITY:
+            seen_quantity = True
+        elif token not in _QUANTITY_FILLERS:
+            return None
+        position += 1
+    return None
+
+
+def _wished_better(tokens: list[str], index: int) -> str | None:
+    """ "could be faster", "should be much easier", "could be more stable": the words, or None."""
+    rest = tokens[index + 1:index + 5]
+    if not rest or rest[0] != "be":
+        return None
+    for offset, word in enumerate(rest[1:], start=2):
+        if word in ("more", "less") or (word.endswith("er") and len(word) > 4 and word not in _NOT_COMPARATIVE):
+            return " ".join(tokens[index:index + offset + (1 if word in ("more", "less") else 0) + 1])
+        if word not in ("much", "a", "lot", "way", "far", "bit", "little"):
+            return None
+    return None
+
+
+# Words ending in -er that are not comparatives ("could be a user", "should be together").
+_NOT_COMPARATIVE = frozenset({"together", "other", "another", "never", "ever", "user", "customer", "order",
+                              "number", "over", "under", "after", "whatever", "however", "answer", "either",
+                              "neither", "rather", "paper", "partner", "member", "offer", "power", "folder",
+                              "filter", "server", "browser", "provider", "manager", "water", "later"})
 
 
 def _praise_pattern_hits(tokens: list[str]) -> list[tuple[int, str]]:
@@ -288,12 +374,16 @@ def _vader_compound(text: str) -> float:
 def _read(text: str, tokens: list[str], team: tuple[KeywordIndex[None], KeywordIndex[None]] | None,
           *, blob: bool = True, vader: bool = True) -> _Reading:
     complaint_cues, praise_cues = _builtin()
+    raw_complaints = _hits(tokens, complaint_cues) + _pattern_hits(tokens)
+    # A longer complaint around a praise word wins: "thanks for nothing" is not "thanks".
+    spans = [(start, start + len(phrase.split())) for start, phrase in raw_complaints]
     praise_hits = [(start, phrase) for start, phrase in _hits(tokens, praise_cues, deny=False) + _praise_pattern_hits(tokens)
-                   if not (start and _decreases(tokens, start - 1))]  # "less reliable" is not praise
+                   if not (start and _decreases(tokens, start - 1))  # "less reliable" is not praise
+                   and not any(first <= start and start + len(phrase.split()) < last for first, last in spans)]
     # A praise idiom covers the words inside it ("can't complain", "no problems").
     covered = {position for start, phrase in praise_hits for position in range(start, start + len(phrase.split()))}
     covered |= {start for start, phrase in praise_hits if phrase.endswith("… enough")}
-    complaint_hits = [(s, p) for s, p in _hits(tokens, complaint_cues) + _pattern_hits(tokens) if s not in covered]
+    complaint_hits = [(s, p) for s, p in raw_complaints if s not in covered]
     complaints = _without_overlaps(complaint_hits)
     praise = [p for _, p in sorted(praise_hits)]
     if team is not None:
@@ -422,6 +512,8 @@ def read_sentiment(text: str | None, *, words: SentimentWords | None = None, req
     if not text or not text.strip():
         return TextSentiment(label=NEUTRAL.label, reason=NEUTRAL.reason, polarity=0.0, final=NEUTRAL)
     text = text[:MAX_ANALYSED_CHARS]
+    if "@" in text or "://" in text:
+        text = _ADDRESSES.sub(" ", text)  # "@united flight delayed": a handle or a link is no opinion
     tokens = tokenize(text)
     if tokens and not is_english(text, tokens):
         return TextSentiment(label=NOT_ANALYSED.label, reason=NOT_ANALYSED.reason, polarity=0.0, final=NOT_ANALYSED)

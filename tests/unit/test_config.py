@@ -244,6 +244,11 @@ def test_empty_secret_env_var_counts_as_missing(value: str) -> None:
     assert_problem(problems, "sources[0].secret_env", "GENERIC_WEBHOOK_SECRET")
 
 
+def test_offline_commands_load_without_secrets_and_verify_nothing() -> None:
+    config = parse_config(config_with(), environ={}, offline=True)  # `cxloop import`, `cxloop report`
+    assert config.source_secrets["generic"] == ""  # the webhook endpoint refuses a source with no secret
+
+
 def test_sandbox_supplies_missing_source_secrets() -> None:
     config = parse_config(config_with(), environ={}, sandbox=True)
     assert config.source_secrets["generic"] == "sandbox-webhook-secret"

@@ -22,7 +22,7 @@ from bot.followups.service import add_note, claim_followup, resolve_followup
 from bot.intake.scoring import categorize
 from bot.vip.accounts import log_touch
 from models import Account, Item
-from tests.conftest import _TLS, TEST_CONFIG, make_config
+from tests.conftest import _TLS, TEST_CONFIG, TickingClock, make_config
 
 TOKEN = "dashboard-test-token-0123456789"
 
@@ -88,10 +88,16 @@ class Page(HTMLParser):
             self._metric = None
 
 
+# A Wednesday morning: the seeded claims and resolutions (up to 5 h after arrival) fall in the same day and
+# week as the arrivals, whatever the hour the suite runs at.
+WEDNESDAY_MORNING = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+
+
 @pytest.fixture
 def app(make_app):
     app = make_app(worker=False)
     app.runtime.settings = replace(app.runtime.settings, dashboard_token=TOKEN)
+    app.runtime.now = TickingClock(WEDNESDAY_MORNING)
     return app
 
 

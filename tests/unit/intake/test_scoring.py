@@ -224,6 +224,17 @@ def test_denied_or_praising_failures_are_not_bugs(text: str) -> None:
     ("Why is there no undo button?", "why is there no"),
     ("It doesn't support two accounts on one phone.", "doesn't support"),
     ("It would be nice if the app let me pick the start day of the week.", "would be nice"),
+    # Look-alike rules keep the real asks: a condition that is a change, a wish with a verb of the
+    # product, a proposal for the product, a lack after "should … but".
+    ("Would give 5 stars if you added folders.", "would give 5 stars"),
+    ("I wish I could change the font.", "i wish"),
+    ("I wish I had the option to sort by date.", "i wish"),  # "had" + a noun: a wish, not regret
+    ("Wish you would add a widget.", "wish you"),
+    ("Please make it available on tablets.", "please make"),
+    ("Please improve the search.", "please improve"),
+    ("I suggest adding a search bar.", "i suggest"),
+    ("Please support landscape mode.", "please support"),
+    ("It should have a widget, but it doesn't.", "it should"),
 ])
 def test_feature_requests_are_found_by_their_grammar(text: str, words: str) -> None:
     assert match_themes(text).get("feature_request") == words
@@ -273,3 +284,47 @@ def test_a_request_with_a_complaint_cue_stays_negative() -> None:
 def test_a_tone_only_reading_names_the_word_that_decided_it() -> None:
     """When only TextBlob's lexicon leans, the reason names its word instead of "negative tone"."""
     assert analyze_sentiment("The colours look dark to me").reason == 'words: "dark"'
+
+
+@pytest.mark.parametrize("text", [
+    # Comparison: "should" names the expected behaviour the product has.
+    "Works exactly as it should.",
+    "Does what it should, no more.",
+    # Condemnation, and an expectation then its denial (a bug report).
+    "It should be illegal to charge this much.",
+    "It should sync by itself but it doesn't.",
+    # Rating hyperbole: a wish about the stars, or a top rating without a condition that is a change.
+    "I wish I could give it zero stars.",
+    "I wish I could give 10 stars!",
+    "If there was a way to give 0 stars I would.",
+    "I would give it 5 stars.",
+    "Would give it five stars but it keeps crashing.",
+    # Regret about the speaker's own past, and greetings.
+    "I wish I had found this app sooner.",
+    "I wish I never downloaded this.",
+    "Wish you all the best, great work!",
+    "I wish you guys good luck.",
+    # A refusal idiom, advice to other users, backing the makers, a compatibility problem.
+    "There's no way I'm paying for this.",
+    "I suggest you stay away from this app.",
+    "I suggest everyone download this game.",
+    "You should support the developers by buying the pro version.",
+    "Please support this indie dev!",
+    "It doesn't support my phone.",
+    # Service asks after a determiner; a valuation of the product as it is.
+    "They should offer a refund.",
+    "Please provide a full refund.",
+    "Would pay for this, it is that good.",
+    # A comparison asks nothing.
+    "It has more options than any other launcher.",
+    # Failures: a failed operation, what a bug report names, a fix hoped for in a coming version.
+    "Why can't I log in anymore?",
+    "Hope you make the glitches go away.",
+    "Please make it usable again.",
+    "Hope it gets fixed in the next version.",
+    # A verdict on the product, not a proposal.
+    "Please improve the app.",
+    "Please make it better.",
+])
+def test_look_alikes_of_an_ask_are_not_feature_requests(text: str) -> None:
+    assert "feature_request" not in detect_themes(text)

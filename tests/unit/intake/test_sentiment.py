@@ -210,3 +210,120 @@ def test_expectation_advice_and_decrease_cues_are_complaints(text: str, cue: str
 ])
 def test_neutral_or_fine_statements_do_not_become_complaints(text: str) -> None:
     assert analyze_sentiment(text).label != "negative"
+
+
+# --- CX words, dealt-with problems, long waits and wishes ------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "category", "label", "not_in_reason"), [
+    # VADER scores "support" +1.7: a comment about the support team is not praise by that word.
+    ("Support took four days to answer a simple ticket.", "detractor", "negative", "support"),
+    ("Invoices should show the PO number.", None, "positive", "po"),  # VADER: "po" -2.6 (slang), "number" +0.3
+    ("The security team asked for store credit details.", None, "neutral", "security"),
+])
+def test_words_that_name_cx_things_do_not_decide_the_sentiment(text, category, label, not_in_reason) -> None:
+    result = analyze_sentiment(text, category=category)
+    assert result.label == label, result
+    assert f'"{not_in_reason}"' not in result.reason.lower()
+
+
+def test_praise_of_support_still_reads_as_praise() -> None:
+    assert analyze_sentiment("Great support, they answered within the hour.").label == "positive"
+    assert analyze_sentiment("Support was useless and rude.").label == "negative"
+
+
+@pytest.mark.parametrize("text", [
+    "Love it! Support resolved our issue in minutes.",
+    "They fixed the crash the same day, thank you.",
+    "The team solved my problem right away.",
+])
+def test_a_problem_already_dealt_with_is_no_complaint_and_no_bug(text: str) -> None:
+    result = analyze_sentiment(text)
+    assert result.label == "positive", result
+    assert "bugs" not in match_themes(text)
+
+
+@pytest.mark.parametrize("text", [
+    "They never fixed the crash.",
+    "Support still hasn't resolved the issue after a week.",
+    "The update didn't fix the crash.",
+    "Please fix the crash on startup.",  # asking for a fix: the crash is still there
+])
+def test_a_problem_not_yet_dealt_with_is_still_reported(text: str) -> None:
+    assert analyze_sentiment(text).label in ("negative", "mixed"), analyze_sentiment(text)
+    assert "bugs" in match_themes(text)
+
+
+@pytest.mark.parametrize(("text", "cue"), [
+    ("Support took four days to answer a simple ticket.", "took four days"),
+    ("We waited over 3 weeks for a reply.", "waited over 3 weeks"),
+    ("It took a couple of days to hear back.", "took a couple of days"),
+    ("Page load time could be faster.", "could be faster"),
+    ("The export should be much easier to find.", "should be much easier"),
+    ("Reporting could be a lot more flexible.", "could be a lot more flexible"),
+])
+def test_long_waits_and_wishes_for_better_are_complaints(text: str, cue: str) -> None:
+    result = analyze_sentiment(text)
+    assert result.label == "negative", result
+    assert f'"{cue}"' in result.reason
+
+
+@pytest.mark.parametrize("text", [
+    "Setup took 5 minutes and we were live.",  # minutes are quick
+    "It took two clicks to export.",
+    "The summary could be shared with the whole team.",  # no comparative
+    "The report should be together with the invoice.",
+])
+def test_short_waits_and_plain_modals_are_not_complaints(text: str) -> None:
+    assert analyze_sentiment(text).label != "negative", analyze_sentiment(text)
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("The issue was resolved quickly.", "positive"),
+    ("The crash has been fixed, thanks!", "positive"),
+    ("The issue was never resolved.", "negative"),
+    ("The bug needs to be fixed.", "negative"),  # a fix still owed
+    ("Please fix the sync.", "negative"),
+])
+def test_a_problem_reported_as_fixed_after_it_is_dealt_with(text: str, label: str) -> None:
+    assert analyze_sentiment(text).label == label, analyze_sentiment(text)
+    assert ("bugs" in match_themes(text)) == (label == "negative")
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("Response times have improved a lot since the last quarter.", "positive"),  # what lasted is good
+    ("Works great since the update.", "positive"),
+    ("It crashes since the update.", "negative"),
+    ("The new reporting module is a step backwards.", "negative"),
+])
+def test_what_changed_and_which_way(text: str, label: str) -> None:
+    assert analyze_sentiment(text).label == label, analyze_sentiment(text)
+
+
+def test_evaluating_alternatives_is_a_churn_risk() -> None:
+    assert "churn_risk" in match_themes("We're evaluating alternatives at renewal.")
+    assert "churn_risk" not in match_themes("Much better than the alternatives we tried.")
+    assert "churn_risk" in match_themes("I want to downgrade to the basic plan.")
+
+
+@pytest.mark.parametrize(("text", "cue"), [
+    ("@united flight delayed again, third time this month", "delayed"),  # the handle is no opinion
+    ("Where is my order? Ordered two weeks ago.", "where is my"),
+    ("The agent hung up on me.", "hung up on"),
+    ("I'm done with this company.", "i'm done with"),
+    ("Thanks for nothing.", "thanks for nothing"),  # sarcasm: the longer phrase wins over "thanks"
+    ("Great, another price hike.", "price hike"),
+])
+def test_service_failures_and_fixed_sarcasm_are_complaints(text: str, cue: str) -> None:
+    result = analyze_sentiment(text)
+    assert result.label == "negative", result
+    assert f'"{cue}"' in result.reason
+
+
+@pytest.mark.parametrize("text", [
+    "Thanks, no problems at all.",
+    "No delays this time, thank you!",
+    "@acme_help you were great today",
+])
+def test_thanks_and_denied_failures_stay_praise(text: str) -> None:
+    assert analyze_sentiment(text).label == "positive", analyze_sentiment(text)
