@@ -13,8 +13,10 @@ fingerprint, scores, VIP link, route), with these differences, because it is his
 - Idempotent by (source, external id): a row whose id is stored already is `unchanged` when its content
   fingerprint is the stored one, else `kept` (the stored item, possibly live in Slack, is left as it is).
   A later webhook for the same id is compared with the stored version as usual.
-- Batched: one SELECT of the ids already stored and one multi-row INSERT … ON CONFLICT DO NOTHING per
-  batch; the VIP book is read once (AccountIndex) instead of once per row.
+- Batched: one SELECT of the ids already stored and one executemany INSERT … ON CONFLICT DO NOTHING per
+  batch; the VIP book is read once (AccountIndex) instead of once per row. The workers hand back each
+  row as the values the database driver is given (SQLAlchemy's own bind processing for the dialect,
+  done there: JSON as text, SQLite's date strings), so this process only reads the file and inserts.
 
 Column names per format are matched case-, space- and "_"-insensitively (README "Import history").
 """
@@ -25,15 +27,17 @@ import csv
 import multiprocessing
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import IO, Any
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from typing import IO, Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import AppConfig
@@ -41,14 +45,16 @@ from bot.db import session_scope
 from bot.intake.ingest import _content_fields, fingerprint_of, source_version, with_segments
 from bot.intake.payload import GenericPayload, PayloadError, validate_payload
 from bot.intake.providers.base import normalise_key
-from bot.intake.routing import RoutingFacts, route_item
-from bot.intake.scoring import Scored, categorize, score_response
+from bot.intake.routing import RouteDecision, RoutingFacts, route_item
+from bot.intake.scoring import CommentReading, Scored, categorize, read_comment, score_response, scored_as
 from bot.vip.accounts import email_domain
 from models import Account, AccountDomain, Contact, Item
 
 FORMATS = ("delighted", "typeform", "surveymonkey", "csv")
 BATCH_ROWS = 1000   # rows per INSERT and per commit
 CHUNK_ROWS = 500    # rows per task of a worker process
+IMPORT_SQLITE_CACHE_KIB = 65_536  # SQLite page cache of the import's connection (the default is 2 MiB)
+CHUNKS_AHEAD_PER_WORKER = 4  # tasks queued ahead of the one stored: the file is read as it is stored, not all at once
 MIN_ROWS_FOR_WORKERS = 5000
 MAX_ERRORS_KEPT = 1000  # every bad row is counted; the first thousand are listed with their reason
 
@@ -125,6 +131,13 @@ def _pick(index: Mapping[str, int], names: Iterable[str]) -> int | None:
     return next((index[n] for n in names if n in index), None)
 
 
+# The date formats _time tries, in this order (the first that reads the text wins: 03/01 is March 1st).
+_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S %Z", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S",
+                 "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S")
+_DATE_PARSERS: tuple[Callable[[str], datetime], ...] = (
+    datetime.fromisoformat, *(lambda t, f=f: datetime.strptime(t, f) for f in _DATE_FORMATS))
+
+
 def _time(text: str | None) -> datetime | str | None:
     """An export's date: ISO 8601, "2024-03-01 17:12:01 -0800", "03/01/2024 05:12:01 PM", unix seconds."""
     text = (text or "").strip()
@@ -132,10 +145,7 @@ def _time(text: str | None) -> datetime | str | None:
         return None
     if text.isdigit():
         return text  # unix seconds: the payload reads them
-    for parse in (datetime.fromisoformat,
-                  *(lambda t, f=f: datetime.strptime(t, f) for f in (
-                      "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S %Z", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S",
-                      "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S"))):
+    for parse in _DATE_PARSERS:
         try:
             moment = parse(text)
         except ValueError:
@@ -145,11 +155,16 @@ def _time(text: str | None) -> datetime | str | None:
                      "'2024-03-01 17:12:01 -0800', '03/01/2024 05:12:01 PM' or unix seconds)")
 
 
+def _plain_text(text: str) -> bool:
+    return text.isascii() and "\x00" not in text
+
+
 class _Reader:
     def __init__(self, header: list[str], options: Options):
         self.options = options
         self.index = _header_index(header)
         self.header = header
+        self.plain_header = _plain_text("".join(header))
         columns = _COLUMNS[options.format]
         self.at = {meaning: _pick(self.index, names) for meaning, names in columns.items()}
         for meaning, chosen in (("score", options.score_column), ("comment", options.comment_column)):
@@ -167,6 +182,11 @@ class _Reader:
         used = {p for p in self.at.values() if p is not None}
         self.properties = [(p, name.strip()) for p, name in enumerate(header)
                            if p not in used and normalise_key(name) not in _NOT_PROPERTIES and name.strip()]
+
+    def plain(self, row: list[str]) -> bool:
+        """Every string of this row's payload is ASCII without NUL (its keys come from the header): storable
+        as it is, so validation need not clean each one (bot/intake/payload.py storable)."""
+        return self.plain_header and _plain_text("".join(row))
 
     def cell(self, row: list[str], meaning: str) -> str | None:
         position = self.at.get(meaning)
@@ -257,9 +277,8 @@ class Preparer:
         self.reader, self.options, self.config, self.accounts, self.now = (
             _Reader(header, options), options, config, accounts, now)
         self.stored_ids = stored_ids  # of the source, when the import began: not analysed again
-        # (category, comment) → its analysis: an export repeats comments ("Great", "ok", the same sentence
-        # from many customers), and nothing else of the row changes it. Bounded, emptied when full.
-        self.analyses: dict[tuple[str | None, str | None], Scored] = {}
+        self.analyses = AnalysisMemo(config)
+        self.routes = RouteMemo(config)
 
     def prepare(self, chunk: list[tuple[int, list[str] | str]]) -> list[tuple[int, dict[str, Any] | str]]:
         prepared: list[tuple[int, dict[str, Any] | str]] = []
@@ -271,9 +290,10 @@ class Preparer:
                     and any(c.strip().lower() in ("response", "open-ended response") for c in row)):
                 continue  # SurveyMonkey's second header row (the answer labels under each question)
             try:
-                payload = validate_payload(self.reader.payload(row))
+                payload = validate_payload(self.reader.payload(row), storable_already=self.reader.plain(row))
                 prepared.append((line, _row_for(payload, options=self.options, config=self.config,
                                                 accounts=self.accounts, now=self.now, analyses=self.analyses,
+                                                routes=self.routes,
                                                 stored_ids=self.stored_ids)))
             except PayloadError as exc:
                 prepared.append((line, exc.message))
@@ -282,17 +302,109 @@ class Preparer:
         return prepared
 
 
-_WORKER: Preparer | None = None
+# --- the rows as the database driver is given them ------------------------------------------------------
+
+IMPORT_COLUMNS = tuple(column.name for column in Item.__table__.columns if column.name != "id")
 
 
-def _start_worker(*args: Any) -> None:
+class Encoded(NamedTuple):
+    """A prepared row as store_batch needs it: its id and fingerprint, and (unless it was stored before the
+    import began, see KNOWN) the INSERT's parameters, in IMPORT_COLUMNS order, already bound."""
+
+    external_id: str
+    content_hash: str
+    values: tuple[Any, ...] | None
+
+
+def _dialect(drivername: str) -> Dialect:
+    return make_url(f"{drivername}://").get_dialect()()
+
+
+class Encoder:
+    """Item columns → the values SQLAlchemy would hand the driver for them (each column type's own bind
+    processor for the dialect: JSON → text, datetimes → SQLite's strings, …). Built from the driver's name,
+    so a worker process builds its own."""
+
+    def __init__(self, drivername: str):
+        dialect = _dialect(drivername)
+        columns = Item.__table__.columns
+        self.processors = [(name, columns[name].type.dialect_impl(dialect).bind_processor(dialect))
+                           for name in IMPORT_COLUMNS]
+        # A column's last date or empty list/dict and what it became: the import's own times are one value
+        # for every row, and most rows' tags and source_ref are empty. (Only these: 1 == True, so equal
+        # values in general need not be bound alike.)
+        self.last: dict[str, tuple[Any, Any]] = {}
+
+    def encode(self, row: dict[str, Any]) -> Encoded:
+        if row.get(KNOWN):
+            return Encoded(row["external_id"], row["content_hash"], None)
+        values = []
+        last = self.last
+        for name, process in self.processors:
+            value = row[name]
+            if process is not None:
+                kind = value.__class__
+                if kind is datetime or kind is date or (not value and (kind is list or kind is dict)):
+                    before = last.get(name)
+                    if before is None or before[0].__class__ is not kind or before[0] != value:
+                        before = last[name] = (value, process(value))
+                    value = before[1]
+                else:
+                    value = process(value)
+            values.append(value)
+        return Encoded(row["external_id"], row["content_hash"], tuple(values))
+
+
+class InsertStatement:
+    """The import's INSERT … ON CONFLICT (source, external_id) DO NOTHING, compiled once for the engine's
+    dialect, run with the driver's executemany on Encoded values."""
+
+    def __init__(self, dialect: Dialect):
+        table = Item.__table__
+        insert_for = postgresql_insert if dialect.name == "postgresql" else sqlite_insert
+        # for_executemany: no RETURNING of the new id (the driver's row count says how many went in).
+        compiled = insert_for(table).on_conflict_do_nothing(
+            index_elements=[table.c.source, table.c.external_id]).compile(
+                dialect=dialect, column_keys=list(IMPORT_COLUMNS), for_executemany=True)
+        self.sql = compiled.string
+        self.positions: list[int] | None = None  # positional paramstyle: IMPORT_COLUMNS index of each "?"
+        if compiled.positional:
+            self.positions = [IMPORT_COLUMNS.index(name) for name in compiled.positiontup or ()]
+            if self.positions == list(range(len(IMPORT_COLUMNS))):
+                self.positions = []  # the values' own order
+
+    def execute(self, session: Session, values: list[tuple[Any, ...]]) -> int:
+        """Insert the rows; how many went in (the others' ids were stored meanwhile)."""
+        connection = session.connection()
+        if connection.dialect.name == "sqlite":
+            # Each row adds to eight indexes, at scattered places: with the default 2 MiB of cache their
+            # pages are read again and spilled for every batch. Memory only, this connection only.
+            connection.exec_driver_sql(f"PRAGMA cache_size = -{IMPORT_SQLITE_CACHE_KIB}")
+        if self.positions is None:
+            params: list[Any] = [dict(zip(IMPORT_COLUMNS, row, strict=True)) for row in values]
+        elif self.positions:
+            params = [tuple(row[p] for p in self.positions) for row in values]
+        else:
+            params = values
+        return connection.exec_driver_sql(self.sql, params).rowcount
+
+
+_WORKER: tuple[Preparer, Encoder] | None = None
+
+
+def _start_worker(drivername: str, *args: Any) -> None:
     global _WORKER  # one Preparer per worker process, built once from the pool's initargs
-    _WORKER = Preparer(*args)
+    _WORKER = (Preparer(*args), Encoder(drivername))
 
 
-def _prepare_in_worker(chunk: list[tuple[int, list[str] | str]]) -> list[tuple[int, dict[str, Any] | str]]:
+def _encode(preparer: Preparer, encoder: Encoder,
+            chunk: list[tuple[int, list[str] | str]]) -> list[tuple[int, Encoded | str]]:
+    return [(line, row if isinstance(row, str) else encoder.encode(row)) for line, row in preparer.prepare(chunk)]
+
+
+def _prepare_in_worker(chunk: list[tuple[int, list[str] | str]]) -> list[tuple[int, Encoded | str]]:
     assert _WORKER is not None
-    return _WORKER.prepare(chunk)
+    return _encode(*_WORKER, chunk)
 
 
 def _chunks(rows: Iterable[tuple[int, list[str] | str]], size: int) -> Iterator[list[tuple[int, list[str] | str]]]:
@@ -317,23 +429,31 @@ def _start_method() -> str:
 
 def prepared_rows(header: list[str], rows: Iterable[tuple[int, list[str] | str]], *, options: Options,
                   config: AppConfig, accounts: AccountIndex, now: datetime, workers: int = 1,
-                  stored_ids: frozenset[str] = frozenset()) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """Each row prepared, in file order. With workers > 1 the CPU work (validation, sentiment, themes)
-    runs in that many processes, CHUNK_ROWS rows at a time, while this one stores."""
+                  stored_ids: frozenset[str] = frozenset(), drivername: str = "sqlite",
+                  ) -> Iterator[tuple[int, Encoded | str]]:
+    """Each row prepared and encoded for `drivername`'s dialect, in file order. With workers > 1 the CPU
+    work (validation, sentiment, themes, encoding) runs in that many processes, CHUNK_ROWS rows at a time,
+    while this one reads ahead and stores."""
     args = (header, options, config, accounts, now, stored_ids)
     if workers <= 1:
-        preparer = Preparer(*args)
+        preparer, encoder = Preparer(*args), Encoder(drivername)
         for chunk in _chunks(rows, CHUNK_ROWS):
-            yield from preparer.prepare(chunk)
+            yield from _encode(preparer, encoder, chunk)
         return
     method = _start_method()
     if method == "fork":
         # Load the lexicons (VADER's, TextBlob's) once, here, so every forked worker starts with them.
         score_response("nps", 0, "warm up", config.themes, config.sentiment_words)
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
-                             initializer=_start_worker, initargs=args) as pool:
-        for prepared in pool.map(_prepare_in_worker, _chunks(rows, CHUNK_ROWS)):
-            yield from prepared
+                             initializer=_start_worker, initargs=(drivername, *args)) as pool:
+        # A bounded window of tasks (pool.map would read and queue the whole file first).
+        pending: deque[Future[list[tuple[int, Encoded | str]]]] = deque()
+        for chunk in _chunks(rows, CHUNK_ROWS):
+            pending.append(pool.submit(_prepare_in_worker, chunk))
+            if len(pending) >= workers * CHUNKS_AHEAD_PER_WORKER:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
 
 
 # --- storing ----------------------------------------------------------------------------------------
@@ -341,25 +461,38 @@ def prepared_rows(header: list[str], rows: Iterable[tuple[int, list[str] | str]]
 MAX_ANALYSES_KEPT = 20_000
 
 
-def _analysis(kind: str, score: int | None, comment: str | None, config: AppConfig,
-              analyses: dict[tuple[str | None, str | None], Scored] | None) -> Scored:
-    """score_response, looked up first in `analyses`: it depends on the comment and the score's category only."""
-    if analyses is None:
-        return score_response(kind, score, comment, config.themes, config.sentiment_words)
-    key = (categorize(kind, score), comment)
-    scored = analyses.get(key)
-    if scored is None:
-        if len(analyses) >= MAX_ANALYSES_KEPT:
-            analyses.clear()
-        scored = analyses[key] = score_response(kind, score, comment, config.themes, config.sentiment_words)
-    return scored
+class AnalysisMemo:
+    """score_response, remembered: it depends on the comment and the score's category only, and reading
+    the comment (themes, its words' sentiment) on the comment only. An export repeats comments ("Great",
+    "ok", the same sentence from many customers, under different scores). Bounded, emptied when full."""
+
+    def __init__(self, config: AppConfig):
+        self.config = config
+        self.scored: dict[tuple[str | None, str | None], Scored] = {}
+        self.readings: dict[str | None, CommentReading] = {}
+
+    def analyse(self, kind: str, score: int | None, comment: str | None) -> Scored:
+        key = (categorize(kind, score), comment)
+        scored = self.scored.get(key)
+        if scored is None:
+            reading = self.readings.get(comment)
+            if reading is None:
+                if len(self.readings) >= MAX_ANALYSES_KEPT:
+                    self.readings.clear()
+                reading = self.readings[comment] = read_comment(comment, self.config.themes,
+                                                                self.config.sentiment_words)
+            if len(self.scored) >= MAX_ANALYSES_KEPT:
+                self.scored.clear()
+            scored = self.scored[key] = scored_as(key[0], reading)
+        return scored
 
 
 KNOWN = "_known"  # a prepared row of an id stored before the import: its fingerprint only
 
 
 def _row_for(payload: GenericPayload, *, options: Options, config: AppConfig, accounts: AccountIndex,
-             now: datetime, analyses: dict[tuple[str | None, str | None], Scored] | None = None,
+             now: datetime, analyses: AnalysisMemo | None = None,
+             routes: RouteMemo | None = None,
              stored_ids: frozenset[str] = frozenset()) -> dict[str, Any]:
     fields = with_segments(_content_fields(payload), config.segments)
     fingerprint = fingerprint_of(fields)
@@ -378,54 +511,74 @@ def _row_for(payload: GenericPayload, *, options: Options, config: AppConfig, ac
         name, vip, plan = accounts.accounts[account_id]
         row.update(account_id=account_id, vip=row["vip"] or vip, account_name=row["account_name"] or name,
                    plan=row["plan"] or plan)
-    scored = _analysis(row["kind"], row["score"], row["comment"], config, analyses)
+    scored = (score_response(row["kind"], row["score"], row["comment"], config.themes, config.sentiment_words)
+              if analyses is None else analyses.analyse(row["kind"], row["score"], row["comment"]))
     row.update(category=scored.category, sentiment_polarity=scored.sentiment_polarity,
                sentiment_label=scored.sentiment_label, themes=list(scored.themes),
                sentiment_reason=scored.sentiment_reason or None, theme_matches=dict(scored.theme_matches))
-    decision = route_item(RoutingFacts(
+    facts = RoutingFacts(
         kind=row["kind"], source=options.source, score=row["score"], category=row["category"],
         sentiment=row["sentiment_label"], themes=tuple(row["themes"]), tags=tuple(row["tags"]), plan=row["plan"],
-        segment=row["segment"], vip=row["vip"], comment=row["comment"]), config)
+        segment=row["segment"], vip=row["vip"], comment=row["comment"])
+    decision = route_item(facts, config) if routes is None else routes.route(facts)
     row.update(team=decision.team, channel=decision.channel, route_name=decision.route_name,
                mention=decision.mention, erased_at=None)
     return row
 
 
-def store_batch(session: Session, batch: list[tuple[int, dict[str, Any]]], *, options: Options,
-                summary: Summary) -> None:
-    """Store one batch of prepared rows (the caller commits it): the new ids in one multi-row INSERT,
+class RouteMemo:
+    """route_item, remembered per RoutingFacts (it depends on them and the configuration only). Rows
+    differ in the comment above all, which only a route's `keyword` or `has_comment` reads: without such
+    a route, the comment is left out of the key."""
+
+    def __init__(self, config: AppConfig):
+        self.config = config
+        self.by_comment = any(route.when.keyword is not None or route.when.has_comment is not None
+                              for route in config.routes)
+        self.decisions: dict[RoutingFacts, RouteDecision] = {}
+
+    def route(self, facts: RoutingFacts) -> RouteDecision:
+        key = facts if self.by_comment or facts.comment is None else replace(facts, comment=None)
+        decision = self.decisions.get(key)
+        if decision is None:
+            if len(self.decisions) >= MAX_ANALYSES_KEPT:
+                self.decisions.clear()
+            decision = self.decisions[key] = route_item(facts, self.config)
+        return decision
+
+
+def store_batch(session: Session, batch: list[tuple[int, Encoded]], *, options: Options, summary: Summary,
+                statement: InsertStatement | None = None) -> None:
+    """Store one batch of prepared rows (the caller commits it): the new ids in one executemany INSERT,
     the others counted unchanged (same fingerprint) or kept (stored with other content)."""
     firsts: dict[str, int] = {}
-    unique: list[tuple[int, dict[str, Any]]] = []
+    unique: list[tuple[int, Encoded]] = []
     for line, row in batch:
-        if row["external_id"] in firsts:
-            summary.refuse(line, f"id {row['external_id'][:60]!r} repeats line {firsts[row['external_id']]}")
+        if row.external_id in firsts:
+            summary.refuse(line, f"id {row.external_id[:60]!r} repeats line {firsts[row.external_id]}")
             continue
-        firsts[row["external_id"]] = line
+        firsts[row.external_id] = line
         unique.append((line, row))
     if not unique:
         return
     stored = dict(session.execute(
         select(Item.external_id, Item.content_hash)
-        .where(Item.source == options.source, Item.external_id.in_([row["external_id"] for _, row in unique]))).all())
-    rows = []
+        .where(Item.source == options.source, Item.external_id.in_([row.external_id for _, row in unique]))).all())
+    values = []
     for line, row in unique:
-        if row["external_id"] not in stored and row.get(KNOWN):
-            summary.refuse(line, f"id {row['external_id'][:60]!r} was deleted during the import: run it again")
-        elif row["external_id"] not in stored:
-            rows.append(row)
-        elif stored[row["external_id"]] == row["content_hash"]:
+        if row.external_id not in stored and row.values is None:
+            summary.refuse(line, f"id {row.external_id[:60]!r} was deleted during the import: run it again")
+        elif row.external_id not in stored:
+            values.append(row.values)
+        elif stored[row.external_id] == row.content_hash:
             summary.unchanged += 1
         else:
             summary.kept += 1
-    if rows:
-        table = Item.__table__
-        insert_for = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        # One multi-row INSERT per batch (SQLAlchemy's insertmanyvalues); RETURNING counts what went in.
-        inserted = len(session.execute(insert_for(table).on_conflict_do_nothing(
-            index_elements=[table.c.source, table.c.external_id]).returning(table.c.id), rows).all())
+    if values:
+        statement = statement or InsertStatement(session.get_bind().dialect)
+        inserted = statement.execute(session, values)
         summary.added += inserted
-        summary.unchanged += len(rows) - inserted  # stored meanwhile by a concurrent run or a webhook
+        summary.unchanged += len(values) - inserted  # stored meanwhile by a concurrent run or a webhook
 
 
 def default_workers(rows: int) -> int:
@@ -445,20 +598,22 @@ def import_file(stream: IO[str], *, factory: sessionmaker[Session], options: Opt
     with session_scope(factory) as session:
         accounts = AccountIndex(session)
         stored_ids = frozenset(session.scalars(select(Item.external_id).where(Item.source == options.source)))
+        engine = session.get_bind()
+    statement = InsertStatement(engine.dialect)
     prepared = prepared_rows(header, rows, options=options, config=config, accounts=accounts, now=now,
-                             workers=workers, stored_ids=stored_ids)
+                             workers=workers, stored_ids=stored_ids, drivername=engine.url.drivername)
     for batch in batches(prepared, summary):
         with session_scope(factory) as session:
-            store_batch(session, batch, options=options, summary=summary)
+            store_batch(session, batch, options=options, summary=summary, statement=statement)
         progress(summary.rows)
     progress(summary.rows)
     return summary
 
 
-def batches(prepared: Iterable[tuple[int, dict[str, Any] | str]], summary: Summary,
-            size: int = BATCH_ROWS) -> Iterator[list[tuple[int, dict[str, Any]]]]:
+def batches(prepared: Iterable[tuple[int, Encoded | str]], summary: Summary,
+            size: int = BATCH_ROWS) -> Iterator[list[tuple[int, Encoded]]]:
     """The good rows in batches of `size`; each bad one is counted in `summary` with its line."""
-    batch: list[tuple[int, dict[str, Any]]] = []
+    batch: list[tuple[int, Encoded]] = []
     for line, row in prepared:
         if isinstance(row, str):
             summary.refuse(line, row)

@@ -119,8 +119,12 @@ def fingerprint_of(fields: dict[str, Any]) -> str:
 _NEW_KEYS = ("agent", "role", "customer_since")
 
 
+# json.dumps(fields, sort_keys=True, default=str), without building the encoder for every item.
+_FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True, default=str)
+
+
 def _fingerprint(fields: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.sha256(_FINGERPRINT_JSON.encode(fields).encode()).hexdigest()
 
 
 def analyse_payload(payload: GenericPayload, config: AppConfig) -> Scored:

@@ -218,13 +218,14 @@ class PydanticFieldError(ValueError):
         self.field, self.message = field, message
 
 
-def validate_payload(data: Any) -> GenericPayload:
-    """A decoded body (or a provider adapter's output) → payload, or PayloadError 422 naming the field."""
+def validate_payload(data: Any, *, storable_already: bool = False) -> GenericPayload:
+    """A decoded body (or a provider adapter's output) → payload, or PayloadError 422 naming the field.
+    `storable_already`: the caller knows every string in `data` is storable as it is (see storable)."""
     if not isinstance(data, dict):
         raise PayloadError(422, "body must be a JSON object", field="(body)")
     try:
         # storable: adapters also pass on what a provider's API answered, which no decode step cleaned.
-        payload = GenericPayload.model_validate(storable(data))
+        payload = GenericPayload.model_validate(data if storable_already else storable(data))
         for field, value in (("customer.properties", payload.customer.properties), ("source_ref", payload.source_ref)):
             try:
                 json.dumps(value, allow_nan=False)
@@ -256,6 +257,8 @@ def _storable_text(value: str) -> str:
     # JSON answer could hold it; NUL is refused by Postgres in text and jsonb. Neither carries meaning.
     if "\x00" in value:
         value = value.replace("\x00", "")
+    if value.isascii():
+        return value  # no surrogate in it: the check below would pass (and costs more)
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

@@ -48,7 +48,7 @@ from bot.intake.keywords import (
     phrase_at,
     tokenize,
 )
-from bot.intake.sentiment import analyze_sentiment
+from bot.intake.sentiment import TextSentiment, read_sentiment, with_category
 
 # Themes only need the gist; a pasted log of megabytes must not stall the webhook.
 MAX_THEME_CHARS = 20_000
@@ -283,13 +283,32 @@ def score_response(
     clearly is. `words` are the team's own sentiment words ([sentiment] in the config).
     """
     category = categorize(kind, score)
+    return scored_as(category, read_comment(comment, taxonomy, words))
+
+
+@dataclass(frozen=True)
+class CommentReading:
+    """What score_response reads in a comment whatever the score: its themes and its words' sentiment."""
+
+    matches: tuple[tuple[str, str], ...]
+    text: TextSentiment
+
+
+def read_comment(comment: str | None, taxonomy: Mapping[str, Iterable[str]] | None = None,
+                 words: SentimentWords | None = None) -> CommentReading:
     matches = match_themes(comment, taxonomy)
-    sentiment = analyze_sentiment(comment, category=category, words=words, request="feature_request" in matches)
+    return CommentReading(matches=tuple(matches.items()),
+                          text=read_sentiment(comment, words=words, request="feature_request" in matches))
+
+
+def scored_as(category: str | None, reading: CommentReading) -> Scored:
+    """score_response of a comment read by read_comment, given the score's category."""
+    sentiment = with_category(reading.text, category)
     return Scored(
         category=category,
         sentiment_polarity=sentiment.polarity,
         sentiment_label=sentiment.label,
-        themes=tuple(matches),
+        themes=tuple(theme for theme, _ in reading.matches),
         sentiment_reason=sentiment.reason,
-        theme_matches=tuple(matches.items()),
+        theme_matches=reading.matches,
     )

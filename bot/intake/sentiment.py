@@ -488,6 +488,20 @@ def _clip(polarity: float) -> float:
     return round(max(-1.0, min(1.0, polarity)), 3) + 0.0
 
 
+@dataclass(frozen=True)
+class TextSentiment:
+    """What a comment's words say (read_sentiment), before the score's category has its say
+    (with_category): a comment repeated under other scores is read once."""
+
+    label: SentimentLabel
+    reason: str
+    polarity: float  # not yet clipped
+    clearly_positive: bool = False
+    complaints: bool = False
+    vader: float = 0.0
+    final: Sentiment | None = None  # empty or not English: the category changes nothing
+
+
 def analyze_sentiment(text: str | None, *, category: str | None = None,
                       words: SentimentWords | None = None, request: bool = False) -> Sentiment:
     """The sentiment of a free-text comment, with the reason; empty or None is neutral.
@@ -495,14 +509,19 @@ def analyze_sentiment(text: str | None, *, category: str | None = None,
     `category` is the survey score's ("detractor", "passive", "promoter" or None); `words` a team's own;
     `request`: the comment asks for something (the feature-request theme matched it).
     """
+    return with_category(read_sentiment(text, words=words, request=request), category)
+
+
+def read_sentiment(text: str | None, *, words: SentimentWords | None = None, request: bool = False) -> TextSentiment:
+    """analyze_sentiment's reading of the words, which does not depend on the score."""
     if not text or not text.strip():
-        return NEUTRAL
+        return TextSentiment(label=NEUTRAL.label, reason=NEUTRAL.reason, polarity=0.0, final=NEUTRAL)
     text = text[:MAX_ANALYSED_CHARS]
     if "@" in text or "://" in text:
         text = _ADDRESSES.sub(" ", text)  # "@united flight delayed": a handle or a link is no opinion
     tokens = tokenize(text)
     if tokens and not is_english(text, tokens):
-        return NOT_ANALYSED
+        return TextSentiment(label=NOT_ANALYSED.label, reason=NOT_ANALYSED.reason, polarity=0.0, final=NOT_ANALYSED)
     team = _team(words) if words is not None and (words.negative or words.positive) else None
     reading = _read(text, tokens, team)
     polarity = (reading.vader + reading.blob) / 2
@@ -550,7 +569,15 @@ def analyze_sentiment(text: str | None, *, category: str | None = None,
             first = reason.split(": ", 1)[-1]
             label, reason = "mixed", (f"{first} but {_quote([words])}" if side < 0 else f"{_quote([words])} but {first}")
             polarity = _lean(side, polarity)
+    return TextSentiment(label=label, reason=reason, polarity=polarity, clearly_positive=clearly_positive,
+                         complaints=bool(reading.complaints), vader=reading.vader)
 
+
+def with_category(text: TextSentiment, category: str | None) -> Sentiment:
+    """The sentiment of words read by read_sentiment, given the score's category."""
+    if text.final is not None:
+        return text.final
+    label, reason, polarity, clearly_positive = text.label, text.reason, text.polarity, text.clearly_positive
     # The score: a detractor's comment is not positive unless the text clearly is; a plain one takes
     # the score's side. A promoter's mild grumble is not a complaint; a cue is.
     if category == "detractor":
@@ -561,7 +588,7 @@ def analyze_sentiment(text: str | None, *, category: str | None = None,
     elif category == "promoter":
         if label == "neutral":
             label, reason, polarity = "positive", "promoter score; text neutral", 0.2
-        elif label == "negative" and not reading.complaints and reading.vader > -VADER_CLEAR:
+        elif label == "negative" and not text.complaints and text.vader > -VADER_CLEAR:
             label, reason = "mixed", f"promoter score but {reason.removeprefix('words: ')}"
     if len(reason) > MAX_REASON_CHARS:
         reason = reason[:MAX_REASON_CHARS - 1] + "…"

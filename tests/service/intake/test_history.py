@@ -199,9 +199,8 @@ def test_a_rerun_does_not_score_what_is_stored(database_url, session_factory, tm
     import bot.intake.history as history
 
     scored: list[str | None] = []
-    real = history.score_response
-    monkeypatch.setattr(history, "score_response", lambda kind, score, comment, *a: scored.append(comment)
-                        or real(kind, score, comment, *a))
+    real = history.read_comment  # the analysis of a comment (themes, sentiment): score_response's work
+    monkeypatch.setattr(history, "read_comment", lambda comment, *a: scored.append(comment) or real(comment, *a))
     ROWS.append(["9007", "9", "A new row is scored", "gus@acme.example", "Gus", "2025-03-10 10:00:00 +0000", "", "", ""])
     try:
         again = run_import(database_url, tmp_path, str(write_export(tmp_path)), "--format", "delighted")

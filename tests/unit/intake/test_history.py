@@ -60,3 +60,18 @@ def test_bad_rows_say_why_with_their_line() -> None:
     assert "email" in rows[2]
     assert "created date 'the day before yesterday'" in rows[3]
     assert rows[4] == "score: is required for kind 'nps' (0–10)"
+
+
+
+def test_nul_characters_are_dropped_as_from_a_webhook_and_other_text_kept() -> None:
+    options = Options(format="delighted", source="delighted")
+    rows = dict(prepared("Response ID,Score,Comment,Email,Created At,City\n"
+                         "1,9,Fast\x00 support,a@b.example,2025-01-01,Bonn\n"
+                         "2,9,Café\x00 is great,a@b.example,2025-01-01,Köln\n"
+                         "3,9,Plain ASCII,a@b.example,2025-01-01,Bonn\x00\n", options))
+    assert (rows[2]["comment"], rows[3]["comment"], rows[4]["comment"]) == ("Fast support", "Café is great",
+                                                                            "Plain ASCII")
+    assert [rows[line]["properties"] for line in (2, 3, 4)] == [{"City": "Bonn"}, {"City": "Köln"}, {"City": "Bonn"}]
+    [(_, row)] = prepared("Response ID,Score,Comment,Email,Created At,Städte\n1,9,Fast\x00 support,a@b.example,"
+                          "2025-01-01,Köln\n", options)
+    assert (row["comment"], row["properties"]) == ("Fast support", {"Städte": "Köln"})
