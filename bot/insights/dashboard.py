@@ -25,8 +25,11 @@ What each figure counts (the page repeats this under its charts):
   (the range cut at its midpoint, the range ending at `now` if it is still running).
 
 Nothing here loads the range's rows into Python: counts are GROUP BYs (per week with a CASE over the
-week boundaries, per theme list), medians are one ordered read at an offset, and the open-items list
-is capped. Functions take `session` and never commit.
+week boundaries, per theme list) or sums of daily roll-ups (bot.insights.rollups), medians are one ordered
+read at an offset, and the open-items list is capped. Without a filter but the team, the medians and SLA
+breaches come from the wait roll-ups: the medians exactly up to rollups.EXACT_WAITS_UP_TO waits and to
+within half a minute above (stats.median_of_histogram), the breaches exactly for SLAs of whole minutes.
+Functions take `session` and never commit.
 """
 
 from __future__ import annotations

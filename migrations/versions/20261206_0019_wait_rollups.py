@@ -10,8 +10,12 @@
 See models/rollup.py. Triggers on follow_ups (insert, delete, a change of item_id, claimed_at or
 resolved_at) and on items (insert, a change of received_at, team, kind, category or imported_at, and
 BEFORE delete, while the follow-up can still be read) keep them equal to a GROUP BY over the rows. No
-advisory lock (the roll-ups of 0018 take one): each write touches at most a few counter rows, in a
-fixed order. Filled from the existing rows.
+advisory lock (0018's triggers take one): a claim or resolve waits only for another transaction writing
+the same counter rows. Two transactions adding to shared rows in opposite orders (a bulk purge and a claim
+of the same day) can still deadlock on Postgres, which then aborts one of them. Filled from the existing rows.
+
+Beware, as with 0018: a later `batch_alter_table` that recreates `items` or `follow_ups` on SQLite drops
+these triggers too; such a migration must call this revision's `create_triggers()` again.
 
 Revision ID: 20261206_0019
 Revises: 20261206_0018
