@@ -160,22 +160,22 @@ def median_of_histogram(counts: Mapping[int, int], *, below: int = 0, above: int
     """The same median as _median_wait, of waits counted per wait_bucket, with `below` / `above` more waits
     known to fall under / over every bucket counted (the caller read the buckets around the middle only).
     Each wait stands for the middle of its bucket, so the figure is within half a minute of the exact one
-    for waits up to 30 days, half a day beyond."""
-    total = below + sum(counts.values()) + above
-    if not total:
-        return Median(None, 0)
-    ranks = {(total - 1) // 2, total // 2}
-    found: dict[int, float] = {}
-    seen = below
-    for bucket in sorted(b for b, n in counts.items() if n):
-        after = seen + counts[bucket]
-        for rank in ranks:
-            if seen <= rank < after:
-                found[rank] = _bucket_middle(bucket)
-        seen = after
-    if len(found) != len(ranks):
-        raise ValueError("the middle of the waits is not among the buckets given")
-    return Median(statistics.fmean(found.values()), total)
+    for waits up to 30 days, half a day beyond. A middle place outside the buckets given (a count that
+    changed between the caller's reads) takes the nearest bucket."""
+    ordered = sorted(bucket for bucket, count in counts.items() if count > 0)
+    total = below + sum(counts[bucket] for bucket in ordered) + above
+    if not ordered:
+        return Median(None, total)
+    middles = []
+    for rank in sorted({(total - 1) // 2, total // 2}):
+        seen, found = below, ordered[0] if rank < below else ordered[-1]
+        for bucket in ordered:
+            if seen <= rank < seen + counts[bucket]:
+                found = bucket
+                break
+            seen += counts[bucket]
+        middles.append(_bucket_middle(found))
+    return Median(statistics.fmean(middles), total)
 
 
 def median_time_to_claim(session: Session, *, start: datetime, end: datetime,
