@@ -140,7 +140,7 @@ def median_wait(session: Session, *, measure: str, start: datetime, end: datetim
     """median_time_to_claim (measure CLAIM) or median_time_to_resolve (RESOLVE) over [start, end) for the
     items of `teams` (`where`: the same, as clauses on Item). Exact up to EXACT_WAITS_UP_TO waits; above,
     the whole UTC days come from the roll-ups, the hours at either end from the follow-ups, and the
-    median is stats.median_of_histogram's (within half a minute for waits up to a day)."""
+    median is stats.median_of_histogram's (within half a minute for waits up to 30 days)."""
     exact = median_time_to_claim if measure == CLAIM else median_time_to_resolve
     days = whole_days(start, end)
     if days is None:
