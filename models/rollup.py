@@ -1,4 +1,5 @@
-"""Per-day counts of the items received, kept by database triggers (migration 20261206_0018).
+"""Per-day counts of the items received (migration 20261206_0018) and of the waits to claim and resolve
+(20261206_0019), kept by database triggers.
 
 The dashboard reads a year from ~365 rows per (team, kind, category) instead of every item of the year.
 Each row counts the items received on one UTC day, in total and per UTC hour (h00 … h23), so a range or
@@ -93,3 +94,44 @@ class ThemeRollup(Base):
     h21: Mapped[int] = mapped_column(Integer, default=0)
     h22: Mapped[int] = mapped_column(Integer, default=0)
     h23: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# A wait roll-up's measures and the span that counts every item received (migration 20261206_0019).
+CLAIM, RESOLVE, SLA = "claim", "resolve", "sla"
+RECEIVED_SPAN = -1
+
+
+class WaitRollup(Base):
+    """Waits that ended in `span` (bot.insights.stats.wait_span) on `day` (UTC), per measure, team and key.
+
+    "claim" / "resolve": claimed_at / resolved_at − received_at of the follow-ups claimed / resolved that
+    day (key ""). "sla": claimed_at − received_at of the items received that day that are not imported
+    history, keyed by their SLA key (bot.insights.stats.sla_key), and in RECEIVED_SPAN all those items,
+    claimed or not. Kept by triggers on items and follow_ups; nothing in bot/ writes it."""
+
+    __tablename__ = "wait_rollups"
+    __table_args__ = (PrimaryKeyConstraint("measure", "team", "key", "day", "span"), {"sqlite_with_rowid": False})
+
+    measure: Mapped[str] = mapped_column(String(8))
+    team: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(16))
+    day: Mapped[date] = mapped_column(Date)
+    span: Mapped[int] = mapped_column(Integer)
+    items: Mapped[int] = mapped_column(Integer)
+
+
+class WaitMinuteRollup(Base):
+    """The waits of WaitRollup by `minutes` (bot.insights.stats.wait_bucket): to the minute up to 30 days,
+    to the day beyond. The span leads the key, so one span over a year is one range."""
+
+    __tablename__ = "wait_minute_rollups"
+    __table_args__ = (PrimaryKeyConstraint("measure", "team", "key", "span", "day", "minutes"),
+                      {"sqlite_with_rowid": False})
+
+    measure: Mapped[str] = mapped_column(String(8))
+    team: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(16))
+    span: Mapped[int] = mapped_column(Integer)
+    day: Mapped[date] = mapped_column(Date)
+    minutes: Mapped[int] = mapped_column(Integer)
+    items: Mapped[int] = mapped_column(Integer)

@@ -25,8 +25,11 @@ What each figure counts (the page repeats this under its charts):
   (the range cut at its midpoint, the range ending at `now` if it is still running).
 
 Nothing here loads the range's rows into Python: counts are GROUP BYs (per week with a CASE over the
-week boundaries, per theme list), medians are one ordered read at an offset, and the open-items list
-is capped. Functions take `session` and never commit.
+week boundaries, per theme list) or sums of daily roll-ups (bot.insights.rollups), medians are one ordered
+read at an offset, and the open-items list is capped. Without a filter but the team, the medians and SLA
+breaches come from the wait roll-ups: the medians exactly up to rollups.EXACT_WAITS_UP_TO waits and to
+within half a minute above (stats.median_of_histogram), the breaches exactly for SLAs of whole minutes.
+Functions take `session` and never commit.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ from bot.product.queries import demand
 from bot.slack.links import message_link
 from bot.slack.product_blocks import DemandRow
 from models import Account, FollowUp, FollowUpEvent, Item, SlackMessage, Touch
+from models.rollup import CLAIM, RESOLVE
 
 DEFAULT_WEEKS = 12
 MAX_RANGE_DAYS = 366
@@ -450,10 +454,43 @@ def _rollups_apply(filters: Filters, spans) -> bool:
             and rollups.hour_aligned(filters.start_utc, filters.end_utc, *(end for _, _, end in spans)))
 
 
-def _range_counts(session: Session, config: AppConfig, filters: Filters, spans, now: datetime) -> list:
+def _wait_rollups_apply(filters: Filters) -> bool:
+    """The wait roll-ups (keyed by team only) can give the medians and SLA breaches: no filter but the team."""
+    return not (filters.kind or filters.category or filters.vip is not None or filters.theme or filters.owner)
+
+
+def _sla_breaches(session: Session, config: AppConfig, filters: Filters, spans, now: datetime) -> Counter[str] | None:
+    """SLA breaches per team of the range's items, as _range_scan counts them: the whole UTC days received
+    at least the longest SLA before `now` from the wait roll-ups, the rest of the range (its ends, the
+    latest hours) from the items. None when the roll-ups do not apply (a filter, or an SLA they cannot
+    count exactly): _range_counts counts them then."""
+    breach = sla_breach_clause(session, config, now)
+    limits = rollups.sla_minutes(config)
+    days = rollups.whole_days(filters.start_utc, filters.end_utc)
+    if breach is None or limits is None or days is None or not (_rollups_apply(filters, spans)
+                                                                and _wait_rollups_apply(filters)):
+        return None
+    settled = (now - timedelta(minutes=max(limits.values()))).astimezone(UTC).date() - timedelta(days=1)
+    first, last = days[0], min(days[1], settled)
+    if first > last:
+        return None
+    teams = _teams(config, filters)
+    breaches = rollups.sla_breaches(session, limits=limits, first=first, last=last, teams=teams)
+    for start, end in ((filters.start_utc, rollups.day_start(first)),
+                       (rollups.day_start(last) + timedelta(days=1), filters.end_utc)):
+        if start < end:
+            breaches.update(dict(session.execute(
+                select(Item.team, func.count()).select_from(Item).outerjoin(FollowUp, FollowUp.item_id == Item.id)
+                .where(*item_scope(session, config, filters, start, end), breach).group_by(Item.team)).all()))
+    return breaches
+
+
+def _range_counts(session: Session, config: AppConfig, filters: Filters, spans, now: datetime,
+                  count_breaches: bool = True) -> list:
     """Grouped by (week, team, kind, category): items, open, SLA breaches, open ones per age bucket, and
     the oldest open one's arrival. Items are counted from the daily roll-ups when they apply; open work and
-    breaches from the items that wait (found by index) and, with an SLA configured, the range's items."""
+    breaches from the items that wait (found by index) and, with an SLA configured, the range's items.
+    `count_breaches` False (only with the roll-ups applying): breaches are left at 0, for _sla_breaches."""
     if not _rollups_apply(filters, spans):
         return _range_scan(session, config, filters, spans, now)
     counts = rollups.item_counts(session, start=filters.start_utc, end=filters.end_utc,
@@ -467,7 +504,7 @@ def _range_counts(session: Session, config: AppConfig, filters: Filters, spans, 
     # Open work: only the items that wait, so the range's size does not matter. Breaches of items that no
     # longer wait (claimed late, then resolved) need the range's items, but only when an SLA is set.
     for waiting, sla_only in ((True, False), (False, True)):
-        if sla_only and sla_breach_clause(session, config, now) is None:
+        if sla_only and (not count_breaches or sla_breach_clause(session, config, now) is None):
             continue
         for row in _range_scan(session, config, filters, spans, now, waiting=waiting,
                                among=_waiting_items(session, config, filters) if waiting else None):
@@ -475,7 +512,7 @@ def _range_counts(session: Session, config: AppConfig, filters: Filters, spans, 
             if key not in figures:  # an item received since the roll-up was read: counted as the scan saw it
                 figures[key] = {**zero, "items": 0}
             entry = figures[key]
-            entry["breached"] += int(row.breached or 0)
+            entry["breached"] += int(row.breached or 0) if count_breaches else 0
             if not waiting:
                 continue
             entry["open"] += int(row.open or 0)
@@ -631,7 +668,10 @@ def dashboard_data(session: Session, *, config: AppConfig, team: str | None = No
     team_counts: dict[str, Counter[str]] = {name: Counter() for name in _teams(config, filters)}
     ages = [0] * len(AGE_BUCKETS)
     oldest: datetime | None = None
-    for row in _range_counts(session, config, filters, spans, now):
+    breaches = _sla_breaches(session, config, filters, spans, now)
+    for name, count in (breaches or {}).items():
+        team_counts.setdefault(name, Counter())["breached"] += count
+    for row in _range_counts(session, config, filters, spans, now, count_breaches=breaches is None):
         count, category = int(row.items), row.category or NO_CATEGORY
         week_counts[int(row.week)]["total"] += count
         mix.setdefault(row.kind, Counter())[category] += count
@@ -660,8 +700,13 @@ def dashboard_data(session: Session, *, config: AppConfig, team: str | None = No
     # Over the follow-ups claimed (resolved) in the range, whenever their item arrived: the digest's and
     # the reports' definition, so the same days give the same figure everywhere.
     others = item_filters(session, config, filters)
-    claim = median_time_to_claim(session, start=filters.start_utc, end=filters.end_utc, where=others)
-    resolve = median_time_to_resolve(session, start=filters.start_utc, end=filters.end_utc, where=others)
+    if _wait_rollups_apply(filters):
+        claim, resolve = (rollups.median_wait(session, measure=measure, start=filters.start_utc, end=filters.end_utc,
+                                              teams=_teams(config, filters), where=others)
+                          for measure in (CLAIM, RESOLVE))
+    else:
+        claim = median_time_to_claim(session, start=filters.start_utc, end=filters.end_utc, where=others)
+        resolve = median_time_to_resolve(session, start=filters.start_utc, end=filters.end_utc, where=others)
     coverage = vip_coverage(session, owners=_team_owners(config, filters), as_of=min(filters.end_utc, now))
 
     observed_end = min(filters.end_utc, now)

@@ -21,8 +21,9 @@ that window next to the figure. Functions take `session` and never commit.
 
 from __future__ import annotations
 
+import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -105,9 +106,76 @@ def _median_wait(session: Session, done_at, start: datetime, end: datetime,
     return Median(statistics.fmean(middle), count)
 
 
+def waits(session: Session, done_at, *, start: datetime, end: datetime, teams: Sequence[str]) -> list[float]:
+    """done_at − received_at (minutes) of each follow-up whose done_at is in [start, end) and whose item is
+    of `teams`, as _median_wait reads them (e.g. the hours at the ends of a range of roll-up days). Read by
+    the done_at index, the teams kept here: with them in the WHERE, SQLite walks the teams' items instead."""
+    minutes = minutes_between(session, done_at, Item.received_at)
+    rows = session.execute(select(Item.team, minutes).select_from(FollowUp).join(Item, Item.id == FollowUp.item_id)
+                           .where(done_at >= start, done_at < end))
+    wanted = set(teams)
+    return [float(wait) for team, wait in rows if team in wanted]
+
+
 def median_of(minutes: Sequence[float]) -> Median:
     """The same median as _median_wait, of waits already read (e.g. grouped in Python by a segment)."""
     return Median(statistics.median(minutes) if minutes else None, len(minutes))
+
+
+# Waits counted in roll-ups (models/rollup.py, migration 20261206_0019, which repeats these two in SQL) are
+# kept by `wait_bucket`: the wait rounded up to the minute up to 30 days, to the day beyond. `wait_span`
+# groups the buckets by the hour of waiting (1–720), then by the day (721+).
+MINUTES_PER_DAY = 1440
+MINUTE_BUCKETS_UP_TO = 30 * MINUTES_PER_DAY
+
+
+def wait_bucket(minutes: float) -> int:
+    """The bucket of a wait: whole minutes rounded up (0 for none or less) up to 30 days, then whole days.
+    A bucket b holds the waits in (b − its width, b]."""
+    whole = math.ceil(minutes)
+    if whole <= 0:
+        return 0
+    if whole <= MINUTE_BUCKETS_UP_TO:
+        return whole
+    return (whole + MINUTES_PER_DAY - 1) // MINUTES_PER_DAY * MINUTES_PER_DAY
+
+
+def wait_span(bucket: int) -> int:
+    """The span of a bucket: 0 for none, 1–720 for the hour of waiting it ends in, 721+ for the day beyond."""
+    if bucket <= 0:
+        return 0
+    if bucket <= MINUTE_BUCKETS_UP_TO:
+        return (bucket + 59) // 60
+    return MINUTE_BUCKETS_UP_TO // 60 + (bucket - MINUTE_BUCKETS_UP_TO + MINUTES_PER_DAY - 1) // MINUTES_PER_DAY
+
+
+def _bucket_middle(bucket: int) -> float:
+    """The wait a bucket stands for: the middle of (bucket − width, bucket]."""
+    if bucket <= 0:
+        return 0.0
+    return bucket - (0.5 if bucket <= MINUTE_BUCKETS_UP_TO else MINUTES_PER_DAY / 2)
+
+
+def median_of_histogram(counts: Mapping[int, int], *, below: int = 0, above: int = 0) -> Median:
+    """The same median as _median_wait, of waits counted per wait_bucket, with `below` / `above` more waits
+    known to fall under / over every bucket counted (the caller read the buckets around the middle only).
+    Each wait stands for the middle of its bucket, so the figure is within half a minute of the exact one
+    for waits up to 30 days, half a day beyond. A middle place outside the buckets given (a count that
+    changed between the caller's reads) takes the nearest bucket."""
+    ordered = sorted(bucket for bucket, count in counts.items() if count > 0)
+    total = below + sum(counts[bucket] for bucket in ordered) + above
+    if not ordered:
+        return Median(None, total)
+    middles = []
+    for rank in sorted({(total - 1) // 2, total // 2}):
+        seen, found = below, ordered[0] if rank < below else ordered[-1]
+        for bucket in ordered:
+            if seen <= rank < seen + counts[bucket]:
+                found = bucket
+                break
+            seen += counts[bucket]
+        middles.append(_bucket_middle(found))
+    return Median(statistics.fmean(middles), total)
 
 
 def median_time_to_claim(session: Session, *, start: datetime, end: datetime,
