@@ -34,6 +34,7 @@ Functions take `session` and never commit.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -267,8 +268,9 @@ def _has_theme(session: Session, theme: str) -> ColumnElement[bool]:
     """The item's stored theme list holds `theme` (each backend reads JSON its own way)."""
     if session.get_bind().dialect.name == "postgresql":
         return type_coerce(Item.themes, JSONB).contains([theme])
-    each = func.json_each(Item.themes).table_valued("value").alias("item_theme")
-    return exists(select(literal(1)).select_from(each).where(each.c.value == theme))
+    # SQLite stores the list as JSON text; the name, quoted as JSON quotes it, can only appear there as a
+    # whole element (a name holds no quote). A text search is a fraction of json_each's cost per row.
+    return func.instr(Item.themes, json.dumps(theme)) > 0
 
 
 def item_scope(session: Session, config: AppConfig, filters: Filters, start: datetime | None = None,

@@ -95,15 +95,12 @@ def _median_wait(session: Session, done_at, start: datetime, end: datetime,
     """The median of done_at − received_at (minutes) over follow-ups whose done_at is in [start, end) and
     whose item matches `where`: a count, then one ordered read from the middle."""
     scope = (done_at >= start, done_at < end, *where)
-    count = int(session.scalar(select(func.count()).select_from(FollowUp).join(Item, Item.id == FollowUp.item_id)
-                               .where(*scope)) or 0)
-    if not count:
-        return Median(None, 0)
     minutes = minutes_between(session, done_at, Item.received_at)
-    middle = [float(v) for v in session.scalars(
-        select(minutes).select_from(FollowUp).join(Item, Item.id == FollowUp.item_id).where(*scope)
-        .order_by(minutes).offset((count - 1) // 2).limit(1 if count % 2 else 2))]
-    return Median(statistics.fmean(middle), count)
+    # One read of the waits, the middle found here: a count and then an ordered read from the middle
+    # walked the range twice (half the time of a filtered dashboard).
+    waits = [float(v) for v in session.scalars(
+        select(minutes).select_from(FollowUp).join(Item, Item.id == FollowUp.item_id).where(*scope))]
+    return Median(statistics.median(waits), len(waits)) if waits else Median(None, 0)
 
 
 def waits(session: Session, done_at, *, start: datetime, end: datetime, teams: Sequence[str]) -> list[float]:
