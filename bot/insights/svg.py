@@ -237,7 +237,10 @@ def themes_svg(changes: Sequence[tuple[str, int, int]], *, title: str = "Themes 
     changes = [(theme, int(before), int(after)) for theme, before, after in changes if before != after]
     if not changes:
         return _empty(name, f"{title}: no theme changed", "No theme rose or fell")
-    label_w, value_w, top, row_h, bar_h = 170, 110, 12, 30, 20
+    # Room beside the bars for the widest "−104 (6181 → 6077)" (about 7.5 px a character at 12 px bold), so a
+    # falling bar's figure never runs into the theme names.
+    longest = max(len(f"{after - before:+d} ({before} → {after})") for _, before, after in changes)
+    label_w, value_w, top, row_h, bar_h = 170, max(110, round(7.5 * longest) + 8), 12, 30, 20
     width = 640
     height = top + row_h * len(changes) + 8
     peak = max(abs(after - before) for _, before, after in changes)

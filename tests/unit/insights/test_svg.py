@@ -137,3 +137,16 @@ def test_names_are_escaped(markup: str) -> None:
     root = parse(markup)
     # Escaped text reads back as what it was: the name is shown, not run.
     assert any("<script>" in text for text in texts(root)) or "<script>" in root.get("aria-label")
+
+
+def test_a_year_of_theme_changes_keeps_figures_clear_of_the_theme_names() -> None:
+    """A year's counts make long figures ("-104 (6181 → 6077)"): a falling bar's figure, drawn to its left,
+    must end before the column of theme names (right-aligned at their x), at about 7.5 px a character."""
+    changes = [("reliability", 3162, 3245), ("performance", 6181, 6077), ("bugs", 6230, 6133)]
+    root = parse(themes_svg(changes))
+    names = [t for t in root.iter(f"{SVG}text") if (t.text or "") in ("performance", "bugs", "reliability")]
+    names_end = max(float(t.get("x")) for t in names)
+    for text in root.iter(f"{SVG}text"):
+        if (text.text or "").startswith("-"):
+            assert text.get("text-anchor") == "end"
+            assert float(text.get("x")) - 7.5 * len(text.text) >= names_end + 4, text.text
