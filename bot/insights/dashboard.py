@@ -25,8 +25,8 @@ What each figure counts (the page repeats this under its charts):
   (the range cut at its midpoint, the range ending at `now` if it is still running).
 
 Nothing here loads the range's rows into Python: counts are GROUP BYs (per week with a CASE over the
-week boundaries, per theme list) or sums of daily roll-ups (bot.insights.rollups), medians are one ordered
-read at an offset, and the open-items list is capped. Without a filter but the team, the medians and SLA
+week boundaries, per theme list) or sums of daily roll-ups (bot.insights.rollups), medians are one read of the
+waits, and the open-items list is capped. Without a filter but the team, the medians and SLA
 breaches come from the wait roll-ups: the medians exactly up to rollups.EXACT_WAITS_UP_TO waits and to
 within half a minute above (stats.median_of_histogram), the breaches exactly for SLAs of whole minutes.
 Functions take `session` and never commit.
@@ -456,8 +456,8 @@ def _rollups_apply(filters: Filters, spans) -> bool:
             and rollups.hour_aligned(filters.start_utc, filters.end_utc, *(end for _, _, end in spans)))
 
 
-def _wait_rollups_apply(filters: Filters) -> bool:
-    """The wait roll-ups (keyed by team only) can give the medians and SLA breaches: no filter but the team."""
+def _team_only(filters: Filters) -> bool:
+    """No filter but the team: what the theme and wait roll-ups (keyed by team only) can answer."""
     return not (filters.kind or filters.category or filters.vip is not None or filters.theme or filters.owner)
 
 
@@ -470,7 +470,7 @@ def _sla_breaches(session: Session, config: AppConfig, filters: Filters, spans, 
     limits = rollups.sla_minutes(config)
     days = rollups.whole_days(filters.start_utc, filters.end_utc)
     if breach is None or limits is None or days is None or not (_rollups_apply(filters, spans)
-                                                                and _wait_rollups_apply(filters)):
+                                                                and _team_only(filters)):
         return None
     settled = (now - timedelta(minutes=max(limits.values()))).astimezone(UTC).date() - timedelta(days=1)
     first, last = days[0], min(days[1], settled)
@@ -580,7 +580,7 @@ def _theme_changes(session: Session, config: AppConfig, filters: Filters, split:
                    ) -> tuple[list[ThemeChange], list[ThemeChange]]:
     halves: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
     scope_start, scope_end = filters.start_utc, filters.end_utc
-    keyed = not (filters.kind or filters.category or filters.vip is not None or filters.theme or filters.owner)
+    keyed = _team_only(filters)
     if keyed and rollups.hour_aligned(filters.start_utc, filters.end_utc):
         # The roll-ups count the whole hours on either side of the split; the items of the hour around a
         # split that is not a whole hour are read below.
@@ -702,7 +702,7 @@ def dashboard_data(session: Session, *, config: AppConfig, team: str | None = No
     # Over the follow-ups claimed (resolved) in the range, whenever their item arrived: the digest's and
     # the reports' definition, so the same days give the same figure everywhere.
     others = item_filters(session, config, filters)
-    if _wait_rollups_apply(filters):
+    if _team_only(filters):
         claim, resolve = (rollups.median_wait(session, measure=measure, start=filters.start_utc, end=filters.end_utc,
                                               teams=_teams(config, filters), where=others)
                           for measure in (CLAIM, RESOLVE))

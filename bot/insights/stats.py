@@ -93,14 +93,12 @@ class Median:
 def _median_wait(session: Session, done_at, start: datetime, end: datetime,
                  where: Sequence[ColumnElement[bool]]) -> Median:
     """The median of done_at − received_at (minutes) over follow-ups whose done_at is in [start, end) and
-    whose item matches `where`: a count, then one ordered read from the middle."""
+    whose item matches `where`: one read of the waits, the middle found here (a count and then an ordered
+    read from the middle walked the range twice)."""
     scope = (done_at >= start, done_at < end, *where)
     minutes = minutes_between(session, done_at, Item.received_at)
-    # One read of the waits, the middle found here: a count and then an ordered read from the middle
-    # walked the range twice (half the time of a filtered dashboard).
-    waits = [float(v) for v in session.scalars(
-        select(minutes).select_from(FollowUp).join(Item, Item.id == FollowUp.item_id).where(*scope))]
-    return Median(statistics.median(waits), len(waits)) if waits else Median(None, 0)
+    return median_of([float(v) for v in session.scalars(
+        select(minutes).select_from(FollowUp).join(Item, Item.id == FollowUp.item_id).where(*scope))])
 
 
 def waits(session: Session, done_at, *, start: datetime, end: datetime, teams: Sequence[str]) -> list[float]:

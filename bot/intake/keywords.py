@@ -43,6 +43,7 @@ RESOLVED: frozenset[str] = frozenset({
 })
 # The same verbs asked for or denied ("please fix", "didn't solve"): a denial before them is theirs.
 TO_RESOLVE: frozenset[str] = frozenset({"resolve", "fix", "solve", "sort", "address", "repair", "patch", "correct"})
+_RESOLUTION_VERBS = RESOLVED | TO_RESOLVE
 
 # A compiled keyword: its tokens, and whether the last token is a prefix.
 Keyword = tuple[tuple[str, ...], bool]
@@ -126,7 +127,8 @@ class KeywordIndex(Generic[T]):
 
 def negated_at(tokens: list[str], start: int, length: int = 1, window: int = NEGATION_WINDOW) -> bool:
     """Whether a denial stands within `window` words before the match at `start`, or "free" right after it
-    ("bug free", "crash-free")."""
+    ("bug free", "crash-free"), or the problem is reported as dealt with ("fixed the crash", "the issue was
+    resolved"); a denied or asked-for fix denies nothing ("never fixed the crash", "please fix the crash")."""
     end = start + length
     if end < len(tokens) and tokens[end] == "free":
         return True
@@ -134,7 +136,7 @@ def negated_at(tokens: list[str], start: int, length: int = 1, window: int = NEG
         return True
     first = max(0, start - window)
     for verb in range(start - 1, first - 1, -1):
-        if tokens[verb] in RESOLVED or tokens[verb] in TO_RESOLVE:
+        if tokens[verb] in _RESOLUTION_VERBS:
             # "fixed the crash": dealt with; "never fixed the crash", "hasn't fixed it", "didn't solve the
             # problem", "please fix the crash": still there.
             if any(is_negator(token) for token in tokens[max(0, verb - 3):verb]):

@@ -168,11 +168,16 @@ _WAITED = frozenset({"took", "takes", "take", "taking", "waited", "waiting", "wa
 _QUANTITY = frozenset({"two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
                        "twelve", "several", "many", "multiple", "countless", "couple"})
 _QUANTITY_FILLERS = frozenset({"over", "almost", "nearly", "about", "around", "more", "than", "a", "of",
-                               "for", "another", "like"})
-_LONG_UNITS = frozenset({"hours", "days", "weeks", "months", "business", "working"})
+                               "for", "another", "like", "business", "working"})
+_LONG_UNITS = frozenset({"hours", "days", "weeks", "months"})
 # "could be faster", "should be easier", "could be a lot more stable": a wish for a better state is a
 # complaint about the current one (Liu 2012, §5.2: the "could be better" rule, with any comparative).
 _WISH_MODALS = frozenset({"could", "should"})
+# Words ending in -er that are not comparatives ("could be a user", "should be together").
+_NOT_COMPARATIVE = frozenset({"together", "other", "another", "never", "ever", "user", "customer", "order",
+                              "number", "over", "under", "after", "whatever", "however", "answer", "either",
+                              "neither", "rather", "paper", "partner", "member", "offer", "power", "folder",
+                              "filter", "server", "browser", "provider", "manager", "water", "later"})
 _STOP = frozenset({"and", "or", "the", "a", "an", "it", "is", "i", "me", "you", "we", "to", "of", "for", "in",
                    "on", "at", "but", "so", "that", "this", "with", "was", "be"})
 # @handles (tweets, chat transcripts), e-mail addresses and links: names, not words to score ("@united").
@@ -321,13 +326,6 @@ def _wished_better(tokens: list[str], index: int) -> str | None:
         if word not in ("much", "a", "lot", "way", "far", "bit", "little"):
             return None
     return None
-
-
-# Words ending in -er that are not comparatives ("could be a user", "should be together").
-_NOT_COMPARATIVE = frozenset({"together", "other", "another", "never", "ever", "user", "customer", "order",
-                              "number", "over", "under", "after", "whatever", "however", "answer", "either",
-                              "neither", "rather", "paper", "partner", "member", "offer", "power", "folder",
-                              "filter", "server", "browser", "provider", "manager", "water", "later"})
 
 
 def _praise_pattern_hits(tokens: list[str]) -> list[tuple[int, str]]:

@@ -278,7 +278,7 @@ def test_medians_and_sla_breaches_from_the_wait_rollups_match_the_items(session_
             with session_scope(session_factory) as session:
                 read = dashboard_data(session, config=CONFIG, now=NOW, **period, **filters)
             with monkeypatch.context() as patched:
-                patched.setattr(dashboard, "_wait_rollups_apply", lambda filters: False)
+                patched.setattr(dashboard, "_team_only", lambda filters: False)
                 with session_scope(session_factory) as session:
                     exact = dashboard_data(session, config=CONFIG, now=NOW, **period, **filters)
             where = (period, filters)
@@ -302,7 +302,7 @@ def test_an_sla_the_rollups_cannot_count_exactly_is_read_from_the_items(session_
     seed_history(session_factory, random.Random(41))
     with session_scope(session_factory) as session:
         read = dashboard_data(session, config=config, now=NOW, **PERIODS[0])
-    monkeypatch.setattr(dashboard, "_wait_rollups_apply", lambda filters: False)
+    monkeypatch.setattr(dashboard, "_team_only", lambda filters: False)
     with session_scope(session_factory) as session:
         exact = dashboard_data(session, config=config, now=NOW, **PERIODS[0])
     assert read.sla_breaches == exact.sla_breaches > 0
