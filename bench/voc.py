@@ -10,6 +10,7 @@ analysed" are wrong either way. Macro-F1 is the mean of the positive and negativ
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import time
@@ -46,6 +47,27 @@ def load_maalej(folder: Path) -> list[dict]:
             reviews.append({"comment": str(record.get("comment") or ""), "label": record.get("label") or name,
                             "rating": record.get("rating")})
     return reviews
+
+
+SEMEVAL_FOLDER = "semeval2019_task9"
+SEMEVAL_FILES = ("V1.4_Training.csv", "SubtaskA_EvaluationData_labeled.csv", "SubtaskA_Trial_Test_Labeled.csv")
+
+
+def load_semeval(folder: Path) -> list[tuple[str, bool]]:
+    """(sentence, is a suggestion) from SemEval-2019 Task 9 Subtask A, when its files are in
+    DATASET_DIR/semeval2019_task9 (a clone of github.com/Semeval2019Task9/Subtask-A): suggestions for
+    improvement on a developer feedback forum (UserVoice), CC BY-NC-SA 4.0. The development set of the
+    request grammar: measured only, nothing from it is copied or shipped. Empty when absent."""
+    rows: list[tuple[str, bool]] = []
+    for name in SEMEVAL_FILES:
+        path = folder / SEMEVAL_FOLDER / name
+        if not path.is_file():
+            continue
+        with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+            for row in csv.reader(handle):
+                if len(row) >= 3 and row[-1] in ("0", "1"):
+                    rows.append((row[1].strip().strip('"'), row[-1] == "1"))
+    return rows
 
 
 def _f1(precision: float, recall: float) -> float:
@@ -86,11 +108,16 @@ def _old(text: str, kind: str = "nps", score: int | None = None) -> tuple[str, l
     return legacy_sentiment(text), legacy_themes(text)
 
 
-def measure(method: Callable[..., tuple[str, list[str]]], uci: list[tuple[str, str]], reviews: list[dict]) -> dict:
+def measure(method: Callable[..., tuple[str, list[str]]], uci: list[tuple[str, str]], reviews: list[dict],
+            suggestions: list[tuple[str, bool]] = ()) -> dict:
     started = time.perf_counter()
     uci_out = [method(sentence) for sentence, _ in uci]
     review_out = [method(review["comment"]) for review in reviews]
     seconds = time.perf_counter() - started
+    extra = {}
+    if suggestions:
+        extra["semeval_suggestions"] = _prf(["feature_request" in method(sentence)[1] for sentence, _ in suggestions],
+                                            [gold for _, gold in suggestions])
     # The survey score beside the text (stars 1-5 as CSAT): what a scored comment gets in cxloop.
     scored = [review for review in reviews if review["rating"] in (1, 2, 4, 5)]
     scored_out = [method(review["comment"], "csat", review["rating"]) for review in scored]
@@ -105,6 +132,7 @@ def measure(method: Callable[..., tuple[str, list[str]]], uci: list[tuple[str, s
             [label for label, _ in scored_out],
             ["negative" if r["rating"] <= 2 else "positive" for r in scored])["negatives_caught"],
         "comments_per_s": round((len(uci_out) + len(review_out)) / seconds),
+        **extra,
     }
 
 
@@ -115,10 +143,11 @@ def run(dataset_dir: str | Path | None = None) -> dict:
     if not (folder / "uci_sentences").is_dir() or not (folder / "maalej").is_dir():
         return {"name": "voice of customer", "target": target, "met": True,
                 "skipped": f"no data sets in {folder} (pass the folder: python -m bench voc DATASET_DIR)"}
-    uci, reviews = load_uci(folder), load_maalej(folder)
+    uci, reviews, suggestions = load_uci(folder), load_maalej(folder), load_semeval(folder)
     _new("warm up the lexicons")
     result = {"name": f"voice of customer: {len(uci)} UCI sentences, {len(reviews)} Maalej reviews ({folder})",
-              "target": target, "old": measure(_old, uci, reviews), "new": measure(_new, uci, reviews)}
+              "target": target, "old": measure(_old, uci, reviews, suggestions),
+              "new": measure(_new, uci, reviews, suggestions)}
     new = result["new"]
     result["met"] = (new["uci"]["macro_f1"] >= MACRO_F1_TARGET and new["uci"]["negatives_caught"] >= NEGATIVES_TARGET
                      and new["maalej_bugs"]["f1"] >= BUGS_F1_TARGET
@@ -139,6 +168,8 @@ def table(result: dict) -> str:
             ("no theme (UCI / Maalej)", lambda m: f"{m['no_theme_uci']} / {m['no_theme_maalej']}"),
             ("Maalej scored negatives caught", lambda m: m["maalej_scored_negatives_caught"]),
             ("comments/s (1 core)", lambda m: m["comments_per_s"])]
+    if "semeval_suggestions" in result["new"]:
+        rows.append(("SemEval-19 suggestions P/R/F1 (dev)", lambda m: "{p}/{r}/{f1}".format(**m["semeval_suggestions"])))
     lines = [f"{'':32} {'today (legacy)':>18} {'new':>18}"]
     lines += [f"{label:32} {str(get(result['old'])):>18} {str(get(result['new'])):>18}" for label, get in rows]
     return "\n".join(lines)

@@ -63,14 +63,16 @@ _FAILURE_PHRASES: tuple[str, ...] = (
 # match (REQUEST_* below): "would like a refund", "should have bought another", "it should work",
 # "it needs to be fixed" are billing, regret and bugs.
 _ASKS = ("please", "pls", "plz", "can you", "can you please", "could you", "could you please", "can you guys",
-         "could you guys", "would you",
+         "could you guys", "would you", "can we", "could we", "can someone", "could someone", "you could",
+         "they could", "maybe you could", "i suggest you", "i'd suggest you",
          "will you", "can they", "could they", "you should", "you guys should", "they should", "developers should",
          "devs should", "it should", "app should", "should", "you need to", "needs to", "maybe", "why not",
          "why don't you", "hope you", "hope you will", "hope they", "hope they will", "hopefully they",
          "hopefully you", "hope you guys")
 _ADDING = ("add", "include", "implement", "allow", "enable", "introduce", "integrate", "offer", "provide",
            "consider", "support", "make an option", "make it possible", "create an option", "give the option", "make",
-           "improve", "change", "give an option", "bring back", "put in", "put back")
+           "improve", "change", "give an option", "bring back", "put in", "put back", "create", "expose", "extend",
+           "enhance", "expand", "give us", "give me", "let us", "let me", "let users", "port", "unlock")
 _WANTING = ("would love", "i'd love", "we'd love", "would like", "i'd like", "we'd like", "i want", "we want",
             "would really like", "would really love", "really want", "i would prefer", "i'd prefer",
             "would appreciate")
@@ -111,6 +113,29 @@ _REQUEST_PHRASES: tuple[str, ...] = (
     "can't customize", "can't customise", "cannot customize", "cannot customise", "not customizable",
     "not customisable", "more customization", "more customisation", "customization options",
     "customisation options",
+    # A proposal in the passive ("an export should be added", "dark mode needs to be implemented") or as a
+    # need ("a search is needed", "we need an offline mode"): the modal of obligation + a verb of adding.
+    *(f"{modal} be {done}" for modal in ("should", "could", "needs to", "need to", "has to", "must", "ought to")
+      for done in ("added", "included", "implemented", "introduced", "enabled", "allowed", "supported",
+                   "integrated", "offered", "provided", "made available", "available", "optional",
+                   "customizable", "customisable", "configurable", "adjustable", "expanded", "extended")),
+    "is needed", "are needed", "is a must", "a must have", "we need a", "we need an", "we need more",
+    "we need the ability", "we need the option", "we need to be able", "we need support", "we need some",
+    "would like to request", "i want to request", "i'd like to request", "i would suggest", "i'd suggest",
+    # An evaluative conditional with a degree word between ("would also be nice", "would be very useful",
+    # "would be a great addition"): the same proposal as "would be nice" (Iacob & Harrison's family).
+    *(f"{would} {adverb} be {good}" for would in ("would", "it'd", "will")
+      for adverb in ("also", "really", "definitely", "certainly", "so", "truly")
+      for good in ("nice", "great", "awesome", "helpful", "useful", "cool", "good if", "handy", "wonderful",
+                   "fantastic", "amazing", "better if")),
+    *(f"would be {adverb} {good}" for adverb in ("very", "really", "so", "extremely", "super", "incredibly",
+                                                  "much", "even more", "a lot", "far", "more", "truly")
+      for good in ("nice", "great", "awesome", "helpful", "useful", "cool", "good if", "handy", "better if",
+                   "easier if", "convenient")),
+    *(f"would be a {good} {thing}" for good in ("good", "great", "nice", "welcome", "useful", "cool", "helpful",
+                                                  "wonderful", "big", "huge")
+      for thing in ("idea", "addition", "feature", "improvement", "option", "enhancement")),
+    "would be easier if", "would be more useful if", "would be convenient", "will be a good idea",
 )
 
 # Keyword syntax: words/phrases matched on whole tokens, so "bug" never matches "debugger".
@@ -259,7 +284,8 @@ REQUEST_NEGATION_WINDOW = 2
 # search."): the telegraphic style of reviews, English imperative mood. Named by the theme it feeds.
 REQUEST_IMPERATIVE_VERBS: tuple[str, ...] = (
     "add", "include", "allow", "enable", "implement", "introduce", "integrate", "bring back", "put back",
-    "make it possible", "give us", "need a", "need an", "need more", "need some", "need the option",
+    "make it possible", "give us", "give me", "let us", "let me", "let users", "provide", "offer", "support",
+    "expose", "enhance", "expand", "make", "change", "improve", "need a", "need an", "need more", "need some", "need the option",
     "need the ability", "need support", "needs a", "needs an", "needs more", "needs some", "needs the option",
     "needs the ability", "needs support",
 )
@@ -279,6 +305,9 @@ REQUEST_POSTPOSED: frozenset[str] = frozenset({"future", "next", "update", "upda
 REQUEST_NOT_A_FEATURE: frozenset[str] = frozenset({
     "refund", "reply", "response", "answer", "callback", "call", "credit", "money", "explanation", "apology",
     "word", "manager", "supervisor", "help", "reimbursement", "contact",
+    # "let me know", "give me a call", "make sure", "let me down", "let me tell you", "give it a try":
+    # service, instruction and idiom, not a proposal.
+    "know", "sure", "down", "tell", "say", "explain", "start", "begin", "try", "shot", "chance", "break",
 })
 # "should have" + a past participle is regret ("should have bought another"), not an ask ("should have
 # widgets"): English perfect modals. Irregular participles listed; regular ones end in -ed/-en.

@@ -235,6 +235,21 @@ def test_denied_or_praising_failures_are_not_bugs(text: str) -> None:
     ("I suggest adding a search bar.", "i suggest"),
     ("Please support landscape mode.", "please support"),
     ("It should have a widget, but it doesn't.", "it should"),
+    # A degree word inside the evaluative conditional, a proposal in the passive or as a need, an
+    # imperative with another verb of giving, and a collective ask.
+    ("It would also be nice to export to PDF.", "would also be nice"),
+    ("It would be very useful to filter the report by region.", "would be very useful"),
+    ("A shared inbox would be a great addition.", "would be a great addition"),
+    ("An export to Excel should be added.", "should be added"),
+    ("The dashboard should be available on mobile.", "should be available"),
+    ("A bulk edit is needed for our team.", "is needed"),
+    ("We need an offline mode for field reps.", "we need an"),
+    ("Provide a way to bulk edit tags.", "provide"),
+    ("Let us choose the default currency.", "let us choose"),
+    ("Please let users pick their own time zone.", "please let users"),
+    ("Can we get a dark mode?", "can we get"),
+    ("You could add a CSV export.", "you could add"),
+    ("Please expose the segment field in the API.", "please expose"),
 ])
 def test_feature_requests_are_found_by_their_grammar(text: str, words: str) -> None:
     assert match_themes(text).get("feature_request") == words
@@ -325,6 +340,16 @@ def test_a_tone_only_reading_names_the_word_that_decided_it() -> None:
     # A verdict on the product, not a proposal.
     "Please improve the app.",
     "Please make it better.",
+    # Service, instruction and idiom with a verb of giving or letting; advice to other users.
+    "Please let me know when this is fixed.",
+    "Let me tell you, this app is great.",
+    "Let me down again, third outage this month.",
+    "Make sure you read the docs first.",
+    "Give it a try, you'll love it.",
+    "Please give me a call back.",
+    "Consider buying the pro version, it is worth it.",
+    "Create an account and you're done.",
+    "Restore my data now!",
 ])
 def test_look_alikes_of_an_ask_are_not_feature_requests(text: str) -> None:
     assert "feature_request" not in detect_themes(text)
