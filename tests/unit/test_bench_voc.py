@@ -34,3 +34,15 @@ def test_without_the_suggestion_set_the_row_is_left_out(tmp_path: Path) -> None:
     result = voc.run(_dataset(tmp_path, with_semeval=False))
     assert "semeval_suggestions" not in result["new"]
     assert result["new"]["maalej_features"]["r"] == 1.0
+
+
+def test_a_model_learned_from_the_suggestions_is_measured_beside_the_grammar(tmp_path: Path) -> None:
+    folder = _dataset(tmp_path, with_semeval=True)
+    rows = ['1_{0},"""Please add an export to PDF {0}.""",1', '2_{0},"""The export crashes on big files {0}.""",0']
+    lines = ["id,sentence,label", *(row.format(n) for n in range(6) for row in rows)]
+    for name in voc.SEMEVAL_FILES:
+        (folder / voc.SEMEVAL_FOLDER / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = voc.run(folder)
+    # The requests and the failures share no words but "the export": the model tells them apart.
+    assert result["learned_reference"]["semeval_held_out"] == {"p": 1.0, "r": 1.0, "f1": 1.0}
+    assert "learned from SemEval" in voc.table(result)
