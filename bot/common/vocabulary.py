@@ -205,7 +205,10 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
     ),
     "reliability": (
         "outage*", "downtime", "went down", "is down", "was down", "been down", "goes down", "down again",
-        "unavailable", "unreliable", "reliable", "reliability", "uptime", "offline", "server error",
+        "unavailable", "unreliable", "reliable", "reliability", "uptime", "server error",
+        # The service offline, not a way of using it ("an offline mode", "works offline" ask for a feature).
+        "went offline", "is offline", "was offline", "were offline", "been offline", "goes offline", "offline again",
+        "offline for",
         "server errors", "service interruption", "incident", "intermittent", "intermittently", "flaky",
         "unstable", "stability", "503", "502", "500 error",
     ),

@@ -75,7 +75,8 @@ COMPLAINT_CUES: tuple[str, ...] = (
     "stopped working", "quit working", "won't work", "won't load", "won't open", "won't start",
     "won't let", "doesn't let", "doesn't allow", "not loading", "not showing", "not responding",
     "crashes", "crashing", "crashed", "freezes", "freezing", "froze", "buggy", "bugs", "glitch*", "laggy",
-    "lagging", "outage*", "downtime", "went down", "is down", "was down", "unusable", "unreliable",
+    "lagging", "outage*", "downtime", "went down", "is down", "was down", "went offline", "is offline", "was offline", "were offline",
+    "been offline", "goes offline", "offline again", "unusable", "unreliable",
     "broken", "broke", "defective", "faulty", "damaged", "junk", "flimsy", "mediocre", "subpar",
     "inaccurate", "incorrect", "wrong", "overcharged", "double charged", "charged twice", "hidden fees",
     "rip off", "ripoff", "scam", "misleading", "not as described", "not as advertised", "not worth",
@@ -216,6 +217,9 @@ def label_for(polarity: float) -> SentimentLabel:
 CX_TOPIC_WORDS: frozenset[str] = frozenset({
     "support", "supported", "supports", "help", "care", "credit", "credits", "security", "po",
     "alert", "share", "sharing", "resolve",
+    # A way of working, not a failure ("an offline mode", "works offline"): the failure has its cue
+    # ("went offline", "was offline" below).
+    "offline",
 })
 
 

@@ -220,11 +220,22 @@ def test_neutral_or_fine_statements_do_not_become_complaints(text: str) -> None:
     ("Support took four days to answer a simple ticket.", "detractor", "negative", "support"),
     ("Invoices should show the PO number.", None, "positive", "po"),  # VADER: "po" -2.6 (slang), "number" +0.3
     ("The security team asked for store credit details.", None, "neutral", "security"),
+    # VADER scores "offline" -0.5: an offline mode is a way of working, asked for or praised.
+    ("Works offline, which our field team loves.", None, "positive", "offline"),
+    ("Our reps use the offline mode every day.", None, "neutral", "offline"),
 ])
 def test_words_that_name_cx_things_do_not_decide_the_sentiment(text, category, label, not_in_reason) -> None:
     result = analyze_sentiment(text, category=category)
     assert result.label == label, result
     assert f'"{not_in_reason}"' not in result.reason.lower()
+
+
+def test_the_service_going_offline_is_a_reliability_complaint_an_offline_mode_is_not() -> None:
+    went = score_response("csat", None, "The portal was offline for two hours this morning.")
+    assert (went.sentiment_label, went.sentiment_reason) == ("negative", 'complaint: "was offline"')
+    assert dict(went.theme_matches)["reliability"] == "was offline"
+    asked = score_response("nps", None, "We need an offline mode for our field reps.")
+    assert "reliability" not in asked.themes and dict(asked.theme_matches)["feature_request"] == "we need an"
 
 
 def test_praise_of_support_still_reads_as_praise() -> None:
