@@ -109,6 +109,7 @@ _REQUEST_PHRASES: tuple[str, ...] = (
     # A feature the product lacks (I&H "lacks"): "doesn't support", "no support for".
     "doesn't support", "does not support", "don't support", "no support for", "no option for",
     "there is no option", "there's no option", "there is no way", "there's no way",
+    "missing a", "missing an", "is missing the option", "is missing the ability",
     "doesn't have an option", "doesn't have a way", "doesn't have the option", "doesn't have the ability",
     "can't customize", "can't customise", "cannot customize", "cannot customise", "not customizable",
     "not customisable", "more customization", "more customisation", "customization options",
@@ -136,6 +137,16 @@ _REQUEST_PHRASES: tuple[str, ...] = (
                                                   "wonderful", "big", "huge")
       for thing in ("idea", "addition", "feature", "improvement", "option", "enhancement")),
     "would be easier if", "would be more useful if", "would be convenient", "will be a good idea",
+)
+
+_STORED = ("data", "records", "files", "notes", "work", "contacts", "entries", "documents", "changes", "photos",
+           "messages", "projects", "tasks", "history", "progress", "edits", "drafts", "uploads", "attachments")
+DATA_LOSS_PHRASES: tuple[str, ...] = (
+    *(f"{stored} {state}" for stored in _STORED
+      for state in ("are gone", "is gone", "were gone", "was gone", "got deleted", "were deleted", "was deleted",
+                    "got lost", "were lost", "was lost", "are missing", "went missing", "got wiped", "were wiped")),
+    *(f"{lose} {whose} {stored}" for lose in ("lose", "loses", "losing", "lost") for stored in _STORED
+      for whose in ("their", "your", "all", "all their", "all our", "all my", "the", "our", "my")),
 )
 
 # Keyword syntax: words/phrases matched on whole tokens, so "bug" never matches "debugger".
@@ -167,6 +178,9 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
         "deleted our", "wiped", "erased", "disappeared", "vanished", "gone missing", "corrupt*",
         "overwritten", "overwrote", "data is gone", "data was gone", "can't recover", "cannot recover",
         "unable to recover", "restore my", "restore our",
+        # What was stored, and what became of it ("half of our customer records are gone", "users lose their
+        # work", "the notes got deleted"): a noun of stored work + a verb of losing.
+        *DATA_LOSS_PHRASES,
     ),
     "pricing": (
         "price", "prices", "pricing", "priced", "pricey", "expensive", "overpriced", "cost", "costs",
@@ -292,6 +306,15 @@ REQUEST_IMPERATIVE_VERBS: tuple[str, ...] = (
     "need the ability", "need support", "needs a", "needs an", "needs more", "needs some", "needs the option",
     "needs the ability", "needs support",
 )
+# Verbs of the list above that are as often nouns opening a sentence ("Support took four days", "Change
+# is hard", "Offer expired"): an imperative only when an object follows ("Support a second calendar", "Change
+# the default", "Offer us a monthly plan"), i.e. a determiner, a pronoun or a quantifier.
+REQUEST_NOUN_VERBS: frozenset[str] = frozenset({"support", "change", "offer", "need"})
+REQUEST_OBJECT_STARTERS: frozenset[str] = frozenset({
+    "a", "an", "the", "this", "that", "these", "those", "my", "our", "your", "their", "us", "me", "them", "it",
+    "users", "more", "multiple", "other", "some", "any", "all", "every", "each", "both", "for", "to", "two",
+    "several", "another", "custom", "different",
+})
 # The object of "make"/"change"/"improve" that is the product itself ("please improve the app", "make it
 # better") is a verdict, not a proposal; it proposes only with a complement of what it should become
 # ("make it available on tablets", "make it so that …").
@@ -311,6 +334,9 @@ REQUEST_NOT_A_FEATURE: frozenset[str] = frozenset({
     # "let me know", "give me a call", "make sure", "let me down", "let me tell you", "give it a try":
     # service, instruction and idiom, not a proposal.
     "know", "sure", "down", "tell", "say", "explain", "start", "begin", "try", "shot", "chance", "break",
+    # What an order, a bill or a mailbox misses ("we are missing an invoice") is not a product's lack.
+    "payment", "invoice", "receipt", "order", "package", "delivery", "shipment", "parcel", "item", "items",
+    "email", "charge", "deadline", "meeting",
 })
 # "should have" + a past participle is regret ("should have bought another"), not an ask ("should have
 # widgets"): English perfect modals. Irregular participles listed; regular ones end in -ed/-en.

@@ -25,6 +25,8 @@ from bot.common.vocabulary import (
     REQUEST_IMPERATIVE_VERBS,
     REQUEST_NEGATION_WINDOW,
     REQUEST_NOT_A_FEATURE,
+    REQUEST_NOUN_VERBS,
+    REQUEST_OBJECT_STARTERS,
     REQUEST_PARTICIPLES,
     REQUEST_POSTPOSED,
     REQUEST_PRODUCT_OBJECTS,
@@ -160,6 +162,8 @@ def _imperative_ask(text: str) -> str | None:
     for match in _IMPERATIVE_ASK.finditer(text):
         verb = tokenize(match.group(1))
         after = tokenize(text[match.end():match.end() + 60])
+        if verb[-1] in REQUEST_NOUN_VERBS and (not after or after[0] not in REQUEST_OBJECT_STARTERS):
+            continue  # "Support took four days": a noun, the subject
         if not _not_an_ask(verb + after, 0, len(verb)):
             return " ".join(verb)
     return None

@@ -31,7 +31,7 @@ from typing import Literal
 from textblob.en import sentiment as pattern_sentiment
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from bot.common.vocabulary import SentimentWords
+from bot.common.vocabulary import DATA_LOSS_PHRASES, SentimentWords
 from bot.intake.keywords import (
     Keyword,
     KeywordIndex,
@@ -64,6 +64,7 @@ MAX_REASON_CHARS = 120
 # Customer-service complaint language the general lexicons miss or under-weight. Written from how
 # customers describe problems in tickets and surveys; keyword syntax as in the themes ("crash*").
 COMPLAINT_CUES: tuple[str, ...] = (
+    *DATA_LOSS_PHRASES,  # "half of our customer records are gone", "users lose their work"
     "never replied", "never responded", "never answered", "never heard back", "never got back",
     "never got a", "never received", "never arrived", "never came", "never showed", "never fixed",
     "never resolved", "never works", "never worked", "no reply", "no response", "no answer", "no callback",
@@ -220,6 +221,9 @@ CX_TOPIC_WORDS: frozenset[str] = frozenset({
     # A way of working, not a failure ("an offline mode", "works offline"): the failure has its cue
     # ("went offline", "was offline" below).
     "offline",
+    # Politeness and plain nouns VADER scores as praise: "please let me know when this is fixed" (please
+    # +1.3), "we copy it by hand" (hand +2.2, as in "give a hand"), "the PO number" (number +0.3).
+    "please", "pls", "plz", "hand", "hands", "number",
 })
 
 

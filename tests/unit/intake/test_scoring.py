@@ -250,6 +250,11 @@ def test_denied_or_praising_failures_are_not_bugs(text: str) -> None:
     ("Can we get a dark mode?", "can we get"),
     ("You could add a CSV export.", "you could add"),
     ("Please expose the segment field in the API.", "please expose"),
+    # A verb that is also a noun is an imperative with an object; a lack named with its article.
+    ("Support a second calendar, please.", "support"),
+    ("Change the default currency to EUR.", "change"),
+    ("It's missing a bulk edit. I have to update 300 records one at a time.", "missing a"),
+    ("Good value, but we are missing a HubSpot integration.", "missing a"),
 ])
 def test_feature_requests_are_found_by_their_grammar(text: str, words: str) -> None:
     assert match_themes(text).get("feature_request") == words
@@ -350,6 +355,15 @@ def test_a_tone_only_reading_names_the_word_that_decided_it() -> None:
     "Consider buying the pro version, it is worth it.",
     "Create an account and you're done.",
     "Restore my data now!",
+    # The same verbs as nouns opening a sentence, the subject: no ask.
+    "Support took four days to answer a simple ticket.",
+    "Support was helpful, though it took a while to get a real answer.",
+    "Support tickets take forever.",
+    "Change is hard for our team.",
+    "Offer expired before we could sign.",
+    # What an order or a bill misses, and a failure, are not a product's lack.
+    "We are missing an invoice for October.",
+    "Search is unreliable, results are missing half the time.",
 ])
 def test_look_alikes_of_an_ask_are_not_feature_requests(text: str) -> None:
     assert "feature_request" not in detect_themes(text)

@@ -218,7 +218,7 @@ def test_neutral_or_fine_statements_do_not_become_complaints(text: str) -> None:
 @pytest.mark.parametrize(("text", "category", "label", "not_in_reason"), [
     # VADER scores "support" +1.7: a comment about the support team is not praise by that word.
     ("Support took four days to answer a simple ticket.", "detractor", "negative", "support"),
-    ("Invoices should show the PO number.", None, "positive", "po"),  # VADER: "po" -2.6 (slang), "number" +0.3
+    ("Invoices should show the PO number.", None, "neutral", "po"),  # VADER: "po" -2.6 (slang), "number" +0.3
     ("The security team asked for store credit details.", None, "neutral", "security"),
     # VADER scores "offline" -0.5: an offline mode is a way of working, asked for or praised.
     ("Works offline, which our field team loves.", None, "positive", "offline"),
@@ -228,6 +228,24 @@ def test_words_that_name_cx_things_do_not_decide_the_sentiment(text, category, l
     result = analyze_sentiment(text, category=category)
     assert result.label == label, result
     assert f'"{not_in_reason}"' not in result.reason.lower()
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("Since the migration half of our customer records are gone.", "records are gone"),
+    ("The editor crashes and users lose their work.", "lose their work"),
+    ("Our notes got deleted after the sync.", "notes got deleted"),
+])
+def test_stored_work_that_is_gone_is_data_loss(text: str, words: str) -> None:
+    assert match_themes(text)["data_loss"] == words
+
+
+def test_please_is_politeness_not_praise() -> None:
+    # VADER scores "please" +1.3: an urgent escalation read "Positive (+0.15) words: please".
+    urgent = score_response("escalation", None, "Half of our customer records are gone. Please let me know when "
+                                                 "this is fixed.")
+    assert urgent.sentiment_label == "negative" and "please" not in urgent.sentiment_reason
+    assert "data_loss" in urgent.themes
+    assert score_response("nps", None, "We copy it by hand every week.").sentiment_label == "neutral"
 
 
 def test_the_service_going_offline_is_a_reliability_complaint_an_offline_mode_is_not() -> None:
