@@ -302,7 +302,7 @@ def read_comment(comment: str | None, taxonomy: Mapping[str, Iterable[str]] | No
                  words: SentimentWords | None = None) -> CommentReading:
     matches = match_themes(comment, taxonomy)
     return CommentReading(matches=tuple(matches.items()),
-                          text=read_sentiment(comment, words=words, request="feature_request" in matches))
+                          text=read_sentiment(comment, words=words, request=matches.get("feature_request", False)))
 
 
 def scored_as(category: str | None, reading: CommentReading) -> Scored:

@@ -509,20 +509,24 @@ class TextSentiment:
 
 
 def analyze_sentiment(text: str | None, *, category: str | None = None,
-                      words: SentimentWords | None = None, request: bool = False) -> Sentiment:
+                      words: SentimentWords | None = None, request: bool | str = False) -> Sentiment:
     """The sentiment of a free-text comment, with the reason; empty or None is neutral.
 
     `category` is the survey score's ("detractor", "passive", "promoter" or None); `words` a team's own;
-    `request`: the comment asks for something (the feature-request theme matched it).
+    `request`: the comment asks for something (the feature-request theme matched it), or the words of the
+    ask ("would also be nice"): those are the frame of a wish, not praise of what is there.
     """
     return with_category(read_sentiment(text, words=words, request=request), category)
 
 
-def read_sentiment(text: str | None, *, words: SentimentWords | None = None, request: bool = False) -> TextSentiment:
+def read_sentiment(text: str | None, *, words: SentimentWords | None = None,
+                   request: bool | str = False) -> TextSentiment:
     """analyze_sentiment's reading of the words, which does not depend on the score."""
     if not text or not text.strip():
         return TextSentiment(label=NEUTRAL.label, reason=NEUTRAL.reason, polarity=0.0, final=NEUTRAL)
     text = text[:MAX_ANALYSED_CHARS]
+    if isinstance(request, str) and request:
+        text = _without_ask(text, request)
     if "@" in text or "://" in text:
         text = _ADDRESSES.sub(" ", text)  # "@united flight delayed": a handle or a link is no opinion
     tokens = tokenize(text)
@@ -577,6 +581,24 @@ def read_sentiment(text: str | None, *, words: SentimentWords | None = None, req
             polarity = _lean(side, polarity)
     return TextSentiment(label=label, reason=reason, polarity=polarity, clearly_positive=clearly_positive,
                          complaints=bool(reading.complaints), vader=reading.vader)
+
+
+def _without_ask(text: str, ask: str) -> str:
+    """The text without the words of its ask: "It would also be nice to export to PDF" is a wish, and
+    VADER's "nice" in it is the frame of the wish, not praise ("Reporting is fine. It would also be nice
+    to …" from a detractor read Positive). Words of the ask that are not evaluative stay ("please add")."""
+    evaluative = [word for word in ask.split() if word in _ASK_EVALUATIONS]
+    if not evaluative:
+        return text
+    pattern = r"\b" + r"\W+".join(map(re.escape, ask.split())) + r"\b"
+    kept = " ".join(word for word in ask.split() if word not in _ASK_EVALUATIONS)
+    return re.sub(pattern, kept, text, count=1, flags=re.IGNORECASE)
+
+
+# The evaluative words of request frames ("would be nice", "would love to see", "would be a great addition").
+_ASK_EVALUATIONS = frozenset({"nice", "great", "awesome", "cool", "good", "helpful", "useful", "handy", "wonderful",
+                              "fantastic", "amazing", "perfect", "better", "love", "like", "appreciate", "welcome",
+                              "easier", "convenient", "ideal", "even"})
 
 
 def with_category(text: TextSentiment, category: str | None) -> Sentiment:

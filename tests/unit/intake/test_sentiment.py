@@ -371,3 +371,14 @@ def test_thanks_and_denied_failures_stay_praise(text: str) -> None:
 ])
 def test_praise_with_a_slow_or_steep_side_is_mixed(text: str) -> None:
     assert analyze_sentiment(text).label == "mixed", analyze_sentiment(text)
+
+
+def test_the_words_of_a_wish_are_not_praise_of_what_is_there() -> None:
+    # "nice" in "it would also be nice to" frames the wish; a detractor's "fine" alone is not clearly positive.
+    detractor = score_response("nps", 6, "Reporting is fine. It would also be nice to export the report to PDF.")
+    assert detractor.sentiment_label == "mixed" and "nice" not in detractor.sentiment_reason
+    assert score_response("nps", None, "It would be great to have an option to schedule exports.").sentiment_label \
+        == "neutral"
+    # Praise beside the wish still counts.
+    promoter = score_response("nps", 9, "Love the new inbox. It would also be nice to export the report to PDF.")
+    assert (promoter.sentiment_label, promoter.sentiment_reason) == ("positive", 'words: "love"')
