@@ -105,13 +105,16 @@ def _signed(value: int | None) -> str:
 
 
 def nps_change(current: int | None, previous: int | None, against: str) -> str:
-    """ "▲ +5 vs previous 7 days", "▼ -3 vs …", "no change vs …"; "" when either side has no NPS."""
+    """ "▲ 5 points above the 7 days before (+35)", "▼ 45 points below … (+40)", "no change vs … (+40)":
+    the change in points and the earlier NPS, so "-45" is never read as the earlier score; "" when either
+    side has no NPS."""
     if current is None or previous is None:
         return ""
     delta = current - previous
     if delta == 0:
-        return f"no change vs {against}"
-    return f"{'▲' if delta > 0 else '▼'} {delta:+d} vs {against}"
+        return f"no change vs {against} ({previous:+d})"
+    points = "point" if abs(delta) == 1 else "points"
+    return f"{'▲' if delta > 0 else '▼'} {abs(delta)} {points} {'above' if delta > 0 else 'below'} {against} ({previous:+d})"
 
 
 

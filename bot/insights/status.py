@@ -42,7 +42,7 @@ KUDOS_MAX = 5
 ACTIVE_ISSUES = 5
 COMMENT_CHARS = 2000      # what is read of a comment: enough for any quote shown
 OTHER_THEME = "other"
-CHURN_RISK, USABILITY, BUGS = "churn_risk", "usability", "bugs"
+CHURN_RISK, USABILITY, BUGS, FEATURE_REQUESTS = "churn_risk", "usability", "bugs", "feature_request"
 
 # Kudos: a promoter comment that names a team ("your support team") or a person ("thanks Maria",
 # "Maria was great"). Capitalised words that are not names are left out; simple, and shown as matched.
@@ -168,7 +168,7 @@ class StatusReport:
     activity: Activity
     open_lists: tuple[OpenList, ...]                    # past SLA, overdue follow-ups, escalations, churn risks
     kudos: tuple[Kudos, ...]
-    trends: tuple[Trend, ...]                           # VIP, usability, bugs
+    trends: tuple[Trend, ...]                           # VIP, usability, bugs, feature requests
     trackers: bool                                      # product trackers are configured
     active_issues: tuple[ActiveIssue, ...]
     now: datetime
@@ -347,13 +347,13 @@ def _open_lists(session: Session, *, config: AppConfig, team: TeamConfig, now: d
 
 
 def _trends(rows, previous_rows) -> tuple[Trend, ...]:
-    def counts(items) -> tuple[int, int, int]:
+    def counts(items) -> tuple[int, ...]:
         items = list(items)
-        return (sum(1 for r in items if r.vip), sum(1 for r in items if USABILITY in (r.themes or [])),
-                sum(1 for r in items if BUGS in (r.themes or [])))
+        return (sum(1 for r in items if r.vip), *(sum(1 for r in items if theme in (r.themes or []))
+                                                   for theme in (USABILITY, BUGS, FEATURE_REQUESTS)))
     now_counts, before = counts(rows), counts(previous_rows)
-    return tuple(Trend(name, a, b) for name, a, b in zip(("VIP customers' responses", "Usability", "Bugs"),
-                                                          now_counts, before, strict=True))
+    names = ("VIP customers' responses", "Usability", "Bugs", "Feature requests")
+    return tuple(Trend(name, a, b) for name, a, b in zip(names, now_counts, before, strict=True))
 
 
 def _active_issues(session: Session, *, config: AppConfig, team: TeamConfig, now: datetime) -> tuple[ActiveIssue, ...]:

@@ -411,7 +411,7 @@ def test_digest_message_truncates_and_shows_the_nps_change(session_factory) -> N
     text, blocks = digest_message(d)
     assert_valid(blocks)
     rendered = "\n".join(b.get("text", {}).get("text", "") for b in blocks)
-    assert "▲ +100 vs the 7 days before" in rendered
+    assert "▲ 100 points above the 7 days before (+0)" in rendered
     glowing = next(b for b in blocks if b.get("block_id") == "cx_digest_glowing")["text"]["text"]
     quoted = glowing.split("\n")[1]
     assert quoted.startswith("> &lt;@U0ANA&gt;") and quoted.endswith("…") and len(quoted) <= 2 + 280
