@@ -745,9 +745,12 @@ class SandboxPage:
         return "".join(parts)
 
     def message_html(self, uid: str, channel: str, m: dict[str, Any], thread: list[dict[str, Any]] = ()) -> str:
-        when = time.strftime("%b %d %H:%M", time.localtime(float(m["ts"])))
+        # As Slack shows a message's time: in the reader's timezone, like the date tokens inside it (the
+        # server's clock here made "Dec 06 17:14" above "received Today at 12:14 PM").
+        when = render_date(int(float(m["ts"])), "{date_short_pretty} {time}", *self.reader(uid))
         ctx = {"as": uid, "channel": channel, "ts": m["ts"], "c": channel}
-        content = render_blocks(m.get("blocks") or [], self.names, ctx) or render_mrkdwn(m.get("text", ""), self.names)
+        content = render_blocks(m.get("blocks") or [], self.names, ctx) or (
+            f'<div class="mtext">{render_mrkdwn(m.get("text", ""), self.names)}</div>')
         for file in m.get("files") or []:
             if str(file.get("mimetype", "")).startswith("image/"):
                 content += (f'<figure class="file"><img src="/sandbox/files/{esc(file["id"])}" '

@@ -313,6 +313,11 @@ def test_the_claim_line_is_a_date_token_the_sandbox_shows_as_a_readable_local_ti
     assert re.search(rf'Claimed by <span class="mention">@Ana Lima</span> · <time class="date" title="[^"]+">'
                      rf"(Today|Yesterday) at {clock}</time>", html_page), html_page
     assert "&lt;!date" not in html_page and not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\dZ", html_page)
+    # The message's own time is in her timezone too, not the server's clock beside a local date token.
+    posted = datetime.fromtimestamp(float(message["ts"]), UTC).astimezone(ZoneInfo("America/New_York"))
+    posted_clock = f"{posted.hour % 12 or 12}:{posted:%M} {'AM' if posted.hour < 12 else 'PM'}"
+    assert re.search(rf'<span class="who">[^<]*</span> <span class="muted">(Today|Yesterday) {posted_clock}</span>',
+                     html_page), html_page
 
 
 @pytest.mark.parametrize(("fmt", "now", "shown"), [
