@@ -364,6 +364,7 @@ class OpenItem:
     sla_breached: bool
     vip: bool
     link: str | None       # the item's Slack message, once posted
+    priority: str | None = None  # an escalation's severity (urgent, high, normal, low), what orders them
 
 
 @dataclass(frozen=True)
@@ -629,7 +630,7 @@ def _open_items(session: Session, config: AppConfig, filters: Filters, now: date
              else [Item.id.in_(waiting), *item_filters(session, config, filters)[1:]])
     rows = session.execute(
         select(Item.id, Item.received_at, Item.team, Item.kind, Item.score, Item.category, Item.customer_name,
-               Item.customer_email, Item.account_name, Item.subject, Item.vip,
+               Item.customer_email, Item.account_name, Item.subject, Item.vip, Item.priority,
                func.substr(Item.comment, 1, SUMMARY_CHARS + 1).label("comment"),
                FollowUp.status, FollowUp.claimed_by, FollowUp.claimed_at, SlackMessage.channel, SlackMessage.ts)
         .join(FollowUp, FollowUp.item_id == Item.id).outerjoin(SlackMessage, SlackMessage.item_id == Item.id)
@@ -647,7 +648,8 @@ def _open_items(session: Session, config: AppConfig, filters: Filters, now: date
             status=row.status, claimed_by=row.claimed_by, vip=bool(row.vip),
             sla_breached=sla_breached(config, kind=row.kind, category=row.category, received_at=row.received_at,
                                       claimed_at=row.claimed_at, now=now),
-            link=message_link(row.channel, row.ts) if row.ts else None))
+            link=message_link(row.channel, row.ts) if row.ts else None,
+            priority=row.priority if row.kind == "escalation" else None))
     return items
 
 
@@ -747,7 +749,7 @@ def dashboard_data(session: Session, *, config: AppConfig, team: str | None = No
 ITEM_COLUMNS = ("id", "received_at", "team", "kind", "score", "category", "source", "external_id",
                 "customer_name", "customer_email", "account_name", "vip", "plan", "segment", "themes",
                 "sentiment", "sentiment_reason", "status", "claimed_by", "claimed_at", "resolved_by", "resolved_at", "outcome",
-                "resolution_note", "subject", "comment", "url", "notes", "claimed_by_id", "resolved_by_id")
+                "resolution_note", "subject", "comment", "url", "notes", "claimed_by_id", "resolved_by_id", "priority")
 TOUCH_COLUMNS = ("id", "touched_at", "account_id", "account_name", "account_owner", "actor", "channel",
                  "item_id", "note", "account_owner_id", "actor_id")
 # Columns holding a Slack user id, shown as the person's name; "<column>_id" keeps the id.
@@ -847,12 +849,12 @@ def export_item_rows(session: Session, *, config: AppConfig, filters: Filters, s
                Item.external_id, Item.customer_name, Item.customer_email, Item.account_name, Item.vip, Item.plan,
                Item.segment, Item.themes, Item.sentiment_label, Item.sentiment_reason, FollowUp.status, FollowUp.claimed_by,
                FollowUp.claimed_at, FollowUp.resolved_by, FollowUp.resolved_at, FollowUp.outcome,
-               FollowUp.resolution_note, Item.subject, Item.comment, Item.url)
+               FollowUp.resolution_note, Item.subject, Item.comment, Item.url, Item.priority)
         .outerjoin(FollowUp, FollowUp.item_id == Item.id)
         .where(*item_scope(session, config, filters, start, end), *where).order_by(Item.received_at, Item.id)).all()
     notes = _export_notes(session, config, filters, start, end, where) if rows else {}
-    return [(*row[:14], "; ".join(t for t in (row.themes or []) if isinstance(t, str)), *row[15:],
-             notes.get(row.id, []), row.claimed_by, row.resolved_by) for row in rows]
+    return [(*row[:14], "; ".join(t for t in (row.themes or []) if isinstance(t, str)), *row[15:-1],
+             notes.get(row.id, []), row.claimed_by, row.resolved_by, row.priority) for row in rows]
 
 
 def export_touch_rows(session: Session, *, config: AppConfig, filters: Filters, start: datetime,

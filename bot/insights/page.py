@@ -256,7 +256,8 @@ def _open_table(d: Dashboard, names: Mapping[str, str]) -> str:
     rows = []
     for item in d.open_items:
         score = "" if item.score is None else str(item.score)
-        category = item.category or "none"
+        # An escalation has no survey category; its severity is what ranks it ("urgent", "high").
+        category = item.category or (f"{item.priority} escalation" if item.priority else "none")
         status = "unclaimed" if item.status == "open" else f"claimed by {_name(item.claimed_by, names)}"
         link = (f'<a href="{esc(item.link)}" rel="noreferrer">#{item.item_id}</a>' if item.link
                 else f"#{item.item_id}")
@@ -264,7 +265,7 @@ def _open_table(d: Dashboard, names: Mapping[str, str]) -> str:
             f'<tr data-item-id="{item.item_id}"><td>{link}</td><td class="t">{esc(_local(item.received_at, tz))}</td>'
             f'<td class="n">{esc(duration(item.age_days * 1440))}</td><td>{esc(item.team)}</td>'
             f"<td>{esc(KIND_LABELS.get(item.kind, item.kind))} {esc(score)}</td>"
-            f'<td><span class="tag {esc(category)}">{esc(category)}</span></td>'
+            f'<td><span class="tag {esc(item.category or item.priority or "none")}">{esc(category)}</span></td>'
             f"<td>{esc(item.customer)}{' ⭐' if item.vip else ''}</td><td>{esc(item.summary)}</td>"
             f"<td>{esc(status)}</td>"
             f'<td>{"<span class=late>breached</span>" if item.sla_breached else ""}</td></tr>')

@@ -33,7 +33,8 @@ ITEMS = [
     ({"id": "r2", "kind": "nps", "score": 10, "comment": "@SUM(1+1) great",
       "customer": {"name": '=HYPERLINK("http://evil.example","x")'}}, None, None),
     ({"id": "r3", "kind": "nps", "score": 7, "customer": {"name": "Pat Passive"}}, None, None),
-    ({"id": "r4", "kind": "escalation", "subject": "Server down", "customer": {"name": "-2+3 Ops"}}, None, None),
+    ({"id": "r4", "kind": "escalation", "subject": "Server down", "priority": "urgent",
+      "customer": {"name": "-2+3 Ops"}}, None, None),
     ({"id": "r5", "kind": "csat", "score": 1, "customer": {"name": "Sam Sad"}}, None, None),
     ({"id": "r6", "kind": "nps", "score": 0, "customer": {"name": "Rae Resolved"}}, None, 90),
     ({"id": "r7", "kind": "nps", "score": 5, "customer": {"name": "Cy Claimed"}}, 30, None),
@@ -601,6 +602,7 @@ class Cells(HTMLParser):
     def __init__(self, markup: str):
         super().__init__()
         self.status: dict[str, str] = {}
+        self.category: dict[str, str] = {}
         self.owner_options: list[tuple[str, str]] = []
         self._row, self._cells, self._select, self._option = None, [], None, None
         self.feed(markup)
@@ -620,6 +622,7 @@ class Cells(HTMLParser):
     def handle_endtag(self, tag):
         if tag == "tr" and self._row:
             self.status[self._row] = self._cells[8].strip()
+            self.category[self._row] = self._cells[5].strip()
             self._row = None
         elif tag == "select":
             self._select = None
@@ -641,6 +644,8 @@ def test_the_page_names_who_holds_each_item_and_asks_slack_once_per_person(app) 
     cells = Cells(response.text)
     assert cells.status[str(ids["r7"])] == "claimed by Ana Lima"
     assert cells.status[str(ids["r1"])] == "claimed by Ana Lima"
+    # An escalation shows the severity it is ranked by, not "none".
+    assert cells.category[str(ids["r4"])] == "urgent escalation"
     assert ("U0ANA", "Ana Lima") in cells.owner_options and ("U0BEN", "Ben Okafor") in cells.owner_options
     filtered = get(app, "/dashboard?owner=U0ANA", headers=bearer()).text
     assert "held by Ana Lima" in filtered
@@ -673,6 +678,7 @@ def test_items_csv_has_names_notes_outcomes_and_times_to_the_second(app) -> None
     rows = {r["external_id"]: r for r in read_csv(get(app, "/dashboard/items.csv", headers=bearer()))}
     r5, r6, r7 = rows["r5"], rows["r6"], rows["r7"]
     assert r6["resolved_by"] == "Ben Okafor" and r6["resolved_by_id"] == "U0BEN" and r6["outcome"] == "fixed"
+    assert rows["r4"]["priority"] == "urgent" and r6["priority"] == ""
     assert r5["outcome"] == "fixed" and r5["resolution_note"] == "'-refund issued"
     notes = r7["notes"].split("\n")
     assert len(notes) == 2
