@@ -143,8 +143,15 @@ def _charts(d: Dashboard) -> str:
     moves = themes_svg([(c.theme, c.before, c.after) for c in [*d.themes_rising, *d.themes_falling]],
                        links={c.theme: comments_href(d.filters, theme=c.theme) for c in [*d.themes_rising,
                                                                                            *d.themes_falling]})
-    split = (f"items in the second half of the range (from {_local(d.themes_split_at, d.filters.timezone)}) "
-             "against the first half" if d.themes_split_at else "the range has not started yet")
+    changes = [*d.themes_rising, *d.themes_falling]
+    if not d.themes_split_at:
+        split = "the range has not started yet"
+    else:
+        from_day = _local(d.themes_split_at, d.filters.timezone)[:10]
+        split = f"items in the second half of the range (from {from_day}) against the first half"
+        if changes and not any(c.before for c in changes):
+            # A range that starts before the data: every theme "rises" from nothing; say so.
+            split += f"; no themed items before {from_day} in this range, so every change is a rise from 0"
     # More than a quarter of weeks: the trend takes the whole row, so its labels keep their size.
     trend_class = ' class="wide"' if len(d.weeks) > TREND_WEEKS_IN_HALF_ROW else ""
     return ('<section class="charts">'
