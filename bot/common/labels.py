@@ -25,6 +25,12 @@ def plural(count: int, word: str, *, grouped: bool = False) -> str:
     return f"{number} {word}{'' if count == 1 else 's'}"
 
 
+def theme_label(theme: str) -> str:
+    """ "feature request" for the key "feature_request": how a theme reads everywhere (page, charts, Slack,
+    reports, filters). Underscores in Slack would also risk italics."""
+    return theme.replace("_", " ")
+
+
 def kind_label(kind: str) -> str:
     """ "NPS", "CSAT", "Escalation"; an unknown kind in capitals."""
     return KIND_LABELS.get((kind or "").lower(), _one_line(kind).upper())

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlencode
 
+from bot.common.labels import theme_label
 from bot.common.vocabulary import KINDS, SENTIMENT_DISPLAY
 from bot.config import AppConfig
 from bot.insights.comments import (
@@ -53,7 +54,7 @@ def _row(row: CommentRow, timezone: str, names: Mapping[str, str]) -> str:
     shown_sentiment = SENTIMENT_DISPLAY.get(sentiment, "–" if sentiment == NO_SENTIMENT else sentiment)
     why = f'<div class="why">{esc(row.sentiment_reason)}</div>' if row.sentiment_reason else ""
     themes = "".join(
-        f'<span class="theme" title="{esc(row.theme_matches.get(theme, ""))}">{esc(theme.replace("_", " "))}'
+        f'<span class="theme" title="{esc(row.theme_matches.get(theme, ""))}">{esc(theme_label(theme))}'
         + (f' <span class="why">(“{esc(row.theme_matches[theme])}”)</span>' if row.theme_matches.get(theme) else "")
         + "</span>" for theme in row.themes)
     text = row.comment or ""
@@ -97,7 +98,7 @@ def render_comments(page: CommentPage, config: AppConfig, names: Mapping[str, st
     kinds = [("", "All kinds"), *[(k, KIND_LABELS.get(k, k)) for k in KINDS]]
     categories = [("", "All categories"), *[(c, "unscored" if c == NO_CATEGORY else c) for c in CATEGORY_ORDER]]
     vips = [("", "VIP or not"), ("yes", "VIP only"), ("no", "Not VIP")]
-    themes = [("", "All themes"), *[(t, t) for t in sorted(config.themes)]]
+    themes = [("", "All themes"), *[(t, theme_label(t)) for t in sorted(config.themes)]]
     people = sorted(((o, person(o, names)) for o in owners), key=lambda pair: pair[1].casefold())
     sentiments = [("", "Any sentiment"), *[(s, "no comment" if s == NO_SENTIMENT else SENTIMENT_DISPLAY[s])
                                           for s in SENTIMENTS]]

@@ -28,7 +28,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.common.durations import duration
-from bot.common.labels import customer_label, item_label, kind_label, plural, score_label
+from bot.common.labels import customer_label, item_label, kind_label, plural, score_label, theme_label
 from bot.common.periods import (
     add_months,
     day_before,
@@ -116,10 +116,6 @@ def nps_change(current: int | None, previous: int | None, against: str) -> str:
     points = "point" if abs(delta) == 1 else "points"
     return f"{'▲' if delta > 0 else '▼'} {abs(delta)} {points} {'above' if delta > 0 else 'below'} {against} ({previous:+d})"
 
-
-
-def _theme_label(theme: str) -> str:
-    return theme.replace("_", " ")
 
 
 def _count_themes(rows) -> Counter[str]:
@@ -349,7 +345,7 @@ def digest_text(d: DailyDigest) -> str:
         f"Claimed: {d.claimed_total}, resolved: {d.resolved_total}",
         f"Median time to claim: {duration(d.median_claim_minutes)}; "
         f"to resolve: {duration(d.median_resolve_minutes)}",
-        "Top themes: " + (", ".join(f"{_theme_label(t)} {n}" for t, n in d.top_themes) or "none"),
+        "Top themes: " + (", ".join(f"{theme_label(t)} {n}" for t, n in d.top_themes) or "none"),
     ]
     if product := _product_line(d):
         lines.append(product)
@@ -454,7 +450,7 @@ def digest_message(d: DailyDigest) -> tuple[str, list[dict]]:
                                    f"{d.claimed_total} claimed · {d.resolved_total} resolved"},
     ]})
     if d.top_themes:
-        themes = " · ".join(f"{escaped_truncated(_theme_label(t), 60)} ({n})" for t, n in d.top_themes)
+        themes = " · ".join(f"{escaped_truncated(theme_label(t), 60)} ({n})" for t, n in d.top_themes)
         blocks.append(_section("cx_digest_themes", f"*Top themes:* {themes}"))
     if product := _product_line(d):
         blocks.append(_section("cx_digest_product", f"🚀 {product}"))
@@ -663,7 +659,7 @@ def _headline(r: TrendReport) -> str:
 
 
 def _movers(movers: list[tuple[str, int, int]]) -> str:
-    return ", ".join(f"{_theme_label(t)} {now} (from {before})" for t, now, before in movers) or "none"
+    return ", ".join(f"{theme_label(t)} {now} (from {before})" for t, now, before in movers) or "none"
 
 
 def _vip_line(r: TrendReport) -> str:

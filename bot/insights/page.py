@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from bot.common.durations import duration, hours_label
-from bot.common.labels import plural
+from bot.common.labels import plural, theme_label
 from bot.common.periods import day_before, day_label, range_label
 from bot.common.vocabulary import KINDS, SENTIMENT_DISPLAY
 from bot.config import AppConfig
@@ -224,7 +224,7 @@ def _comment_counts(d: Dashboard, counts: CommentCounts | None) -> str:
         return (f'<table id="{table_id}"><thead><tr><th>{esc(head)}</th><th class="n">Items</th></tr></thead>'
                 f"<tbody>{body}{empty}</tbody></table>")
 
-    themes = [(theme.replace("_", " "), count, comments_href(f, theme=theme)) for theme, count in counts.themes]
+    themes = [(theme_label(theme), count, comments_href(f, theme=theme)) for theme, count in counts.themes]
     sentiments = [("no comment" if s == NO_SENTIMENT else SENTIMENT_DISPLAY.get(s, s), count,
                    comments_href(f, sentiment=s)) for s, count in counts.sentiments]
     kinds = []
@@ -361,7 +361,7 @@ def render_dashboard(d: Dashboard, config: AppConfig, names: Mapping[str, str] |
     kinds = [("", "All kinds"), *[(k, KIND_LABELS.get(k, k)) for k in KINDS]]
     categories = [("", "All categories"), *[(c, "unscored" if c == NO_CATEGORY else c) for c in CATEGORY_ORDER]]
     vips = [("", "VIP or not"), ("yes", "VIP only"), ("no", "Not VIP")]
-    themes = [("", "All themes"), *[(t, t) for t in sorted(config.themes)]]
+    themes = [("", "All themes"), *[(t, theme_label(t)) for t in sorted(config.themes)]]
     people = sorted(((o, _name(o, names)) for o in d.owners), key=lambda pair: pair[1].casefold())
     owners = [("", "Anyone"), (UNCLAIMED, "Unclaimed"), *people]
     scope = f"{f.team or 'All teams'} · {KIND_LABELS.get(f.kind, 'all kinds') if f.kind else 'all kinds'}"

@@ -12,6 +12,8 @@ import html
 import math
 from collections.abc import Mapping, Sequence
 
+from bot.common.labels import theme_label
+
 FONT = "system-ui,-apple-system,'Segoe UI',sans-serif"
 TEXT, MUTED, GRID, AXIS = "#1d1c1d", "#5b6b7c", "#e6e9ee", "#9aa5b1"
 LINE, BAR = "#1d4e89", "#c9d7e6"
@@ -254,7 +256,7 @@ def themes_svg(changes: Sequence[tuple[str, int, int]], *, title: str = "Themes 
         w = abs(change) / peak * half
         color = RISING if change > 0 else FALLING
         x = middle if change > 0 else middle - w
-        shown = theme.replace("_", " ")
+        shown = theme_label(theme)
         body.append(_linked((links or {}).get(theme), _text(label_w - 8, y + bar_h / 2 + 5, _short(shown),
                                                              anchor="end", size=13),
                             f"{shown}: {before + after} items"))

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.common.durations import hours_label
-from bot.common.labels import kind_label
+from bot.common.labels import kind_label, theme_label
 from bot.common.vocabulary import SENTIMENT_DISPLAY
 from bot.slack.ids import (
     OUTCOMES,
@@ -154,11 +154,6 @@ def _outcome_label(outcome: str | None) -> str | None:
     return OUTCOMES.get(outcome) or escape_mrkdwn(outcome)
 
 
-def _theme_label(theme: str) -> str:
-    # Theme keys are snake_case slugs ("feature_request"); underscores would also risk italics.
-    return theme.replace("_", " ")
-
-
 # --- the item message ------------------------------------------------------------------------
 
 
@@ -218,7 +213,7 @@ def _detail_fields(item: ItemView) -> list[dict[str, Any]]:
     if item.themes:
         matched = dict(item.theme_matches)
         fields.append(_field("Themes", escaped_truncated(", ".join(
-            _theme_label(theme) + (f" (“{matched[theme]}”)" if matched.get(theme) else "")
+            theme_label(theme) + (f" (“{matched[theme]}”)" if matched.get(theme) else "")
             for theme in item.themes), 1900)))
     if item.tags:
         fields.append(_field("Tags", escaped_truncated(", ".join(item.tags), 1900)))

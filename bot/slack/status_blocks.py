@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.common.labels import plural
+from bot.common.labels import plural, theme_label
 from bot.insights.digest import nps_change
 from bot.insights.status import Quote, StatusReport, Trend
 from bot.slack.blocks import SECTION_TEXT_MAX, _button, _mrkdwn, _plain
@@ -29,7 +29,7 @@ def status_value(outbox_id: int) -> str:
 
 
 def _theme(theme: str) -> str:
-    return theme.replace("_", " ").capitalize()
+    return theme_label(theme).capitalize()
 
 
 def _money(arr: float | None) -> str:

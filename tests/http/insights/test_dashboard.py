@@ -708,3 +708,12 @@ def test_themes_rising_from_an_empty_first_half_say_so(app) -> None:
     caption = re.search(r"Themes rising and falling <span>([^<]*)</span>", text).group(1)
     assert re.search(r"second half of the range \(from \d{4}-\d\d-\d\d\) against the first half", caption), caption
     assert "no themed items before" in caption and "every change is a rise from 0" in caption
+
+
+def test_the_theme_filter_names_themes_as_the_tables_do(app) -> None:
+    seed(app)
+    text = get(app, "/dashboard", headers=bearer()).text
+    # The option's value is the key the URL carries; its text is the name the charts and tables show.
+    assert '<option value="feature_request">feature request</option>' in text
+    comments = get(app, "/dashboard/comments", headers=bearer()).text
+    assert '<option value="feature_request">feature request</option>' in comments
