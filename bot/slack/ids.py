@@ -87,6 +87,8 @@ OUTCOMES: dict[str, str] = {
     "fixed": "Fixed",
     "no_response": "No response",
     "not_actionable": "Not actionable",
+    # A feature request or an idea handed to the product team: dealt with for CX, not "not actionable".
+    "logged_for_product": "Logged for product",
     "churn_risk": "Churn risk",
 }
 

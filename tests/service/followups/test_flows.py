@@ -130,3 +130,16 @@ def test_an_unclaim_of_a_claim_taken_over_meanwhile_loses(session_factory):
     assert not late.result.changed
     with deps.session() as session:
         assert session.scalar(select(FollowUp.claimed_by).where(FollowUp.item_id == item_id)) == "U0BEN"
+
+
+def test_a_feature_request_can_be_resolved_as_logged_for_product(session_factory):
+    deps = Deps(_config(), session_factory)
+    item_id = _zendesk_item(deps)
+    outcome = flows.resolve(deps, item_id=item_id, user_id="U0ANA", outcome="logged_for_product",
+                            note="Added to the roadmap board")
+    assert outcome.refusal is None and outcome.result.changed
+    with deps.session() as session:
+        follow_up = session.scalar(select(FollowUp).where(FollowUp.item_id == item_id))
+        assert (follow_up.status, follow_up.outcome) == ("resolved", "logged_for_product")
+        thread = session.scalars(select(OutboxMessage.payload).where(OutboxMessage.item_id == item_id)).all()
+    assert any("Logged for product" in str(payload) for payload in thread)
