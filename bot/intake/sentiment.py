@@ -224,6 +224,8 @@ CX_TOPIC_WORDS: frozenset[str] = frozenset({
     # Politeness and plain nouns VADER scores as praise: "please let me know when this is fixed" (please
     # +1.3), "we copy it by hand" (hand +2.2, as in "give a hand"), "the PO number" (number +0.3).
     "please", "pls", "plz", "hand", "hands", "number",
+    # Certainty, not opinion: "make sure the admins get it" (sure +1.3).
+    "sure",
 })
 
 
@@ -242,6 +244,21 @@ def textblob_polarity(text: str) -> float:
     polarity = round(float(pattern_sentiment(text[:MAX_ANALYSED_CHARS])[0]), 3)
     # Rounding can yield -0.0; normalise so it compares and serialises as plain 0.0.
     return polarity + 0.0
+
+
+# Words of quantity, order and age TextBlob's lexicon scores as opinions: "every new hire needs a walkthrough"
+# (new +0.14), "add more themes" (more +0.5), "many bugs" (many +0.5), "the first time" (first +0.25),
+# "make sure" (sure +0.5), "right now" (right +0.29). They say how many or which, not how good.
+TEXTBLOB_NOT_OPINIONS: frozenset[str] = frozenset({
+    "new", "old", "first", "more", "many", "much", "other", "real", "full", "whole", "latest", "previous",
+    "main", "top", "high", "general", "direct", "sure", "right",
+})
+_NOT_OPINIONS_RE = re.compile(r"\b(?:" + "|".join(sorted(TEXTBLOB_NOT_OPINIONS)) + r")\b", re.IGNORECASE)
+
+
+def _blob_polarity(text: str) -> float:
+    """textblob_polarity without the words of quantity and order (TEXTBLOB_NOT_OPINIONS)."""
+    return textblob_polarity(_NOT_OPINIONS_RE.sub(" ", text))
 
 
 def compile_words(owner: str, keywords: Iterable[str]) -> tuple[Keyword, ...]:
@@ -362,7 +379,7 @@ def _blob_words(tokens: list[str], sign: int, limit: int = 2) -> list[str]:
     """The words of TextBlob's lexicon that lean towards `sign`, for a reading VADER's lexicon did not
     explain (TextBlob alone called "Please add dark mode" negative: the reason names "dark")."""
     found = [token for token in dict.fromkeys(tokens)
-             if pattern_sentiment(token)[0] * sign > 0]
+             if token not in TEXTBLOB_NOT_OPINIONS and pattern_sentiment(token)[0] * sign > 0]
     return found[:limit]
 
 
@@ -400,7 +417,7 @@ def _read(text: str, tokens: list[str], team: tuple[KeywordIndex[None], KeywordI
     if team is not None:
         complaints = [p for _, p in _hits(tokens, team[0])] + complaints
         praise = [p for _, p in _hits(tokens, team[1])] + praise
-    return _Reading(vader=_vader_compound(text) if vader else 0.0, blob=textblob_polarity(text) if blob else 0.0,
+    return _Reading(vader=_vader_compound(text) if vader else 0.0, blob=_blob_polarity(text) if blob else 0.0,
                     complaints=list(dict.fromkeys(complaints)), praise=list(dict.fromkeys(praise)))
 
 

@@ -382,3 +382,13 @@ def test_the_words_of_a_wish_are_not_praise_of_what_is_there() -> None:
     # Praise beside the wish still counts.
     promoter = score_response("nps", 9, "Love the new inbox. It would also be nice to export the report to PDF.")
     assert (promoter.sentiment_label, promoter.sentiment_reason) == ("positive", 'words: "love"')
+
+
+@pytest.mark.parametrize("text", [
+    "Every new hire needs a walkthrough, we copy it by hand from an old doc.",  # TextBlob: new +0.14, old +0.1
+    "We logged many tickets about the first export.",  # many +0.5, first +0.25
+    "Make sure the other admins get the report right now.",  # sure +0.5, right +0.29
+])
+def test_words_of_quantity_and_order_are_not_opinions(text: str) -> None:
+    result = analyze_sentiment(text)
+    assert result.label == "neutral", result
