@@ -141,6 +141,14 @@ _REQUEST_PHRASES: tuple[str, ...] = (
 
 _STORED = ("data", "records", "files", "notes", "work", "contacts", "entries", "documents", "changes", "photos",
            "messages", "projects", "tasks", "history", "progress", "edits", "drafts", "uploads", "attachments")
+# Stored work and what becomes of it, with words between (bot.intake.scoring.data_loss_at).
+STORED_WORK: frozenset[str] = frozenset({*_STORED, "rows", "entry", "record", "file", "timesheets", "invoices",
+                                         "workspace", "database", "spreadsheet", "backups", "backup"})
+LOSS_VERBS: frozenset[str] = frozenset({"lost", "lose", "loses", "losing", "wiped", "wipes", "wiping", "deleted",
+                                        "deletes", "deleting", "erased", "erases", "drops", "dropped", "dropping",
+                                        "overwrote", "overwritten", "corrupted", "corrupts", "vanished"})
+LOSS_STATES: frozenset[str] = frozenset({"gone", "missing", "deleted", "lost", "wiped", "erased", "empty",
+                                         "corrupted", "overwritten", "blank"})
 DATA_LOSS_PHRASES: tuple[str, ...] = (
     *(f"{stored} {state}" for stored in _STORED
       for state in ("are gone", "is gone", "were gone", "was gone", "got deleted", "were deleted", "was deleted",
@@ -166,6 +174,10 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
         "looking at other vendors", "looking at other tools", "evaluating other vendors", "shopping around",
         "downgrade to", "downgrading to", "downgrade our", "downgrade my", "look at alternatives",
         "look for alternatives", "look for another",
+        # Renewal in doubt, and a named competitor under evaluation ("we're evaluating Asana right now").
+        "contract is up", "contract ends", "up for renewal", "whether we should renew", "whether to renew",
+        "whether we renew", "should we renew", "reconsidering", "re-evaluating", "reevaluating",
+        "we're evaluating", "we are evaluating", "currently evaluating",
         "find an alternative", "another provider", "another vendor", "a competitor", "competitors",
         "take our business elsewhere", "take my business elsewhere", "go elsewhere", "going elsewhere",
         "thinking of leaving", "we are leaving", "we're leaving", "i'm leaving", "about to leave",
@@ -208,6 +220,7 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
         "stuck in a loop", "can't log in", "cannot log in", "can't login",
         "can't sign in", "cannot sign in", "logs me out", "logged me out", "not syncing", "won't sync",
         "doesn't sync", "not responding", "unresponsive", "issue", "issues", "problem", "problems",
+        "doesn't match", "don't match", "does not match", "do not match", "mismatch*", "inconsistent",
         # Failure vocabulary of bug reports (see _FAILURE_PHRASES): "can't open", "unable to sync", …
         *_FAILURE_PHRASES,
     ),
@@ -220,6 +233,7 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
     "reliability": (
         "outage*", "downtime", "went down", "is down", "was down", "been down", "goes down", "down again",
         "unavailable", "unreliable", "reliable", "reliability", "uptime", "server error",
+        "scheduled maintenance", "maintenance window", "during maintenance", "unplanned maintenance",
         # The service offline, not a way of using it ("an offline mode", "works offline" ask for a feature).
         "went offline", "is offline", "was offline", "were offline", "been offline", "goes offline", "offline again",
         "offline for",
@@ -259,7 +273,8 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
         "need the ability", "no way to", "no option to", "should be able to", "lacks", "lacking",
         "roadmap", "suggestion", "suggestions", "i suggest", "we suggest", "want to be able", "wishlist",
         "why can't i", "if only", "would pay for", "a feature to", "is there a way", "is it possible to",
-        "any chance", "can we get", "can we have", "could we get", "could we have", "hoping for",
+        "any chance", "any plans for", "any plans to", "any plan to", "any plan for", "are there plans",
+        "can we get", "can we have", "could we get", "could we have", "hoping for",
         "needs more", "option for", "more options",
         # Request grammar (see _REQUEST_PHRASES): "please add", "can you include", "would love to see",
         # "should have an option", "would be 5 stars if", "it needs a", "missing feature".

@@ -163,6 +163,25 @@ def _resolved_after(tokens: list[str], end: int) -> bool:
     return False
 
 
+# "couldn't run our agency without it", "can't live without this app": what cannot be done without the
+# product is praise of it, not a failure (a counterfactual of dependence). Only these objects: "can't log
+# in without it crashing" has a verb after the pronoun.
+_DEPENDED_ON = frozenset({"it", "this", "you", "them", "cxloop", "y'all", "u"})
+
+
+def dependent_on(tokens: list[str], start: int, window: int = 7) -> str | None:
+    """The object of "without" when the inability at `start` depends on the product: "it" in "couldn't
+    run our agency without it"; None otherwise."""
+    for position in range(start + 1, min(len(tokens) - 1, start + window)):
+        if tokens[position] == "without":
+            following = tokens[position + 1]
+            after = tokens[position + 2] if position + 2 < len(tokens) else ""
+            if following in _DEPENDED_ON and not after.endswith("ing"):
+                return following
+            return None
+    return None
+
+
 def phrase_at(tokens: list[str], start: int, keyword: Keyword) -> str:
     """The words of the text that matched (the prefix keyword 'crash*' shows as 'crashing')."""
     return " ".join(tokens[start:start + len(keyword[0])])

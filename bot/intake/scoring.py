@@ -14,6 +14,8 @@ from functools import lru_cache
 from bot.common.vocabulary import (
     _UPPER_BOUNDS,
     DEFAULT_THEMES,
+    LOSS_STATES,
+    LOSS_VERBS,
     NEGATABLE_THEMES,
     REQUEST_ABOUT_FAILURE,
     REQUEST_ADVICE_WORDS,
@@ -39,12 +41,14 @@ from bot.common.vocabulary import (
     REQUEST_VAGUE_VERBS,
     REQUEST_WISH_ADDRESSEES,
     SCORE_RANGES,
+    STORED_WORK,
     SentimentWords,
 )
 from bot.intake.keywords import (
     Keyword,
     KeywordIndex,
     compile_keyword,
+    dependent_on,
     is_negator,
     negated_at,
     phrase_at,
@@ -145,16 +149,47 @@ def match_themes(text: str | None, taxonomy: Mapping[str, Iterable[str]] | None 
             continue
         if theme in NEGATABLE_THEMES and not is_negator(words[0]) and negated_at(tokens, start, len(words)):
             continue
+        if theme in NEGATABLE_THEMES and is_negator(words[0]) and dependent_on(tokens, start):
+            continue  # "couldn't run our agency without it": dependence, not a failure
         if theme in REQUEST_THEMES and _not_an_ask(tokens, start, len(words)):
             continue
         found[theme] = phrase_at(tokens, start, keyword)
         found_at[theme] = (start, len(words))
+    if DATA_LOSS not in found and any(name == DATA_LOSS for name, _ in compiled):
+        lost = data_loss_at(tokens)
+        if lost:
+            found[DATA_LOSS] = lost
     for theme in REQUEST_THEMES:
         if theme not in found and any(name == theme for name, _ in compiled):
             ask = _imperative_ask(text[:MAX_THEME_CHARS])
             if ask:
                 found[theme] = ask
     return {theme: found[theme] for theme, _ in compiled if theme in found}
+
+
+DATA_LOSS = "data_loss"
+
+
+def data_loss_at(tokens: list[str]) -> str | None:
+    """Stored work reported lost, with words between: "lost two days of timesheet entries", "wiped the
+    attached files", "silently drops records", "our workspace history from 2024 is gone". A verb of losing
+    then a noun of stored work within a few words, or the noun then "is/are/was gone|missing|deleted";
+    not after a denial ("never lost any data"), nor what the speaker did ("we deleted the old files")."""
+    for position, token in enumerate(tokens):
+        if token in LOSS_VERBS:
+            if position and tokens[position - 1] in ("i", "we", "you") and token not in ("lost", "lose"):
+                continue
+            stored = next((t for t in tokens[position + 1:position + 6] if t in STORED_WORK), None)
+            if stored and not negated_at(tokens, position):
+                return f"{token} … {stored}"
+        elif token in STORED_WORK:
+            following = tokens[position + 1:position + 6]
+            for index, word in enumerate(following[:-1]):
+                if word in ("is", "are", "was", "were", "got", "been") and following[index + 1] in LOSS_STATES:
+                    if not negated_at(tokens, position + 1 + index + 1):
+                        return f"{token} … {word} {following[index + 1]}"
+                    break
+    return None
 
 
 def _imperative_ask(text: str) -> str | None:
@@ -302,7 +337,8 @@ def read_comment(comment: str | None, taxonomy: Mapping[str, Iterable[str]] | No
                  words: SentimentWords | None = None) -> CommentReading:
     matches = match_themes(comment, taxonomy)
     return CommentReading(matches=tuple(matches.items()),
-                          text=read_sentiment(comment, words=words, request=matches.get("feature_request", False)))
+                          text=read_sentiment(comment, words=words, request=matches.get("feature_request", False),
+                                              problem=matches.get(DATA_LOSS)))
 
 
 def scored_as(category: str | None, reading: CommentReading) -> Scored:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
@@ -36,6 +36,7 @@ from bot.intake.keywords import (
     Keyword,
     KeywordIndex,
     compile_keyword,
+    dependent_on,
     is_negator,
     negated_at,
     phrase_at,
@@ -65,6 +66,10 @@ MAX_REASON_CHARS = 120
 # customers describe problems in tickets and surveys; keyword syntax as in the themes ("crash*").
 COMPLAINT_CUES: tuple[str, ...] = (
     *DATA_LOSS_PHRASES,  # "half of our customer records are gone", "users lose their work"
+    # What makes a product hard to use: a complaint even beside a mild praise idiom ("Not bad, not great.
+    # The permissions model is confusing").
+    "confusing", "unintuitive", "not intuitive", "clunky", "hard to use", "difficult to use", "hard to find",
+    "hard to navigate", "difficult to navigate", "too complicated", "overly complicated",
     "never replied", "never responded", "never answered", "never heard back", "never got back",
     "never got a", "never received", "never arrived", "never came", "never showed", "never fixed",
     "never resolved", "never works", "never worked", "no reply", "no response", "no answer", "no callback",
@@ -224,8 +229,12 @@ CX_TOPIC_WORDS: frozenset[str] = frozenset({
     # Politeness and plain nouns VADER scores as praise: "please let me know when this is fixed" (please
     # +1.3), "we copy it by hand" (hand +2.2, as in "give a hand"), "the PO number" (number +0.3).
     "please", "pls", "plz", "hand", "hands", "number",
-    # Certainty, not opinion: "make sure the admins get it" (sure +1.3).
-    "sure",
+    # Certainty, not opinion: "make sure the admins get it" (sure +1.3); a discourse marker: "honestly, we
+    # are evaluating other tools" (honestly +2.0).
+    "sure", "honestly",
+    # Operations on data: "they need a restore from backup" (restore +1.2), "service restored" is told by
+    # what restored it, not by the verb.
+    "restore", "restored",
 })
 
 
@@ -252,6 +261,7 @@ def textblob_polarity(text: str) -> float:
 TEXTBLOB_NOT_OPINIONS: frozenset[str] = frozenset({
     "new", "old", "first", "more", "many", "much", "other", "real", "full", "whole", "latest", "previous",
     "main", "top", "high", "general", "direct", "sure", "right",
+    "honestly",  # a discourse marker ("honestly, we're evaluating other tools"), +0.6 in TextBlob
 })
 _NOT_OPINIONS_RE = re.compile(r"\b(?:" + "|".join(sorted(TEXTBLOB_NOT_OPINIONS)) + r")\b", re.IGNORECASE)
 
@@ -354,9 +364,12 @@ def _wished_better(tokens: list[str], index: int) -> str | None:
 
 
 def _praise_pattern_hits(tokens: list[str]) -> list[tuple[int, str]]:
-    """ "can't thank them enough", "cannot recommend this team enough": a denial that praises."""
+    """ "can't thank them enough", "cannot recommend this team enough": a denial that praises; "couldn't
+    run our agency without it", "can't imagine work without you": dependence on the product praises it."""
     return [(index, f"{token} … enough") for index, token in enumerate(tokens)
-            if token in _INABILITY and "enough" in tokens[index + 1:index + 6]]
+            if token in _INABILITY and "enough" in tokens[index + 1:index + 6]] + [
+        (index, f"{token} … without {dependent_on(tokens, index)}") for index, token in enumerate(tokens)
+        if token in _INABILITY and dependent_on(tokens, index)]
 
 
 def _strong_words(tokens: list[str], sign: int, limit: int = 2) -> list[str]:
@@ -410,7 +423,7 @@ def _read(text: str, tokens: list[str], team: tuple[KeywordIndex[None], KeywordI
                    and not any(first <= start and start + len(phrase.split()) < last for first, last in spans)]
     # A praise idiom covers the words inside it ("can't complain", "no problems").
     covered = {position for start, phrase in praise_hits for position in range(start, start + len(phrase.split()))}
-    covered |= {start for start, phrase in praise_hits if phrase.endswith("… enough")}
+    covered |= {start for start, phrase in praise_hits if phrase.endswith("… enough") or " … without " in phrase}
     complaint_hits = [(s, p) for s, p in raw_complaints if s not in covered]
     complaints = _without_overlaps(complaint_hits)
     praise = [p for _, p in sorted(praise_hits)]
@@ -537,8 +550,9 @@ def analyze_sentiment(text: str | None, *, category: str | None = None,
 
 
 def read_sentiment(text: str | None, *, words: SentimentWords | None = None,
-                   request: bool | str = False) -> TextSentiment:
-    """analyze_sentiment's reading of the words, which does not depend on the score."""
+                   request: bool | str = False, problem: str | None = None) -> TextSentiment:
+    """analyze_sentiment's reading of the words, which does not depend on the score. `problem`: the words
+    of a problem the themes found that no lexicon scores ("wiped … files": data loss), read as a complaint."""
     if not text or not text.strip():
         return TextSentiment(label=NEUTRAL.label, reason=NEUTRAL.reason, polarity=0.0, final=NEUTRAL)
     text = text[:MAX_ANALYSED_CHARS]
@@ -551,6 +565,8 @@ def read_sentiment(text: str | None, *, words: SentimentWords | None = None,
         return TextSentiment(label=NOT_ANALYSED.label, reason=NOT_ANALYSED.reason, polarity=0.0, final=NOT_ANALYSED)
     team = _team(words) if words is not None and (words.negative or words.positive) else None
     reading = _read(text, tokens, team)
+    if problem and problem not in reading.complaints:
+        reading = replace(reading, complaints=[problem, *reading.complaints])
     polarity = (reading.vader + reading.blob) / 2
     polarity -= 0.25 * min(len(reading.complaints), 2)
     polarity += 0.2 * min(len(reading.praise), 2)

@@ -392,3 +392,51 @@ def test_the_words_of_a_wish_are_not_praise_of_what_is_there() -> None:
 def test_words_of_quantity_and_order_are_not_opinions(text: str) -> None:
     result = analyze_sentiment(text)
     assert result.label == "neutral", result
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("We lost two days of timesheet entries after your maintenance window.", "lost … entries"),
+    ("Deleting a project also wiped the attached files in other projects.", "wiped"),
+    ("Our integration silently drops records.", "drops … records"),
+    ("Our entire workspace history from 2024 is gone after the migration.", "workspace … is gone"),
+])
+def test_stored_work_lost_with_words_between_is_data_loss_and_a_complaint(text: str, words: str) -> None:
+    scored = score_response("escalation", None, text)
+    assert dict(scored.theme_matches).get("data_loss") == words
+    assert scored.sentiment_label == "negative", scored
+
+
+@pytest.mark.parametrize("text", [
+    "We never lost any data in three years.",
+    "We deleted the old files ourselves.",
+    "Import your old records in minutes.",
+])
+def test_no_data_loss_when_denied_done_by_the_speaker_or_not_lost(text: str) -> None:
+    assert "data_loss" not in match_themes(text)
+
+
+def test_what_cannot_be_done_without_the_product_is_praise_not_a_bug() -> None:
+    scored = score_response("nps", 10, "Couldn't run our agency without it. The portal saves us hours every week.")
+    assert scored.sentiment_label == "positive" and "bugs" not in scored.themes
+    # A failure with a verb after the pronoun is still one.
+    assert "bugs" in match_themes("I can't log in without it crashing.")
+
+
+@pytest.mark.parametrize(("text", "theme", "words"), [
+    ("Honestly we're evaluating Asana and Monday.com right now. Contract is up in March.", "churn_risk",
+     "we're evaluating"),
+    ("Our CFO is asking whether we should renew.", "churn_risk", "whether we should renew"),
+    ("Another scheduled maintenance in the middle of our business day.", "reliability", "scheduled maintenance"),
+    ("Data in the reports doesn't match what we see in the projects.", "bugs", "doesn't match"),
+    ("Any plans for a Salesforce integration? We'd use it daily.", "feature_request", "any plans for"),
+])
+def test_renewal_doubt_maintenance_mismatch_and_plans(text: str, theme: str, words: str) -> None:
+    assert match_themes(text)[theme] == words
+
+
+def test_a_mild_praise_idiom_does_not_hide_a_usability_complaint() -> None:
+    scored = score_response("nps", 7, "Not bad, not great. The permissions model is confusing for our managers.")
+    assert scored.sentiment_label == "mixed" and "confusing" in scored.sentiment_reason
+    # "Honestly" is a discourse marker, not praise: a detractor's plain statement reads negative.
+    honest = score_response("nps", 3, "Honestly we're evaluating other tools right now.")
+    assert honest.sentiment_label == "negative" and "honestly" not in honest.sentiment_reason
