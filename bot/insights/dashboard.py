@@ -47,7 +47,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.common.labels import customer_label
+from bot.common.labels import customer_label, theme_label
 from bot.common.periods import iso_week_label, local_midnight, local_today
 from bot.common.vocabulary import KINDS
 from bot.config import AppConfig
@@ -155,7 +155,7 @@ class Filters:
         if self.vip is not None:
             applied.append(("vip", "yes" if self.vip else "no", "VIP customers" if self.vip else "non-VIP customers"))
         if self.theme:
-            applied.append(("theme", self.theme, f"theme {self.theme}"))
+            applied.append(("theme", self.theme, f"theme {theme_label(self.theme)}"))
         if self.owner:
             applied.append(("owner", self.owner, "unclaimed items" if self.owner == UNCLAIMED
                             else f"held by {self.owner}"))

@@ -35,7 +35,9 @@ DEFAULT_DAYS = 3
 # "Since your last status" only when that was at least this long ago and at most SINCE_LAST_MAX_DAYS.
 SINCE_LAST_MIN = timedelta(hours=1)
 SINCE_LAST_MAX_DAYS = 14
-QUOTE_THEMES = 5          # themes with quotes, most quoted first
+QUOTE_THEMES = 5          # themes with quotes: the urgent ones first, then the most quoted
+# What a manager must see even when one customer says it: lost data, a customer about to leave, a breach.
+URGENT_THEMES = ("data_loss", "churn_risk", "security")
 QUOTES_PER_THEME = 2      # critical ones; plus one glowing
 OPEN_LISTED = 5           # items listed under each "open" heading (the count says how many in all)
 KUDOS_MAX = 5
@@ -242,7 +244,8 @@ def _tone(row) -> str | None:
 
 def _voice_of_customer(rows, accounts) -> tuple[tuple[str, tuple[Quote, ...]], ...]:
     """Per theme (an item under its first theme, else "other"): up to QUOTES_PER_THEME critical quotes
-    (most negative first) and one glowing (most positive); the QUOTE_THEMES themes with most quotes."""
+    (most negative first) and one glowing (most positive); the QUOTE_THEMES themes with most quotes, the
+    URGENT_THEMES first (one VIP's lost history outranks ten integration wishes)."""
     grouped: dict[str, dict[str, list]] = {}
     seen: set[str] = set()
     for row in rows:
@@ -260,7 +263,7 @@ def _voice_of_customer(rows, accounts) -> tuple[tuple[str, tuple[Quote, ...]], .
         quotes = [_quote(r, theme, "critical", accounts) for r in critical[:QUOTES_PER_THEME]]
         quotes += [_quote(r, theme, "glowing", accounts) for r in glowing[:1]]
         result.append((theme, tuple(quotes), len(tones["critical"]) + len(tones["glowing"])))
-    result.sort(key=lambda t: (t[0] == OTHER_THEME, -t[2], t[0]))
+    result.sort(key=lambda t: (t[0] == OTHER_THEME, t[0] not in URGENT_THEMES, -t[2], t[0]))
     return tuple((theme, quotes) for theme, quotes, _ in result[:QUOTE_THEMES])
 
 
