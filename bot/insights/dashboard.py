@@ -22,7 +22,8 @@ What each figure counts (the page repeats this under its charts):
 - VIP coverage: VIP accounts (owned by the team's members when it lists them) touched within their
   cadence, as of the end of the range (or now, if earlier).
 - Themes rising / falling: items per theme in the second half of the range against the first half
-  (the range cut at its midpoint, the range ending at `now` if it is still running).
+  (the span from the range's first item, or its start, to its end, or `now` if it is still running, cut at
+  its midpoint).
 
 Nothing here loads the range's rows into Python: counts are GROUP BYs (per week with a CASE over the
 week boundaries, per theme list) or sums of daily roll-ups (bot.insights.rollups), medians are one read of the
@@ -409,6 +410,8 @@ class Dashboard:
     demand: list[DemandRow] = field(default_factory=list)
     # The latest week's discovered topics of the team (or all teams) within the range; None: none computed.
     topics: WeekTopics | None = None
+    # Where the first half of "themes rising and falling" starts: the range's first item (or its start).
+    themes_from: datetime | None = None
 
     @property
     def vip_coverage(self) -> float | None:
@@ -619,6 +622,11 @@ def _team_owners(config: AppConfig, filters: Filters) -> list[str] | None:
     return [filters.owner]
 
 
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes (stored as UTC)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _one_line(text: str | None) -> str:
     return " ".join((text or "").split())
 
@@ -713,8 +721,13 @@ def dashboard_data(session: Session, *, config: AppConfig, team: str | None = No
         resolve = median_time_to_resolve(session, start=filters.start_utc, end=filters.end_utc, where=others)
     coverage = vip_coverage(session, owners=_team_owners(config, filters), as_of=min(filters.end_utc, now))
 
+    # The halves split the span that holds items: a range that opens weeks before the first item (a new
+    # deployment, the default 12 weeks) would otherwise compare a near-empty first half, and every theme
+    # would "rise".
     observed_end = min(filters.end_utc, now)
-    split = filters.start_utc + (observed_end - filters.start_utc) / 2 if observed_end > filters.start_utc else None
+    first_item = session.scalar(select(func.min(Item.received_at)).where(*item_scope(session, config, filters)))
+    observed_start = max(filters.start_utc, _aware(first_item)) if first_item is not None else filters.start_utc
+    split = observed_start + (observed_end - observed_start) / 2 if observed_end > observed_start else None
     rising, falling = _theme_changes(session, config, filters, split) if split else ([], [])
 
     teams = []
@@ -735,7 +748,7 @@ def dashboard_data(session: Session, *, config: AppConfig, team: str | None = No
         median_resolve_minutes=resolve.minutes, resolved_count=resolve.count,
         sla_breaches=sum(t.sla_breaches for t in teams), vip_total=coverage.total, vip_touched=coverage.touched,
         vip_as_of=coverage.as_of,
-        themes_split_at=split, themes_rising=rising, themes_falling=falling,
+        themes_split_at=split, themes_from=observed_start if split else None, themes_rising=rising, themes_falling=falling,
         open_items=_open_items(session, config, filters, now), teams=teams, owners=owners,
         demand=demand(session, config=config, now=now, scope=item_scope(session, config, filters))
         if config.trackers else [],
