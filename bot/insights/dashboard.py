@@ -22,7 +22,7 @@ What each figure counts (the page repeats this under its charts):
 - VIP coverage: VIP accounts (owned by the team's members when it lists them) touched within their
   cadence, as of the end of the range (or now, if earlier).
 - Themes rising / falling: items per theme in the second half of the range against the first half
-  (the span from the range's first item, or its start, to its end, or `now` if it is still running, cut at
+  (the span from the week of the range's first item, or its start, to its end, or `now` if it is still running, cut at
   its midpoint).
 
 Nothing here loads the range's rows into Python: counts are GROUP BYs (per week with a CASE over the
@@ -622,11 +622,6 @@ def _team_owners(config: AppConfig, filters: Filters) -> list[str] | None:
     return [filters.owner]
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes (stored as UTC)."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _one_line(text: str | None) -> str:
     return " ".join((text or "").split())
 
@@ -725,8 +720,9 @@ def dashboard_data(session: Session, *, config: AppConfig, team: str | None = No
     # deployment, the default 12 weeks) would otherwise compare a near-empty first half, and every theme
     # would "rise".
     observed_end = min(filters.end_utc, now)
-    first_item = session.scalar(select(func.min(Item.received_at)).where(*item_scope(session, config, filters)))
-    observed_start = max(filters.start_utc, _aware(first_item)) if first_item is not None else filters.start_utc
+    # The week of the first item, from the weekly counts already read (no query of its own).
+    first_week = next((week for week in weeks if week.volume), None)
+    observed_start = max(filters.start_utc, first_week.start) if first_week else filters.start_utc
     split = observed_start + (observed_end - observed_start) / 2 if observed_end > observed_start else None
     rising, falling = _theme_changes(session, config, filters, split) if split else ([], [])
 

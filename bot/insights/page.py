@@ -150,7 +150,7 @@ def _charts(d: Dashboard) -> str:
         from_day = _local(d.themes_split_at, d.filters.timezone)[:10]
         split = f"items in the second half of the range (from {from_day}) against the first half"
         if d.themes_from and d.themes_from > d.filters.start_utc:
-            split += f" (from {_local(d.themes_from, d.filters.timezone)[:10]}, the range's first item)"
+            split += f" (from {_local(d.themes_from, d.filters.timezone)[:10]}, the week of the range's first item)"
         if changes and not any(c.before for c in changes):
             # A range that starts before the data: every theme "rises" from nothing; say so.
             split += f"; no themed items before {from_day} in this range, so every change is a rise from 0"
@@ -305,7 +305,7 @@ def _notes(d: Dashboard, config: AppConfig) -> str:
         "VIP coverage: VIP accounts (of the team's members, when the team lists them) touched within their "
         "cadence, as of the end of the range.",
         "Themes rising and falling: items per theme in the second half of the range against the first half, "
-        "the halves split from the range's first item to now.",
+        "the halves split from the week of the range's first item to now.",
         "Category, VIP, theme and owner narrow the items (owner: who holds an item, i.e. who claimed it, or "
         "unclaimed). VIP coverage and the touches export follow team and owner only (by account owner).",
         f"Exports follow the same filters. Ranges of up to "

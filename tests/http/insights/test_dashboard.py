@@ -706,9 +706,10 @@ def test_themes_rising_compare_halves_of_the_span_that_holds_items(app) -> None:
     seed(app)
     text = get(app, "/dashboard", headers=bearer()).text
     caption = re.search(r"Themes rising and falling <span>([^<]*)</span>", text).group(1)
-    today = app.runtime.now().date().isoformat()
-    assert re.search(rf"second half of the range \(from {today}\) against the first half \(from {today}, the "
-                     r"range&#x27;s first item\)", caption), caption
+    now = app.runtime.now()
+    monday = (now.date() - timedelta(days=now.weekday())).isoformat()
+    assert re.search(rf"second half of the range \(from \d{{4}}-\d\d-\d\d\) against the first half \(from {monday}, "
+                     r"the week of the range&#x27;s first item\)", caption), caption
 
 
 def test_the_theme_filter_names_themes_as_the_tables_do(app) -> None:

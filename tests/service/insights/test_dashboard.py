@@ -198,8 +198,12 @@ def expected(seeds: list[Seed], *, team: str | None, kind: str | None, start: da
     theirs = [s for s in seeds if (team is None or s.team == team) and (kind is None or s.kind == kind)]
     claims = [minutes(s.claimed_at, s.received_at) for s in theirs if s.claimed_at and lo <= s.claimed_at < hi]
     resolves = [minutes(s.resolved_at, s.received_at) for s in theirs if s.resolved_at and lo <= s.resolved_at < hi]
-    # The halves split the span that holds items: from the range's first item (or its start) to now.
-    first = max(lo, ours[0].received_at) if ours else lo
+    # The halves split the span that holds items: from the week of the range's first item (or the range's
+    # start) to now.
+    first = lo
+    if ours:
+        day = ours[0].received_at.astimezone(ZoneInfo(tz)).date()
+        first = max(lo, midnight(day - timedelta(days=day.weekday()), tz))
     split = first + (min(hi, NOW) - first) / 2
     before: dict[str, int] = {}
     after: dict[str, int] = {}
