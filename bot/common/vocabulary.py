@@ -220,7 +220,14 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
         "stuck in a loop", "can't log in", "cannot log in", "can't login",
         "can't sign in", "cannot sign in", "logs me out", "logged me out", "not syncing", "won't sync",
         "doesn't sync", "not responding", "unresponsive", "issue", "issues", "problem", "problems",
-        "doesn't match", "don't match", "does not match", "do not match", "mismatch*", "inconsistent",
+        # Figures that disagree ("the totals in the reports don't match the projects"), not a screenshot
+        # that no longer matches the UI (documentation).
+        *(f"{figures} {verb} match" for figures in ("data", "numbers", "totals", "figures", "counts", "report",
+                                                     "reports", "balance", "balances", "amounts", "values",
+                                                     "metrics", "results", "stats", "dashboard", "invoice")
+          for verb in ("doesn't", "don't", "does not", "do not", "no longer", "never")),
+        "mismatch*", "inconsistent numbers", "inconsistent data", "numbers are wrong", "wrong numbers",
+        "wrong totals",
         # Failure vocabulary of bug reports (see _FAILURE_PHRASES): "can't open", "unable to sync", …
         *_FAILURE_PHRASES,
     ),
