@@ -70,7 +70,8 @@ def test_forget_erases_the_customer_here_and_in_slack_and_a_resent_webhook_canno
     assert "CSV export lost" in json.dumps(digest["blocks"])
 
     # The sentiment reason and theme matches quote her words too.
-    assert 'complaint: \\"worst\\", \\"lost our\\"' in json.dumps(app.fake.message("C0SUCCESS", post["ts"])["blocks"])
+    assert 'complaint: \\"lost \\u2026 invoices\\", \\"worst\\"' in json.dumps(
+        app.fake.message("C0SUCCESS", post["ts"])["blocks"])
 
     result = _cli(["forget", "maya.chen@ACME.example"], database_url)
     assert result.exit_code == 0 and "Erased 1 item(s) and 1 VIP-book contact(s)" in result.output
@@ -79,6 +80,7 @@ def test_forget_erases_the_customer_here_and_in_slack_and_a_resent_webhook_canno
              timeout=15, what="every Slack copy of her words and name to be rewritten")
     message = app.fake.message("C0SUCCESS", post["ts"])
     assert "[erased]" in json.dumps(message["blocks"]) and "lost our" not in json.dumps(message["blocks"])
+    assert "invoices" not in json.dumps(message["blocks"])  # nor the words the reason and themes quoted
     rewritten = app.fake.message("C0SUCCESS", digest["ts"])
     assert "[erased]" in json.dumps(rewritten["blocks"]) and "CSV export lost" not in json.dumps(rewritten)
     assert "Onboarding was confusing" in _slack_text(app, "C0SUCCESS")  # someone else's item is untouched
