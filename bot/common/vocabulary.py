@@ -118,9 +118,9 @@ _REQUEST_PHRASES: tuple[str, ...] = (
     # need ("a search is needed", "we need an offline mode"): the modal of obligation + a verb of adding.
     *(f"{modal} be {done}" for modal in ("should", "could", "needs to", "need to", "has to", "must", "ought to")
       for done in ("added", "included", "implemented", "introduced", "enabled", "allowed", "supported",
-                   "integrated", "offered", "provided", "made available", "available", "optional",
+                   "integrated", "offered", "provided", "made available", "optional",
                    "customizable", "customisable", "configurable", "adjustable", "expanded", "extended")),
-    "is needed", "are needed", "is a must", "a must have", "we need a", "we need an", "we need more",
+    "is a must", "a must have", "we need a", "we need an", "we need more",
     "we need the ability", "we need the option", "we need to be able", "we need support", "we need some",
     "would like to request", "i want to request", "i'd like to request", "i would suggest", "i'd suggest",
     # An evaluative conditional with a degree word between ("would also be nice", "would be very useful",
@@ -147,12 +147,33 @@ STORED_WORK: frozenset[str] = frozenset({*_STORED, "rows", "entry", "record", "f
 LOSS_VERBS: frozenset[str] = frozenset({"lost", "lose", "loses", "losing", "wiped", "wipes", "wiping", "deleted",
                                         "deletes", "deleting", "erased", "erases", "drops", "dropped", "dropping",
                                         "overwrote", "overwritten", "corrupted", "corrupts", "vanished"})
-LOSS_STATES: frozenset[str] = frozenset({"gone", "missing", "deleted", "lost", "wiped", "erased", "empty",
-                                         "corrupted", "overwritten", "blank"})
+LOSS_STATES: frozenset[str] = frozenset({"gone", "missing", "deleted", "lost", "wiped", "erased", "corrupted",
+                                         "overwritten"})
+# Between a verb of losing and what was lost, none of these: a preposition or conjunction starts another
+# phrase ("get lost in the projects page", "lose time re-typing contacts into the CRM"), and these objects
+# are idioms ("lost track", "dropped the ball", "lose patience").
+LOSS_BREAKS: frozenset[str] = frozenset({
+    "in", "into", "on", "onto", "to", "from", "for", "with", "at", "by", "and", "but", "because", "while", "when",
+    "if", "track", "time", "ball", "patience", "interest", "hope", "sleep", "signal", "connection", "focus", "way",
+    "sight", "count", "money", "weight", "access", "customers", "users", "touch",
+})
+# "I feel lost", "new users get lost": "lost" as an adjective of a person.
+LOSS_ADJECTIVE_AFTER: frozenset[str] = frozenset({
+    "feel", "feels", "felt", "feeling", "get", "gets", "got", "getting", "am", "i'm", "seem", "seems", "looked",
+    "look", "looks", "totally", "completely", "bit", "little", "so",
+})
+# Who deleted, wiped or lost something: before the verb, a subject ("the update deleted all our files", "we
+# lost data"); otherwise "deleted files", "lost files" are a noun with its adjective ("recover deleted
+# records", "Deleted files can be restored").
+LOSS_SUBJECTS: frozenset[str] = frozenset({
+    "i", "we", "you", "they", "it", "he", "she", "that", "which", "who", "has", "have", "had", "was", "were",
+    "got", "just", "accidentally", "completely", "somehow", "silently", "update", "sync", "app", "system",
+    "migration", "import", "export", "integration", "bug", "also", "randomly", "then",
+})
 DATA_LOSS_PHRASES: tuple[str, ...] = (
     *(f"{stored} {state}" for stored in _STORED
       for state in ("are gone", "is gone", "were gone", "was gone", "got deleted", "were deleted", "was deleted",
-                    "got lost", "were lost", "was lost", "are missing", "went missing", "got wiped", "were wiped")),
+                    "got lost", "were lost", "was lost", "went missing", "got wiped", "were wiped")),
     *(f"{lose} {whose} {stored}" for lose in ("lose", "loses", "losing", "lost") for stored in _STORED
       for whose in ("their", "your", "all", "all their", "all our", "all my", "the", "our", "my")),
 )
@@ -174,10 +195,11 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
         "looking at other vendors", "looking at other tools", "evaluating other vendors", "shopping around",
         "downgrade to", "downgrading to", "downgrade our", "downgrade my", "look at alternatives",
         "look for alternatives", "look for another",
-        # Renewal in doubt, and a named competitor under evaluation ("we're evaluating Asana right now").
-        "contract is up", "contract ends", "up for renewal", "whether we should renew", "whether to renew",
-        "whether we renew", "should we renew", "reconsidering", "re-evaluating", "reevaluating",
-        "we're evaluating", "we are evaluating", "currently evaluating",
+        # Renewal in doubt: the doubt must be said ("whether we should renew"); "our contract is up, we're
+        # happy to renew" and "we are evaluating the new reports" are not a risk.
+        "whether we should renew", "whether to renew", "whether we renew", "not sure we will renew",
+        "not sure we'll renew", "unsure about renewing", "might not renew", "may not renew", "doubt we'll renew",
+        "doubt we will renew", "evaluating other", "evaluating competitors", "evaluating a competitor",
         "find an alternative", "another provider", "another vendor", "a competitor", "competitors",
         "take our business elsewhere", "take my business elsewhere", "go elsewhere", "going elsewhere",
         "thinking of leaving", "we are leaving", "we're leaving", "i'm leaving", "about to leave",
@@ -226,7 +248,7 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
                                                      "reports", "balance", "balances", "amounts", "values",
                                                      "metrics", "results", "stats", "dashboard", "invoice")
           for verb in ("doesn't", "don't", "does not", "do not", "no longer", "never")),
-        "mismatch*", "inconsistent numbers", "inconsistent data", "numbers are wrong", "wrong numbers",
+        "mismatch", "mismatches", "inconsistent numbers", "inconsistent data", "numbers are wrong", "wrong numbers",
         "wrong totals",
         # Failure vocabulary of bug reports (see _FAILURE_PHRASES): "can't open", "unable to sync", …
         *_FAILURE_PHRASES,
@@ -359,6 +381,20 @@ REQUEST_NOT_A_FEATURE: frozenset[str] = frozenset({
     # What an order, a bill or a mailbox misses ("we are missing an invoice") is not a product's lack.
     "payment", "invoice", "receipt", "order", "package", "delivery", "shipment", "parcel", "item", "items",
     "email", "charge", "deadline", "meeting",
+    # Seats and quotes are a purchase ("we need a few more seats"); "make the most of", "make no mistake" idioms.
+    "seats", "seat", "licenses", "license", "licences", "licence", "quote", "most", "mistake", "no",
+    "discount", "deal",
+})
+# A service asked for after the ask's words ("it would be nice if someone could call me back"): no feature.
+REQUEST_SERVICE_PHRASES: tuple[tuple[str, ...], ...] = (
+    ("call", "me"), ("call", "us"), ("call", "back"), ("get", "back", "to"), ("reply", "to"), ("respond", "to"),
+    ("reach", "out"), ("contact", "me"), ("contact", "us"), ("email", "me"), ("email", "us"), ("write", "back"),
+)
+# After an imperative's first noun, a finite verb means the "verb" was a noun, the subject: "Enable button
+# is greyed out", "Provide feedback is all we were asked".
+REQUEST_SUBJECT_VERBS: frozenset[str] = frozenset({
+    "is", "are", "was", "were", "has", "had", "isn't", "aren't", "wasn't", "doesn't", "didn't", "does", "did",
+    "keeps", "kept", "gets", "got", "seems", "looks", "works", "worked", "shows", "showed",
 })
 # "should have" + a past participle is regret ("should have bought another"), not an ask ("should have
 # widgets"): English perfect modals. Irregular participles listed; regular ones end in -ed/-en.
@@ -377,6 +413,7 @@ REQUEST_ABOUT_FAILURE: frozenset[str] = frozenset({
 # Words between an ask and what it asks for, skipped before REQUEST_NOT_A_FEATURE ("offer a full refund").
 REQUEST_DETERMINERS: frozenset[str] = frozenset({
     "a", "an", "the", "my", "our", "your", "some", "any", "me", "us", "full", "proper", "decent", "real", "quick",
+    "few", "couple", "of", "more", "extra", "additional",
 })
 # The rest of this block tells apart what only looks like an ask, each a general construction of English
 # (no word here is taken from a benchmark). Rating hyperbole: a wish about the stars, not the product ("I

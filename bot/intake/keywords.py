@@ -13,7 +13,7 @@ from typing import Generic, TypeVar
 # so quotes around a word are not part of it. Underscore is excluded from \w on purpose.
 _TOKEN_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 # Typographic apostrophes are normalised so "doesn’t" and "doesn't" match the same keyword.
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\uff07": "'"})
+APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\uff07": "'"})
 # Contractions typed without the apostrophe ("doesnt work", "cant login", "wont open"): usual in app
 # reviews, tweets and mobile survey answers. Restored so the keywords and cues written with the
 # apostrophe match them too. One compiled scan; only the matched words are looked up.
@@ -54,7 +54,7 @@ def tokenize(text: str | None) -> list[str]:
     """Lower-case word tokens: 'Doesn’t work!' -> ["doesn't", 'work']."""
     if not text:
         return []
-    text = text.translate(_APOSTROPHES).lower()
+    text = text.translate(APOSTROPHES).lower()
     if "nt" in text:
         text = _BARE_CONTRACTION_RE.sub(lambda match: _BARE_CONTRACTIONS[match.group()], text)
     return _TOKEN_RE.findall(text)
@@ -175,8 +175,9 @@ def dependent_on(tokens: list[str], start: int, window: int = 7) -> str | None:
     for position in range(start + 1, min(len(tokens) - 1, start + window)):
         if tokens[position] == "without":
             following = tokens[position + 1]
-            after = tokens[position + 2] if position + 2 < len(tokens) else ""
-            if following in _DEPENDED_ON and not after.endswith("ing"):
+            # "without you guys fixing this": a verb after the pronoun (its fillers skipped) is a condition.
+            after = [t for t in tokens[position + 2:position + 5] if t not in ("guys", "folks", "all", "people", "team")]
+            if following in _DEPENDED_ON and not any(t.endswith("ing") for t in after[:2]):
                 return following
             return None
     return None

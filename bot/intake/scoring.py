@@ -14,7 +14,10 @@ from functools import lru_cache
 from bot.common.vocabulary import (
     _UPPER_BOUNDS,
     DEFAULT_THEMES,
+    LOSS_ADJECTIVE_AFTER,
+    LOSS_BREAKS,
     LOSS_STATES,
+    LOSS_SUBJECTS,
     LOSS_VERBS,
     NEGATABLE_THEMES,
     REQUEST_ABOUT_FAILURE,
@@ -36,6 +39,8 @@ from bot.common.vocabulary import (
     REQUEST_RATING_DEGREES,
     REQUEST_RATING_WORDS,
     REQUEST_REGRET_VERBS,
+    REQUEST_SERVICE_PHRASES,
+    REQUEST_SUBJECT_VERBS,
     REQUEST_SUPPORTED_PEOPLE,
     REQUEST_THEMES,
     REQUEST_VAGUE_VERBS,
@@ -176,20 +181,41 @@ def data_loss_at(tokens: list[str]) -> str | None:
     then a noun of stored work within a few words, or the noun then "is/are/was gone|missing|deleted";
     not after a denial ("never lost any data"), nor what the speaker did ("we deleted the old files")."""
     for position, token in enumerate(tokens):
+        before = tokens[position - 1] if position else ""
         if token in LOSS_VERBS:
-            if position and tokens[position - 1] in ("i", "we", "you") and token not in ("lost", "lose"):
+            if before in ("i", "we", "you") and token not in ("lost", "lose"):
+                continue  # "we deleted the old files": what the speaker did
+            if token == "lost" and before in LOSS_ADJECTIVE_AFTER:
+                continue  # "I feel lost", "new users get lost"
+            stored, gap = _lost_object(tokens, position + 1)
+            if stored is None or negated_at(tokens, position):
                 continue
-            stored = next((t for t in tokens[position + 1:position + 6] if t in STORED_WORK), None)
-            if stored and not negated_at(tokens, position):
-                return f"{token} … {stored}"
+            if not gap and before not in LOSS_SUBJECTS:
+                continue  # "recover deleted records", "Deleted files can be restored": an adjective
+            if token.startswith("drop") and any(t in ("into", "onto", "here") for t in tokens[position + 2:position + 6]):
+                continue  # "dropping files into the uploader": drag and drop
+            return f"{token} … {stored}" if gap else f"{token} {stored}"
         elif token in STORED_WORK:
             following = tokens[position + 1:position + 6]
             for index, word in enumerate(following[:-1]):
                 if word in ("is", "are", "was", "were", "got", "been") and following[index + 1] in LOSS_STATES:
-                    if not negated_at(tokens, position + 1 + index + 1):
+                    state_at = position + 1 + index + 1
+                    lacking = tokens[state_at + 1:state_at + 2] in (["a"], ["an"], ["the"], ["some"], ["any"])
+                    if not negated_at(tokens, state_at) and not lacking:  # "notes are missing a due date": a lack
                         return f"{token} … {word} {following[index + 1]}"
                     break
     return None
+
+
+def _lost_object(tokens: list[str], start: int) -> tuple[str | None, bool]:
+    """The stored work a verb of losing takes within five words (and whether words stand between), up to
+    a preposition, a conjunction, an idiom's object or another verb ("lose time re-typing contacts")."""
+    for offset, token in enumerate(tokens[start:start + 5]):
+        if token in STORED_WORK:
+            return token, offset > 0
+        if token in LOSS_BREAKS or token.endswith("ing"):
+            return None, False
+    return None, False
 
 
 def _imperative_ask(text: str) -> str | None:
@@ -199,6 +225,8 @@ def _imperative_ask(text: str) -> str | None:
         after = tokenize(text[match.end():match.end() + 60])
         if verb[-1] in REQUEST_NOUN_VERBS and (not after or after[0] not in REQUEST_OBJECT_STARTERS):
             continue  # "Support took four days": a noun, the subject
+        if len(verb) == 1 and len(after) > 1 and after[1] in REQUEST_SUBJECT_VERBS:
+            continue  # "Enable button is greyed out": a noun phrase, the subject
         if not _not_an_ask(verb + after, 0, len(verb)):
             return " ".join(verb)
     return None
@@ -224,6 +252,10 @@ def _not_an_ask(tokens: list[str], start: int, length: int) -> bool:
         return True
     if after and after[0] == "than":  # "it has more options than any other", "would be much better than X"
         return True
+    following = tokens[end:end + 10]
+    if any(tuple(following[i:i + len(phrase)]) == phrase for phrase in REQUEST_SERVICE_PHRASES
+           for i in range(len(following))):
+        return True  # "it would be nice if someone could call me back": a service, not a feature
     return _only_looks_like_an_ask(tokens, start, end, words, after)
 
 
@@ -286,6 +318,8 @@ def _only_looks_like_an_ask(tokens: list[str], start: int, end: int, words: list
     if REQUEST_POSTPOSED.intersection(words) and any(
             token in REQUEST_ABOUT_FAILURE for token in tokens[max(0, start - 4):start]):
         return True  # "hope it gets fixed in the next version"
+    if words[:1] == ["let"] and after[:1] == ["be"]:
+        return True  # "let me be honest", "let us be clear": a manner of speaking
     if words[-2:] == ["no", "way"] and after[:1] not in (["to"], ["of"]):
         return True  # "there's no way I'm paying": a refusal; "there's no way to export" names a lack
     if "why" in words and after[:1] and after[0] in REQUEST_FAILED_OPERATIONS:

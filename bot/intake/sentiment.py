@@ -33,6 +33,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from bot.common.vocabulary import DATA_LOSS_PHRASES, SentimentWords
 from bot.intake.keywords import (
+    APOSTROPHES,
     Keyword,
     KeywordIndex,
     compile_keyword,
@@ -556,6 +557,8 @@ def read_sentiment(text: str | None, *, words: SentimentWords | None = None,
     if not text or not text.strip():
         return TextSentiment(label=NEUTRAL.label, reason=NEUTRAL.reason, polarity=0.0, final=NEUTRAL)
     text = text[:MAX_ANALYSED_CHARS]
+    if "\u2019" in text or "\u2018" in text or "\u02bc" in text:
+        text = text.translate(APOSTROPHES)  # "It’d be nice", "don’t": the lexicons and the ask know "'"
     if isinstance(request, str) and request:
         text = _without_ask(text, request)
     if "@" in text or "://" in text:
