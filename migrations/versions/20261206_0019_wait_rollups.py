@@ -16,7 +16,7 @@ of the same day) can still deadlock on Postgres, which then aborts one of them. 
 
 Beware, as with 0018: a later `batch_alter_table` that recreates `items` or `follow_ups` on SQLite drops
 these triggers too; such a migration must call the newest wait-roll-up revision's `create_triggers()`
-again (20261207_0020's since that revision).
+again (20261206_0020's since that revision).
 
 Revision ID: 20261206_0019
 Revises: 20261206_0018

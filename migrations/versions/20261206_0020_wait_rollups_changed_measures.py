@@ -11,9 +11,9 @@ Beware, as with 0019: a later `batch_alter_table` that recreates `items` or `fol
 these triggers; such a migration must call this revision's `create_triggers()` again (it creates 0019's
 triggers with this revision's on follow_ups).
 
-Revision ID: 20261207_0020
+Revision ID: 20261206_0020
 Revises: 20261206_0019
-Create Date: 2026-12-07 00:30:00.000000
+Create Date: 2026-12-06 23:00:00.000000
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from alembic import op
 
-revision = '20261207_0020'
+revision = '20261206_0020'
 down_revision = '20261206_0019'
 branch_labels = None
 depends_on = None
