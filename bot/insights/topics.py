@@ -125,13 +125,23 @@ def _comments(session: Session, teams: Sequence[str] | None, start: datetime, en
     return kept, len(rows) - len(kept)
 
 
+# A topic's label names what customers talk about; a verdict alone names nothing ("hubspot integration ·
+# good": "good" is how, not what). Terms made only of these words are left out of labels (not of topics).
+VERDICT_WORDS = frozenset({
+    "good", "great", "bad", "nice", "love", "loved", "awesome", "terrible", "amazing", "excellent", "poor", "fine",
+    "happy", "best", "worst", "horrible", "fantastic", "perfect", "solid", "okay", "wonderful", "awful", "cool",
+    "better", "worse", "ok", "decent", "superb", "brilliant", "outstanding",
+})
+
+
 def _label(terms: Sequence[str]) -> list[str]:
-    """The first LABEL_TERMS terms sharing no word with an earlier one ("support · support team" says it twice)."""
+    """The first LABEL_TERMS terms sharing no word with an earlier one ("support · support team" says it twice),
+    leaving out terms that are only a verdict ("good", "great support" stays)."""
     chosen: list[str] = []
     seen: set[str] = set()
     for term in terms:
         words = set(term.split())
-        if words & seen:
+        if words & seen or words <= VERDICT_WORDS:
             continue
         chosen.append(term)
         seen |= words

@@ -15,7 +15,7 @@ from bot.insights.digest import (
     report_quoted_items,
     report_without_items,
 )
-from bot.insights.topics import TopicLine, TopicQuote, WeekTopics, analysable
+from bot.insights.topics import TopicLine, TopicQuote, WeekTopics, _label, analysable
 from bot.sandbox.fake_slack import validate_blocks
 from bot.slack.blocks import item_message
 from tests.unit.slack.test_block_kit_sdk import LONG, _item, _valid_blocks
@@ -85,3 +85,8 @@ def test_what_is_left_out_of_topics():
     assert analysable("The CSV export fails", "negative")
     assert not analysable("ok", "neutral") and not analysable("", None) and not analysable("Great great!", "positive")
     assert not analysable("Die Exportfunktion funktioniert nicht mehr", "not_analysed")
+
+
+def test_a_topic_label_names_subjects_not_verdicts() -> None:
+    assert _label(["good", "hubspot integration", "great", "great support", "export"]) == [
+        "hubspot integration", "great support", "export"]
