@@ -43,6 +43,8 @@ _FAILURE_PHRASES: tuple[str, ...] = (
     "stops working", "stopped responding", "stops responding", "won't let me", "doesn't let me",
     "does not let me", "hangs", "freezes up", "force stop*", "force quit*", "keeps restarting",
     "keeps resetting", "keeps logging me out", "keeps kicking me out", "kicks me out", "kicked me out",
+    "keep logging me out", "keep kicking me out", "keep crashing", "keep freezing", "keep restarting",
+    "something went wrong", "an error occurred", "error occurred", "went wrong again",
     "signs me out", "keeps disconnecting", "disconnects", "nothing happens", "grey screen", "gray screen",
     "loading screen", "infinite loop", "endless loop", "malfunction*", "bugged", "reinstall*",
     "re-install*", "uninstalled and", "deleted and reinstalled", "restart my phone", "had to restart",
@@ -121,6 +123,9 @@ _REQUEST_PHRASES: tuple[str, ...] = (
                    "integrated", "offered", "provided", "made available", "optional",
                    "customizable", "customisable", "configurable", "adjustable", "expanded", "extended")),
     "is a must", "a must have", "we need a", "we need an", "we need more",
+    *(f"{who} {adverb} need {what}" for who in ("we", "i") for adverb in ("really", "definitely", "badly",
+                                                                            "desperately", "still", "urgently")
+      for what in ("a", "an", "more", "the ability", "the option", "to be able", "support for")),
     "we need the ability", "we need the option", "we need to be able", "we need support", "we need some",
     "would like to request", "i want to request", "i'd like to request", "i would suggest", "i'd suggest",
     # An evaluative conditional with a degree word between ("would also be nice", "would be very useful",
@@ -143,7 +148,9 @@ _STORED = ("data", "records", "files", "notes", "work", "contacts", "entries", "
            "messages", "projects", "tasks", "history", "progress", "edits", "drafts", "uploads", "attachments")
 # Stored work and what becomes of it, with words between (bot.intake.scoring.data_loss_at).
 STORED_WORK: frozenset[str] = frozenset({*_STORED, "rows", "entry", "record", "file", "timesheets", "invoices",
-                                         "workspace", "database", "spreadsheet", "backups", "backup"})
+                                         "workspace", "database", "spreadsheet", "backups", "backup", "details",
+                                         "information", "info", "settings", "preferences", "configuration",
+                                         "content", "conversations", "chats"})
 LOSS_VERBS: frozenset[str] = frozenset({"lost", "lose", "loses", "losing", "wiped", "wipes", "wiping", "deleted",
                                         "deletes", "deleting", "erased", "erases", "drops", "dropped", "dropping",
                                         "overwrote", "overwritten", "corrupted", "corrupts", "vanished"})
@@ -197,6 +204,9 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
         "look for alternatives", "look for another",
         # Renewal in doubt: the doubt must be said ("whether we should renew"); "our contract is up, we're
         # happy to renew" and "we are evaluating the new reports" are not a risk.
+        "going to stop using", "going to stop ordering", "going to stop buying", "stop using your",
+        "stop doing business", "never order again", "never ordering again", "never buying again",
+        "won't be ordering", "won't order again", "won't be using", "no longer use",
         "whether we should renew", "whether to renew", "whether we renew", "not sure we will renew",
         "not sure we'll renew", "unsure about renewing", "might not renew", "may not renew", "doubt we'll renew",
         "doubt we will renew", "evaluating other", "evaluating competitors", "evaluating a competitor",
@@ -223,6 +233,8 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
         "not worth", "paywall", "per seat", "free version", "in-app purchase*",
     ),
     "billing": (
+        "card declined", "card got declined", "card was declined", "payment declined", "payment failed",
+        "transaction failed", "transfer failed",
         "billing", "bill", "bills", "billed", "invoice*", "charge", "charges", "charged",
         "overcharged", "double charged", "charged twice", "refund*", "payment", "payments", "credit card",
         "receipt", "receipts", "renewal", "auto renew", "auto-renew", "subscription", "subscriptions",
@@ -258,11 +270,15 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
         "latency", "load time", "loading time", "takes forever", "took forever", "performance", "speed",
         "fast", "faster", "timeout", "timeouts", "timed out", "times out", "time out", "hangs", "hanging",
         "battery", "drains", "memory", "cpu", "takes ages", "takes too long", "responsive",
+        "take forever", "taking forever", "forever to load", "ages to load", "slow to load", "take ages",
+        "take too long", "taking too long",
     ),
     "reliability": (
         "outage*", "downtime", "went down", "is down", "was down", "been down", "goes down", "down again",
         "unavailable", "unreliable", "reliable", "reliability", "uptime", "server error",
         "scheduled maintenance", "maintenance window", "during maintenance", "unplanned maintenance",
+        "call dropped", "calls dropped", "call drops", "calls drop", "connection dropped", "keeps dropping",
+        "dropped calls", "dropped the call", "call keeps dropping", "calls keep dropping",
         # The service offline, not a way of using it ("an offline mode", "works offline" ask for a feature).
         "went offline", "is offline", "was offline", "were offline", "been offline", "goes offline", "offline again",
         "offline for",
@@ -316,7 +332,8 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
         "export", "csv", "sso",
     ),
     "documentation": (
-        "documentation", "docs", "doc", "help center", "help article", "help articles",
+        "documentation", "docs", "doc", "help center", "help centre", "help article", "help articles",
+        "support articles", "help pages",
         "knowledge base", "guide", "guides", "manual", "instructions", "faq", "faqs", "examples",
         "api reference", "readme", "release notes", "changelog", "how-to", "video tutorial*",
     ),

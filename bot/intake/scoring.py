@@ -158,6 +158,8 @@ def match_themes(text: str | None, taxonomy: Mapping[str, Iterable[str]] | None 
             continue  # "couldn't run our agency without it": dependence, not a failure
         if theme in REQUEST_THEMES and _not_an_ask(tokens, start, len(words)):
             continue
+        if _topic_look_alike(theme, tokens, start, words):
+            continue
         found[theme] = phrase_at(tokens, start, keyword)
         found_at[theme] = (start, len(words))
     if DATA_LOSS not in found and any(name == DATA_LOSS for name, _ in compiled):
@@ -173,6 +175,40 @@ def match_themes(text: str | None, taxonomy: Mapping[str, Iterable[str]] | None 
 
 
 DATA_LOSS = "data_loss"
+# "Does it support SSO?", "we need it to support Xero": the verb, not the support team.
+_SUPPORT_AS_VERB = frozenset({"does", "do", "doesn't", "don't", "to", "will", "would", "can", "could", "should",
+                              "it", "not", "also", "that", "which", "they", "you", "please", "must", "won't", "can't",
+                              "cannot", "didn't", "officially", "fully", "natively"})
+_SUPPORT_DOES = frozenset({"team", "teams", "staff", "agent", "agents", "rep", "reps", "call", "help", "answer",
+                           "reply", "respond", "get", "look", "contact", "fix", "check", "explain", "tell", "email",
+                           "ticket", "tickets", "chat", "line", "person", "people", "was", "is", "were", "are"})
+_AUXILIARIES = frozenset({"does", "do", "did", "will", "would", "can", "could", "should", "doesn't", "don't",
+                          "didn't", "won't", "can't", "cannot"})
+# What a cancellation is of when it is not the customer leaving ("had to cancel and reorder", "cancel the
+# appointment"), and what a speed is of when it is the service, not the product ("support could respond
+# faster", "fast shipping").
+_CANCELLED_ERRANDS = frozenset({"order", "orders", "reorder", "appointment", "appointments", "booking", "meeting",
+                                "call", "transfer", "payment", "shipment", "delivery", "flight", "reservation",
+                                "rebook", "request", "ticket", "invite", "invitation"})
+_SERVICE_SPEED = frozenset({"respond", "response", "responses", "responded", "reply", "replies", "replied", "answer",
+                            "answered", "support", "shipping", "delivery", "shipped", "delivered", "ships", "refund",
+                            "team", "agent", "agents"})
+
+
+def _topic_look_alike(theme: str, tokens: list[str], start: int, words: tuple[str, ...]) -> bool:
+    """A keyword in a use that is not the theme's topic (see the sets above)."""
+    if theme == "support" and words in (("support",), ("supports",)):
+        # "does it support SSO", "does the platform support SSO": an auxiliary a few words back; but "can
+        # support call me back", "will support help": the team, doing something.
+        if tokens[start + 1:start + 2] and tokens[start + 1] in _SUPPORT_DOES:
+            return False
+        return bool(start) and (tokens[start - 1] in _SUPPORT_AS_VERB
+                                or any(token in _AUXILIARIES for token in tokens[max(0, start - 3):start]))
+    if theme == "churn_risk" and words[0].startswith("cancel"):
+        return any(token in _CANCELLED_ERRANDS for token in tokens[start + 1:start + 5])
+    if theme == "performance" and words[0] in ("fast", "faster", "slow", "slower", "quick", "quickly"):
+        return any(token in _SERVICE_SPEED for token in tokens[max(0, start - 3):start + 3])
+    return False
 
 
 def data_loss_at(tokens: list[str]) -> str | None:
@@ -244,6 +280,8 @@ def _not_an_ask(tokens: list[str], start: int, length: int) -> bool:
         return True
     if any(token in REQUEST_ABOUT_FAILURE for token in after):
         return True
+    if after[:1] in (["if"], ["when"]) and any(token in REQUEST_ABOUT_FAILURE for token in tokens[end:end + 8]):
+        return True  # "it would be great if the app didn't crash every time": a bug, phrased as a wish
     thing = next((token for token in after[:3] if token not in REQUEST_DETERMINERS), None)
     if thing in REQUEST_NOT_A_FEATURE:
         return True

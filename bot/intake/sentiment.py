@@ -69,6 +69,7 @@ COMPLAINT_CUES: tuple[str, ...] = (
     *DATA_LOSS_PHRASES,  # "half of our customer records are gone", "users lose their work"
     # What makes a product hard to use: a complaint even beside a mild praise idiom ("Not bad, not great.
     # The permissions model is confusing").
+    "take forever", "taking forever", "take ages", "is a joke", "what a joke", "a complete joke", "an absolute joke",
     "confusing", "unintuitive", "not intuitive", "clunky", "hard to use", "difficult to use", "hard to find",
     "hard to navigate", "difficult to navigate", "too complicated", "overly complicated",
     "never replied", "never responded", "never answered", "never heard back", "never got back",
@@ -181,6 +182,9 @@ _LONG_UNITS = frozenset({"hours", "days", "weeks", "months"})
 # "could be faster", "should be easier", "could be a lot more stable": a wish for a better state is a
 # complaint about the current one (Liu 2012, §5.2: the "could be better" rule, with any comparative).
 _WISH_MODALS = frozenset({"could", "should"})
+# Below this polarity a positive reading is one weak word, which a detractor's score outweighs.
+MILDLY_POSITIVE = 0.2
+_COMPARATIVE_ADVERBS = frozenset({"faster", "quicker", "sooner", "better", "earlier"})
 # Words ending in -er that are not comparatives ("could be a user", "should be together").
 _NOT_COMPARATIVE = frozenset({"together", "other", "another", "never", "ever", "user", "customer", "order",
                               "number", "over", "under", "after", "whatever", "however", "answer", "either",
@@ -233,6 +237,9 @@ CX_TOPIC_WORDS: frozenset[str] = frozenset({
     # Certainty, not opinion: "make sure the admins get it" (sure +1.3); a discourse marker: "honestly, we
     # are evaluating other tools" (honestly +2.0).
     "sure", "honestly",
+    # "Yeah sure, 'same day appointments'", "instead of the 3 weeks promised": a reply and a report of a
+    # promise, not praise (yeah +1.2, promised +1.5).
+    "yeah", "promised",
     # Operations on data: "they need a restore from backup" (restore +1.2), "service restored" is told by
     # what restored it, not by the verb.
     "restore", "restored",
@@ -263,6 +270,7 @@ TEXTBLOB_NOT_OPINIONS: frozenset[str] = frozenset({
     "new", "old", "first", "more", "many", "much", "other", "real", "full", "whole", "latest", "previous",
     "main", "top", "high", "general", "direct", "sure", "right",
     "honestly",  # a discourse marker ("honestly, we're evaluating other tools"), +0.6 in TextBlob
+    "really",  # an intensifier, not praise ("we really need a bulk edit"), +0.2 in TextBlob
 })
 _NOT_OPINIONS_RE = re.compile(r"\b(?:" + "|".join(sorted(TEXTBLOB_NOT_OPINIONS)) + r")\b", re.IGNORECASE)
 
@@ -326,9 +334,29 @@ def _pattern_hits(tokens: list[str]) -> list[tuple[int, str]]:
             found.append((index, wait))
         elif token in _WISH_MODALS and (wish := _wished_better(tokens, index)):
             found.append((index, wish))
+        elif token == "if" and (failure := _if_it_did_not_fail(tokens, index)):
+            found.append((index, failure))
         elif token == _SINCE and following[0] in _SINCE_WHEN and not _better_before(tokens, index):
             found.append((index, f"since {' '.join(following[:2] if following[0] in ('last', 'the') else following[:1])}"))
     return found
+
+
+# "It would be great if the app didn't crash every time": a wish that a failure stopped is a report of it (a
+# counterfactual: the failure happens), not praise of "didn't crash".
+_COUNTERFACTUAL_DENIALS = frozenset({"didn't", "wouldn't", "stopped", "weren't", "wasn't"})
+_FAILURES = frozenset({"crash", "crashing", "freeze", "freezing", "lag", "lagging", "log", "logging", "kick",
+                       "kicking", "glitch", "glitching", "drop", "dropping", "break", "breaking", "fail", "failing",
+                       "time", "timing", "hang", "hanging", "slow", "buggy", "broken", "down"})
+
+
+def _if_it_did_not_fail(tokens: list[str], index: int) -> str | None:
+    """ "if the app didn't crash", "if it stopped logging me out": the words, or None."""
+    for offset, token in enumerate(tokens[index + 1:index + 5], start=1):
+        if token in _COUNTERFACTUAL_DENIALS or (token == "not" and tokens[index + offset - 1] in ("did", "would")):
+            following = tokens[index + offset + 1:index + offset + 3]
+            word = next((w for w in following if w in _FAILURES), None)
+            return " ".join(tokens[index:index + offset + 1 + following.index(word) + 1]) if word else None
+    return None
 
 
 def _better_before(tokens: list[str], index: int) -> bool:
@@ -354,6 +382,8 @@ def _long_wait(tokens: list[str], index: int) -> str | None:
 def _wished_better(tokens: list[str], index: int) -> str | None:
     """ "could be faster", "should be much easier", "could be more stable": the words, or None."""
     rest = tokens[index + 1:index + 5]
+    if len(rest) > 1 and rest[0] != "be" and rest[1] in _COMPARATIVE_ADVERBS:
+        return " ".join(tokens[index:index + 3])  # "support could respond faster", "it should load quicker"
     if not rest or rest[0] != "be":
         return None
     for offset, word in enumerate(rest[1:], start=2):
@@ -647,6 +677,11 @@ def with_category(text: TextSentiment, category: str | None) -> Sentiment:
     if category == "detractor":
         if label == "neutral":
             label, reason, polarity = "negative", "detractor score; text neutral", -0.2
+        elif label == "positive" and not clearly_positive and polarity < MILDLY_POSITIVE:
+            # "Approvals take ages, like 30 seconds" from a 2: one weak lexicon word ("like") is no
+            # counterweight to the score.
+            label, reason, polarity = ("negative", f"detractor score; text only mildly positive "
+                                       f"({reason.removeprefix('words: ')})", -0.1)
         elif label == "positive" and not clearly_positive:
             label, reason = "mixed", f"detractor score but {reason.removeprefix('words: ')}"
     elif category == "promoter":

@@ -482,3 +482,54 @@ def test_the_frame_of_a_wish_is_dropped_whatever_the_apostrophe(text: str) -> No
 def test_a_condition_after_without_is_no_dependence() -> None:
     # "without you guys fixing this": a verb after the pronoun and its filler makes it a condition.
     assert analyze_sentiment("I can't do anything without you guys fixing this.").label == "negative"
+
+
+# --- other domains (a third batch of invented comments: retail, fintech, payroll, telehealth) ---------------
+
+
+@pytest.mark.parametrize(("text", "theme", "words"), [
+    ("Timesheet approvals take forever to load.", "performance", "take forever"),
+    ("Why does the checkout keep logging me out?", "bugs", "keep logging me out"),
+    ("The portal keeps saying something went wrong.", "bugs", "something went wrong"),
+    ("The video call dropped 3 times during my appointment.", "reliability", "call dropped"),
+    ("Im going to stop using your app after this.", "churn_risk", "going to stop using"),
+    ("We really need a Xero integration.", "feature_request", "we really need a"),
+    ("Half our employee records lost their bank details after the sync.", "data_loss", "lost … details"),
+    ("Your help centre articles are out of date.", "documentation", "help centre"),
+    ("My card got declined at the supermarket.", "billing", "card got declined"),
+    ("It would be great if the app didnt crash every time I open it.", "bugs", "crash"),
+])
+def test_paraphrases_of_the_themes(text: str, theme: str, words: str) -> None:
+    assert match_themes(text).get(theme) == words
+
+
+@pytest.mark.parametrize(("text", "theme"), [
+    ("Does the platform support SSO with Okta?", "support"),       # the verb, not the support team
+    ("I had to cancel and reorder the whole thing.", "churn_risk"),  # an errand, not the customer leaving
+    ("Cancel my appointment for Friday please.", "churn_risk"),
+    ("Support could respond faster, tickets sit for days.", "performance"),  # the service's speed
+    ("Fast shipping and good prices.", "performance"),
+    ("It would be great if the app didnt crash every time I open it.", "feature_request"),  # a bug as a wish
+])
+def test_a_word_in_another_use_is_not_the_theme(text: str, theme: str) -> None:
+    assert theme not in match_themes(text)
+
+
+def test_the_support_team_doing_something_is_still_support() -> None:
+    assert match_themes("Can support call me back?")["support"] == "support"
+    assert match_themes("Will support help us migrate?")["support"] == "support"
+
+
+@pytest.mark.parametrize(("kind", "score", "text", "label"), [
+    # One weak lexicon word does not outweigh a detractor's score; a reply or a promise is no praise.
+    ("ces", 2, "Timesheet approvals take forever to load, like 30+ seconds.", "negative"),
+    ("nps", 2, "Yeah sure, 'same day appointments'. Earliest slot was next Thursday.", "negative"),
+    ("nps", 4, "Setup took 3 months instead of the 3 weeks promised.", "negative"),
+    ("nps", 2, "The transfer fee is a joke compared to competitors.", "negative"),
+    # A wish that a failure stopped reports it.
+    ("nps", 4, "It would be great if the app didnt crash every time I open the savings tab.", "negative"),
+    # A wish that the service were faster, beside praise, is mixed.
+    ("nps", 7, "Good product. Support could respond faster though.", "mixed"),
+])
+def test_scores_wishes_and_weak_words(kind: str, score: int, text: str, label: str) -> None:
+    assert score_response(kind, score, text).sentiment_label == label
