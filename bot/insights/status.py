@@ -85,10 +85,13 @@ class Window:
     end: datetime
     label: str          # "last 3 days to Fri 4 Dec", "since your last status (Wed 2 Dec 16:00) to Fri 4 Dec"
     previous_label: str  # "the 3 days before"
+    # Where the period before starts: N whole local days before `start` for "last N days" (the same days a
+    # weekly report counts), else as long before `start` as the window itself.
+    previous_from: datetime | None = None
 
     @property
     def previous_start(self) -> datetime:
-        return self.start - (self.end - self.start)
+        return self.previous_from or self.start - (self.end - self.start)
 
 
 @dataclass(frozen=True)
@@ -212,7 +215,9 @@ def report_window(session: Session, *, team: TeamConfig, user_id: str, days: int
         days = DEFAULT_DAYS
     start = local_midnight(today - timedelta(days=days - 1), team.timezone)
     label = _day(today) if days == 1 else f"last {days} days to {_day(today)}"
-    return Window(start, now, label, f"the {days} day{'s' if days != 1 else ''} before")
+    # "The 7 days before" are 7 whole days, not the 6¾ from `start` back as far as now is from it.
+    previous = local_midnight(today - timedelta(days=2 * days - 1), team.timezone)
+    return Window(start, now, label, f"the {days} day{'s' if days != 1 else ''} before", previous_from=previous)
 
 
 def _arr_by_account(session: Session, account_ids: set[int]) -> dict[int, tuple[str, float | None]]:
@@ -229,6 +234,10 @@ def _quote(row, theme: str, tone: str, accounts: dict[int, tuple[str, float | No
                  customer=customer_label(row.customer_name, row.customer_email, account), account=account, arr=arr,
                  score_label=item_label(row, customer=False),
                  link=message_link(row.channel, row.ts) if row.ts else None)
+
+
+def _arr(row, accounts: dict[int, tuple[str, float | None]]) -> float | None:
+    return accounts.get(row.account_id, (None, None))[1] if row.account_id else None
 
 
 def _tone(row) -> str | None:
@@ -258,7 +267,9 @@ def _voice_of_customer(rows, accounts) -> tuple[tuple[str, tuple[Quote, ...]], .
         grouped.setdefault(themes[0] if themes else OTHER_THEME, {"critical": [], "glowing": []})[tone].append(row)
     result = []
     for theme, tones in grouped.items():
-        critical = sorted(tones["critical"], key=lambda r: (r.sentiment_polarity or 0.0, r.received_at, r.id))
+        # The biggest accounts' complaints first (what she must answer for), then the most negative.
+        critical = sorted(tones["critical"], key=lambda r: (-(_arr(r, accounts) or 0.0), r.sentiment_polarity or 0.0,
+                                                            r.received_at, r.id))
         glowing = sorted(tones["glowing"], key=lambda r: (-(r.sentiment_polarity or 0.0), r.received_at, r.id))
         quotes = [_quote(r, theme, "critical", accounts) for r in critical[:QUOTES_PER_THEME]]
         quotes += [_quote(r, theme, "glowing", accounts) for r in glowing[:1]]

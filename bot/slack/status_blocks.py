@@ -36,10 +36,16 @@ def _money(arr: float | None) -> str:
     return f"${arr:,.0f} ARR" if arr else ""
 
 
+# Said, not left out: an empty section would look like a bug in the draft.
+NO_KUDOS = "none — no promoter comment names a person or a team"
+
+
 def _trend(t: Trend, against: str) -> str:
+    """ "Bugs 17 (▲ 3 more than the 7 days before: 14)", "Usability 6 (same as the 7 days before)"."""
     delta = t.current - t.previous
-    arrow = "▲" if delta > 0 else "▼" if delta < 0 else "="
-    return f"{t.name} {t.current} ({arrow} {delta:+d} vs {against})"
+    if not delta:
+        return f"{t.name} {t.current} (same as {against})"
+    return f"{t.name} {t.current} ({'▲' if delta > 0 else '▼'} {abs(delta)} {'more' if delta > 0 else 'fewer'} than {against}: {t.previous})"
 
 
 def _nps_line(r: StatusReport) -> str:
@@ -122,6 +128,8 @@ def status_blocks(r: StatusReport) -> tuple[str, list[dict[str, Any]]]:
         lines = [f"*👏 Kudos, {escape_mrkdwn(w)}*"]
         lines += [f"{_quote_line(k.quote)} (names *{escape_mrkdwn(k.named)}*)" for k in r.kudos]
         blocks.append(_section("cx_status_kudos", "\n".join(lines)))
+    else:
+        blocks.append(_section("cx_status_kudos", f"*👏 Kudos, {escape_mrkdwn(w)}:* {NO_KUDOS}"))
     if r.trackers:
         if r.active_issues:
             lines = ["*🐞 Active bugs related to customer feedback* (open linked issues, now)"]
@@ -239,6 +247,8 @@ def status_markdown(r: StatusReport, *, user_name: str | None = None) -> str:
             lines.append(f"- … and {listed.total - len(listed.items)} more")
     if r.kudos:
         lines += ["", f"## Kudos, {w}"] + [f"{_md_quote(k.quote)} (names **{_md(k.named)}**)" for k in r.kudos]
+    else:
+        lines += ["", f"## Kudos, {w}", NO_KUDOS]
     if r.trackers:
         lines += ["", "## Active bugs related to customer feedback"]
         lines += [f"- {_md_link(_md(i.label), i.url)}" + (f" {_md(i.title)}" if i.title else "")

@@ -44,7 +44,7 @@ def test_cxloop_status_7d_drafts_the_report_in_the_dms(demo_app, page, shots) ->
     assert f"Status · success · {window}" in report
     for section in (f"Voice of the customer, {window}", f"did, {window}", "Open now, where help is needed",
                     "Overdue follow-ups", "Open escalations", "Churn risks", "VIP customers' responses",
-                    "Usability", "Bugs", "vs the 7 days before", "NPS"):
+                    "Usability", "Bugs", "the 7 days before", "NPS"):
         assert section in report, section
     assert "“" in report  # at least one customer quoted, in the seeded week
 

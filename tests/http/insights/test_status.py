@@ -131,9 +131,9 @@ def test_status_7d_dms_a_draft_with_every_section_and_share_posts_it(make_app):
     # Kudos name a person.
     assert "names *Maria*" in text
     # Counts with their trend: 2 bug comments now (crash, churn? no: crash only) vs 1 the week before.
-    assert "VIP customers' responses 1 (▲ +1 vs the 7 days before)" in text
-    assert "Bugs 1 (= +0 vs the 7 days before)" in text
-    assert "Feature requests 0 (= +0 vs the 7 days before)" in text  # counted beside bugs, even when none
+    assert "VIP customers' responses 1 (▲ 1 more than the 7 days before: 0)" in text
+    assert "Bugs 1 (same as the 7 days before)" in text
+    assert "Feature requests 0 (same as the 7 days before)" in text  # counted beside bugs, even when none
     # Linked open issues.
     assert "acme/app#42" in text and "Active bugs related to customer feedback" in text
     # NPS from stats.nps over the same window: 4 NPS responses, 1 promoter, 2 detractors -> -25.
