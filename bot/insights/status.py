@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.common.durations import duration
 from bot.common.labels import customer_label, item_label
 from bot.common.periods import day_label, local_midnight, local_today
 from bot.config import AppConfig, TeamConfig
@@ -342,11 +343,15 @@ def _open_lists(session: Session, *, config: AppConfig, team: TeamConfig, now: d
         return OpenList(title, int(total), tuple(_open_ref(row, note(row)) for row in rows))
 
     breach = sla_breach_clause(session, config, now)
-    past_sla = (take(waiting.where(FollowUp.claimed_at.is_(None), breach), "Unclaimed past their SLA")
+
+    def waiting_for(row) -> str:  # how long it has waited: an item two months old is not one from this morning
+        return f"waiting {duration((now - row.received_at).total_seconds() / 60)}"
+
+    past_sla = (take(waiting.where(FollowUp.claimed_at.is_(None), breach), "Unclaimed past their SLA", waiting_for)
                 if breach is not None else OpenList("Unclaimed past their SLA", 0, ()))
     overdue = take(waiting.where(FollowUp.follow_up_on < today), "Overdue follow-ups",
                    lambda row: f"follow up was due {day_label(row.follow_up_on)}")
-    escalations = take(waiting.where(Item.kind == "escalation"), "Open escalations")
+    escalations = take(waiting.where(Item.kind == "escalation"), "Open escalations", waiting_for)
     # Themes are a JSON list: read the open backlog's themes and pick churn risks here (bounded by the backlog).
     churn_ids = [row.id for row in session.execute(
         select(Item.id, Item.themes).join(FollowUp, FollowUp.item_id == Item.id).where(*unresolved([team.name])))

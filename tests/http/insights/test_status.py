@@ -9,6 +9,7 @@ Items arrive as signed webhooks and are back-dated in the database; what is read
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -127,6 +128,8 @@ def test_status_7d_dms_a_draft_with_every_section_and_share_posts_it(make_app):
     # report (NPS 3, 10 days) and the escalation (5 hours); the claimed crash and the resolved passive are not.
     assert "Unclaimed past their SLA: 3" in text, text
     assert "Escalation (high) — Kim Ode" in text and "We are switching to a competitor" in text
+    # How long what is open has waited: ten days is not this morning.
+    assert re.search(r"NPS 3 · Detractor[^\n]*— waiting 10 days", text), text
     assert "It is fine" not in text  # a passive is neither critical nor glowing
     # Kudos name a person.
     assert "names *Maria*" in text
