@@ -237,6 +237,24 @@ def _quote(row, theme: str, tone: str, accounts: dict[int, tuple[str, float | No
                  link=message_link(row.channel, row.ts) if row.ts else None)
 
 
+def _lead_theme(row, text: str) -> str:
+    """The theme a comment is quoted under: an urgent one if it has one, else the one it names first ("The
+    dashboard keeps crashing. And too expensive" is a bug report first), else its first, else "other"."""
+    themes = [t for t in (row.themes or []) if isinstance(t, str)]
+    if not themes:
+        return OTHER_THEME
+    urgent = [t for t in URGENT_THEMES if t in themes]
+    if urgent:
+        return urgent[0]
+    matches = getattr(row, "theme_matches", None)
+    if isinstance(matches, dict):
+        found = {t: text.find(str(matches.get(t, "")).split(" … ")[0]) for t in themes if matches.get(t)}
+        named = sorted((at, themes.index(t), t) for t, at in found.items() if at >= 0)
+        if named:
+            return named[0][2]
+    return themes[0]
+
+
 def _arr(row, accounts: dict[int, tuple[str, float | None]]) -> float | None:
     return accounts.get(row.account_id, (None, None))[1] if row.account_id else None
 
@@ -264,8 +282,7 @@ def _voice_of_customer(rows, accounts) -> tuple[tuple[str, tuple[Quote, ...]], .
         if tone is None or not text or text in seen:
             continue  # the same words from two customers are quoted once
         seen.add(text)
-        themes = [t for t in (row.themes or []) if isinstance(t, str)]
-        grouped.setdefault(themes[0] if themes else OTHER_THEME, {"critical": [], "glowing": []})[tone].append(row)
+        grouped.setdefault(_lead_theme(row, text), {"critical": [], "glowing": []})[tone].append(row)
     result = []
     for theme, tones in grouped.items():
         # The biggest accounts' complaints first (what she must answer for), then the most negative.
@@ -394,7 +411,7 @@ def build_status_report(session: Session, *, config: AppConfig, team: TeamConfig
     rows = session.execute(
         select(Item.id, Item.kind, Item.score, Item.category, Item.priority, Item.subject, Item.vip,
                Item.customer_name, Item.customer_email, Item.account_name, Item.account_id, Item.themes,
-               Item.sentiment_label, Item.sentiment_polarity, Item.received_at,
+               Item.theme_matches, Item.sentiment_label, Item.sentiment_polarity, Item.received_at,
                func.substr(Item.comment, 1, COMMENT_CHARS).label("comment"), SlackMessage.channel, SlackMessage.ts)
         .outerjoin(SlackMessage, SlackMessage.item_id == Item.id).where(*scope, Item.erased_at.is_(None))
         .order_by(Item.received_at, Item.id)).all()

@@ -42,3 +42,9 @@ def test_the_biggest_accounts_complaints_are_quoted_first() -> None:
     big.account_id, big.sentiment_polarity = 7, -0.2
     themes = _voice_of_customer([small, big], {7: ("Silverline Energy", 82_000.0)})
     assert [q.item_id for q in themes[0][1]] == [2, 1]
+
+
+def test_a_comment_is_quoted_under_the_theme_it_names_first() -> None:
+    row = _row(5, "pricing", "The dashboard keeps crashing when we filter. Too expensive for what it does.")
+    row.themes, row.theme_matches = ["pricing", "bugs"], {"pricing": "expensive", "bugs": "crashing"}
+    assert [theme for theme, _ in _voice_of_customer([row], {})] == ["bugs"]
