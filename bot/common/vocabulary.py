@@ -150,7 +150,8 @@ _STORED = ("data", "records", "files", "notes", "work", "contacts", "entries", "
 STORED_WORK: frozenset[str] = frozenset({*_STORED, "rows", "entry", "record", "file", "timesheets", "invoices",
                                          "workspace", "database", "spreadsheet", "backups", "backup", "details",
                                          "information", "info", "settings", "preferences", "configuration",
-                                         "content", "conversations", "chats"})
+                                         "content", "conversations", "chats", "artifacts", "logs", "builds",
+                                         "subscribers", "leads", "campaigns", "templates"})
 LOSS_VERBS: frozenset[str] = frozenset({"lost", "lose", "loses", "losing", "wiped", "wipes", "wiping", "deleted",
                                         "deletes", "deleting", "erased", "erases", "drops", "dropped", "dropping",
                                         "overwrote", "overwritten", "corrupted", "corrupts", "vanished"})
@@ -194,7 +195,10 @@ DATA_LOSS_PHRASES: tuple[str, ...] = (
 # matches is kept and shown ("bugs: 'keeps crashing'").
 DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
     "churn_risk": (
-        "cancel", "cancelling", "canceling", "cancelled my", "canceled my", "cancel my subscription",
+        "cancel", "cancelling", "canceling", "cancelled", "canceled", "cancelled my", "canceled my",
+        "cancel my subscription",
+        # A condition that ends with leaving: "if this keeps up we're moving to another CI".
+        "if this keeps up", "if this continues", "if nothing changes", "if it happens again", "last straw",
         "cancel subscription", "cancel our", "cancel my account", "switching to another", "switch to another",
         "switched to another", "switching providers", "switch providers", "moving to another", "move to another", "not renewing", "not renew", "won't renew", "will not renew",
         "won't be renewing", "not going to renew", "looking for alternatives", "looking for an alternative",
@@ -271,6 +275,7 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
         "fast", "faster", "timeout", "timeouts", "timed out", "times out", "time out", "hangs", "hanging",
         "battery", "drains", "memory", "cpu", "takes ages", "takes too long", "responsive",
         "take forever", "taking forever", "forever to load", "ages to load", "slow to load", "take ages",
+        "takes hours", "take hours", "taking hours",
         "take too long", "taking too long",
     ),
     "reliability": (
@@ -296,7 +301,8 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
         "response time", "responded", "respond", "reply", "replied", "replies", "no response",
         "ticket", "tickets", "live chat", "chat", "account manager", "csm", "representative", "rep",
         "helpful", "unhelpful", "on hold", "still waiting", "never heard back", "escalat*", "staff",
-        "contacted", "emailed",
+        "contacted", "emailed", "wait time", "waiting time", "hold time", "talk to a human", "speak to a human",
+        "a real person", "chatbot", "transferred me", "got transferred", "passed around", "passed from",
     ),
     "usability": (
         "usability", "ux", "ui", "user interface", "interface", "intuitive", "unintuitive",
@@ -311,6 +317,7 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
     "feature_request": (
         # Explicit asks only: conditionals ("it would"), hopes and "missing" are as often about a bug.
         "feature request", "feature requests", "i wish", "wish it", "wish there", "wish they", "wish you",
+        "wish the", "wish your",
         "would be nice", "would be great", "would be awesome", "would be better if", "would be helpful",
         "would be cool", "add support for", "add an option", "add the option", "add the ability",
         "add a feature", "add a way", "add more", "bring back", "give us the option", "give us an option",

@@ -192,11 +192,16 @@ _CANCELLED_ERRANDS = frozenset({"order", "orders", "reorder", "appointment", "ap
                                 "rebook", "request", "ticket", "invite", "invitation"})
 _SERVICE_SPEED = frozenset({"respond", "response", "responses", "responded", "reply", "replies", "replied", "answer",
                             "answered", "support", "shipping", "delivery", "shipped", "delivered", "ships", "refund",
-                            "team", "agent", "agents"})
+                            "team", "agent", "agents", "pricing", "price", "prices", "cost", "costs", "bill",
+                            "bills", "renewal", "invoice"})
+_EMAIL_FEATURES = frozenset({"page", "link", "links", "button", "rate", "rates", "flow", "form", "footer", "list",
+                             "header", "settings"})
 
 
 def _topic_look_alike(theme: str, tokens: list[str], start: int, words: tuple[str, ...]) -> bool:
     """A keyword in a use that is not the theme's topic (see the sets above)."""
+    if theme == "support" and words in (("support",), ("supports",)) and tokens[start + 1:start + 2] == ["for"]:
+        return True  # "support for monorepos": a capability, not the team
     if theme == "support" and words in (("support",), ("supports",)):
         # "does it support SSO", "does the platform support SSO": an auxiliary a few words back; but "can
         # support call me back", "will support help": the team, doing something.
@@ -205,9 +210,15 @@ def _topic_look_alike(theme: str, tokens: list[str], start: int, words: tuple[st
         return bool(start) and (tokens[start - 1] in _SUPPORT_AS_VERB
                                 or any(token in _AUXILIARIES for token in tokens[max(0, start - 3):start]))
     if theme == "churn_risk" and words[0].startswith("cancel"):
-        return any(token in _CANCELLED_ERRANDS for token in tokens[start + 1:start + 5])
+        return any(token in _CANCELLED_ERRANDS for token in tokens[max(0, start - 4):start + 5])
+    if theme == "churn_risk" and words[0].startswith("unsubscribe"):
+        return tokens[start + 1:start + 2] != [] and tokens[start + 1] in _EMAIL_FEATURES  # "the unsubscribe page"
+    if theme == "security" and words == ("spam",):
+        # Deliverability ("land in Gmail spam", "marked as spam", "the spam folder"), not an attack.
+        return bool(start) and tokens[start - 1] in ("in", "to", "as", "gmail", "junk", "outlook") or (
+            tokens[start + 1:start + 2] in (["folder"], ["folders"], ["filter"], ["filters"], ["score"]))
     if theme == "performance" and words[0] in ("fast", "faster", "slow", "slower", "quick", "quickly"):
-        return any(token in _SERVICE_SPEED for token in tokens[max(0, start - 3):start + 3])
+        return any(token in _SERVICE_SPEED for token in tokens[max(0, start - 3):start + 5])
     return False
 
 
@@ -261,8 +272,9 @@ def _imperative_ask(text: str) -> str | None:
         after = tokenize(text[match.end():match.end() + 60])
         if verb[-1] in REQUEST_NOUN_VERBS and (not after or after[0] not in REQUEST_OBJECT_STARTERS):
             continue  # "Support took four days": a noun, the subject
-        if len(verb) == 1 and len(after) > 1 and after[1] in REQUEST_SUBJECT_VERBS:
-            continue  # "Enable button is greyed out": a noun phrase, the subject
+        if len(verb) == 1 and len(after) > 1 and (after[1] in REQUEST_SUBJECT_VERBS or (
+                after[0] in ("for", "of") and len(after) > 2 and after[2] in REQUEST_SUBJECT_VERBS)):
+            continue  # "Enable button is greyed out", "Support for monorepos is excellent": the subject
         if not _not_an_ask(verb + after, 0, len(verb)):
             return " ".join(verb)
     return None
@@ -321,6 +333,8 @@ def _only_looks_like_an_ask(tokens: list[str], start: int, end: int, words: list
                 or (wished[1] == "had" and wished[2:3] and _past(wished[2]))
                 or (wished[1] == "could" and wished[2:3] in (["give"], ["rate"]))):
             return True  # "I wish I had found it sooner", "I wish I never downloaded it"
+        if wished[:1] in (["i'd"], ["we'd"]) and len(wished) > 1 and _past(wished[1]):
+            return True  # "I wish I'd switched sooner": the contracted past perfect, regret
         if wished[:1] and wished[0] in REQUEST_WISH_ADDRESSEES:
             greeting = [token for token in wished[1:] if token not in ("guys", "all", "both", "folks")][:1]
             if wished[1:2] == ["all"] or (greeting and greeting[0] in REQUEST_GREETINGS):

@@ -69,7 +69,8 @@ COMPLAINT_CUES: tuple[str, ...] = (
     *DATA_LOSS_PHRASES,  # "half of our customer records are gone", "users lose their work"
     # What makes a product hard to use: a complaint even beside a mild praise idiom ("Not bad, not great.
     # The permissions model is confusing").
-    "take forever", "taking forever", "take ages", "is a joke", "what a joke", "a complete joke", "an absolute joke",
+    "take forever", "taking forever", "take ages", "takes hours", "take hours", "taking hours",
+    "wouldn't let me", "wouldn't let us", "didn't let me", "didn't let us", "is a joke", "what a joke", "a complete joke", "an absolute joke",
     "confusing", "unintuitive", "not intuitive", "clunky", "hard to use", "difficult to use", "hard to find",
     "hard to navigate", "difficult to navigate", "too complicated", "overly complicated",
     "never replied", "never responded", "never answered", "never heard back", "never got back",
@@ -122,7 +123,8 @@ COMPLAINT_CUES: tuple[str, ...] = (
     "hang up on", "hangs up on", "i'm done with", "we're done with", "done with this",
     # Sarcasm is a positive word for a negative situation (Riloff et al., "Sarcasm as contrast between a
     # positive sentiment and negative situation", EMNLP 2013): the fixed forms, and the situations.
-    "thanks for nothing", "yeah right", "oh great", "just great", "price hike", "price increase",
+    "thanks for nothing", "yeah right", "oh great", "just great", "love that for us", "love that for me",
+    "love that for you", "price hike", "price increase",
     "price increases", "raised prices", "raised the price", "raised our price", "price went up",
     "prices went up", "price has gone up", "prices have gone up", "bill went up", "cost went up",
     "costs went up", "with no warning", "without warning", "without notice", "with no notice",
@@ -146,6 +148,10 @@ PRAISE_CUES: tuple[str, ...] = (
     "can't say enough", "exceeded", "solved", "resolved quickly", "fixed quickly", "quick response",
     "fast response", "quickly resolved", "right away", "in no time", "easy to use", "user friendly",
     "intuitive", "reliable", "seamless", "smooth", "straightforward", "on time",
+    # The absence of a nuisance, and nothing left to wish for: "no wait at all", "can't ask for more".
+    "no wait", "no waiting", "no hassle", "no hassles", "no fuss", "no delay", "no delays", "no downtime",
+    "nothing to improve", "can't ask for more", "couldn't ask for more", "could not ask for more",
+    "keep doing what", "keep up the good work", "keep it up",
 )
 
 # "can't <verb>", "won't <verb>", "unable to <verb>": a customer saying something cannot be done is
@@ -163,6 +169,9 @@ _NOT_A_COMPLAINT_AFTER_INABILITY = frozenset({
 _TOO = "too"
 # "keeps crashing", "kept logging me out".
 _KEEPS = frozenset({"keeps", "kept", "keep", "constantly", "always"})
+# What is good to keep doing ("keep doing what you're doing", "keeps improving", "always helping").
+_KEPT_GOING = frozenset({"doing", "going", "improving", "growing", "innovating", "building", "shipping", "helping",
+                         "working", "getting", "adding", "delivering", "listening"})
 # "less reliable", "fewer options": less of a good thing is a complaint (Liu 2012, §5.2, "decreased
 # quantity of a positive item").
 _LESS = frozenset({"less", "fewer"})
@@ -243,6 +252,8 @@ CX_TOPIC_WORDS: frozenset[str] = frozenset({
     # Operations on data: "they need a restore from backup" (restore +1.2), "service restored" is told by
     # what restored it, not by the verb.
     "restore", "restored",
+    # Operations on a page: "without refreshing the page" (refreshing +2.4, as of a drink).
+    "refreshing", "refresh",
 })
 
 
@@ -326,7 +337,8 @@ def _pattern_hits(tokens: list[str]) -> list[tuple[int, str]]:
                 found.append((index, f"{token} {' '.join(following[:following.index(words[0]) + 1])}"))
         elif token == _TOO and following[0] not in _STOP and _valence(following[0]) <= 0.0:
             found.append((index, f"too {following[0]}"))
-        elif token in _KEEPS and following[0].endswith("ing") and _valence(following[0]) <= 0.0:
+        elif (token in _KEEPS and following[0].endswith("ing") and _valence(following[0]) <= 0.0
+              and following[0] not in _KEPT_GOING):
             found.append((index, f"{token} {following[0]}"))
         elif _decreases(tokens, index) and (_valence(following[0]) > 0.0 or following[0] in _PRAISE_WORDS):
             found.append((index, f"{token} {following[0]}"))

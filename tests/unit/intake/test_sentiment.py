@@ -533,3 +533,42 @@ def test_the_support_team_doing_something_is_still_support() -> None:
 ])
 def test_scores_wishes_and_weak_words(kind: str, score: int, text: str, label: str) -> None:
     assert score_response(kind, score, text).sentiment_label == label
+
+
+# --- a fourth batch: developer tools, e-mail marketing, support chats ---------------------------------------
+
+
+@pytest.mark.parametrize(("kind", "score", "text", "label"), [
+    ("csat", 5, "No wait at all and the issue was resolved. Cant ask for more.", "positive"),
+    ("nps", 10, "Nothing to improve, keep doing what you're doing 👍", "positive"),
+    ("nps", 0, "Oh great, another outage during our release window. Love that for us.", "negative"),
+    ("nps", 7, "The Shopify sync sometimes takes hours to pull new customers in.", "negative"),
+    ("csat", None, "THE BOT WOULDNT LET ME TALK TO A HUMAN", "negative"),
+])
+def test_absence_of_a_nuisance_sarcasm_and_slowness_without_a_speed_word(kind, score, text, label) -> None:
+    assert score_response(kind, score, text).sentiment_label == label
+
+
+@pytest.mark.parametrize(("text", "theme", "words"), [
+    ("Lost a week of build artifacts after your storage migration.", "data_loss", "lost … artifacts"),
+    ("Cancelled. Nobody answered for a week.", "churn_risk", "cancelled"),
+    ("If this keeps up we're moving to another CI provider.", "churn_risk", "if this keeps up"),
+    ("THE BOT WOULDNT LET ME TALK TO A HUMAN", "support", "talk to a human"),
+    ("Wish the unsubscribe page could be branded.", "feature_request", "wish the"),
+    ("The Shopify sync sometimes takes hours to pull new customers in.", "performance", "takes hours"),
+])
+def test_more_paraphrases_of_the_themes(text: str, theme: str, words: str) -> None:
+    assert match_themes(text).get(theme) == words
+
+
+@pytest.mark.parametrize(("text", "theme"), [
+    ("Wish the unsubscribe page could be branded.", "churn_risk"),   # a page of the product
+    ("Half our campaigns land in Gmail spam.", "security"),          # deliverability, not an attack
+    ("Support for monorepos is excellent.", "support"),              # a capability, not the team
+    ("Support for monorepos is excellent, I wish I'd switched sooner.", "feature_request"),  # regret
+    ("Pricing jumps way too fast every renewal.", "performance"),    # how fast the price rises
+    ("Much faster than Zendesk's support ever was.", "performance"),  # the service's speed
+    ("My order was cancelled by the courier.", "churn_risk"),        # an errand
+])
+def test_more_words_in_another_use(text: str, theme: str) -> None:
+    assert theme not in match_themes(text)
