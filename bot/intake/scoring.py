@@ -189,7 +189,8 @@ _AUXILIARIES = frozenset({"does", "do", "did", "will", "would", "can", "could", 
 # faster", "fast shipping").
 _CANCELLED_ERRANDS = frozenset({"order", "orders", "reorder", "appointment", "appointments", "booking", "meeting",
                                 "call", "transfer", "payment", "shipment", "delivery", "flight", "reservation",
-                                "rebook", "request", "ticket", "invite", "invitation"})
+                                "rebook", "request", "ticket", "invite", "invitation", "consultation", "session",
+                                "visit", "class", "event", "webinar", "demo", "trip"})
 _SERVICE_SPEED = frozenset({"respond", "response", "responses", "responded", "reply", "replies", "replied", "answer",
                             "answered", "support", "shipping", "delivery", "shipped", "delivered", "ships", "refund",
                             "team", "agent", "agents", "pricing", "price", "prices", "cost", "costs", "bill",
@@ -210,6 +211,8 @@ def _topic_look_alike(theme: str, tokens: list[str], start: int, words: tuple[st
         return bool(start) and (tokens[start - 1] in _SUPPORT_AS_VERB
                                 or any(token in _AUXILIARIES for token in tokens[max(0, start - 3):start]))
     if theme == "churn_risk" and words[0].startswith("cancel"):
+        if start and tokens[start - 1] in ("was", "were", "got", "been", "be", "is", "are"):
+            return True  # "a consultation that was cancelled by the clinic": done to the customer
         return any(token in _CANCELLED_ERRANDS for token in tokens[max(0, start - 4):start + 5])
     if theme == "churn_risk" and words[0].startswith("unsubscribe"):
         return tokens[start + 1:start + 2] != [] and tokens[start + 1] in _EMAIL_FEATURES  # "the unsubscribe page"
