@@ -195,10 +195,9 @@ DATA_LOSS_PHRASES: tuple[str, ...] = (
 # matches is kept and shown ("bugs: 'keeps crashing'").
 DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
     "churn_risk": (
-        "cancel", "cancelling", "canceling", "cancelled", "canceled", "cancelled my", "canceled my",
-        "cancel my subscription",
-        # A condition that ends with leaving: "if this keeps up we're moving to another CI".
-        "if this keeps up", "if this continues", "if nothing changes", "if it happens again", "last straw",
+        "cancel", "cancelling", "canceling", "cancelled my", "canceled my", "cancel my subscription",
+        "cancelled our subscription", "canceled our subscription", "cancelled our account", "canceled our account",
+        "cancelled our plan", "canceled our plan", "cancelled our contract", "canceled our contract",
         "cancel subscription", "cancel our", "cancel my account", "switching to another", "switch to another",
         "switched to another", "switching providers", "switch providers", "moving to another", "move to another", "not renewing", "not renew", "won't renew", "will not renew",
         "won't be renewing", "not going to renew", "looking for alternatives", "looking for an alternative",
@@ -275,7 +274,7 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
         "fast", "faster", "timeout", "timeouts", "timed out", "times out", "time out", "hangs", "hanging",
         "battery", "drains", "memory", "cpu", "takes ages", "takes too long", "responsive",
         "take forever", "taking forever", "forever to load", "ages to load", "slow to load", "take ages",
-        "takes hours", "take hours", "taking hours",
+        "takes hours to", "take hours to", "taking hours to",
         "take too long", "taking too long",
     ),
     "reliability": (
@@ -301,7 +300,7 @@ DEFAULT_THEMES: dict[str, tuple[str, ...]] = {
         "response time", "responded", "respond", "reply", "replied", "replies", "no response",
         "ticket", "tickets", "live chat", "chat", "account manager", "csm", "representative", "rep",
         "helpful", "unhelpful", "on hold", "still waiting", "never heard back", "escalat*", "staff",
-        "contacted", "emailed", "wait time", "waiting time", "hold time", "talk to a human", "speak to a human",
+        "contacted", "emailed", "hold time", "talk to a human", "speak to a human",
         "a real person", "chatbot", "transferred me", "got transferred", "passed around", "passed from",
     ),
     "usability": (

@@ -182,6 +182,9 @@ _SUPPORT_AS_VERB = frozenset({"does", "do", "doesn't", "don't", "to", "will", "w
 _SUPPORT_DOES = frozenset({"team", "teams", "staff", "agent", "agents", "rep", "reps", "call", "help", "answer",
                            "reply", "respond", "get", "look", "contact", "fix", "check", "explain", "tell", "email",
                            "ticket", "tickets", "chat", "line", "person", "people", "was", "is", "were", "are"})
+# What "this"/"as" compares when a wish praises by comparison ("were this responsive", "had been this smooth").
+_PRAISED_QUALITIES = frozenset({"responsive", "smooth", "easy", "fast", "good", "great", "helpful", "simple",
+                                "reliable", "intuitive", "quick", "nice", "friendly", "clear", "painless", "well"})
 _AUXILIARIES = frozenset({"does", "do", "did", "will", "would", "can", "could", "should", "doesn't", "don't",
                           "didn't", "won't", "can't", "cannot"})
 # What a cancellation is of when it is not the customer leaving ("had to cancel and reorder", "cancel the
@@ -213,6 +216,8 @@ def _topic_look_alike(theme: str, tokens: list[str], start: int, words: tuple[st
     if theme == "churn_risk" and words[0].startswith("cancel"):
         if start and tokens[start - 1] in ("was", "were", "got", "been", "be", "is", "are"):
             return True  # "a consultation that was cancelled by the clinic": done to the customer
+        if "other" in tokens[start + len(words):start + len(words) + 2]:
+            return True  # "cancelled my other subscriptions because this does everything": leaving others
         return any(token in _CANCELLED_ERRANDS for token in tokens[max(0, start - 4):start + 5])
     if theme == "churn_risk" and words[0].startswith("unsubscribe"):
         return tokens[start + 1:start + 2] != [] and tokens[start + 1] in _EMAIL_FEATURES  # "the unsubscribe page"
@@ -261,7 +266,7 @@ def _lost_object(tokens: list[str], start: int) -> tuple[str | None, bool]:
     """The stored work a verb of losing takes within five words (and whether words stand between), up to
     a preposition, a conjunction, an idiom's object or another verb ("lose time re-typing contacts")."""
     for offset, token in enumerate(tokens[start:start + 5]):
-        if token in STORED_WORK:
+        if token in STORED_WORK and not (offset and token in ("work", "progress")):  # "lost a week of work to the flu"
             return token, offset > 0
         if token in LOSS_BREAKS or token.endswith("ing"):
             return None, False
@@ -338,6 +343,12 @@ def _only_looks_like_an_ask(tokens: list[str], start: int, end: int, words: list
             return True  # "I wish I had found it sooner", "I wish I never downloaded it"
         if wished[:1] in (["i'd"], ["we'd"]) and len(wished) > 1 and _past(wished[1]):
             return True  # "I wish I'd switched sooner": the contracted past perfect, regret
+        clause = tokens[start + words.index("wish") + 1:start + words.index("wish") + 10]
+        if any(token in ("this", "as") and following in _PRAISED_QUALITIES
+               for token, following in zip(clause, clause[1:], strict=False)):
+            return True  # "I wish the rest of our vendors were this responsive": praise by comparison
+        if any(token in ("happy", "merry", "best", "luck", "success", "congratulations") for token in clause[:5]):
+            return True  # "I wish your team a happy holiday season": a greeting
         if wished[:1] and wished[0] in REQUEST_WISH_ADDRESSEES:
             greeting = [token for token in wished[1:] if token not in ("guys", "all", "both", "folks")][:1]
             if wished[1:2] == ["all"] or (greeting and greeting[0] in REQUEST_GREETINGS):

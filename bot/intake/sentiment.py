@@ -69,8 +69,8 @@ COMPLAINT_CUES: tuple[str, ...] = (
     *DATA_LOSS_PHRASES,  # "half of our customer records are gone", "users lose their work"
     # What makes a product hard to use: a complaint even beside a mild praise idiom ("Not bad, not great.
     # The permissions model is confusing").
-    "take forever", "taking forever", "take ages", "takes hours", "take hours", "taking hours",
-    "wouldn't let me", "wouldn't let us", "didn't let me", "didn't let us", "is a joke", "what a joke", "a complete joke", "an absolute joke",
+    "take forever", "taking forever", "take ages", "takes hours to", "take hours to", "taking hours to",
+    "is a joke", "what a joke", "a complete joke", "an absolute joke",
     "confusing", "unintuitive", "not intuitive", "clunky", "hard to use", "difficult to use", "hard to find",
     "hard to navigate", "difficult to navigate", "too complicated", "overly complicated",
     "never replied", "never responded", "never answered", "never heard back", "never got back",
@@ -90,7 +90,7 @@ COMPLAINT_CUES: tuple[str, ...] = (
     "inaccurate", "incorrect", "wrong", "overcharged", "double charged", "charged twice", "hidden fees",
     "rip off", "ripoff", "scam", "misleading", "not as described", "not as advertised", "not worth",
     "waste of", "wasted", "refund*", "money back", "return it", "returned it", "sent it back",
-    "sending it back", "gave up", "give up", "cancel*", "switching to", "not renewing", "won't renew",
+    "sending it back", "gave up", "give up", "cancel my", "cancel our", "cancelling", "canceling", "switching to", "not renewing", "won't renew",
     "disappoint*", "unacceptable", "ridiculous", "nightmare", "hassle", "headache", "tedious",
     "cumbersome", "clunky", "overpriced", "expensive", "slow", "slower", "sluggish", "lags", "error*",
     "fail*", "issue", "issues", "problem*", "complain*", "frustrat*", "annoy*", "hard to", "difficult to",
@@ -152,6 +152,9 @@ PRAISE_CUES: tuple[str, ...] = (
     "no wait", "no waiting", "no hassle", "no hassles", "no fuss", "no delay", "no delays", "no downtime",
     "nothing to improve", "can't ask for more", "couldn't ask for more", "could not ask for more",
     "keep doing what", "keep up the good work", "keep it up",
+    # A refund that arrived is a problem dealt with ("your refund came through fast").
+    "refund came through", "refund arrived", "got my refund", "got the refund", "refunded quickly",
+    "refund was processed", "refunded right away",
 )
 
 # "can't <verb>", "won't <verb>", "unable to <verb>": a customer saying something cannot be done is
