@@ -284,6 +284,17 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def bound_socket() -> tuple[socket.socket, int]:
+    """A listening socket on a free port, and the port, for uvicorn's `Server.run(sockets=[…])`: nothing
+    can take the port between choosing it and serving on it (with `_free_port()` another test worker once
+    did: "address already in use")."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock, sock.getsockname()[1]
+
+
 class _Activity:
     """Something happened that a test may be waiting for: the fake Slack answered a request."""
 
@@ -463,9 +474,9 @@ def make_app(database_url, fake_slack) -> Iterator[Callable[..., AppUnderTest]]:
                                    channel_interval=channel_interval)
                     if worker else None)
         app = create_app(runtime, worker=delivery)
-        port = _free_port()
+        sock, port = bound_socket()
         server = _Uvicorn(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-        thread = threading.Thread(target=server.run, daemon=True)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()
         assert server.startup_over.wait(10) and server.started, "uvicorn did not start"
         servers.append((server, thread))

@@ -30,7 +30,7 @@ from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.page import restore_history, sandbox_routes
 from bot.web import create_app
 from models.base import utcnow
-from tests.conftest import ACTIVITY, _free_port, wait_for
+from tests.conftest import ACTIVITY, bound_socket, wait_for
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
@@ -120,12 +120,12 @@ def _serve(tmp_path: Path, database: Path) -> Iterator[SandboxApp]:
     runtime = build_runtime(settings, config, bot_token=SANDBOX_BOT_TOKEN, signing_secret=SANDBOX_SIGNING_SECRET,
                             slack_api_url=fake.base_url)
     restore_history(fake, runtime)
-    port = _free_port()
+    sock, port = bound_socket()
     url = f"http://127.0.0.1:{port}"
     worker = DeliveryWorker(runtime.factory, runtime.client, config=config, poll_interval=0.1, channel_interval=0.2)
     app = create_app(runtime, worker=worker, extra_routes=sandbox_routes(fake, runtime, app_url=url))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     wait_for(lambda: server.started, 15, what="uvicorn to start")
     try:

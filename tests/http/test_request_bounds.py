@@ -20,7 +20,7 @@ import uvicorn
 from bot.request_bounds import uvicorn_options
 from bot.runtime import build_runtime
 from bot.web import create_app
-from tests.conftest import _TLS, BOT_TOKEN, SIGNING_SECRET, _free_port, make_config, wait_for
+from tests.conftest import _TLS, BOT_TOKEN, SIGNING_SECRET, bound_socket, make_config, wait_for
 
 CHUNK = b"x" * 65536
 FIFTY_MB = 50 * 1024 * 1024
@@ -41,11 +41,11 @@ def bounded(database_url, fake_slack, monkeypatch) -> Iterator[str]:
                         port=0, log_level="INFO")
     runtime = build_runtime(settings, make_config(), bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET,
                             slack_api_url=fake_slack.base_url)
-    port = _free_port()
+    sock, port = bound_socket()
     server = uvicorn.Server(uvicorn.Config(create_app(runtime, body_timeout=SHORT_SECONDS), host="127.0.0.1",
                                            port=port, log_config=None, log_level="info", lifespan="on",
                                            **uvicorn_options(header_timeout=SHORT_SECONDS)))
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     wait_for(lambda: server.started, 10, what="uvicorn to start")
     yield f"127.0.0.1:{port}"

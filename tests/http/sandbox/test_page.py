@@ -29,7 +29,7 @@ from bot.slack.ids import ActionId, InputId, OverflowChoice
 from bot.vip.book import AccountRecord, upsert_account
 from bot.web import create_app
 from models import Item, SlackMessage
-from tests.conftest import _TLS, BOT_TOKEN, SIGNING_SECRET, _free_port, make_config, wait_for
+from tests.conftest import _TLS, BOT_TOKEN, SIGNING_SECRET, bound_socket, make_config, wait_for
 
 NPS_2 = {
     "id": "resp-sbx-1", "kind": "nps", "score": 2,
@@ -63,12 +63,12 @@ def sandbox(database_url: str, fake_slack: FakeSlack) -> Iterator[Sandbox]:
                         port=0, log_level="INFO", sandbox=True)
     runtime = build_runtime(settings, make_config(), bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET,
                             slack_api_url=fake_slack.base_url)
-    port = _free_port()
+    sock, port = bound_socket()
     url = f"http://127.0.0.1:{port}"
     app = create_app(runtime, worker=DeliveryWorker(runtime.factory, runtime.client, poll_interval=0.1),
                      extra_routes=sandbox_routes(fake_slack, runtime, app_url=url))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     wait_for(lambda: server.started, 10, what="uvicorn to start")
     with httpx.Client(timeout=10, verify=_TLS) as http:
