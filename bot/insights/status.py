@@ -229,7 +229,7 @@ def _arr_by_account(session: Session, account_ids: set[int]) -> dict[int, tuple[
 
 
 def _quote(row, theme: str, tone: str, accounts: dict[int, tuple[str, float | None]]) -> Quote:
-    name, arr = accounts.get(row.account_id, (None, None)) if row.account_id else (None, None)
+    name, arr = _account(row, accounts)
     account = row.account_name or name
     return Quote(item_id=row.id, theme=theme, tone=tone, text=" ".join((row.comment or "").split()),
                  customer=customer_label(row.customer_name, row.customer_email, account), account=account, arr=arr,
@@ -255,8 +255,9 @@ def _lead_theme(row, text: str) -> str:
     return themes[0]
 
 
-def _arr(row, accounts: dict[int, tuple[str, float | None]]) -> float | None:
-    return accounts.get(row.account_id, (None, None))[1] if row.account_id else None
+def _account(row, accounts: dict[int, tuple[str, float | None]]) -> tuple[str | None, float | None]:
+    """(name, ARR) of the row's VIP account, read once for the report (_arr_by_account)."""
+    return accounts.get(row.account_id, (None, None)) if row.account_id else (None, None)
 
 
 def _tone(row) -> str | None:
@@ -286,7 +287,7 @@ def _voice_of_customer(rows, accounts) -> tuple[tuple[str, tuple[Quote, ...]], .
     result = []
     for theme, tones in grouped.items():
         # The biggest accounts' complaints first (what she must answer for), then the most negative.
-        critical = sorted(tones["critical"], key=lambda r: (-(_arr(r, accounts) or 0.0), r.sentiment_polarity or 0.0,
+        critical = sorted(tones["critical"], key=lambda r: (-(_account(r, accounts)[1] or 0.0), r.sentiment_polarity or 0.0,
                                                             r.received_at, r.id))
         glowing = sorted(tones["glowing"], key=lambda r: (-(r.sentiment_polarity or 0.0), r.received_at, r.id))
         quotes = [_quote(r, theme, "critical", accounts) for r in critical[:QUOTES_PER_THEME]]

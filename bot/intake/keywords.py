@@ -145,12 +145,12 @@ def negated_at(tokens: list[str], start: int, length: int = 1, window: int = NEG
     for position in range(first, start):
         if is_negator(tokens[position]):
             # "if the app didn't crash every time": a wish that the failure stopped reports it (counterfactual).
-            return not ("if" in tokens[max(0, position - 4):position] and tokens[position] in _COUNTERFACTUAL)
+            return not ("if" in tokens[max(0, position - 4):position] and tokens[position] in COUNTERFACTUAL_DENIALS)
     return False
 
 
-# Denials that, after "if", wish a failure away instead of denying it.
-_COUNTERFACTUAL = frozenset({"didn't", "wouldn't", "wasn't", "weren't"})
+# Denials that, after "if", wish a failure away instead of denying it ("if the app didn't crash").
+COUNTERFACTUAL_DENIALS = frozenset({"didn't", "wouldn't", "wasn't", "weren't"})
 
 # "the issue was resolved quickly", "the crash has been fixed", "bug got squashed": a problem reported
 # as dealt with. Not a wish or a plan ("needs to be fixed", "should be fixed", "when it gets fixed").

@@ -176,17 +176,16 @@ def match_themes(text: str | None, taxonomy: Mapping[str, Iterable[str]] | None 
 
 DATA_LOSS = "data_loss"
 # "Does it support SSO?", "we need it to support Xero": the verb, not the support team.
-_SUPPORT_AS_VERB = frozenset({"does", "do", "doesn't", "don't", "to", "will", "would", "can", "could", "should",
-                              "it", "not", "also", "that", "which", "they", "you", "please", "must", "won't", "can't",
-                              "cannot", "didn't", "officially", "fully", "natively"})
+_AUXILIARIES = frozenset({"does", "do", "did", "will", "would", "can", "could", "should", "doesn't", "don't",
+                          "didn't", "won't", "can't", "cannot"})
+_SUPPORT_AS_VERB = _AUXILIARIES | {"to", "it", "not", "also", "that", "which", "they", "you", "please", "must",
+                                   "officially", "fully", "natively"}
 _SUPPORT_DOES = frozenset({"team", "teams", "staff", "agent", "agents", "rep", "reps", "call", "help", "answer",
                            "reply", "respond", "get", "look", "contact", "fix", "check", "explain", "tell", "email",
                            "ticket", "tickets", "chat", "line", "person", "people", "was", "is", "were", "are"})
 # What "this"/"as" compares when a wish praises by comparison ("were this responsive", "had been this smooth").
 _PRAISED_QUALITIES = frozenset({"responsive", "smooth", "easy", "fast", "good", "great", "helpful", "simple",
                                 "reliable", "intuitive", "quick", "nice", "friendly", "clear", "painless", "well"})
-_AUXILIARIES = frozenset({"does", "do", "did", "will", "would", "can", "could", "should", "doesn't", "don't",
-                          "didn't", "won't", "can't", "cannot"})
 # What a cancellation is of when it is not the customer leaving ("had to cancel and reorder", "cancel the
 # appointment"), and what a speed is of when it is the service, not the product ("support could respond
 # faster", "fast shipping").
@@ -204,12 +203,13 @@ _EMAIL_FEATURES = frozenset({"page", "link", "links", "button", "rate", "rates",
 
 def _topic_look_alike(theme: str, tokens: list[str], start: int, words: tuple[str, ...]) -> bool:
     """A keyword in a use that is not the theme's topic (see the sets above)."""
-    if theme == "support" and words in (("support",), ("supports",)) and tokens[start + 1:start + 2] == ["for"]:
-        return True  # "support for monorepos": a capability, not the team
     if theme == "support" and words in (("support",), ("supports",)):
+        following = tokens[start + 1] if start + 1 < len(tokens) else ""
+        if following == "for":
+            return True  # "support for monorepos": a capability, not the team
         # "does it support SSO", "does the platform support SSO": an auxiliary a few words back; but "can
         # support call me back", "will support help": the team, doing something.
-        if tokens[start + 1:start + 2] and tokens[start + 1] in _SUPPORT_DOES:
+        if following in _SUPPORT_DOES:
             return False
         return bool(start) and (tokens[start - 1] in _SUPPORT_AS_VERB
                                 or any(token in _AUXILIARIES for token in tokens[max(0, start - 3):start]))
@@ -335,7 +335,8 @@ def _only_looks_like_an_ask(tokens: list[str], start: int, end: int, words: list
            for i, token in enumerate(following)):
         return True  # "I wish I could give it zero stars", "if there was a 0 star option"
     if "wish" in words:
-        wished = tokens[start + words.index("wish") + 1:start + words.index("wish") + 5]
+        wished_at = start + words.index("wish") + 1
+        wished, clause = tokens[wished_at:wished_at + 4], tokens[wished_at:wished_at + 9]
         if wished[:1] in (["i"], ["we"]) and len(wished) > 1 and (
                 wished[1] in REQUEST_REGRET_VERBS or _past(wished[1])
                 or (wished[1] == "had" and wished[2:3] and _past(wished[2]))
@@ -343,7 +344,6 @@ def _only_looks_like_an_ask(tokens: list[str], start: int, end: int, words: list
             return True  # "I wish I had found it sooner", "I wish I never downloaded it"
         if wished[:1] in (["i'd"], ["we'd"]) and len(wished) > 1 and _past(wished[1]):
             return True  # "I wish I'd switched sooner": the contracted past perfect, regret
-        clause = tokens[start + words.index("wish") + 1:start + words.index("wish") + 10]
         if any(token in ("this", "as") and following in _PRAISED_QUALITIES
                for token, following in zip(clause, clause[1:], strict=False)):
             return True  # "I wish the rest of our vendors were this responsive": praise by comparison

@@ -34,6 +34,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 from bot.common.vocabulary import DATA_LOSS_PHRASES, SentimentWords
 from bot.intake.keywords import (
     APOSTROPHES,
+    COUNTERFACTUAL_DENIALS,
     Keyword,
     KeywordIndex,
     compile_keyword,
@@ -358,7 +359,7 @@ def _pattern_hits(tokens: list[str]) -> list[tuple[int, str]]:
 
 # "It would be great if the app didn't crash every time": a wish that a failure stopped is a report of it (a
 # counterfactual: the failure happens), not praise of "didn't crash".
-_COUNTERFACTUAL_DENIALS = frozenset({"didn't", "wouldn't", "stopped", "weren't", "wasn't"})
+_COUNTERFACTUAL_DENIALS = COUNTERFACTUAL_DENIALS | {"stopped"}  # "if it stopped logging me out"
 _FAILURES = frozenset({"crash", "crashing", "freeze", "freezing", "lag", "lagging", "log", "logging", "kick",
                        "kicking", "glitch", "glitching", "drop", "dropping", "break", "breaking", "fail", "failing",
                        "time", "timing", "hang", "hanging", "slow", "buggy", "broken", "down"})

@@ -747,7 +747,7 @@ class SandboxPage:
     def message_html(self, uid: str, channel: str, m: dict[str, Any], thread: list[dict[str, Any]] = ()) -> str:
         # As Slack shows a message's time: in the reader's timezone, like the date tokens inside it (the
         # server's clock here made "Dec 06 17:14" above "received Today at 12:14 PM").
-        when = render_date(int(float(m["ts"])), "{date_short_pretty} {time}", *self.reader(uid))
+        when = render_date(int(float(m["ts"])), "{date_short_pretty} {time}", *(_READER.get() or self.reader(uid)))
         ctx = {"as": uid, "channel": channel, "ts": m["ts"], "c": channel}
         content = render_blocks(m.get("blocks") or [], self.names, ctx) or (
             f'<div class="mtext">{render_mrkdwn(m.get("text", ""), self.names)}</div>')
